@@ -1,0 +1,140 @@
+"""Record every step of a forward pass: module outputs *and* functional ops, in the order run.
+
+Module hooks alone miss ``F.relu``, ``F.max_pool2d`` and ``torch.flatten`` called inside a
+``forward``; a ``TorchFunctionMode`` sees those. Inside a leaf module (one with no children, such
+as ``Conv2d``) the functional calls it makes are its own business: the module's output is the step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+
+@dataclass(frozen=True)
+class Step:
+    """One recorded step of the forward pass."""
+
+    index: int
+    op: str  # "Conv2d" for a module, "relu", "max_pool2d", "flatten", ... for a function
+    module: str  # qualified path of the module that produced it ("" for the model itself)
+    is_module: bool  # True: the output of leaf module ``module``; False: a functional op in it
+    shape: tuple[int, ...]
+
+    @property
+    def label(self) -> str:
+        """What a person calls it: ``conv1`` for a leaf module, ``relu`` or ``layer1.0 › relu``."""
+        if self.is_module:
+            return self.module
+        return f"{self.module} › {self.op}" if self.module else self.op
+
+
+@dataclass
+class Capture:
+    output: Any
+    steps: list[Step] = field(default_factory=list)
+    tensors: list[torch.Tensor | None] = field(default_factory=list)  # detached; None: not kept
+    module_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+
+def first_tensor(value: Any) -> torch.Tensor | None:
+    """The first tensor in a (possibly nested) output: tuples, lists and dicts are searched."""
+    if isinstance(value, torch.Tensor):
+        return value
+    items = value.values() if isinstance(value, dict) else value
+    if isinstance(items, (tuple, list)) or isinstance(value, dict):
+        for item in items:
+            found = first_tensor(item)
+            if found is not None:
+                return found
+    return None
+
+
+def op_name(func: Callable) -> str:
+    """``F.relu`` → ``relu``; ``Tensor.__add__`` → ``add``; ``Tensor.T.__get__`` → ``T``."""
+    name = getattr(func, "__name__", None) or type(func).__name__
+    if name == "__get__":  # a property getter such as Tensor.T
+        owner = getattr(func, "__self__", None)
+        name = getattr(owner, "__name__", name)
+    return name.strip("_") or name
+
+
+class _FunctionRecorder(TorchFunctionMode):
+    def __init__(self, sink: Callable[[Callable, Any], None]) -> None:
+        super().__init__()
+        self._sink = sink
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        self._sink(func, out)
+        return out
+
+
+def capture_forward(
+    model: nn.Module,
+    *inputs: Any,
+    keep: Callable[[Step], bool] | None = None,
+    train_mode: bool = False,
+) -> Capture:
+    """Run ``model(*inputs)`` and record every step; ``keep(step)`` chooses which tensors to keep.
+
+    The caller chooses grad mode. Every hook and the function mode are removed in ``finally``
+    and the model's train/eval mode is restored, whatever the forward does.
+    """
+    capture = Capture(output=None)
+    names = {module: name for name, module in model.named_modules()}
+    stack: list[str] = []  # enclosing modules, innermost last
+    leaf_depth = 0  # > 0 while inside a leaf module's forward
+    recording = False  # our own tensor calls (detach) are not steps of the model
+
+    def record(op: str, module: str, is_module: bool, tensor: torch.Tensor) -> None:
+        nonlocal recording
+        step = Step(len(capture.steps), op, module, is_module, tuple(tensor.shape))
+        capture.steps.append(step)
+        recording = True
+        try:
+            kept = tensor.detach() if keep is None or keep(step) else None
+        finally:
+            recording = False
+        capture.tensors.append(kept)
+
+    def pre_hook(module: nn.Module, args: Any) -> None:
+        nonlocal leaf_depth
+        stack.append(names.get(module, "?"))
+        if not any(True for _ in module.children()):
+            leaf_depth += 1
+
+    def post_hook(module: nn.Module, args: Any, output: Any) -> None:
+        nonlocal leaf_depth
+        name = stack.pop() if stack else names.get(module, "?")
+        tensor = first_tensor(output)
+        if tensor is not None:
+            capture.module_shapes[name] = tuple(tensor.shape)
+        if not any(True for _ in module.children()):
+            leaf_depth -= 1
+            if tensor is not None and leaf_depth == 0:
+                record(type(module).__name__, name, True, tensor)
+
+    def on_function(func: Callable, out: Any) -> None:
+        if not recording and leaf_depth == 0 and stack and isinstance(out, torch.Tensor):
+            record(op_name(func), stack[-1], False, out)
+
+    was_training = model.training
+    handles = []
+    try:
+        for module in names:
+            handles.append(module.register_forward_pre_hook(pre_hook))
+            handles.append(module.register_forward_hook(post_hook))
+        model.train(train_mode)
+        with _FunctionRecorder(on_function):
+            capture.output = model(*inputs)
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    return capture

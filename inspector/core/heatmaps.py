@@ -1,0 +1,144 @@
+"""Tensors → 2-D images for heatmaps: channels tiled into one image, vectors as strips.
+
+One image per layer (all channels tiled, NaN gaps between tiles) is far cheaper to display than
+one image item per channel. ``TileLayout.locate`` maps an image pixel back to (tile, y, x).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+GAP = 1  # pixels of NaN between tiles (shown transparent)
+
+
+@dataclass(frozen=True)
+class TileLayout:
+    """``count`` tiles of ``height × width`` in a ``rows × cols`` grid with ``GAP`` between."""
+
+    count: int
+    rows: int
+    cols: int
+    height: int
+    width: int
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (
+            self.rows * self.height + (self.rows - 1) * GAP,
+            self.cols * self.width + (self.cols - 1) * GAP,
+        )
+
+    def tile(self, tiles: np.ndarray) -> np.ndarray:
+        """``[count, height, width]`` → one float32 image with NaN gaps."""
+        image = np.full(self.shape, np.nan, dtype=np.float32)
+        for i in range(self.count):
+            r, c = divmod(i, self.cols)
+            y, x = r * (self.height + GAP), c * (self.width + GAP)
+            image[y : y + self.height, x : x + self.width] = tiles[i]
+        return image
+
+    def locate(self, row: int, col: int) -> tuple[int, int, int] | None:
+        """Image pixel → ``(tile index, y, x)`` inside that tile, or None on a gap or outside."""
+        r, y = divmod(int(row), self.height + GAP)
+        c, x = divmod(int(col), self.width + GAP)
+        if row < 0 or col < 0 or y >= self.height or x >= self.width:
+            return None
+        if r >= self.rows or c >= self.cols:
+            return None
+        index = r * self.cols + c
+        return (index, y, x) if index < self.count else None
+
+
+def grid_for(count: int, height: int, width: int, rows: int | None = None) -> TileLayout:
+    """A wide grid (panels are wider than tall): 6 → 1×6, 16 → 2×8, 64 → 4×16."""
+    if rows is None:
+        rows = max(1, round(math.sqrt(count / 4)))
+    rows = min(rows, count) if count else 1
+    cols = max(1, math.ceil(count / rows))
+    return TileLayout(count, rows, cols, height, width)
+
+
+@dataclass(frozen=True)
+class Heatmap:
+    """A tensor as a 2-D image, and how its pixels map back to the tensor."""
+
+    image: np.ndarray  # float32 (H, W), NaN in the gaps
+    layout: TileLayout
+    kind: str  # "strip" (a vector), "image" (2-d), "channels" (C tiles), "kernels" (out × in)
+
+    def describe(self, row: int, col: int) -> str | None:
+        """``ch 3 (12, 7)`` or ``[41]`` for the pixel, or None off the data."""
+        where = self.layout.locate(row, col)
+        if where is None:
+            return None
+        tile, y, x = where
+        if self.kind == "strip":
+            return f"[{x}]"
+        if self.kind == "image":
+            return f"({y}, {x})"
+        if self.kind == "kernels":
+            out_ch, in_ch = divmod(tile, self.layout.cols)
+            return f"out {out_ch}, in {in_ch} ({y}, {x})"
+        return f"ch {tile} ({y}, {x})"
+
+    @property
+    def is_strip(self) -> bool:
+        return self.kind == "strip"
+
+
+def activation_heatmap(array: np.ndarray) -> Heatmap:
+    """The first sample of a batched activation as a heatmap.
+
+    ``[N, C, H, W]`` → C tiles; ``[N, F]`` → a strip; ``[N, L, D]`` → one L×D image.
+    """
+    data = np.asarray(array, dtype=np.float32)
+    sample = data[0] if data.ndim >= 2 else data
+    return tensor_heatmap(sample)
+
+
+def tensor_heatmap(data: np.ndarray, rows: int | None = None) -> Heatmap:
+    """An unbatched tensor as a heatmap: 0-d/1-d → strip, 2-d → image, 3-d → tiles, 4-d+ → grid."""
+    data = np.asarray(data, dtype=np.float32)
+    if data.ndim <= 1:
+        strip = data.reshape(1, -1)
+        layout = TileLayout(1, 1, 1, 1, strip.shape[1])
+        return Heatmap(strip, layout, "strip")
+    if data.ndim == 2:
+        return Heatmap(data.copy(), TileLayout(1, 1, 1, *data.shape), "image")
+    if data.ndim == 3:
+        layout = grid_for(data.shape[0], data.shape[1], data.shape[2], rows)
+        return Heatmap(layout.tile(data), layout, "channels")
+    # [out, in, kh, kw(, ...)]: one row per output channel, one column per input channel.
+    out_ch, in_ch = data.shape[:2]
+    if in_ch == 1:  # a single input channel reads better as a wide row of kernels
+        flat = data.reshape(out_ch, data.shape[2], -1)
+        layout = grid_for(out_ch, flat.shape[1], flat.shape[2], rows)
+        return Heatmap(layout.tile(flat), layout, "channels")
+    tiles = data.reshape(out_ch * in_ch, data.shape[2], -1)
+    layout = TileLayout(out_ch * in_ch, out_ch, in_ch, tiles.shape[1], tiles.shape[2])
+    return Heatmap(layout.tile(tiles), layout, "kernels")
+
+
+def finite_range(
+    arrays: list[np.ndarray], symmetric: bool = True, percentile: float = 100.0
+) -> tuple[float, float]:
+    """Levels over the finite values (NaN/Inf ignored); never an empty range.
+
+    ``percentile`` < 100 (symmetric only) ignores the largest magnitudes, so that ten big logits
+    do not wash out thousands of small convolution outputs on a shared scale.
+    """
+    finite = [a[np.isfinite(a)].ravel() for a in arrays]
+    values = np.concatenate(finite) if finite else np.zeros(0, np.float32)
+    if values.size == 0:  # nothing finite at all
+        return (-1.0, 1.0)
+    if symmetric:
+        magnitude = np.abs(values)
+        bound = float(np.percentile(magnitude, percentile) if percentile < 100 else magnitude.max())
+        return (-bound, bound) if bound > 0 else (-1.0, 1.0)
+    lo, hi = float(values.min()), float(values.max())
+    if hi - lo < 1e-12:
+        return (lo - 0.5, hi + 0.5)
+    return (lo, hi)

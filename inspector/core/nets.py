@@ -1,0 +1,108 @@
+"""The seed network: the LeNet of PyTorch's "Neural Networks" tutorial, and its bundled weights."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+LENET_WEIGHTS = RESOURCES / "lenet_mnist.safetensors"
+LENET_CARD = RESOURCES / "lenet_mnist.json"
+
+# MNIST pixel statistics on a 0-1 scale (training set), as used by the tutorial's ecosystem.
+MNIST_MEAN = 0.1307
+MNIST_STD = 0.3081
+
+
+class Net(nn.Module):
+    """LeNet exactly as in the tutorial (the class is named ``Net`` there, so ``print`` matches)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        # 1 input image channel, 6 output channels, 5x5 square convolution kernel
+        self.conv1 = nn.Conv2d(1, 6, 5)
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        # an affine operation: y = Wx + b
+        self.fc1 = nn.Linear(16 * 5 * 5, 120)  # 5*5 from image dimension
+        self.fc2 = nn.Linear(120, 84)
+        self.fc3 = nn.Linear(84, 10)
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        c1 = F.relu(self.conv1(input))
+        s2 = F.max_pool2d(c1, (2, 2))
+        c3 = F.relu(self.conv2(s2))
+        s4 = F.max_pool2d(c3, 2)
+        s4 = torch.flatten(s4, 1)
+        f5 = F.relu(self.fc1(s4))
+        f6 = F.relu(self.fc2(f5))
+        output = self.fc3(f6)
+        return output
+
+
+LeNet = Net
+
+
+@dataclass(frozen=True)
+class LoadedNet:
+    """A model ready for the worker, with what the user should be told about how it was made."""
+
+    model: nn.Module
+    name: str
+    warning: str | None = None
+
+
+def load_state_file(path: Path) -> dict[str, torch.Tensor]:
+    """A state_dict from ``.safetensors`` or ``.pt``/``.pth`` (read with ``weights_only=True``)."""
+    path = Path(path)
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(path))
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(state, dict):
+        raise ValueError(f"{path.name}: expected a state_dict, found {type(state).__name__}")
+    return state
+
+
+def untrained_lenet(seed: int = 0) -> Net:
+    """A freshly initialised LeNet, the same for the same seed."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return Net()
+
+
+def load_lenet(weights: Path | None = LENET_WEIGHTS) -> LoadedNet:
+    """The tutorial's LeNet with the bundled MNIST weights.
+
+    A missing or unreadable weights file gives an untrained LeNet and a warning to show, never a
+    crash: the app stays usable for exploring the architecture.
+    """
+    if weights is None:
+        return LoadedNet(
+            untrained_lenet(), "LeNet (untrained)", "No weights: the LeNet is untrained."
+        )
+    try:
+        state = load_state_file(Path(weights))
+        model = Net()
+        model.load_state_dict(state)
+    except FileNotFoundError:
+        warning = f"Weights file not found: {weights}. Showing an untrained LeNet."
+        return LoadedNet(untrained_lenet(), "LeNet (untrained)", warning)
+    except Exception as exc:  # corrupt file, wrong keys or shapes: say which and carry on
+        warning = f"Could not load weights from {weights}: {exc}. Showing an untrained LeNet."
+        return LoadedNet(untrained_lenet(), "LeNet (untrained)", warning)
+    model.eval()
+    return LoadedNet(model, "LeNet (MNIST)")
+
+
+def lenet_card() -> dict:
+    """The JSON card written beside the bundled weights (accuracy, seed, data checksums...)."""
+    try:
+        return json.loads(LENET_CARD.read_text())
+    except (OSError, ValueError):
+        return {}

@@ -1,0 +1,73 @@
+"""From a drawing on the 32×32 canvas to the LeNet's input, the way MNIST digits were made.
+
+MNIST: each digit was size-normalised to fit a 20×20 box (keeping its aspect ratio), then placed
+in a 28×28 image so that its centre of mass sits at the centre. The tutorial's LeNet takes 32×32,
+so the 28×28 image is padded by 2 pixels, then normalised with MNIST's mean and std.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .nets import MNIST_MEAN, MNIST_STD
+
+CANVAS_SIZE = 32
+INK_THRESHOLD = 0.05  # below this a cell counts as background when finding the bounding box
+BOX = 20
+FIELD = 28
+
+
+def normalise(image: np.ndarray) -> np.ndarray:
+    """0-1 image → the network's scale (MNIST mean/std)."""
+    return ((image - MNIST_MEAN) / MNIST_STD).astype(np.float32)
+
+
+def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    t = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))[None, None]
+    out = F.interpolate(
+        t, size=(height, width), mode="bilinear", antialias=True, align_corners=False
+    )
+    return out[0, 0].clamp_(0.0, 1.0).numpy()
+
+
+def fit_to_mnist(drawing: np.ndarray) -> np.ndarray:
+    """A 0-1 drawing of any size → a 28×28 0-1 digit, MNIST-style. Empty → all zeros."""
+    image = np.nan_to_num(np.asarray(drawing, dtype=np.float32), nan=0.0, posinf=1.0, neginf=0.0)
+    image = np.clip(image, 0.0, 1.0)
+    field = np.zeros((FIELD, FIELD), np.float32)
+    rows = np.flatnonzero(image.max(axis=1) > INK_THRESHOLD)
+    cols = np.flatnonzero(image.max(axis=0) > INK_THRESHOLD)
+    if rows.size == 0:
+        return field
+    crop = image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    h, w = crop.shape
+    scale = BOX / max(h, w)
+    new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
+    digit = _resize(crop, new_h, new_w)
+    mass = digit.sum()
+    if mass <= 0:
+        return field
+    ys, xs = np.indices(digit.shape)
+    cy, cx = (ys * digit).sum() / mass, (xs * digit).sum() / mass
+    # Top-left corner that puts the centre of mass at the field's centre, kept inside the field.
+    top = int(np.clip(round(FIELD / 2 - 0.5 - cy), 0, FIELD - new_h))
+    left = int(np.clip(round(FIELD / 2 - 0.5 - cx), 0, FIELD - new_w))
+    field[top : top + new_h, left : left + new_w] = digit
+    return field
+
+
+def preprocess_drawing(drawing: np.ndarray) -> np.ndarray:
+    """The canvas drawing (0-1, ink = 1) → the LeNet input ``[1, 1, 32, 32]`` float32.
+
+    An empty canvas gives an all-background input (every value ``-mean/std``), never NaN.
+    """
+    pad = (CANVAS_SIZE - FIELD) // 2
+    image = np.pad(fit_to_mnist(drawing), pad)
+    return normalise(image)[None, None]
+
+
+def display_range(x: np.ndarray) -> np.ndarray:
+    """A network input back on a 0-1 scale for showing (inverse of ``normalise``)."""
+    return np.clip(x * MNIST_STD + MNIST_MEAN, 0.0, 1.0)

@@ -1,0 +1,45 @@
+"""A model's module tree as plain data, for the tree panel (which never touches the model)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from torch import nn
+
+
+@dataclass
+class ModuleNode:
+    path: str  # qualified name, "" for the model itself
+    name: str  # the attribute name ("conv1"), or the class name for the root
+    type_name: str  # "Conv2d"
+    text: str  # what print(model) shows for it on its first line
+    parameters: int  # recursive count
+    children: list[ModuleNode] = field(default_factory=list)
+    parent: ModuleNode | None = field(default=None, repr=False, compare=False)
+
+    def walk(self):
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+
+def module_text(module: nn.Module) -> str:
+    """``Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1))`` for a leaf, the class name otherwise."""
+    if any(True for _ in module.children()):
+        extra = module.extra_repr()
+        return f"{module._get_name()}({extra})" if extra else module._get_name()
+    return repr(module).replace("\n", " ")
+
+
+def summarize(model: nn.Module) -> ModuleNode:
+    """The module tree with parameter counts (shared parameters counted once per module)."""
+
+    def build(module: nn.Module, path: str, name: str, parent: ModuleNode | None) -> ModuleNode:
+        count = sum(p.numel() for p in {id(p): p for p in module.parameters()}.values())
+        node = ModuleNode(path, name, module._get_name(), module_text(module), count, [], parent)
+        for child_name, child in module.named_children():
+            child_path = f"{path}.{child_name}" if path else child_name
+            node.children.append(build(child, child_path, child_name, node))
+        return node
+
+    return build(model, "", model._get_name(), None)

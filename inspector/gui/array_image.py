@@ -1,0 +1,24 @@
+"""Small helpers to show a 2-D numpy array as a crisp, nearest-neighbour QImage."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtGui import QImage
+
+
+def grey_image(values01: np.ndarray) -> QImage:
+    """A 0-1 array → an 8-bit grey QImage (a deep copy, so the array may change afterwards)."""
+    data = np.ascontiguousarray(np.clip(np.nan_to_num(values01), 0, 1) * 255, dtype=np.uint8)
+    h, w = data.shape
+    return QImage(data.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
+
+
+def minmax01(values: np.ndarray) -> np.ndarray:
+    """Stretch finite values to 0-1 (a constant array shows as mid-grey, never a 0/0)."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return np.zeros_like(values)
+    lo, hi = float(finite.min()), float(finite.max())
+    if hi - lo < 1e-12:
+        return np.full_like(values, 0.5)
+    return (values - lo) / (hi - lo)

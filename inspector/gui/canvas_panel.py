@@ -1,0 +1,315 @@
+"""The drawing canvas (the whole widget is the 32×32 grid) and the network-input preview."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal, Slot
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen
+from PySide6.QtWidgets import (
+    QDoubleSpinBox,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.brush import DEFAULT_RADIUS, paint_segment
+from ..core.images import to_drawing
+from ..core.preprocess import CANVAS_SIZE
+from .array_image import grey_image, minmax01
+
+UNDO_DEPTH = 50
+
+
+class DrawCanvas(QWidget):
+    """Widget point (x, y) is grid cell (32·x/width, 32·y/height). Left draws, right erases."""
+
+    drawingChanged = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("drawCanvas")
+        self.setMinimumSize(192, 192)
+        policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
+        self.setCursor(Qt.CursorShape.CrossCursor)
+        self.setToolTip("Left button: draw · Right button: erase")
+        self.drawing = np.zeros((CANVAS_SIZE, CANVAS_SIZE), np.float32)
+        self.brush_radius = DEFAULT_RADIUS
+        self.overlay: np.ndarray | None = None  # shown instead of the drawing (random input)
+        self._last: tuple[float, float] | None = None
+        self._erasing = False
+        self._undo: list[np.ndarray] = []
+        self.last_input_time = 0.0  # perf_counter() of the last event that changed the drawing
+
+    def sizeHint(self) -> QSize:
+        return QSize(320, 320)
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        return width
+
+    # -- coordinates ----------------------------------------------------------------------
+    def to_grid(self, pos: QPointF) -> tuple[float, float]:
+        return (
+            CANVAS_SIZE * pos.x() / max(1, self.width()),
+            CANVAS_SIZE * pos.y() / max(1, self.height()),
+        )
+
+    # -- editing --------------------------------------------------------------------------
+    def set_drawing(self, drawing: np.ndarray) -> None:
+        """Replace the drawing (undoable)."""
+        self._push_undo()
+        self.drawing = np.asarray(drawing, np.float32).copy()
+        self.overlay = None
+        self._changed()
+
+    def clear(self) -> None:
+        if self.drawing.any() or self.overlay is not None:
+            self.set_drawing(np.zeros_like(self.drawing))
+
+    def show_overlay(self, values: np.ndarray | None) -> None:
+        """Show ``values`` (e.g. a random input) over the drawing, which is kept underneath."""
+        self.overlay = None if values is None else minmax01(np.asarray(values, np.float32))
+        self.update()
+
+    def undo(self) -> bool:
+        if not self._undo:
+            return False
+        self.drawing = self._undo.pop()
+        self.overlay = None
+        self._changed()
+        return True
+
+    def _push_undo(self) -> None:
+        self._undo.append(self.drawing.copy())
+        del self._undo[:-UNDO_DEPTH]
+
+    def _changed(self) -> None:
+        self.last_input_time = time.perf_counter()
+        self.update()
+        self.drawingChanged.emit()
+
+    # -- mouse ----------------------------------------------------------------------------
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        button = event.button()
+        if button not in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
+            return super().mousePressEvent(event)
+        self._push_undo()
+        self.overlay = None
+        self._erasing = button == Qt.MouseButton.RightButton
+        self._last = self.to_grid(event.position())
+        self._stroke_to(self._last)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._last is None:
+            return super().mouseMoveEvent(event)
+        self._stroke_to(self.to_grid(event.position()))
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._last is not None:
+            self._stroke_to(self.to_grid(event.position()))
+        self._last = None
+
+    def _stroke_to(self, point: tuple[float, float]) -> None:
+        start = self._last or point
+        paint_segment(self.drawing, start, point, self.brush_radius, self._erasing)
+        self._last = point
+        self._changed()
+
+    # -- painting -------------------------------------------------------------------------
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        shown = self.overlay if self.overlay is not None else self.drawing
+        painter.drawImage(QRectF(self.rect()), grey_image(shown))
+        pen = QPen(QColor(255, 255, 255, 22))
+        pen.setWidth(0)
+        painter.setPen(pen)
+        w, h = self.width(), self.height()
+        for i in range(1, CANVAS_SIZE):
+            x, y = i * w / CANVAS_SIZE, i * h / CANVAS_SIZE
+            painter.drawLine(QPointF(x, 0), QPointF(x, h))
+            painter.drawLine(QPointF(0, y), QPointF(w, y))
+        if self.overlay is not None:
+            painter.setPen(QColor(255, 210, 80))
+            painter.drawText(self.rect().adjusted(6, 4, -6, -4), "torch.randn(1, 1, 32, 32)")
+        painter.end()
+
+
+class SquareHolder(QWidget):
+    """Keeps its one child the largest centred square, so the canvas's cells stay square."""
+
+    def __init__(self, child: QWidget, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.child = child
+        child.setParent(self)
+        self.setMinimumSize(child.minimumSize())
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def sizeHint(self) -> QSize:
+        return self.child.sizeHint()
+
+    def resizeEvent(self, event) -> None:
+        side = min(self.width(), self.height())
+        self.child.setGeometry((self.width() - side) // 2, (self.height() - side) // 2, side, side)
+
+
+class InputPreview(QWidget):
+    """The tensor the network actually got, drawn nearest-neighbour, min-max scaled."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("inputPreview")
+        self.setFixedSize(96, 96)
+        self.setToolTip(
+            "What the network gets: the drawing cropped, scaled to 20×20, centred by "
+            "mass in 28×28, padded to 32×32 and normalised like MNIST"
+        )
+        self._image = QImage()
+        self.shown_request_id = -1
+        self.painted_request_id = -1
+
+    def show_input(self, values: np.ndarray, request_id: int) -> None:
+        plane = np.asarray(values, np.float32).reshape(-1, *values.shape[-2:])[0]
+        self._image = grey_image(minmax01(plane))
+        self.shown_request_id = request_id
+        self.update()
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(0, 0, 0))
+        if not self._image.isNull():
+            painter.drawImage(QRectF(self.rect()), self._image)
+        painter.end()
+        self.painted_request_id = self.shown_request_id
+
+
+class CanvasPanel(QWidget):
+    """Canvas, buttons (clear, random, load, undo), brush size and the network-input preview."""
+
+    inputChanged = Signal()  # the drawing or the raw input changed: run the network again
+    message = Signal(str)  # for the status bar
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("canvasPanel")
+        self.canvas = DrawCanvas()
+        self.preview = InputPreview()
+        self.raw_input: np.ndarray | None = None  # a tensor used as it is (random input)
+
+        self.clear_button = self._button("Clear", "clearCanvasButton", "Clear the canvas (Delete)")
+        self.random_button = self._button(
+            "Random", "randomInputButton", "Feed torch.randn(1, 1, 32, 32), as the tutorial does"
+        )
+        self.load_button = self._button("Load image…", "loadImageButton", "Load a digit image")
+        self.undo_button = self._button("Undo", "undoButton", "Undo the last stroke (Ctrl+Z)")
+        self.brush_spin = QDoubleSpinBox()
+        self.brush_spin.setObjectName("brushSizeSpin")
+        self.brush_spin.setRange(0.5, 4.0)
+        self.brush_spin.setSingleStep(0.1)
+        self.brush_spin.setValue(DEFAULT_RADIUS)
+        self.brush_spin.setSuffix(" cells")
+        self.brush_spin.setToolTip("Brush radius in canvas cells")
+        self.input_note = QLabel()
+        self.input_note.setObjectName("inputNote")
+        self.input_note.setWordWrap(True)
+
+        buttons = QHBoxLayout()
+        for b in (self.clear_button, self.random_button, self.load_button, self.undo_button):
+            buttons.addWidget(b)
+        side = QGridLayout()
+        side.addWidget(QLabel("Network input"), 0, 0)
+        side.addWidget(self.preview, 1, 0)
+        side.addWidget(QLabel("Brush"), 2, 0)
+        side.addWidget(self.brush_spin, 3, 0)
+        side.setRowStretch(4, 1)
+        top = QHBoxLayout()
+        top.addWidget(SquareHolder(self.canvas), 1)
+        top.addLayout(side)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top, 1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.input_note)
+
+        self.canvas.drawingChanged.connect(self._on_drawing_changed)
+        self.clear_button.clicked.connect(self.canvas.clear)
+        self.random_button.clicked.connect(self.random_input)
+        self.load_button.clicked.connect(self._choose_image)
+        self.undo_button.clicked.connect(self.canvas.undo)
+        self.brush_spin.valueChanged.connect(self._set_brush)
+        self._update_note()
+
+    def _button(self, text: str, name: str, tip: str) -> QPushButton:
+        button = QPushButton(text)
+        button.setObjectName(name)
+        button.setToolTip(tip)
+        return button
+
+    @Slot(float)
+    def _set_brush(self, radius: float) -> None:
+        self.canvas.brush_radius = radius
+
+    @Slot()
+    def _on_drawing_changed(self) -> None:
+        self.raw_input = None  # drawing again means the drawing is the input again
+        self._update_note()
+        self.inputChanged.emit()
+
+    @Slot()
+    def random_input(self, seed: int | None = None) -> None:
+        import torch  # the tutorial's own call, so the numbers are the ones a reader expects
+
+        gen = torch.Generator().manual_seed(seed) if seed is not None else None
+        self.raw_input = torch.randn(1, 1, 32, 32, generator=gen).numpy()
+        self.canvas.last_input_time = time.perf_counter()
+        self.canvas.show_overlay(self.raw_input[0, 0])
+        self._update_note()
+        self.inputChanged.emit()
+
+    def _update_note(self) -> None:
+        if self.raw_input is not None:
+            text = "The network gets torch.randn(1, 1, 32, 32) as it is. Draw to go back."
+        else:
+            text = (
+                "The network gets the drawing, MNIST-style: cropped, fitted to 20×20, "
+                "centred by mass, padded to 32×32, normalised."
+            )
+        self.input_note.setText(text)
+
+    @Slot()
+    def _choose_image(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Load a digit image", "", "Images (*.png *.jpg *.jpeg *.bmp *.gif *.pgm *.tif)"
+        )
+        if path:
+            self.load_image(Path(path))
+
+    def load_image(self, path: Path) -> bool:
+        """Load an image file as the drawing; on failure say why and keep the drawing."""
+        image = QImage(str(path))
+        if image.isNull():
+            reason = "file not found" if not Path(path).exists() else "not a readable image"
+            self.message.emit(f"Could not load {Path(path).name}: {reason}. The drawing is kept.")
+            return False
+        grey = image.convertToFormat(QImage.Format.Format_Grayscale8)
+        w, h, stride = grey.width(), grey.height(), grey.bytesPerLine()
+        buffer = np.frombuffer(grey.constBits(), np.uint8, count=stride * h)
+        pixels = buffer.reshape(h, stride)[:, :w].astype(np.float32)
+        try:
+            drawing = to_drawing(pixels, CANVAS_SIZE)
+        except ValueError as exc:
+            self.message.emit(f"Could not use {Path(path).name}: {exc}. The drawing is kept.")
+            return False
+        self.canvas.set_drawing(drawing)
+        self.message.emit(f"Loaded {Path(path).name} ({w}×{h}).")
+        return True

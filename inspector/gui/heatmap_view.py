@@ -1,0 +1,121 @@
+"""A column of titled heatmaps in one pyqtgraph scene, with hover read-out.
+
+Shared by the activations and the weights panels: one ``ImageItem`` per heatmap, rows built
+once per layout and only re-imaged afterwards (a ``setImage`` is cheap, rebuilding is not).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Signal
+
+from ..core.heatmaps import Heatmap
+
+STRIP_HEIGHT = 26  # pixels for a vector shown as a strip
+TITLE_WIDTH = 190
+
+
+class HeatmapRow:
+    """A title, a view box and an image item for one heatmap."""
+
+    def __init__(self, layout: pg.GraphicsLayout, row: int, key: object, strip: bool) -> None:
+        self.key = key
+        self.title = layout.addLabel("", row=row, col=0, justify="right")
+        self.title.setFixedWidth(TITLE_WIDTH)
+        self.view = layout.addViewBox(row=row, col=1, invertY=True, enableMouse=False)
+        self.view.setMenuEnabled(False)
+        self.view.setDefaultPadding(0.0)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setAutoDownsample(False)
+        self.view.addItem(self.image)
+        self.strip = strip
+        if strip:
+            layout.layout.setRowFixedHeight(row, STRIP_HEIGHT)
+        else:
+            self.view.setAspectLocked(True)
+        self.heatmap: Heatmap | None = None
+        self.name = ""
+
+    def set_title(self, name: str, detail: str) -> None:
+        self.name = name
+        self.title.setText(
+            f"<b>{name}</b><br><span style='color:#9aa0a6; font-size:8pt'>{detail}</span>"
+        )
+
+    def show(self, heatmap: Heatmap, levels: tuple[float, float]) -> None:
+        self.heatmap = heatmap
+        first = self.image.image is None or self.image.image.shape != heatmap.image.shape
+        self.image.setImage(heatmap.image, autoLevels=False, levels=levels)
+        if first:
+            h, w = heatmap.image.shape
+            self.view.setRange(xRange=(0, w), yRange=(0, h), padding=0.0)
+
+
+class HeatmapColumn(pg.GraphicsLayoutWidget):
+    """Rows of heatmaps sharing one colour bar; ``hovered`` says what is under the mouse."""
+
+    hovered = Signal(str)
+
+    def __init__(self, colormap: str = "CET-D1", parent=None) -> None:
+        super().__init__(parent)
+        self.setBackground("#16181c")
+        self.ci.layout.setSpacing(2)
+        self.ci.setContentsMargins(2, 2, 2, 2)
+        self.rows: list[HeatmapRow] = []
+        self.colorbar = pg.ColorBarItem(
+            colorMap=colormap, interactive=True, rounding=0.001, width=14
+        )
+        self._colormap = colormap
+        self._layout_key: tuple = ()
+        self.shown_request_id = -1
+        self.painted_request_id = -1
+        self.painted_at = 0.0
+        self.on_painted: Callable[[HeatmapColumn], None] | None = None
+        self.scene().sigMouseMoved.connect(self._on_mouse_moved)
+
+    def set_layout(self, keys: list[tuple[object, bool]]) -> None:
+        """(key, is_strip) per row; rebuilds the scene only when the keys change."""
+        key = tuple(keys)
+        if key == self._layout_key:
+            return
+        self._layout_key = key
+        self.ci.clear()
+        self.rows = [HeatmapRow(self.ci, i, k, strip) for i, (k, strip) in enumerate(keys)]
+        self.colorbar = pg.ColorBarItem(
+            colorMap=self._colormap, interactive=True, rounding=0.001, width=14
+        )
+        if self.rows:
+            self.ci.addItem(self.colorbar, row=0, col=2, rowspan=len(self.rows))
+            self.colorbar.setImageItem([r.image for r in self.rows])
+        height = sum(STRIP_HEIGHT if r.strip else 70 for r in self.rows) + 8
+        self.setMinimumHeight(min(height, 2000))
+
+    def levels(self) -> tuple[float, float]:
+        return tuple(self.colorbar.levels())
+
+    def set_levels(self, levels: tuple[float, float]) -> None:
+        self.colorbar.setLevels(levels)
+
+    def _on_mouse_moved(self, pos: QPointF) -> None:
+        for row in self.rows:
+            if row.heatmap is None or not row.view.sceneBoundingRect().contains(pos):
+                continue
+            point = row.image.mapFromScene(pos)
+            r, c = int(np.floor(point.y())), int(np.floor(point.x()))
+            where = row.heatmap.describe(r, c)
+            if where is None:
+                return
+            value = float(row.heatmap.image[r, c])
+            self.hovered.emit(f"{row.name} {where} = {value:.4g}")
+            return
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        self.painted_request_id = self.shown_request_id
+        self.painted_at = time.perf_counter()
+        if self.on_painted is not None:
+            self.on_painted(self)

@@ -1,0 +1,244 @@
+"""The main window: docks for the canvas, module tree, activations, prediction and weights."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QToolBar,
+    QWidget,
+)
+
+from ..core.devices import available_devices
+from ..core.nets import LENET_WEIGHTS, lenet_card, load_lenet
+from ..core.results import DeviceResult, ForwardResult, ParametersResult
+from ..core.summary import summarize
+from .activations_panel import ActivationsPanel
+from .canvas_panel import CanvasPanel
+from .prediction_panel import PredictionPanel
+from .session import Session
+from .tree_panel import ModuleTreeView
+from .weights_panel import WeightsPanel
+
+SHORTCUTS = [
+    ("Left mouse button", "Draw on the canvas"),
+    ("Right mouse button", "Erase on the canvas"),
+    ("Ctrl+Z", "Undo the last stroke"),
+    ("Delete", "Clear the canvas"),
+    ("Ctrl+R", "Random input (torch.randn)"),
+    ("Ctrl+I", "Load a digit image"),
+    ("F1", "Keyboard shortcuts"),
+    ("Ctrl+Q", "Quit"),
+]
+
+
+class MainWindow(QMainWindow):
+    """Net Inspector's window. ``MainWindow()`` opens the bundled, trained LeNet on the CPU."""
+
+    def __init__(self, weights: Path | None = LENET_WEIGHTS, device: str = "cpu") -> None:
+        super().__init__()
+        self.setObjectName("mainWindow")
+        loaded = load_lenet(weights)
+        self.model_name = loaded.name
+        self.setWindowTitle(f"Net Inspector — {loaded.name}")
+        self.resize(1500, 940)
+        self.last_result: ForwardResult | None = None
+
+        self.canvas_panel = CanvasPanel()
+        self.tree = ModuleTreeView()
+        self.tree.set_root(summarize(loaded.model))
+        self.activations = ActivationsPanel()
+        self.prediction = PredictionPanel()
+        self.weights = WeightsPanel()
+        self.setCentralWidget(self.activations)
+        self.docks = {
+            "canvas": self._dock(
+                "Drawing", self.canvas_panel, Qt.DockWidgetArea.LeftDockWidgetArea
+            ),
+            "tree": self._dock("Modules", self.tree, Qt.DockWidgetArea.LeftDockWidgetArea),
+            "prediction": self._dock(
+                "Prediction", self.prediction, Qt.DockWidgetArea.RightDockWidgetArea
+            ),
+            "weights": self._dock("Weights", self.weights, Qt.DockWidgetArea.RightDockWidgetArea),
+        }
+        self.resizeDocks(
+            [self.docks["canvas"], self.docks["prediction"]], [430, 420], Qt.Orientation.Horizontal
+        )
+        self.resizeDocks(
+            [self.docks["canvas"], self.docks["tree"]], [470, 330], Qt.Orientation.Vertical
+        )
+        self.resizeDocks(
+            [self.docks["prediction"], self.docks["weights"]], [260, 600], Qt.Orientation.Vertical
+        )
+
+        self.device_combo = QComboBox()
+        self.device_combo.setObjectName("deviceCombo")
+        self.device_combo.setToolTip("The device the model runs on")
+        self.device_combo.addItems(available_devices())
+        self.device_combo.setCurrentText(device)
+        toolbar = QToolBar("Main")
+        toolbar.setObjectName("mainToolbar")
+        toolbar.addWidget(QLabel(" Device: "))
+        toolbar.addWidget(self.device_combo)
+        self.addToolBar(toolbar)
+        self.device_label = QLabel(device)
+        self.device_label.setObjectName("deviceStatus")
+        self.timing_label = QLabel("")
+        self.timing_label.setObjectName("timingStatus")
+        self.statusBar().addPermanentWidget(self.device_label)
+        self.statusBar().addPermanentWidget(self.timing_label)
+        self._build_menus()
+
+        self.session = Session(loaded.model, device)
+        self.session.forwardReady.connect(self.show_result)
+        self.session.parametersReady.connect(self.show_parameters)
+        self.session.deviceChanged.connect(self._on_device_changed)
+        self.session.failed.connect(self._on_failed)
+        self.canvas_panel.inputChanged.connect(self.submit_input)
+        self.canvas_panel.message.connect(self.show_message)
+        self.tree.moduleSelected.connect(self.session.select_module)
+        self.device_combo.currentTextChanged.connect(self._on_device_picked)
+
+        if loaded.warning:
+            self.show_message(loaded.warning, warning=True)
+        else:
+            accuracy = lenet_card().get("test_accuracy")
+            if accuracy:
+                self.show_message(f"{loaded.name}: {accuracy:.2%} on the MNIST test set. Draw!")
+        self.submit_input()
+
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"{widget.objectName()}Dock")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_menus(self) -> None:
+        def action(menu, text, slot, shortcut=None, tip=""):
+            act = QAction(text, self)
+            if shortcut is not None:
+                act.setShortcut(QKeySequence(shortcut))
+            act.setStatusTip(tip)
+            act.triggered.connect(slot)
+            menu.addAction(act)
+            return act
+
+        file_menu = self.menuBar().addMenu("&File")
+        action(
+            file_menu,
+            "Load &Image…",
+            self.canvas_panel._choose_image,
+            "Ctrl+I",
+            "Load a digit image onto the canvas",
+        )
+        file_menu.addSeparator()
+        action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        edit_menu = self.menuBar().addMenu("&Edit")
+        action(
+            edit_menu, "&Undo Stroke", self.canvas_panel.canvas.undo, QKeySequence.StandardKey.Undo
+        )
+        action(edit_menu, "&Clear Canvas", self.canvas_panel.canvas.clear, Qt.Key.Key_Delete)
+        action(
+            edit_menu,
+            "&Random Input",
+            self.canvas_panel.random_input,
+            "Ctrl+R",
+            "Feed torch.randn(1, 1, 32, 32) as the tutorial does",
+        )
+        view_menu = self.menuBar().addMenu("&View")
+        for dock in self.docks.values():
+            view_menu.addAction(dock.toggleViewAction())
+        help_menu = self.menuBar().addMenu("&Help")
+        action(
+            help_menu,
+            "&Keyboard Shortcuts",
+            self.show_shortcuts,
+            QKeySequence.StandardKey.HelpContents,
+        )
+        action(help_menu, "&About", self.show_about)
+
+    # -- input → worker -------------------------------------------------------------------
+    @Slot()
+    def submit_input(self) -> int:
+        return self.session.submit(self.canvas_panel.canvas.drawing, self.canvas_panel.raw_input)
+
+    # -- worker → panels ------------------------------------------------------------------
+    @Slot(object)
+    def show_result(self, result: ForwardResult) -> None:
+        self.last_result = result
+        self.canvas_panel.preview.show_input(result.input, result.request_id)
+        self.activations.show_result(result)
+        self.prediction.show_result(result)
+        self.tree.tree_model.set_shapes(result.module_shapes)
+        self.timing_label.setText(f"forward {result.forward_ms:.1f} ms")
+        if result.warnings:
+            self.show_message(" ".join(result.warnings), warning=True)
+
+    @Slot(object)
+    def show_parameters(self, result: ParametersResult) -> None:
+        self.weights.show_parameters(result)
+
+    @Slot(str)
+    def _on_device_picked(self, device: str) -> None:
+        if device and device != self.session.device:
+            self.show_message(f"Moving the model to {device}…")
+            self.session.set_device(device)
+
+    @Slot(object)
+    def _on_device_changed(self, result: DeviceResult) -> None:
+        self.device_label.setText(result.device)
+        if self.device_combo.currentText() != result.device:
+            blocked = self.device_combo.blockSignals(True)
+            self.device_combo.setCurrentText(result.device)
+            self.device_combo.blockSignals(blocked)
+        if result.ok:
+            self.show_message(f"Running on {result.device}.")
+            self.submit_input()
+            if self.session.selected_module is not None:
+                self.session.select_module(self.session.selected_module)
+        else:
+            self.show_message(result.message, warning=True)
+
+    @Slot(str, str)
+    def _on_failed(self, message: str, details: str) -> None:
+        self.show_message(message, warning=True)
+
+    def show_message(self, text: str, warning: bool = False) -> None:
+        self.statusBar().showMessage(("⚠ " if warning else "") + text, 0 if warning else 8000)
+
+    # -- help -----------------------------------------------------------------------------
+    @Slot()
+    def show_shortcuts(self) -> None:
+        rows = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in SHORTCUTS)
+        box = QMessageBox(
+            QMessageBox.Icon.NoIcon,
+            "Keyboard shortcuts",
+            f"<table>{rows}</table>",
+            QMessageBox.StandardButton.Close,
+            self,
+        )
+        box.setModal(False)
+        box.show()
+
+    @Slot()
+    def show_about(self) -> None:
+        from .. import __version__
+
+        QMessageBox.about(
+            self,
+            "About Net Inspector",
+            f"Net Inspector {__version__}<br>Look inside a PyTorch network while it "
+            "runs.<br>Bundled weights trained on MNIST (LeCun, Cortes, Burges).",
+        )
+
+    def closeEvent(self, event) -> None:
+        self.session.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,153 @@
+"""The module tree: a QTreeView over a QAbstractItemModel built from plain ``ModuleNode`` data."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt, Signal, Slot
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeView
+
+from ..core.summary import ModuleNode
+
+COLUMNS = ("Name", "Module", "Parameters", "Output shape")
+NAME, MODULE, PARAMS, SHAPE = range(4)
+_ROOT = QModelIndex()  # the invalid index Qt uses for "no parent"
+
+
+def format_shape(shape: tuple[int, ...] | None) -> str:
+    return "" if shape is None else "[" + ", ".join(map(str, shape)) + "]"
+
+
+class ModuleTreeModel(QAbstractItemModel):
+    """Rows are modules; the single top row is the model itself (class name, total parameters)."""
+
+    def __init__(self, root: ModuleNode | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self._root = root
+        self._shapes: dict[str, tuple[int, ...]] = {}
+        self._by_path: dict[str, ModuleNode] = {}
+        if root is not None:
+            self.set_root(root)
+
+    def set_root(self, root: ModuleNode) -> None:
+        self.beginResetModel()
+        self._root = root
+        self._shapes = {}
+        self._by_path = {node.path: node for node in root.walk()}
+        self.endResetModel()
+
+    def set_shapes(self, shapes: dict[str, tuple[int, ...]]) -> None:
+        """Output shapes after the last forward; repaints the column only when something moved."""
+        if shapes == self._shapes:
+            return
+        self._shapes = dict(shapes)
+        if self._root is not None:
+            top = self.index(0, SHAPE)
+            self.dataChanged.emit(top, top, [Qt.ItemDataRole.DisplayRole])
+            self._emit_subtree_changed(top)
+
+    def _emit_subtree_changed(self, parent: QModelIndex) -> None:
+        rows = self.rowCount(parent)
+        if rows:
+            first, last = self.index(0, SHAPE, parent), self.index(rows - 1, SHAPE, parent)
+            self.dataChanged.emit(first, last, [Qt.ItemDataRole.DisplayRole])
+            for row in range(rows):
+                self._emit_subtree_changed(self.index(row, 0, parent))
+
+    def node(self, index: QModelIndex) -> ModuleNode | None:
+        return index.internalPointer() if index.isValid() else None
+
+    def index_for_path(self, path: str) -> QModelIndex:
+        node = self._by_path.get(path)
+        if node is None:
+            return QModelIndex()
+        if node.parent is None:
+            return self.createIndex(0, 0, node)
+        return self.createIndex(node.parent.children.index(node), 0, node)
+
+    # -- QAbstractItemModel ---------------------------------------------------------------
+    def index(self, row: int, column: int, parent=_ROOT) -> QModelIndex:
+        if not self.hasIndex(row, column, parent):
+            return QModelIndex()
+        if not parent.isValid():
+            return self.createIndex(row, column, self._root)
+        return self.createIndex(row, column, parent.internalPointer().children[row])
+
+    def parent(self, index=_ROOT) -> QModelIndex:  # type: ignore[override]
+        if not index.isValid():
+            return QModelIndex()
+        node: ModuleNode = index.internalPointer()
+        up = node.parent
+        if up is None:
+            return QModelIndex()
+        row = 0 if up.parent is None else up.parent.children.index(up)
+        return self.createIndex(row, 0, up)
+
+    def rowCount(self, parent=_ROOT) -> int:
+        if self._root is None:
+            return 0
+        if not parent.isValid():
+            return 1
+        if parent.column() != 0:
+            return 0
+        return len(parent.internalPointer().children)
+
+    def columnCount(self, parent=_ROOT) -> int:
+        return len(COLUMNS)
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        node: ModuleNode = index.internalPointer()
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == NAME:
+                return node.name
+            if column == MODULE:
+                return node.text
+            if column == PARAMS:
+                return f"{node.parameters:,}"
+            if column == SHAPE:
+                return format_shape(self._shapes.get(node.path))
+        elif role == Qt.ItemDataRole.ToolTipRole:
+            return f"{node.path or node.name}\n{node.text}\n{node.parameters:,} parameters"
+        elif role == Qt.ItemDataRole.TextAlignmentRole and column == PARAMS:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def headerData(self, section: int, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+
+class ModuleTreeView(QTreeView):
+    moduleSelected = Signal(str)  # the module's qualified path ("" for the model)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("moduleTree")
+        self.tree_model = ModuleTreeModel()
+        self.setModel(self.tree_model)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setAlternatingRowColors(True)
+        self.setUniformRowHeights(True)
+        header = self.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(MODULE, QHeaderView.ResizeMode.Stretch)
+        for column in (NAME, PARAMS, SHAPE):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self.selectionModel().currentRowChanged.connect(self._on_current_changed)
+
+    def set_root(self, root: ModuleNode) -> None:
+        self.tree_model.set_root(root)
+        self.expandAll()
+
+    def select_path(self, path: str) -> None:
+        index = self.tree_model.index_for_path(path)
+        if index.isValid():
+            self.setCurrentIndex(index)
+
+    @Slot(QModelIndex, QModelIndex)
+    def _on_current_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
+        node = self.tree_model.node(current)
+        if node is not None:
+            self.moduleSelected.emit(node.path)

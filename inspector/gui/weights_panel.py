@@ -1,0 +1,97 @@
+"""A module's parameters: conv kernels as out×in tiles, matrices, bias strips, histograms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
+
+from ..core.heatmaps import finite_range
+from ..core.results import ParametersResult
+
+BINS = 40
+STRIP_ROW = 110  # pixels for a bias (title, strip and a small histogram)
+IMAGE_ROW = 240
+
+
+class WeightsPanel(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("weightsPanel")
+        self.title = QLabel("Select a module in the tree to see its weights.")
+        self.title.setObjectName("weightsTitle")
+        self.title.setWordWrap(True)
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.readout = QLabel("")
+        self.readout.setObjectName("weightsReadout")
+        self.view = pg.GraphicsLayoutWidget()
+        self.view.setObjectName("weightsView")
+        self.view.setBackground("#16181c")
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.view)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.title)
+        layout.addWidget(scroll, 1)
+        layout.addWidget(self.readout)
+        self.result: ParametersResult | None = None
+        self._images: list[tuple[pg.ImageItem, object, str]] = []
+        self.view.scene().sigMouseMoved.connect(self._on_mouse_moved)
+
+    def show_parameters(self, result: ParametersResult) -> None:
+        self.result = result
+        self.view.clear()
+        self._images = []
+        names = ", ".join(p.title for p in result.parameters)
+        module = result.module or "(model)"
+        self.title.setText(f"<b>{module}</b>: {names}" if names else f"<b>{module}</b>")
+        if result.note:
+            self.title.setText(self.title.text() + f"<br><i>{result.note}</i>")
+        for row, param in enumerate(result.parameters):
+            heatmap = param.heatmap
+            levels = finite_range([heatmap.image])
+            view = self.view.addPlot(row=row, col=0, title=param.title)
+            view.setObjectName(param.name)
+            view.invertY(True)
+            view.hideAxis("bottom")
+            view.hideAxis("left")
+            view.setMouseEnabled(x=False, y=False)
+            view.setMenuEnabled(False)
+            view.hideButtons()
+            image = pg.ImageItem(heatmap.image, axisOrder="row-major", levels=levels)
+            image.setColorMap(pg.colormap.get("CET-D1"))
+            view.addItem(image)
+            h, w = heatmap.image.shape
+            if not heatmap.is_strip:
+                view.setAspectLocked(True)
+            view.setRange(xRange=(0, w), yRange=(0, h), padding=0.02)
+            finite = param.values[np.isfinite(param.values)]
+            counts, edges = np.histogram(finite, bins=BINS) if finite.size else ([], [0])
+            hist = self.view.addPlot(row=row, col=1, title="histogram")
+            hist.setMouseEnabled(x=False, y=False)
+            hist.setMenuEnabled(False)
+            hist.hideButtons()
+            if len(counts):
+                hist.plot(edges, counts, stepMode="center", fillLevel=0, brush="#4f8cc980")
+            hist.setMaximumWidth(220)
+            self._images.append((image, heatmap, param.title))
+            if heatmap.is_strip:
+                self.view.ci.layout.setRowMaximumHeight(row, STRIP_ROW)
+            else:
+                self.view.ci.layout.setRowPreferredHeight(row, IMAGE_ROW)
+        total = sum(STRIP_ROW if p.heatmap.is_strip else IMAGE_ROW for p in result.parameters)
+        self.view.setMinimumHeight(max(120, total))
+
+    def _on_mouse_moved(self, pos) -> None:
+        for image, heatmap, title in self._images:
+            if not image.sceneBoundingRect().contains(pos):
+                continue
+            point = image.mapFromScene(pos)
+            r, c = int(np.floor(point.y())), int(np.floor(point.x()))
+            where = heatmap.describe(r, c)
+            if where is not None:
+                self.readout.setText(f"{title} {where} = {float(heatmap.image[r, c]):.4g}")
+            return
