@@ -9,7 +9,7 @@ import pyqtgraph as pg
 
 from .core.nets import LENET_WEIGHTS
 
-pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
+pg.setConfigOptions(imageAxisOrder="row-major")
 
 from .gui.main_window import MainWindow  # noqa: E402  (after the pyqtgraph options)
 

@@ -26,8 +26,12 @@ def paint_segment(
     end: tuple[float, float],
     radius: float = DEFAULT_RADIUS,
     erase: bool = False,
-) -> None:
-    """Draw (or erase) a stroke from ``start`` to ``end`` (grid coordinates) into ``canvas``."""
+) -> tuple[int, int, int, int]:
+    """Draw (or erase) a stroke from ``start`` to ``end`` (grid coordinates) into ``canvas``.
+
+    Returns the cells it may have touched as ``(top, left, bottom, right)``, bottom/right
+    exclusive, so that a view can repaint just those.
+    """
     (x0, y0), (x1, y1) = start, end
     steps = max(1, math.ceil(math.hypot(x1 - x0, y1 - y0) / SPACING))
     coverage = np.zeros_like(canvas)
@@ -39,3 +43,10 @@ def paint_segment(
         canvas *= 1.0 - coverage
     else:
         np.maximum(canvas, coverage, out=canvas)
+    reach = radius + 1.0
+    rows, cols = canvas.shape
+    top = int(np.clip(math.floor(min(y0, y1) - reach), 0, rows))
+    left = int(np.clip(math.floor(min(x0, x1) - reach), 0, cols))
+    bottom = int(np.clip(math.ceil(max(y0, y1) + reach), 0, rows))
+    right = int(np.clip(math.ceil(max(x0, x1) + reach), 0, cols))
+    return top, left, bottom, right

@@ -9,12 +9,23 @@ import torch
 from torch import nn
 
 from .capture import capture_forward, first_tensor
+from .colormap import colorize, nice_bound
 from .devices import synchronize
-from .heatmaps import activation_heatmap, tensor_heatmap
+from .heatmaps import activation_heatmap, finite_range, tensor_heatmap
 from .preprocess import preprocess_drawing
 from .results import ForwardRequest, ForwardResult, ParametersResult, ParameterView, StepResult
 
 MAX_PARAMETERS_SHOWN = 16
+# The shared colour scale covers this percentile of |activation| over all layers, so that ten
+# large logits do not wash out thousands of small convolution outputs.
+SHARED_PERCENTILE = 99.5
+
+
+def shared_levels(images: list[np.ndarray]) -> tuple[float, float]:
+    """Symmetric levels for every step at once, rounded so they move in visible steps."""
+    _, hi = finite_range(images, percentile=SHARED_PERCENTILE)
+    bound = nice_bound(hi)
+    return (-bound, bound)
 
 
 def network_input(request: ForwardRequest) -> np.ndarray:
@@ -22,13 +33,6 @@ def network_input(request: ForwardRequest) -> np.ndarray:
     if request.raw_input is not None:
         return np.asarray(request.raw_input, dtype=np.float32)
     return preprocess_drawing(request.drawing)
-
-
-def _stats(array: np.ndarray) -> tuple[float, float, float] | None:
-    finite = array[np.isfinite(array)]
-    if finite.size == 0:
-        return None
-    return float(finite.min()), float(finite.max()), float(finite.mean())
 
 
 def run_forward(model: nn.Module, request: ForwardRequest, device: torch.device) -> ForwardResult:
@@ -44,13 +48,11 @@ def run_forward(model: nn.Module, request: ForwardRequest, device: torch.device)
         synchronize(device)
     forward_ms = (time.perf_counter() - started) * 1000
 
+    heatmaps = [activation_heatmap(a) if a is not None else None for a in tensors]
+    levels = shared_levels([h.image for h in heatmaps if h is not None])
     steps = tuple(
-        StepResult(
-            step,
-            activation_heatmap(a) if a is not None else None,
-            _stats(a) if a is not None else None,
-        )
-        for step, a in zip(capture.steps, tensors, strict=True)
+        StepResult(step, heatmap, colorize(heatmap.image, levels) if heatmap is not None else None)
+        for step, heatmap in zip(capture.steps, heatmaps, strict=True)
     )
     warnings = []
     if output.size and not np.isfinite(output).all():
@@ -72,6 +74,7 @@ def run_forward(model: nn.Module, request: ForwardRequest, device: torch.device)
         module_shapes=capture.module_shapes,
         forward_ms=forward_ms,
         device=str(device),
+        levels=levels,
         warnings=tuple(warnings),
     )
 

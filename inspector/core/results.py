@@ -23,7 +23,7 @@ class ForwardRequest:
 class StepResult:
     step: Step
     heatmap: Heatmap | None  # None when the step was not kept
-    stats: tuple[float, float, float] | None = None  # min, max, mean of the finite values
+    rgba: np.ndarray | None = None  # the heatmap coloured at the result's shared levels
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class ForwardResult:
     module_shapes: dict[str, tuple[int, ...]]
     forward_ms: float  # forward + capture on the device
     device: str
+    levels: tuple[float, float] = (-1.0, 1.0)  # the shared colour scale of ``rgba``
     warnings: tuple[str, ...] = ()
 
     @property

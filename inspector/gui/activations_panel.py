@@ -5,26 +5,26 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from ..core.heatmaps import finite_range
+from ..core.colormap import colorize
 from ..core.results import ForwardResult
 from .heatmap_view import HeatmapColumn
 from .tree_panel import format_shape
 
-# The shared colour scale covers this percentile of |activation| over all layers.
-SHARED_PERCENTILE = 99.5
-
 
 class ActivationsPanel(QWidget):
+    """The worker sends every step already coloured at shared levels; dragging the colour bar
+    switches to the user's levels, recoloured here from the values each result carries."""
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("activationsPanel")
-        self.column = HeatmapColumn("CET-D1")
+        self.column = HeatmapColumn()
         self.column.setObjectName("activationsView")
         self.auto_levels = QCheckBox("Auto levels")
         self.auto_levels.setObjectName("autoLevelsCheck")
         self.auto_levels.setChecked(True)
         self.auto_levels.setToolTip(
-            "Fit the shared colour scale to every layer's values after each forward pass "
+            "Fit the shared colour scale to the activations after each forward pass "
             "(dragging the colour bar turns this off)"
         )
         self.readout = QLabel("Hover a heatmap to read its values.")
@@ -42,29 +42,24 @@ class ActivationsPanel(QWidget):
         layout.addLayout(header)
         layout.addWidget(scroll, 1)
         self.column.hovered.connect(self.readout.setText)
-        self._result: ForwardResult | None = None
-        self._connect_colorbar()
-
-    def _connect_colorbar(self) -> None:
-        self.column.colorbar.sigLevelsChangeFinished.connect(self._on_user_levels)
-
-    @Slot(object)
-    def _on_user_levels(self, _bar) -> None:
-        self.auto_levels.setChecked(False)
+        self.auto_levels.toggled.connect(self._on_auto_toggled)
+        self.result: ForwardResult | None = None
+        self._connected_bar = None
 
     @property
     def shown_request_id(self) -> int:
         return self.column.shown_request_id
 
     def show_result(self, result: ForwardResult) -> None:
+        self.result = result
         steps = [s for s in result.steps if s.heatmap is not None]
-        before = self.column.colorbar
         self.column.set_layout([((s.step.label, s.step.shape), s.heatmap.is_strip) for s in steps])
-        if self.column.colorbar is not before:
-            self._connect_colorbar()
-        if self.auto_levels.isChecked() or before is not self.column.colorbar:
-            levels = finite_range([s.heatmap.image for s in steps], percentile=SHARED_PERCENTILE)
-            self.column.colorbar.setLevels(levels, update_items=False)
+        if self.column.colorbar is not self._connected_bar:
+            self._connected_bar = self.column.colorbar
+            self._connected_bar.sigLevelsChanged.connect(self._on_user_levels)
+        auto = self.auto_levels.isChecked()
+        if auto:
+            self.column.set_levels(result.levels)
         levels = self.column.levels()
         for row, s in zip(self.column.rows, steps, strict=True):
             if row.heatmap is None:
@@ -72,6 +67,24 @@ class ActivationsPanel(QWidget):
                     f"{s.step.index + 1}. {s.step.label}",
                     f"{s.step.op} {format_shape(s.step.shape)}",
                 )
-            row.show(s.heatmap, levels)
+            row.show(s.heatmap, s.rgba if auto else colorize(s.heatmap.image, levels))
         self.column.shown_request_id = result.request_id
-        self._result = result
+
+    @Slot(object)
+    def _on_user_levels(self, _bar) -> None:
+        if self.auto_levels.isChecked():
+            blocked = self.auto_levels.blockSignals(True)
+            self.auto_levels.setChecked(False)
+            self.auto_levels.blockSignals(blocked)
+        self._recolour()
+
+    @Slot(bool)
+    def _on_auto_toggled(self, _checked: bool) -> None:
+        if self.result is not None:
+            self.show_result(self.result)
+
+    def _recolour(self) -> None:
+        levels = self.column.levels()
+        for row in self.column.rows:
+            if row.heatmap is not None:
+                row.show(row.heatmap, colorize(row.heatmap.image, levels))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal, Slot
-from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
@@ -24,6 +25,7 @@ from ..core.brush import DEFAULT_RADIUS, paint_segment
 from ..core.images import to_drawing
 from ..core.preprocess import CANVAS_SIZE
 from .array_image import grey_image, minmax01
+from .frames import PaintTracked
 
 UNDO_DEPTH = 50
 
@@ -48,6 +50,7 @@ class DrawCanvas(QWidget):
         self._last: tuple[float, float] | None = None
         self._erasing = False
         self._undo: list[np.ndarray] = []
+        self._grid_pixmap: QPixmap | None = None
         self.last_input_time = 0.0  # perf_counter() of the last event that changed the drawing
 
     def sizeHint(self) -> QSize:
@@ -95,9 +98,16 @@ class DrawCanvas(QWidget):
         self._undo.append(self.drawing.copy())
         del self._undo[:-UNDO_DEPTH]
 
-    def _changed(self) -> None:
+    def _changed(self, cells: tuple[int, int, int, int] | None = None) -> None:
+        """The drawing changed (within ``cells`` = top, left, bottom, right, if given)."""
         self.last_input_time = time.perf_counter()
-        self.update()
+        if cells is None:
+            self.update()
+        else:
+            top, left, bottom, right = cells
+            sx, sy = self.width() / CANVAS_SIZE, self.height() / CANVAS_SIZE
+            x, y = math.floor(left * sx), math.floor(top * sy)
+            self.update(x, y, math.ceil(right * sx) - x + 1, math.ceil(bottom * sy) - y + 1)
         self.drawingChanged.emit()
 
     # -- mouse ----------------------------------------------------------------------------
@@ -123,23 +133,34 @@ class DrawCanvas(QWidget):
 
     def _stroke_to(self, point: tuple[float, float]) -> None:
         start = self._last or point
-        paint_segment(self.drawing, start, point, self.brush_radius, self._erasing)
+        cells = paint_segment(self.drawing, start, point, self.brush_radius, self._erasing)
         self._last = point
-        self._changed()
+        self._changed(cells)
 
     # -- painting -------------------------------------------------------------------------
+    def _grid(self) -> QPixmap:
+        """Faint cell lines, drawn once per size (a stroke repaints the canvas very often)."""
+        if self._grid_pixmap is None or self._grid_pixmap.size() != self.size():
+            pixmap = QPixmap(self.size())
+            pixmap.fill(Qt.GlobalColor.transparent)
+            grid = QPainter(pixmap)
+            pen = QPen(QColor(255, 255, 255, 22))
+            pen.setWidth(0)
+            grid.setPen(pen)
+            w, h = self.width(), self.height()
+            for i in range(1, CANVAS_SIZE):
+                x, y = i * w / CANVAS_SIZE, i * h / CANVAS_SIZE
+                grid.drawLine(QPointF(x, 0), QPointF(x, h))
+                grid.drawLine(QPointF(0, y), QPointF(w, y))
+            grid.end()
+            self._grid_pixmap = pixmap
+        return self._grid_pixmap
+
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
         shown = self.overlay if self.overlay is not None else self.drawing
         painter.drawImage(QRectF(self.rect()), grey_image(shown))
-        pen = QPen(QColor(255, 255, 255, 22))
-        pen.setWidth(0)
-        painter.setPen(pen)
-        w, h = self.width(), self.height()
-        for i in range(1, CANVAS_SIZE):
-            x, y = i * w / CANVAS_SIZE, i * h / CANVAS_SIZE
-            painter.drawLine(QPointF(x, 0), QPointF(x, h))
-            painter.drawLine(QPointF(0, y), QPointF(w, y))
+        painter.drawPixmap(0, 0, self._grid())
         if self.overlay is not None:
             painter.setPen(QColor(255, 210, 80))
             painter.drawText(self.rect().adjusted(6, 4, -6, -4), "torch.randn(1, 1, 32, 32)")
@@ -164,7 +185,7 @@ class SquareHolder(QWidget):
         self.child.setGeometry((self.width() - side) // 2, (self.height() - side) // 2, side, side)
 
 
-class InputPreview(QWidget):
+class InputPreview(PaintTracked, QWidget):
     """The tensor the network actually got, drawn nearest-neighbour, min-max scaled."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -176,8 +197,6 @@ class InputPreview(QWidget):
             "mass in 28×28, padded to 32×32 and normalised like MNIST"
         )
         self._image = QImage()
-        self.shown_request_id = -1
-        self.painted_request_id = -1
 
     def show_input(self, values: np.ndarray, request_id: int) -> None:
         plane = np.asarray(values, np.float32).reshape(-1, *values.shape[-2:])[0]
@@ -191,7 +210,7 @@ class InputPreview(QWidget):
         if not self._image.isNull():
             painter.drawImage(QRectF(self.rect()), self._image)
         painter.end()
-        self.painted_request_id = self.shown_request_id
+        self.mark_painted()
 
 
 class CanvasPanel(QWidget):

@@ -6,17 +6,22 @@ once per layout and only re-imaged afterwards (a ``setImage`` is cheap, rebuildi
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Signal
 
+from ..core.colormap import ANCHORS
 from ..core.heatmaps import Heatmap
+from .frames import PaintTracked
 
 STRIP_HEIGHT = 26  # pixels for a vector shown as a strip
 TITLE_WIDTH = 190
+
+
+def make_colorbar() -> pg.ColorBarItem:
+    """A colour bar for the core colour map; images are coloured by core, not by the bar."""
+    colormap = pg.ColorMap(ANCHORS[:, 0], ANCHORS[:, 1:].astype(np.uint8))
+    return pg.ColorBarItem(colorMap=colormap, interactive=True, rounding=0.001, width=14)
 
 
 class HeatmapRow:
@@ -46,35 +51,29 @@ class HeatmapRow:
             f"<b>{name}</b><br><span style='color:#9aa0a6; font-size:8pt'>{detail}</span>"
         )
 
-    def show(self, heatmap: Heatmap, levels: tuple[float, float]) -> None:
+    def show(self, heatmap: Heatmap, rgba: np.ndarray) -> None:
+        """Show ``rgba`` (the heatmap already coloured); ``heatmap`` keeps the values."""
         self.heatmap = heatmap
-        first = self.image.image is None or self.image.image.shape != heatmap.image.shape
-        self.image.setImage(heatmap.image, autoLevels=False, levels=levels)
+        first = self.image.image is None or self.image.image.shape[:2] != heatmap.image.shape
+        self.image.setImage(rgba, autoLevels=False)
         if first:
             h, w = heatmap.image.shape
             self.view.setRange(xRange=(0, w), yRange=(0, h), padding=0.0)
 
 
-class HeatmapColumn(pg.GraphicsLayoutWidget):
+class HeatmapColumn(PaintTracked, pg.GraphicsLayoutWidget):
     """Rows of heatmaps sharing one colour bar; ``hovered`` says what is under the mouse."""
 
     hovered = Signal(str)
 
-    def __init__(self, colormap: str = "CET-D1", parent=None) -> None:
+    def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setBackground("#16181c")
         self.ci.layout.setSpacing(2)
         self.ci.setContentsMargins(2, 2, 2, 2)
         self.rows: list[HeatmapRow] = []
-        self.colorbar = pg.ColorBarItem(
-            colorMap=colormap, interactive=True, rounding=0.001, width=14
-        )
-        self._colormap = colormap
+        self.colorbar = make_colorbar()
         self._layout_key: tuple = ()
-        self.shown_request_id = -1
-        self.painted_request_id = -1
-        self.painted_at = 0.0
-        self.on_painted: Callable[[HeatmapColumn], None] | None = None
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
     def set_layout(self, keys: list[tuple[object, bool]]) -> None:
@@ -85,12 +84,9 @@ class HeatmapColumn(pg.GraphicsLayoutWidget):
         self._layout_key = key
         self.ci.clear()
         self.rows = [HeatmapRow(self.ci, i, k, strip) for i, (k, strip) in enumerate(keys)]
-        self.colorbar = pg.ColorBarItem(
-            colorMap=self._colormap, interactive=True, rounding=0.001, width=14
-        )
+        self.colorbar = make_colorbar()
         if self.rows:
             self.ci.addItem(self.colorbar, row=0, col=2, rowspan=len(self.rows))
-            self.colorbar.setImageItem([r.image for r in self.rows])
         height = sum(STRIP_HEIGHT if r.strip else 70 for r in self.rows) + 8
         self.setMinimumHeight(min(height, 2000))
 
@@ -98,7 +94,12 @@ class HeatmapColumn(pg.GraphicsLayoutWidget):
         return tuple(self.colorbar.levels())
 
     def set_levels(self, levels: tuple[float, float]) -> None:
+        """Move the bar without telling anyone (it reports only the user's drags)."""
+        if tuple(levels) == self.levels():
+            return  # redrawing the bar's axis costs a few milliseconds
+        blocked = self.colorbar.blockSignals(True)
         self.colorbar.setLevels(levels)
+        self.colorbar.blockSignals(blocked)
 
     def _on_mouse_moved(self, pos: QPointF) -> None:
         for row in self.rows:
@@ -115,7 +116,4 @@ class HeatmapColumn(pg.GraphicsLayoutWidget):
 
     def paintEvent(self, event) -> None:
         super().paintEvent(event)
-        self.painted_request_id = self.shown_request_id
-        self.painted_at = time.perf_counter()
-        if self.on_painted is not None:
-            self.on_painted(self)
+        self.mark_painted()

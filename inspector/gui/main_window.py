@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Slot
@@ -50,6 +51,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"Net Inspector — {loaded.name}")
         self.resize(1500, 940)
         self.last_result: ForwardResult | None = None
+        self._timing_shown_at = 0.0
 
         self.canvas_panel = CanvasPanel()
         self.tree = ModuleTreeView()
@@ -101,6 +103,15 @@ class MainWindow(QMainWindow):
         self.session.parametersReady.connect(self.show_parameters)
         self.session.deviceChanged.connect(self._on_device_changed)
         self.session.failed.connect(self._on_failed)
+        # Panels that show each forward result; when all visible ones have painted it, the
+        # worker may start on the next input (frame pacing, see InferenceWorker).
+        self.frame_panels = [
+            self.canvas_panel.preview,
+            self.activations.column,
+            self.prediction.plot,
+        ]
+        for panel in self.frame_panels:
+            panel.on_painted = self._on_panel_painted
         self.canvas_panel.inputChanged.connect(self.submit_input)
         self.canvas_panel.message.connect(self.show_message)
         self.tree.moduleSelected.connect(self.session.select_module)
@@ -178,9 +189,18 @@ class MainWindow(QMainWindow):
         self.activations.show_result(result)
         self.prediction.show_result(result)
         self.tree.tree_model.set_shapes(result.module_shapes)
-        self.timing_label.setText(f"forward {result.forward_ms:.1f} ms")
+        now = time.monotonic()
+        if now - self._timing_shown_at > 0.25:  # a number changing 100×/s cannot be read
+            self._timing_shown_at = now
+            self.timing_label.setText(f"forward {result.forward_ms:.1f} ms")
         if result.warnings:
             self.show_message(" ".join(result.warnings), warning=True)
+
+    def _on_panel_painted(self, _panel) -> None:
+        shown = self.session.shown_request_id
+        visible = [p for p in self.frame_panels if p.isVisible()]
+        if all(p.painted_request_id >= shown for p in visible):
+            self.session.frame_shown()
 
     @Slot(object)
     def show_parameters(self, result: ParametersResult) -> None:

@@ -2,36 +2,23 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from ..core.results import ForwardResult
+from .frames import PaintTracked
 from .tree_panel import format_shape
 
 BAR = "#4f8cc9"
 TOP = "#f0a030"
 
 
-class BarPlot(pg.PlotWidget):
-    """A PlotWidget that remembers which result it last painted (for the latency benchmark)."""
-
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.shown_request_id = -1
-        self.painted_request_id = -1
-        self.painted_at = 0.0
-        self.on_painted = None
-
+class BarPlot(PaintTracked, pg.PlotWidget):
     def paintEvent(self, event) -> None:
         super().paintEvent(event)
-        self.painted_request_id = self.shown_request_id
-        self.painted_at = time.perf_counter()
-        if self.on_painted is not None:
-            self.on_painted(self)
+        self.mark_painted()
 
 
 class PredictionPanel(QWidget):
@@ -49,6 +36,7 @@ class PredictionPanel(QWidget):
         self.plot.setObjectName("predictionPlot")
         self.plot.setBackground("#16181c")
         self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.disableAutoRange()  # fixed axes: new bars must not re-layout the axes
         self.plot.hideButtons()
         self.plot.setMenuEnabled(False)
         self.plot.setYRange(0, 1, padding=0.02)

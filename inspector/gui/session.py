@@ -51,6 +51,10 @@ class Session(QObject):
     def set_device(self, device: str) -> None:
         self.worker.set_device(device)
 
+    def frame_shown(self) -> None:
+        """Every visible panel shows the latest result: let the worker compute the next."""
+        self.worker.frame_shown()
+
     def shutdown(self) -> None:
         if self.worker.isRunning():
             self.worker.stop()

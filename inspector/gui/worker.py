@@ -8,6 +8,7 @@ else ever touches the model.
 
 from __future__ import annotations
 
+import os
 import threading
 import traceback
 from typing import Any
@@ -22,6 +23,9 @@ from ..core.results import DeviceResult, ForwardRequest
 
 # Work kinds in the order the worker serves them when several are pending.
 _ORDER = ("device", "parameters", "forward")
+# How long the worker waits for the GUI to put the previous result on screen before it computes
+# the next one anyway (a hidden or minimised window never paints).
+FRAME_TIMEOUT_S = 0.05
 
 
 class InferenceWorker(QThread):
@@ -39,6 +43,11 @@ class InferenceWorker(QThread):
         self._wake = threading.Event()
         self._pending: dict[str, Any] = {}
         self._stopping = False
+        # Frame pacing: set when the last result is on screen. Computing the next forward while
+        # the GUI thread paints the last one only makes both fight over the GIL and the cores;
+        # waiting and then taking the newest input gives fresher frames sooner.
+        self._frame_shown = threading.Event()
+        self._frame_shown.set()
         self.submitted = 0  # forward requests handed in
         self.computed = 0  # forward requests actually run
 
@@ -55,11 +64,16 @@ class InferenceWorker(QThread):
     def set_device(self, device: str) -> None:
         self._put("device", device)
 
+    def frame_shown(self) -> None:
+        """The GUI has painted the last result: the next forward may start."""
+        self._frame_shown.set()
+
     def stop(self) -> None:
         """Ask the loop to end and wait for it (the current computation finishes first)."""
         with self._lock:
             self._stopping = True
         self._wake.set()
+        self._frame_shown.set()
         self.wait()
 
     def _put(self, kind: str, value: Any) -> None:
@@ -69,9 +83,13 @@ class InferenceWorker(QThread):
 
     # -- the worker thread ----------------------------------------------------------------
     def run(self) -> None:
+        # Leave a core to the GUI thread: torch's intra-op threads spinning on every core make
+        # the painting of each result (and so the next input) wait.
+        torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
         self._model.to(self._device)
         while True:
             self._wake.wait()
+            self._frame_shown.wait(FRAME_TIMEOUT_S)
             with self._lock:
                 if self._stopping:
                     return
@@ -88,6 +106,7 @@ class InferenceWorker(QThread):
             result = run_forward(self._model, value, self._device)
             with self._lock:
                 self.computed += 1
+            self._frame_shown.clear()
             self.forwardReady.emit(result)
         elif kind == "parameters":
             path, request_id = value

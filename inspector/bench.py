@@ -1,0 +1,204 @@
+"""``net-inspector bench``: input-to-screen latency of the real window, driven offscreen.
+
+A scripted stroke of mouse-move events (a mouse reports about every 8 ms) is sent to the
+drawing canvas from a timer, so the event loop idles between events as it does for a person.
+An event's latency runs from the moment it is sent to the moment every live panel (network-input
+preview, activations, prediction) has painted a result at least as new as that event's request.
+The bare forward time of the same model is measured in the same run, for the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+
+def stroke_points(count: int, size: float) -> list[tuple[float, float]]:
+    """A figure-eight across the canvas: ``count`` widget points, a digit-sized stroke."""
+    points = []
+    for i in range(count):
+        t = 2 * math.pi * i / (count - 1)
+        x = 0.5 + 0.22 * math.sin(2 * t) / 2 * 2
+        y = 0.5 - 0.32 * math.cos(t)
+        points.append((x * size, y * size))
+    return points
+
+
+def bare_forward_ms(repeats: int = 300) -> float:
+    """Median time of a plain ``model(x)`` (no capture, no GUI) on the CPU."""
+    import torch
+
+    from .core.nets import load_lenet
+
+    model = load_lenet().model.eval()
+    x = torch.randn(1, 1, 32, 32)
+    times = []
+    with torch.inference_mode():
+        for _ in range(30):
+            model(x)
+        for _ in range(repeats):
+            started = time.perf_counter()
+            model(x)
+            times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q)) if values else float("nan")
+
+
+def run(events: int = 320, interval_ms: float = 8.0) -> dict:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QEvent, QPointF, Qt, QTimer
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    from .app import MainWindow
+
+    app = QApplication.instance() or QApplication(["net-inspector-bench"])
+    window = MainWindow()
+    window.show()
+    canvas = window.canvas_panel.canvas
+    panels = [window.canvas_panel.preview, window.activations.column, window.prediction.plot]
+    pending: list[tuple[int, float]] = []  # (request id, time sent), oldest first
+    latencies: list[float] = []
+    final: dict[str, float] = {}
+    first_frame = {"id": window.session.latest_request_id}
+
+    def on_painted(_panel) -> None:
+        frame_id = min(p.painted_request_id for p in panels)
+        now = time.perf_counter()
+        while pending and pending[0][0] <= frame_id:
+            latencies.append((now - pending.pop(0)[1]) * 1000)
+        if "last_id" in final and frame_id >= final["last_id"] and "frame" not in final:
+            final["frame"] = (now - final["last_sent"]) * 1000
+            QTimer.singleShot(0, app.quit)
+
+    for panel in panels:
+        # Listen after the window's own listener (which paces the worker).
+        def chained(p, window_listener=panel.on_painted) -> None:
+            if window_listener is not None:
+                window_listener(p)
+            on_painted(p)
+
+        panel.on_painted = chained
+
+    # Wait for the first frame of the empty canvas, so start-up is not counted.
+    deadline = time.perf_counter() + 20
+    while min(p.painted_request_id for p in panels) < first_frame["id"]:
+        app.processEvents()
+        if time.perf_counter() > deadline:
+            raise RuntimeError("the window never painted its first result")
+
+    size = min(canvas.width(), canvas.height())
+    points = stroke_points(events, size)
+    state = {"i": -1}
+
+    def send(kind: QEvent.Type, point: tuple[float, float], buttons) -> None:
+        pos = QPointF(*point)
+        event = QMouseEvent(
+            kind,
+            pos,
+            canvas.mapToGlobal(pos),
+            Qt.MouseButton.LeftButton if kind != QEvent.Type.MouseMove else Qt.MouseButton.NoButton,
+            buttons,
+            Qt.KeyboardModifier.NoModifier,
+        )
+        sent = time.perf_counter()
+        QApplication.sendEvent(canvas, event)
+        pending.append((window.session.latest_request_id, sent))
+        final["last_sent"] = sent
+
+    def tick() -> None:
+        state["i"] += 1
+        i = state["i"]
+        left = Qt.MouseButton.LeftButton
+        if i == 0:
+            send(QEvent.Type.MouseButtonPress, points[0], left)
+        elif i < len(points):
+            send(QEvent.Type.MouseMove, points[i], left)
+        else:
+            timer.stop()
+            send(QEvent.Type.MouseButtonRelease, points[-1], Qt.MouseButton.NoButton)
+            final["last_id"] = window.session.latest_request_id
+
+    timer = QTimer()
+    timer.setTimerType(Qt.TimerType.PreciseTimer)
+    timer.setInterval(max(1, round(interval_ms)))
+    timer.timeout.connect(tick)
+    QTimer.singleShot(10_000 + int(events * interval_ms), app.quit)  # never hang
+    started = time.perf_counter()
+    timer.start()
+    app.exec()
+    duration = time.perf_counter() - started
+
+    worker = window.session.worker
+    forward_capture = [window.last_result.forward_ms] if window.last_result else []
+    submitted, computed = worker.submitted, worker.computed
+    window.close()
+    bare = bare_forward_ms()
+    p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
+    head, tail = latencies[:50], latencies[-50:]
+    return {
+        "events": events + 1,
+        "interval_ms": interval_ms,
+        "duration_s": round(duration, 2),
+        "latency_ms": {
+            "p50": round(p50, 2),
+            "p95": round(p95, 2),
+            "max": round(max(latencies), 2) if latencies else None,
+        },
+        "frames_measured": len(latencies),
+        "final_frame_ms": round(final.get("frame", float("nan")), 2),
+        "bare_forward_ms": round(bare, 3),
+        "forward_capture_ms": round(statistics.median(forward_capture), 3)
+        if forward_capture
+        else None,
+        "p50_over_bare_forward": round(p50 / bare, 1),
+        "requests_submitted": submitted,
+        "requests_computed": computed,
+        # A backlog would show as latency growing along the stroke.
+        "late_over_early_latency": round(statistics.mean(tail) / statistics.mean(head), 2)
+        if head
+        else None,
+        "targets": {"p95_ms": 16.0, "final_frame_ms": 50.0},
+    }
+
+
+def format_report(r: dict) -> str:
+    lat = r["latency_ms"]
+    return "\n".join(
+        [
+            f"stroke: {r['events']} mouse events every {r['interval_ms']} ms "
+            f"({r['duration_s']} s), {r['frames_measured']} latencies measured",
+            f"input → all panels repainted: p50 {lat['p50']} ms, p95 {lat['p95']} ms, "
+            f"max {lat['max']} ms   (target p95 ≤ 16 ms)",
+            f"last event → final frame: {r['final_frame_ms']} ms   (target ≤ 50 ms)",
+            f"bare forward (same model, same run): {r['bare_forward_ms']} ms; "
+            f"p50 latency = {r['p50_over_bare_forward']}× bare forward",
+            f"requests: {r['requests_submitted']} submitted, {r['requests_computed']} computed",
+            f"late/early latency ratio: {r['late_over_early_latency']} (≈1: no backlog)",
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="net-inspector bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=320, help="mouse moves in the stroke")
+    parser.add_argument("--interval-ms", type=float, default=8.0, help="time between events")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args(argv)
+    report = run(args.events, args.interval_ms)
+    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""The diverging colour map of every heatmap, applied in numpy so that the worker can do it.
+
+Colouring on the worker thread leaves the GUI thread nothing to do but show an RGBA image,
+which pyqtgraph does without a per-frame lookup-table conversion.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+# Blue (negative) → near-white (zero) → red (positive), after colorcet's CET-D1.
+ANCHORS = np.array(
+    [
+        [0.0, 33, 81, 212],
+        [0.25, 120, 140, 226],
+        [0.5, 236, 236, 236],
+        [0.75, 226, 128, 108],
+        [1.0, 189, 24, 30],
+    ],
+    dtype=np.float64,
+)
+NAN_RGBA = (0, 0, 0, 0)  # transparent: gaps between tiles and missing values
+LUT_SIZE = 256
+
+
+def lookup_table(size: int = LUT_SIZE) -> np.ndarray:
+    """``size × 4`` uint8 RGBA table interpolated between the anchors."""
+    x = np.linspace(0.0, 1.0, size)
+    rgb = [np.interp(x, ANCHORS[:, 0], ANCHORS[:, c]) for c in (1, 2, 3)]
+    table = np.stack([*rgb, np.full(size, 255.0)], axis=1)
+    return np.round(table).astype(np.uint8)
+
+
+LUT = lookup_table()
+
+
+def colorize(image: np.ndarray, levels: tuple[float, float], lut: np.ndarray = LUT) -> np.ndarray:
+    """Float image → ``H × W × 4`` uint8 RGBA; values outside ``levels`` saturate, NaN is clear.
+
+    +Inf and -Inf saturate to the ends of the scale; a zero-width ``levels`` is widened.
+    """
+    lo, hi = float(levels[0]), float(levels[1])
+    if not hi > lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    index = (np.asarray(image, np.float32) - np.float32(lo)) * np.float32(
+        (len(lut) - 1) / (hi - lo)
+    )
+    np.clip(index, 0, len(lut) - 1, out=index)  # ±Inf saturate; NaN stays NaN
+    missing = np.isnan(index)
+    index[missing] = 0
+    rgba = lut[index.astype(np.intp)]
+    rgba[missing] = NAN_RGBA
+    return rgba
+
+
+def nice_bound(value: float) -> float:
+    """Round a positive level up to 1, 2, 2.5 or 5 × 10^k, so auto levels move in steps."""
+    if not math.isfinite(value) or value <= 0:
+        return 1.0
+    exponent = math.floor(math.log10(value))
+    for step in (1.0, 2.0, 2.5, 5.0, 10.0):
+        bound = step * 10.0**exponent
+        if bound >= value * (1 - 1e-9):
+            return bound
+    return 10.0 ** (exponent + 1)
