@@ -1,4 +1,4 @@
-"""Command line: ``net-inspector [--weights W] [--device D]``, ``train``, ``bench``."""
+"""The command line: the app itself, and the train, bench and snapshot subcommands."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ def _app_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="net-inspector",
         description="Look inside a PyTorch network while it runs. "
-        "Subcommands: train (train the bundled LeNet), bench (latency benchmark).",
+        "Subcommands: train (train the bundled LeNet), bench (latency benchmark), "
+        "snapshot (render the window to a PNG).",
     )
     parser.add_argument("--version", action="version", version=f"net-inspector {__version__}")
     parser.add_argument(
@@ -36,6 +37,10 @@ def main(argv: list[str] | None = None) -> int:
         from .bench import main as bench_main
 
         return bench_main(argv[1:])
+    if argv[:1] == ["snapshot"]:
+        from .snapshot import main as snapshot_main
+
+        return snapshot_main(argv[1:])
     args = _app_parser().parse_args(argv)
     from .app import run
     from .core.devices import available_devices

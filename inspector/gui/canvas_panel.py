@@ -262,7 +262,7 @@ class CanvasPanel(QWidget):
 
         self.canvas.drawingChanged.connect(self._on_drawing_changed)
         self.clear_button.clicked.connect(self.canvas.clear)
-        self.random_button.clicked.connect(self.random_input)
+        self.random_button.clicked.connect(self.on_random_clicked)
         self.load_button.clicked.connect(self._choose_image)
         self.undo_button.clicked.connect(self.canvas.undo)
         self.brush_spin.valueChanged.connect(self._set_brush)
@@ -285,6 +285,9 @@ class CanvasPanel(QWidget):
         self.inputChanged.emit()
 
     @Slot()
+    def on_random_clicked(self) -> None:
+        self.random_input()
+
     def random_input(self, seed: int | None = None) -> None:
         import torch  # the tutorial's own call, so the numbers are the ones a reader expects
 

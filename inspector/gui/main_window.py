@@ -160,7 +160,7 @@ class MainWindow(QMainWindow):
         action(
             edit_menu,
             "&Random Input",
-            self.canvas_panel.random_input,
+            self.canvas_panel.on_random_clicked,
             "Ctrl+R",
             "Feed torch.randn(1, 1, 32, 32) as the tutorial does",
         )

@@ -1,0 +1,93 @@
+"""``net-inspector snapshot --out shot.png``: render the whole window offscreen to a PNG.
+
+The README's screenshot is made with it. Without ``--image`` it draws a scripted "7" on the
+canvas with real mouse events, as a person would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import sys
+from pathlib import Path
+
+SEVEN = [(0.25, 0.22), (0.72, 0.22), (0.62, 0.45), (0.48, 0.80)]
+
+
+def stroke(canvas, path: list[tuple[float, float]] = SEVEN, steps: int = 12) -> None:
+    """Draw a polyline (fractions of the canvas) with press, held-button moves and release."""
+    from PySide6.QtCore import QEvent, QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    w, h = canvas.width(), canvas.height()
+    points = []
+    for (x0, y0), (x1, y1) in itertools.pairwise(path):
+        for i in range(steps):
+            t = i / steps
+            points.append(QPointF((x0 + (x1 - x0) * t) * w, (y0 + (y1 - y0) * t) * h))
+    points.append(QPointF(path[-1][0] * w, path[-1][1] * h))
+    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+    for i, p in enumerate(points):
+        if i == 0:
+            kind, button, buttons = QEvent.Type.MouseButtonPress, left, left
+        elif i == len(points) - 1:
+            kind, button, buttons = QEvent.Type.MouseButtonRelease, left, none
+        else:
+            kind, button, buttons = QEvent.Type.MouseMove, none, left
+        event = QMouseEvent(
+            kind, p, canvas.mapToGlobal(p), button, buttons, Qt.KeyboardModifier.NoModifier
+        )
+        QApplication.sendEvent(canvas, event)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="net-inspector snapshot", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--out", type=Path, required=True, help="PNG file to write")
+    parser.add_argument("--image", type=Path, help="a digit image to load instead of drawing")
+    parser.add_argument("--select", default="conv1", help="module to select (default conv1)")
+    parser.add_argument("--size", default="1500x940", help="window size, WxH")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from .app import MainWindow
+
+    app = QApplication.instance() or QApplication(["net-inspector-snapshot"])
+    window = MainWindow()
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    window.resize(width, height)
+    window.show()
+    app.processEvents()
+    if args.image is not None:
+        if not window.canvas_panel.load_image(args.image):
+            print(f"net-inspector: {window.statusBar().currentMessage()}", file=sys.stderr)
+            window.close()
+            return 1
+    else:
+        stroke(window.canvas_panel.canvas)
+    if args.select:
+        window.tree.select_path(args.select)
+    target = window.session.latest_request_id
+
+    def settled() -> bool:
+        result, params = window.last_result, window.weights.result
+        done = result is not None and result.request_id >= target
+        return done and (not args.select or (params is not None and params.module == args.select))
+
+    from PySide6.QtCore import QDeadlineTimer
+
+    deadline = QDeadlineTimer(20_000)
+    while not settled() and not deadline.hasExpired():
+        app.processEvents()
+    app.processEvents()
+    ok = window.grab().save(str(args.out))
+    window.close()
+    if not ok:
+        print(f"net-inspector: could not write {args.out}", file=sys.stderr)
+        return 1
+    print(f"wrote {args.out}")
+    return 0

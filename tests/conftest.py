@@ -1,0 +1,93 @@
+"""Shared fixtures: offscreen Qt, a dangling-QThread guard, the main window and a small zoo."""
+
+from __future__ import annotations
+
+import os
+import weakref
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+_started_threads: list[weakref.ref] = []
+
+
+@pytest.fixture(autouse=True)
+def _dangling_qthreads(monkeypatch):
+    """Fail any test that leaves a QThread running (napari's ``_dangling_qthreads`` idea)."""
+    from PySide6.QtCore import QThread
+
+    original = QThread.start
+
+    def recording_start(self, *args, **kwargs):
+        _started_threads.append(weakref.ref(self))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(QThread, "start", recording_start)
+    yield
+    running = []
+    for ref in _started_threads:
+        thread = ref()
+        try:
+            if thread is not None and thread.isRunning():
+                running.append(thread.objectName() or repr(thread))
+        except RuntimeError:  # the C++ object is gone: it cannot be running
+            pass
+    _started_threads.clear()
+    assert not running, f"test left QThreads running: {running}"
+
+
+@pytest.fixture
+def window(qtbot):
+    """The real main window with the bundled LeNet, shown offscreen, first result on screen."""
+    from inspector.app import MainWindow
+
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.last_result is not None, timeout=10_000)
+    yield win
+    win.close()
+
+
+# -- a small model zoo --------------------------------------------------------------------
+class ResidualBlock(nn.Module):
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(channels, channels, 3, padding=1)
+        self.bn = nn.BatchNorm2d(channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.bn(self.conv(x)) + x)
+
+
+class TinyResNet(nn.Module):
+    """Skip connections and functional ops inside a non-leaf submodule."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(1, 4, 3, padding=1)
+        self.block = ResidualBlock(4)
+        self.head = nn.Linear(4, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.block(self.stem(x))
+        return self.head(x.mean(dim=(2, 3)))
+
+
+class Exploding(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        raise RuntimeError("boom in forward")
+
+
+@pytest.fixture
+def tiny_resnet() -> nn.Module:
+    torch.manual_seed(0)
+    return TinyResNet()

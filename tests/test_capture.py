@@ -1,0 +1,89 @@
+import pytest
+import torch
+from torch.overrides import _get_current_function_mode_stack
+
+from inspector.core.capture import capture_forward, op_name
+from inspector.core.nets import Net
+
+LENET_STEPS = [
+    ("Conv2d", "conv1", True, (1, 6, 28, 28)),
+    ("relu", "", False, (1, 6, 28, 28)),
+    ("max_pool2d", "", False, (1, 6, 14, 14)),
+    ("Conv2d", "conv2", True, (1, 16, 10, 10)),
+    ("relu", "", False, (1, 16, 10, 10)),
+    ("max_pool2d", "", False, (1, 16, 5, 5)),
+    ("flatten", "", False, (1, 400)),
+    ("Linear", "fc1", True, (1, 120)),
+    ("relu", "", False, (1, 120)),
+    ("Linear", "fc2", True, (1, 84)),
+    ("relu", "", False, (1, 84)),
+    ("Linear", "fc3", True, (1, 10)),
+]
+
+
+def _no_hooks(model: torch.nn.Module) -> bool:
+    return all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
+
+
+def test_lenet_steps_in_order_with_modules_and_shapes():
+    net = Net()
+    with torch.no_grad():
+        capture = capture_forward(net, torch.randn(1, 1, 32, 32))
+    got = [(s.op, s.module, s.is_module, s.shape) for s in capture.steps]
+    assert got == LENET_STEPS
+    assert [s.label for s in capture.steps][:3] == ["conv1", "relu", "max_pool2d"]
+    assert capture.module_shapes["conv2"] == (1, 16, 10, 10)
+    assert capture.module_shapes[""] == (1, 10)
+
+
+def test_captured_tensors_are_the_real_activations():
+    net = Net()
+    x = torch.randn(1, 1, 32, 32)
+    with torch.no_grad():
+        capture = capture_forward(net, x)
+        assert torch.equal(capture.tensors[0], net.conv1(x))
+        assert torch.equal(capture.tensors[1], torch.relu(net.conv1(x)))
+        assert torch.equal(capture.output, net(x))
+
+
+def test_hooks_and_mode_removed_and_train_mode_restored():
+    net = Net()
+    net.train()
+    capture_forward(net, torch.randn(1, 1, 32, 32))
+    assert net.training
+    assert _no_hooks(net)
+    assert len(_get_current_function_mode_stack()) == 0
+
+
+def test_cleanup_happens_when_forward_raises():
+    class Broken(Net):
+        def forward(self, input):
+            super().forward(input)
+            raise RuntimeError("boom")
+
+    net = Broken().eval()
+    with pytest.raises(RuntimeError, match="boom"):
+        capture_forward(net, torch.randn(1, 1, 32, 32), train_mode=True)
+    assert not net.training
+    assert _no_hooks(net)
+    assert len(_get_current_function_mode_stack()) == 0
+
+
+def test_functional_ops_inside_a_submodule_are_attributed_to_it(tiny_resnet):
+    with torch.no_grad():
+        capture = capture_forward(tiny_resnet, torch.randn(1, 1, 8, 8))
+    labels = [s.label for s in capture.steps]
+    assert labels[:5] == ["stem", "block.conv", "block.bn", "block › add", "block › relu"]
+    assert labels[-2:] == ["mean", "head"]
+
+
+def test_keep_selects_which_tensors_are_kept():
+    with torch.no_grad():
+        capture = capture_forward(Net(), torch.randn(1, 1, 32, 32), keep=lambda s: s.is_module)
+    kept = [s.op for s, t in zip(capture.steps, capture.tensors, strict=True) if t is not None]
+    assert kept == ["Conv2d", "Conv2d", "Linear", "Linear", "Linear"]
+
+
+def test_op_names():
+    assert op_name(torch.nn.functional.relu) == "relu"
+    assert op_name(torch.Tensor.__add__) == "add"

@@ -1,0 +1,38 @@
+import json
+import subprocess
+import sys
+
+from inspector import __version__
+from inspector.cli import main
+
+
+def test_version(capsys):
+    try:
+        main(["--version"])
+    except SystemExit as exc:
+        assert exc.code == 0
+    assert __version__ in capsys.readouterr().out
+
+
+def test_unknown_device_is_refused(capsys):
+    assert main(["--device", "tpu:3"]) == 2
+    assert "tpu:3" in capsys.readouterr().err
+
+
+def test_bench_reports_figures_as_json():
+    """A short stroke through the real window; the figures, not a speed, are checked here."""
+    out = subprocess.run(
+        [sys.executable, "-m", "inspector", "bench", "--events", "40", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    report = json.loads(out.stdout[out.stdout.index("{") :])
+    assert report["events"] == 41
+    assert report["frames_measured"] == 41
+    latency = report["latency_ms"]
+    assert 0 < latency["p50"] <= latency["p95"] <= latency["max"]
+    assert report["bare_forward_ms"] > 0
+    assert 0 < report["requests_computed"] <= report["requests_submitted"]
+    assert report["final_frame_ms"] > 0

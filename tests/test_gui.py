@@ -1,0 +1,215 @@
+"""The real window, driven with real mouse events, offscreen."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtWidgets import QComboBox, QLabel, QPushButton, QTreeView, QWidget
+
+from inspector.core.preprocess import preprocess_drawing
+from inspector.snapshot import stroke
+
+REQUIRED_NAMES = {
+    "moduleTree": QTreeView,
+    "drawCanvas": QWidget,
+    "clearCanvasButton": QPushButton,
+    "randomInputButton": QPushButton,
+    "predictionLabel": QLabel,
+    "activationsPanel": QWidget,
+    "weightsPanel": QWidget,
+    "weightsTitle": QLabel,
+    "deviceCombo": QComboBox,
+}
+
+
+def _find(window, name, kind=QWidget):
+    widget = window.findChild(kind, name)
+    assert widget is not None, f"no {kind.__name__} named {name}"
+    return widget
+
+
+def _wait_for_new_result(qtbot, window, after_id: int) -> None:
+    qtbot.waitUntil(
+        lambda: (
+            window.last_result is not None
+            and window.last_result.request_id >= window.session.latest_request_id > after_id
+        ),
+        timeout=10_000,
+    )
+
+
+def _draw_seven(qtbot, canvas) -> None:
+    """A '7' with real mouse events: press, many moves with the button held, release."""
+    stroke(canvas)
+
+
+def test_required_widgets_exist(window):
+    for name, kind in REQUIRED_NAMES.items():
+        _find(window, name, kind)
+
+
+def test_initial_state_shows_every_layer(window):
+    result = window.last_result
+    assert [s.step.label for s in result.steps][:3] == ["conv1", "relu", "max_pool2d"]
+    assert len(window.activations.column.rows) == 12
+    assert window.prediction.label.text()[0].isdigit()
+
+
+def test_drawing_with_the_mouse_changes_activations_and_prediction(qtbot, window):
+    canvas = _find(window, "drawCanvas")
+    before = window.last_result
+    before_image = window.activations.column.rows[0].heatmap.image.copy()
+    _draw_seven(qtbot, canvas)
+    assert canvas.drawing.max() > 0.9
+    _wait_for_new_result(qtbot, window, before.request_id)
+    after = window.last_result
+    assert not np.array_equal(after.input, before.input)
+    np.testing.assert_allclose(after.input, preprocess_drawing(canvas.drawing), atol=1e-6)
+    assert not np.array_equal(window.activations.column.rows[0].heatmap.image, before_image)
+    label = _find(window, "predictionLabel", QLabel).text()
+    assert label.startswith("7 ("), f"drew a 7, the LeNet says {label}"
+    assert label.endswith("%)")
+
+
+def test_right_button_erases(qtbot, window):
+    canvas = _find(window, "drawCanvas")
+    _draw_seven(qtbot, canvas)
+    ink = canvas.drawing.sum()
+    centre = QPoint(int(canvas.width() * 0.5), int(canvas.height() * 0.22))
+    qtbot.mousePress(canvas, Qt.MouseButton.RightButton, pos=centre)
+    qtbot.mouseRelease(canvas, Qt.MouseButton.RightButton, pos=centre)
+    assert canvas.drawing.sum() < ink
+
+
+def test_widget_point_maps_to_grid_cell(window):
+    canvas = _find(window, "drawCanvas")
+    assert canvas.width() == canvas.height()  # square cells
+    x, y = canvas.to_grid(QPoint(canvas.width() // 2, canvas.height() // 4).toPointF())
+    assert (x, y) == pytest.approx((16.0, 8.0), abs=0.2)
+
+
+def test_clear_random_and_undo(qtbot, window):
+    canvas = _find(window, "drawCanvas")
+    _draw_seven(qtbot, canvas)
+    qtbot.mouseClick(_find(window, "clearCanvasButton", QPushButton), Qt.MouseButton.LeftButton)
+    assert canvas.drawing.max() == 0
+    assert canvas.undo() and canvas.drawing.max() > 0.9  # the drawing is not lost
+
+    last = window.session.latest_request_id
+    qtbot.mouseClick(_find(window, "randomInputButton", QPushButton), Qt.MouseButton.LeftButton)
+    _wait_for_new_result(qtbot, window, last)
+    shown = window.last_result.input
+    np.testing.assert_array_equal(shown, window.canvas_panel.raw_input)
+    assert shown.shape == (1, 1, 32, 32) and abs(float(shown.mean())) < 0.5
+    assert canvas.drawing.max() > 0.9  # the drawing stays underneath the random input
+
+
+def test_clicking_conv1_in_the_tree_shows_its_kernels(qtbot, window):
+    tree = _find(window, "moduleTree", QTreeView)
+    index = tree.tree_model.index_for_path("conv1")
+    rect = tree.visualRect(index)
+    assert rect.isValid()
+    qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    title = _find(window, "weightsTitle", QLabel)
+    qtbot.waitUntil(lambda: "conv1.weight [6, 1, 5, 5]" in title.text(), timeout=10_000)
+    assert "conv1.bias [6]" in title.text()
+    params = window.weights.result.parameters
+    assert [p.name for p in params] == ["conv1.weight", "conv1.bias"]
+    assert params[0].values.shape == (6, 1, 5, 5)
+    assert params[0].heatmap.layout.count == 6
+
+
+def test_tree_columns_and_root_row(qtbot, window):
+    model = window.tree.tree_model
+    root = model.index(0, 0)
+    assert model.data(root) == "Net"
+    assert model.data(model.index(0, 2)) == "61,706"
+    conv1 = model.index_for_path("conv1")
+    row = conv1.row()
+    assert (
+        model.data(model.index(row, 1, root)) == "Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1))"
+    )
+    assert model.data(model.index(row, 2, root)) == "156"
+    assert model.data(model.index(row, 3, root)) == "[1, 6, 28, 28]"
+
+
+def test_tree_model_passes_qt_model_tester(qtmodeltester, window):
+    qtmodeltester.check(window.tree.tree_model)
+
+
+def test_device_combo_lists_cpu_and_switches(qtbot, window):
+    combo = _find(window, "deviceCombo", QComboBox)
+    items = [combo.itemText(i) for i in range(combo.count())]
+    assert items[0] == "cpu"
+    assert all(i == "cpu" or i.startswith("cuda:") or i == "mps" for i in items)
+    assert window.device_label.text() == "cpu"
+
+
+def _save_digit_png(path: Path) -> None:
+    image = QImage(64, 64, QImage.Format.Format_RGB32)
+    image.fill(QColor("white"))
+    painter = QPainter(image)
+    painter.setPen(QPen(QColor("black"), 6))
+    painter.drawLine(32, 8, 32, 56)  # a dark "1" on white paper
+    painter.end()
+    assert image.save(str(path))
+
+
+def test_load_image_file(qtbot, window, tmp_path):
+    path = tmp_path / "one.png"
+    _save_digit_png(path)
+    last = window.session.latest_request_id
+    assert window.canvas_panel.load_image(path)
+    _wait_for_new_result(qtbot, window, last)
+    assert window.canvas_panel.canvas.drawing[16, 16] > 0.5
+    assert window.prediction.label.text().startswith("1 (")
+
+
+@pytest.mark.parametrize("content", [None, b"definitely not a png"])
+def test_bad_image_file_keeps_the_drawing_and_says_why(qtbot, window, tmp_path, content):
+    canvas = _find(window, "drawCanvas")
+    _draw_seven(qtbot, canvas)
+    kept = canvas.drawing.copy()
+    path = tmp_path / "broken.png"
+    if content is not None:
+        path.write_bytes(content)
+    assert not window.canvas_panel.load_image(path)
+    message = window.statusBar().currentMessage()
+    assert "broken.png" in message
+    np.testing.assert_array_equal(canvas.drawing, kept)
+
+
+def test_nan_input_is_reported_not_fatal(qtbot, window):
+    last = window.session.latest_request_id
+    window.canvas_panel.raw_input = np.full((1, 1, 32, 32), np.nan, np.float32)
+    window.submit_input()
+    _wait_for_new_result(qtbot, window, last)
+    assert "NaN" in window.statusBar().currentMessage()
+    _draw_seven(qtbot, window.canvas_panel.canvas)  # and it carries on
+    _wait_for_new_result(qtbot, window, window.last_result.request_id)
+    assert np.isfinite(window.last_result.output).all()
+
+
+def test_missing_weights_warn_and_run_untrained(qtbot, tmp_path):
+    from inspector.app import MainWindow
+
+    win = MainWindow(weights=tmp_path / "gone.safetensors")
+    qtbot.addWidget(win)
+    assert "gone.safetensors" in win.statusBar().currentMessage()
+    assert "untrained" in win.windowTitle()
+    qtbot.waitUntil(lambda: win.last_result is not None, timeout=10_000)
+    win.close()
+
+
+def test_close_stops_the_worker(qtbot):
+    from inspector.app import MainWindow
+
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    worker = win.session.worker
+    assert worker.isRunning()
+    win.close()
+    assert not worker.isRunning()

@@ -1,0 +1,70 @@
+import numpy as np
+import pytest
+
+from inspector.core.colormap import LUT, colorize, nice_bound
+from inspector.core.heatmaps import (
+    activation_heatmap,
+    finite_range,
+    grid_for,
+    tensor_heatmap,
+)
+
+
+def test_channels_are_tiled_with_nan_gaps_and_located_back():
+    act = np.arange(6 * 4 * 5, dtype=np.float32).reshape(1, 6, 4, 5)
+    heatmap = activation_heatmap(act)
+    assert heatmap.kind == "channels"
+    layout = heatmap.layout
+    assert (layout.rows, layout.cols) == (1, 6)
+    assert heatmap.image.shape == (4, 6 * 5 + 5)
+    assert np.isnan(heatmap.image[:, 5]).all()  # the gap after channel 0
+    y, x = 2, 3
+    col = 3 * (5 + 1) + x  # channel 3
+    assert heatmap.layout.locate(y, col) == (3, y, x)
+    assert heatmap.image[y, col] == act[0, 3, y, x]
+    assert heatmap.describe(y, col) == "ch 3 (2, 3)"
+    assert heatmap.describe(0, 5) is None
+
+
+def test_grid_is_wide():
+    assert (grid_for(16, 10, 10).rows, grid_for(16, 10, 10).cols) == (2, 8)
+    assert (grid_for(64, 3, 3).rows, grid_for(64, 3, 3).cols) == (4, 16)
+
+
+def test_vectors_are_strips():
+    heatmap = activation_heatmap(np.arange(10, dtype=np.float32).reshape(1, 10))
+    assert heatmap.is_strip and heatmap.image.shape == (1, 10)
+    assert heatmap.describe(0, 7) == "[7]"
+
+
+def test_conv_weights_are_out_by_in_tiles():
+    weights = np.random.default_rng(0).normal(size=(16, 6, 5, 5)).astype(np.float32)
+    heatmap = tensor_heatmap(weights)
+    assert heatmap.kind == "kernels"
+    assert (heatmap.layout.rows, heatmap.layout.cols) == (16, 6)
+    row, col = 3 * 6 + 2, 4 * 6 + 1  # out 3, in 4, (2, 1)
+    assert heatmap.image[row, col] == weights[3, 4, 2, 1]
+    assert heatmap.describe(row, col) == "out 3, in 4 (2, 1)"
+
+
+def test_finite_range_ignores_nan_inf_and_handles_constants():
+    assert finite_range([np.array([np.nan, np.inf, -2.0, 1.0])]) == (-2.0, 2.0)
+    assert finite_range([np.full(4, np.nan)]) == (-1.0, 1.0)
+    lo, hi = finite_range([np.full(4, 3.0)], symmetric=False)
+    assert lo < 3.0 < hi
+
+
+def test_colorize_saturates_and_clears_nan():
+    image = np.array([[np.nan, -np.inf, np.inf, -5.0, 0.0, 5.0]], np.float32)
+    rgba = colorize(image, (-1.0, 1.0))
+    assert rgba.shape == (1, 6, 4) and rgba.dtype == np.uint8
+    assert rgba[0, 0, 3] == 0  # NaN transparent
+    assert (rgba[0, 1] == LUT[0]).all() and (rgba[0, 3] == LUT[0]).all()
+    assert (rgba[0, 2] == LUT[-1]).all() and (rgba[0, 5] == LUT[-1]).all()
+    flat = colorize(np.ones((2, 2), np.float32), (1.0, 1.0))  # zero-width levels: no 0/0
+    assert (flat[..., 3] == 255).all()
+
+
+@pytest.mark.parametrize(("value", "expected"), [(0.7, 1.0), (1.3, 2.0), (2.2, 2.5), (31, 50)])
+def test_nice_bound(value, expected):
+    assert nice_bound(value) == pytest.approx(expected)

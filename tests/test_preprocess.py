@@ -1,0 +1,49 @@
+import numpy as np
+import pytest
+
+from inspector.core.nets import MNIST_MEAN, MNIST_STD
+from inspector.core.preprocess import fit_to_mnist, preprocess_drawing
+
+BACKGROUND = (0 - MNIST_MEAN) / MNIST_STD
+
+
+def test_empty_canvas_is_all_background():
+    x = preprocess_drawing(np.zeros((32, 32), np.float32))
+    assert x.shape == (1, 1, 32, 32) and x.dtype == np.float32
+    assert np.isfinite(x).all()
+    assert np.allclose(x, BACKGROUND)
+
+
+def test_nan_and_inf_in_the_drawing_do_not_propagate():
+    drawing = np.zeros((32, 32), np.float32)
+    drawing[5, 5] = np.nan
+    drawing[10:20, 10:12] = np.inf
+    assert np.isfinite(preprocess_drawing(drawing)).all()
+
+
+def test_small_off_centre_stroke_is_scaled_to_20_and_centred():
+    drawing = np.zeros((32, 32), np.float32)
+    drawing[1:6, 25:28] = 1.0  # 5 tall, 3 wide, in a corner
+    field = fit_to_mnist(drawing)
+    rows = np.flatnonzero(field.max(axis=1) > 0.05)
+    cols = np.flatnonzero(field.max(axis=0) > 0.05)
+    assert rows[-1] - rows[0] + 1 == 20  # the longer side fills the 20-pixel box
+    assert 10 <= cols[-1] - cols[0] + 1 <= 14  # aspect kept (3/5 of 20 = 12)
+    ys, xs = np.indices(field.shape)
+    mass = field.sum()
+    assert (ys * field).sum() / mass == pytest.approx(13.5, abs=0.6)
+    assert (xs * field).sum() / mass == pytest.approx(13.5, abs=0.6)
+
+
+def test_padding_to_32_and_normalisation():
+    drawing = np.zeros((32, 32), np.float32)
+    drawing[8:24, 15:17] = 1.0
+    x = preprocess_drawing(drawing)[0, 0]
+    assert np.allclose(x[:2], BACKGROUND) and np.allclose(x[:, -2:], BACKGROUND)
+    assert x.max() == pytest.approx((1 - MNIST_MEAN) / MNIST_STD, rel=1e-3)
+
+
+def test_single_dot_does_not_crash():
+    drawing = np.zeros((32, 32), np.float32)
+    drawing[16, 16] = 1.0
+    assert np.isfinite(preprocess_drawing(drawing)).all()
