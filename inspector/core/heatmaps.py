@@ -142,3 +142,12 @@ def finite_range(
     if hi - lo < 1e-12:
         return (lo - 0.5, hi + 0.5)
     return (lo, hi)
+
+
+def any_heatmap(array: np.ndarray) -> Heatmap:
+    """A gradient or tensor of any shape: a leading batch of one is dropped (activations),
+    otherwise the tensor is shown as it is (weights, biases, matrices)."""
+    data = np.asarray(array, dtype=np.float32)
+    if data.ndim >= 2 and data.shape[0] == 1:
+        return activation_heatmap(data)
+    return tensor_heatmap(data)

@@ -93,5 +93,15 @@ def module_parameters(model: nn.Module, path: str, request_id: int = 0) -> Param
     with torch.no_grad():
         for name, param in named:
             values = param.detach().float().cpu().numpy().copy()
-            views.append(ParameterView(name, tuple(param.shape), values, tensor_heatmap(values)))
+            grad = None if param.grad is None else param.grad.detach().float().cpu().numpy().copy()
+            views.append(
+                ParameterView(
+                    name,
+                    tuple(param.shape),
+                    values,
+                    tensor_heatmap(values),
+                    grad,
+                    None if grad is None else tensor_heatmap(grad),
+                )
+            )
     return ParametersResult(request_id, path, tuple(views), note)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -50,6 +51,8 @@ class ParameterView:
     shape: tuple[int, ...]
     values: np.ndarray
     heatmap: Heatmap
+    grad: np.ndarray | None = None  # .grad, where a backward pass has filled it
+    grad_heatmap: Heatmap | None = None
 
     @property
     def title(self) -> str:
@@ -70,3 +73,27 @@ class DeviceResult:
     ok: bool
     message: str = ""
     devices: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class BackwardResult:
+    """A recorded backward pass and the layout of its graph (both computed on the worker)."""
+
+    request_id: int
+    record: Any  # core.backward.BackwardRecord
+    layout: Any  # core.layout.GraphLayout
+    timings_ms: dict[str, float]
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    kind: str  # "update" or "reset"
+    updated: tuple[str, ...]  # parameter names that changed
+    message: str
+
+
+@dataclass(frozen=True)
+class SavedValueResult:
+    node: int
+    name: str
+    values: np.ndarray | None

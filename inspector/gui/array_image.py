@@ -22,3 +22,14 @@ def minmax01(values: np.ndarray) -> np.ndarray:
     if hi - lo < 1e-12:
         return np.full_like(values, 0.5)
     return (values - lo) / (hi - lo)
+
+
+def heat_image(values01: np.ndarray, rgb: tuple[int, int, int] = (255, 70, 50)) -> QImage:
+    """A 0-1 map → a translucent colour overlay (alpha follows the value)."""
+    alpha = np.clip(np.nan_to_num(values01), 0, 1) * 210
+    h, w = alpha.shape
+    rgba = np.empty((h, w, 4), np.uint8)
+    rgba[..., :3] = rgb
+    rgba[..., 3] = alpha.astype(np.uint8)
+    data = np.ascontiguousarray(rgba)
+    return QImage(data.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()

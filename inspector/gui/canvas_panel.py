@@ -10,6 +10,7 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDoubleSpinBox,
     QFileDialog,
     QGridLayout,
@@ -23,8 +24,8 @@ from PySide6.QtWidgets import (
 
 from ..core.brush import DEFAULT_RADIUS, paint_segment
 from ..core.images import to_drawing
-from ..core.preprocess import CANVAS_SIZE
-from .array_image import grey_image, minmax01
+from ..core.preprocess import CANVAS_SIZE, input_map_on_canvas
+from .array_image import grey_image, heat_image, minmax01
 from .frames import PaintTracked
 
 UNDO_DEPTH = 50
@@ -47,6 +48,7 @@ class DrawCanvas(QWidget):
         self.drawing = np.zeros((CANVAS_SIZE, CANVAS_SIZE), np.float32)
         self.brush_radius = DEFAULT_RADIUS
         self.overlay: np.ndarray | None = None  # shown instead of the drawing (random input)
+        self.saliency: np.ndarray | None = None  # 0-1 |d loss / d input| over the grid
         self._last: tuple[float, float] | None = None
         self._erasing = False
         self._undo: list[np.ndarray] = []
@@ -84,6 +86,11 @@ class DrawCanvas(QWidget):
     def show_overlay(self, values: np.ndarray | None) -> None:
         """Show ``values`` (e.g. a random input) over the drawing, which is kept underneath."""
         self.overlay = None if values is None else minmax01(np.asarray(values, np.float32))
+        self.update()
+
+    def set_saliency(self, values01: np.ndarray | None) -> None:
+        """Overlay a 0-1 map (the input gradient's magnitude) in red over the drawing."""
+        self.saliency = None if values01 is None else np.asarray(values01, np.float32)
         self.update()
 
     def undo(self) -> bool:
@@ -160,6 +167,8 @@ class DrawCanvas(QWidget):
         painter = QPainter(self)
         shown = self.overlay if self.overlay is not None else self.drawing
         painter.drawImage(QRectF(self.rect()), grey_image(shown))
+        if self.saliency is not None:
+            painter.drawImage(QRectF(self.rect()), heat_image(self.saliency))
         painter.drawPixmap(0, 0, self._grid())
         if self.overlay is not None:
             painter.setPen(QColor(255, 210, 80))
@@ -239,6 +248,14 @@ class CanvasPanel(QWidget):
         self.brush_spin.setValue(DEFAULT_RADIUS)
         self.brush_spin.setSuffix(" cells")
         self.brush_spin.setToolTip("Brush radius in canvas cells")
+        self.saliency_check = QCheckBox("Show input gradient")
+        self.saliency_check.setObjectName("saliencyCheck")
+        self.saliency_check.setToolTip(
+            "After Backward: |d loss / d input| in red over the drawing (mapped back through "
+            "the cropping and scaling), where changing the ink would change the loss most"
+        )
+        self.saliency_check.setEnabled(False)
+        self._input_grad: np.ndarray | None = None
         self.input_note = QLabel()
         self.input_note.setObjectName("inputNote")
         self.input_note.setWordWrap(True)
@@ -251,7 +268,8 @@ class CanvasPanel(QWidget):
         side.addWidget(self.preview, 1, 0)
         side.addWidget(QLabel("Brush"), 2, 0)
         side.addWidget(self.brush_spin, 3, 0)
-        side.setRowStretch(4, 1)
+        side.addWidget(self.saliency_check, 4, 0)
+        side.setRowStretch(5, 1)
         top = QHBoxLayout()
         top.addWidget(SquareHolder(self.canvas), 1)
         top.addLayout(side)
@@ -266,6 +284,7 @@ class CanvasPanel(QWidget):
         self.load_button.clicked.connect(self._choose_image)
         self.undo_button.clicked.connect(self.canvas.undo)
         self.brush_spin.valueChanged.connect(self._set_brush)
+        self.saliency_check.toggled.connect(self._show_saliency)
         self._update_note()
 
     def _button(self, text: str, name: str, tip: str) -> QPushButton:
@@ -278,8 +297,26 @@ class CanvasPanel(QWidget):
     def _set_brush(self, radius: float) -> None:
         self.canvas.brush_radius = radius
 
+    def set_input_gradient(self, grad: np.ndarray | None) -> None:
+        """The input gradient of the last backward pass (for the current input)."""
+        self._input_grad = grad
+        self.saliency_check.setEnabled(grad is not None)
+        self._show_saliency()
+
+    @Slot()
+    def _show_saliency(self) -> None:
+        grad = self._input_grad
+        if grad is None or not self.saliency_check.isChecked():
+            self.canvas.set_saliency(None)
+            return
+        magnitude = np.abs(np.asarray(grad, np.float32).reshape(-1, *grad.shape[-2:])[0])
+        if self.raw_input is None:
+            magnitude = np.abs(input_map_on_canvas(magnitude, self.canvas.drawing))
+        self.canvas.set_saliency(minmax01(magnitude) if magnitude.max() > 0 else None)
+
     @Slot()
     def _on_drawing_changed(self) -> None:
+        self.set_input_gradient(None)  # the gradient was for the input before this change
         self.raw_input = None  # drawing again means the drawing is the input again
         self._update_note()
         self.inputChanged.emit()
@@ -293,6 +330,7 @@ class CanvasPanel(QWidget):
 
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
         self.raw_input = torch.randn(1, 1, 32, 32, generator=gen).numpy()
+        self.set_input_gradient(None)
         self.canvas.last_input_time = time.perf_counter()
         self.canvas.show_overlay(self.raw_input[0, 0])
         self._update_note()

@@ -10,19 +10,30 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
+    QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
+    QTabWidget,
     QToolBar,
     QWidget,
 )
 
 from ..core.devices import available_devices
 from ..core.nets import LENET_WEIGHTS, lenet_card, load_lenet
-from ..core.results import DeviceResult, ForwardResult, ParametersResult
+from ..core.results import (
+    BackwardResult,
+    DeviceResult,
+    ForwardResult,
+    ParametersResult,
+    UpdateResult,
+)
 from ..core.summary import summarize
 from .activations_panel import ActivationsPanel
 from .canvas_panel import CanvasPanel
+from .graph_export import export_graph as write_graph
+from .graph_panel import GraphPanel
+from .loss_panel import LossPanel
 from .prediction_panel import PredictionPanel
 from .session import Session
 from .tree_panel import ModuleTreeView
@@ -35,6 +46,13 @@ SHORTCUTS = [
     ("Delete", "Clear the canvas"),
     ("Ctrl+R", "Random input (torch.randn)"),
     ("Ctrl+I", "Load a digit image"),
+    ("Ctrl+B", "Backward: record the autograd graph of the loss"),
+    ("Space", "Step to the next node of the backward pass"),
+    ("Shift+Space", "Step back"),
+    ("Ctrl+U", "Update weights (one SGD step)"),
+    ("Ctrl+E", "Export the autograd graph (JSON, DOT, SVG, PNG)"),
+    ("Ctrl+1 / Ctrl+2", "Activations / Autograd graph tab"),
+    ("Mouse wheel, drag", "Zoom and pan the graph; click a node to jump to it"),
     ("F1", "Keyboard shortcuts"),
     ("Ctrl+Q", "Quit"),
 ]
@@ -57,18 +75,22 @@ class MainWindow(QMainWindow):
         self.tree = ModuleTreeView()
         self.tree.set_root(summarize(loaded.model))
         self.activations = ActivationsPanel()
+        self.graph = GraphPanel()
         self.prediction = PredictionPanel()
+        self.loss = LossPanel()
         self.weights = WeightsPanel()
-        self.setCentralWidget(self.activations)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("centralTabs")
+        self.tabs.addTab(self.activations, "Activations")
+        self.tabs.addTab(self.graph, "Autograd graph")
+        self.setCentralWidget(self.tabs)
+        left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         self.docks = {
-            "canvas": self._dock(
-                "Drawing", self.canvas_panel, Qt.DockWidgetArea.LeftDockWidgetArea
-            ),
-            "tree": self._dock("Modules", self.tree, Qt.DockWidgetArea.LeftDockWidgetArea),
-            "prediction": self._dock(
-                "Prediction", self.prediction, Qt.DockWidgetArea.RightDockWidgetArea
-            ),
-            "weights": self._dock("Weights", self.weights, Qt.DockWidgetArea.RightDockWidgetArea),
+            "canvas": self._dock("Drawing", self.canvas_panel, left),
+            "tree": self._dock("Modules", self.tree, left),
+            "prediction": self._dock("Prediction", self.prediction, right),
+            "loss": self._dock("Loss and backward", self.loss, right),
+            "weights": self._dock("Weights", self.weights, right),
         }
         self.resizeDocks(
             [self.docks["canvas"], self.docks["prediction"]], [430, 420], Qt.Orientation.Horizontal
@@ -77,7 +99,9 @@ class MainWindow(QMainWindow):
             [self.docks["canvas"], self.docks["tree"]], [470, 330], Qt.Orientation.Vertical
         )
         self.resizeDocks(
-            [self.docks["prediction"], self.docks["weights"]], [260, 600], Qt.Orientation.Vertical
+            [self.docks["prediction"], self.docks["loss"], self.docks["weights"]],
+            [230, 200, 470],
+            Qt.Orientation.Vertical,
         )
 
         self.device_combo = QComboBox()
@@ -96,13 +120,20 @@ class MainWindow(QMainWindow):
         self.timing_label.setObjectName("timingStatus")
         self.statusBar().addPermanentWidget(self.device_label)
         self.statusBar().addPermanentWidget(self.timing_label)
-        self._build_menus()
 
         self.session = Session(loaded.model, device)
+        self._build_menus()
         self.session.forwardReady.connect(self.show_result)
         self.session.parametersReady.connect(self.show_parameters)
         self.session.deviceChanged.connect(self._on_device_changed)
         self.session.failed.connect(self._on_failed)
+        self.session.backwardReady.connect(self.show_backward)
+        self.session.weightsUpdated.connect(self._on_weights_updated)
+        self.loss.backwardRequested.connect(self.run_backward)
+        self.loss.updateRequested.connect(self.session.update_weights)
+        self.loss.resetRequested.connect(self.session.reset_weights)
+        self.graph.nodeSelected.connect(self._on_graph_node_selected)
+        self.tree.moduleSelected.connect(self._link_module_to_graph)
         # Panels that show each forward result; when all visible ones have painted it, the
         # worker may start on the next input (frame pacing, see InferenceWorker).
         self.frame_panels = [
@@ -150,6 +181,14 @@ class MainWindow(QMainWindow):
             "Ctrl+I",
             "Load a digit image onto the canvas",
         )
+        self.export_action = action(
+            file_menu,
+            "&Export Graph…",
+            self.export_graph,
+            "Ctrl+E",
+            "Write the autograd graph as JSON, DOT, SVG or PNG",
+        )
+        self.export_action.setEnabled(False)
         file_menu.addSeparator()
         action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         edit_menu = self.menuBar().addMenu("&Edit")
@@ -164,7 +203,31 @@ class MainWindow(QMainWindow):
             "Ctrl+R",
             "Feed torch.randn(1, 1, 32, 32) as the tutorial does",
         )
+        backward_menu = self.menuBar().addMenu("&Backward")
+        action(
+            backward_menu,
+            "&Backward",
+            self.run_backward,
+            "Ctrl+B",
+            "Record the autograd graph of the loss on the current input",
+        )
+        action(backward_menu, "&Step", self.graph.step, Qt.Key.Key_Space)
+        action(backward_menu, "Step B&ack", self.graph.back, QKeySequence("Shift+Space"))
+        action(backward_menu, "&Play / Pause", self.graph.toggle_play, "Ctrl+P")
+        action(backward_menu, "&Reset Stepping", self.graph.reset)
+        backward_menu.addSeparator()
+        action(
+            backward_menu,
+            "&Update Weights",
+            lambda: self.session.update_weights(self.loss.lr_spin.value()),
+            "Ctrl+U",
+            "One SGD step: p -= lr * p.grad",
+        )
+        action(backward_menu, "Rese&t Weights", self.session.reset_weights)
         view_menu = self.menuBar().addMenu("&View")
+        action(view_menu, "&Activations", lambda: self.tabs.setCurrentIndex(0), "Ctrl+1")
+        action(view_menu, "Autograd &Graph", lambda: self.tabs.setCurrentIndex(1), "Ctrl+2")
+        view_menu.addSeparator()
         for dock in self.docks.values():
             view_menu.addAction(dock.toggleViewAction())
         help_menu = self.menuBar().addMenu("&Help")
@@ -205,6 +268,83 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def show_parameters(self, result: ParametersResult) -> None:
         self.weights.show_parameters(result)
+
+    # -- backward -------------------------------------------------------------------------
+    @Slot()
+    def run_backward(self) -> int:
+        self.show_message("Running backward…")
+        return self.session.run_backward(
+            self.canvas_panel.canvas.drawing,
+            self.canvas_panel.raw_input,
+            self.loss.spec(),
+            self.loss.zero_grad.isChecked(),
+        )
+
+    @Slot(object)
+    def show_backward(self, result: BackwardResult) -> None:
+        started = time.perf_counter()
+        record = result.record
+        self.graph.show_backward(result)
+        self.tabs.setCurrentWidget(self.graph)
+        self.loss.show_loss(record.loss_value, record.loss)
+        self.canvas_panel.set_input_gradient(record.input_grad)
+        self.export_action.setEnabled(True)
+        if self.session.selected_module is not None:  # the weights panel can show .grad now
+            self.session.select_module(self.session.selected_module)
+        scene_ms = (time.perf_counter() - started) * 1000
+        t = result.timings_ms
+        self.show_message(
+            f"{len(record.graph.nodes)} autograd nodes, loss {record.loss_value:.4f} "
+            f"(backward {t['backward_ms']:.0f} ms, layout {t['layout_ms']:.0f} ms, "
+            f"drawing {scene_ms:.0f} ms). Space steps through the engine's order."
+        )
+
+    @Slot(object)
+    def _on_weights_updated(self, result: UpdateResult) -> None:
+        self.show_message(result.message)
+        self.submit_input()  # the activations and prediction follow the new weights
+        if self.session.selected_module is not None:
+            self.session.select_module(self.session.selected_module)
+
+    @Slot(int)
+    def _on_graph_node_selected(self, node: int) -> None:
+        record = self.graph.stepper.record if self.graph.stepper else None
+        if record is not None:
+            self.tree.select_path(record.graph.nodes[node].module)
+
+    @Slot(str)
+    def _link_module_to_graph(self, path: str) -> None:
+        scene = self.graph.scene
+        if scene is None:
+            return
+        if not path:  # the model itself: every node would light up, which says nothing
+            scene.link_nodes(set())
+            return
+        inside = {
+            n.id for n in scene.graph.nodes if n.module == path or n.module.startswith(path + ".")
+        }
+        scene.link_nodes(inside)
+
+    @Slot()
+    def export_graph(self) -> None:
+        record = self.graph.stepper.record if self.graph.stepper else None
+        if record is None:
+            self.show_message("Nothing to export yet: press Backward first.", warning=True)
+            return
+        path, _ = QFileDialog.getSaveFileName(
+            self,
+            "Export autograd graph",
+            "autograd_graph.svg",
+            "SVG (*.svg);;PNG (*.png);;JSON (*.json);;Graphviz DOT (*.dot)",
+        )
+        if not path:
+            return
+        try:
+            fmt = write_graph(record, self.graph.scene, Path(path))
+        except (OSError, ValueError) as exc:
+            self.show_message(f"Could not export to {Path(path).name}: {exc}", warning=True)
+            return
+        self.show_message(f"Exported the graph as {fmt.upper()} to {path}.")
 
     @Slot(str)
     def _on_device_picked(self, device: str) -> None:

@@ -8,7 +8,14 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 from torch import nn
 
-from ..core.results import DeviceResult, ForwardRequest, ForwardResult, ParametersResult
+from ..core.losses import LossSpec
+from ..core.results import (
+    BackwardResult,
+    DeviceResult,
+    ForwardRequest,
+    ForwardResult,
+    ParametersResult,
+)
 from .worker import InferenceWorker
 
 
@@ -18,6 +25,9 @@ class Session(QObject):
     forwardReady = Signal(object)  # ForwardResult, never older than one already delivered
     parametersReady = Signal(object)  # ParametersResult for the latest selection only
     deviceChanged = Signal(object)  # DeviceResult
+    backwardReady = Signal(object)  # BackwardResult of the latest Backward press only
+    weightsUpdated = Signal(object)  # UpdateResult
+    savedValueReady = Signal(object)  # SavedValueResult
     failed = Signal(str, str)
 
     def __init__(self, model: nn.Module, device: str = "cpu", parent: QObject | None = None):
@@ -32,16 +42,41 @@ class Session(QObject):
         self.worker.forwardReady.connect(self._on_forward)
         self.worker.parametersReady.connect(self._on_parameters)
         self.worker.deviceChanged.connect(self._on_device)
+        self.worker.backwardReady.connect(self._on_backward)
+        self.worker.weightsUpdated.connect(self.weightsUpdated)
+        self.worker.savedValueReady.connect(self.savedValueReady)
         self.worker.failed.connect(self.failed)
+        self._backward_request_id = 0
         self.worker.start()
+
+    def _snapshot(self, drawing: np.ndarray, raw_input: np.ndarray | None) -> ForwardRequest:
+        raw = None if raw_input is None else np.array(raw_input, np.float32, copy=True)
+        return ForwardRequest(next(self._ids), np.array(drawing, np.float32), raw)
 
     def submit(self, drawing: np.ndarray, raw_input: np.ndarray | None = None) -> int:
         """Snapshot the input and hand it to the worker; returns the request id."""
-        request_id = next(self._ids)
-        raw = None if raw_input is None else np.array(raw_input, np.float32, copy=True)
-        self.worker.submit(ForwardRequest(request_id, np.array(drawing, np.float32), raw))
-        self.latest_request_id = request_id
-        return request_id
+        request = self._snapshot(drawing, raw_input)
+        self.worker.submit(request)
+        self.latest_request_id = request.request_id
+        return request.request_id
+
+    def run_backward(
+        self, drawing: np.ndarray, raw_input: np.ndarray | None, loss: LossSpec, zero_grad: bool
+    ) -> int:
+        """Forward the current input with grad, then backward with every node hooked."""
+        request = self._snapshot(drawing, raw_input)
+        self._backward_request_id = request.request_id
+        self.worker.run_backward(request, loss, zero_grad)
+        return request.request_id
+
+    def update_weights(self, lr: float) -> None:
+        self.worker.update_weights(lr)
+
+    def reset_weights(self) -> None:
+        self.worker.reset_weights()
+
+    def request_saved_value(self, node: int, name: str) -> None:
+        self.worker.request_saved_value(node, name)
 
     def select_module(self, path: str) -> None:
         self.selected_module = path
@@ -70,6 +105,11 @@ class Session(QObject):
     def _on_parameters(self, result: ParametersResult) -> None:
         if result.request_id == self._parameters_request_id:
             self.parametersReady.emit(result)
+
+    @Slot(object)
+    def _on_backward(self, result: BackwardResult) -> None:
+        if result.request_id == self._backward_request_id:
+            self.backwardReady.emit(result)
 
     @Slot(object)
     def _on_device(self, result: DeviceResult) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
+from ..core.colormap import colorize
 from ..core.heatmaps import finite_range
 from ..core.results import ParametersResult
 
@@ -25,6 +26,10 @@ class WeightsPanel(QWidget):
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.readout = QLabel("")
         self.readout.setObjectName("weightsReadout")
+        self.grad_check = QCheckBox("Show .grad")
+        self.grad_check.setObjectName("weightsGradCheck")
+        self.grad_check.setToolTip("Show each parameter's gradient (filled by Backward) instead")
+        self.grad_check.toggled.connect(self._redraw)
         self.view = pg.GraphicsLayoutWidget()
         self.view.setObjectName("weightsView")
         self.view.setBackground("#16181c")
@@ -34,26 +39,43 @@ class WeightsPanel(QWidget):
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.title)
+        header = QHBoxLayout()
+        header.addWidget(self.title, 1)
+        header.addWidget(self.grad_check)
+        layout.addLayout(header)
         layout.addWidget(scroll, 1)
         layout.addWidget(self.readout)
         self.result: ParametersResult | None = None
         self._images: list[tuple[pg.ImageItem, object, str]] = []
         self.view.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
+    @property
+    def showing_grad(self) -> bool:
+        return self.grad_check.isChecked()
+
+    def _redraw(self) -> None:
+        if self.result is not None:
+            self.show_parameters(self.result)
+
     def show_parameters(self, result: ParametersResult) -> None:
         self.result = result
         self.view.clear()
         self._images = []
+        grad = self.showing_grad
         names = ", ".join(p.title for p in result.parameters)
         module = result.module or "(model)"
         self.title.setText(f"<b>{module}</b>: {names}" if names else f"<b>{module}</b>")
         if result.note:
             self.title.setText(self.title.text() + f"<br><i>{result.note}</i>")
         for row, param in enumerate(result.parameters):
-            heatmap = param.heatmap
+            heatmap = param.grad_heatmap if grad else param.heatmap
+            values = param.grad if grad else param.values
+            title = f"{param.name}.grad [{param.title.split('[', 1)[1]}" if grad else param.title
+            if heatmap is None or values is None:
+                self.view.addLabel(f"{title}: no gradient yet (press Backward)", row=row, col=0)
+                continue
             levels = finite_range([heatmap.image])
-            view = self.view.addPlot(row=row, col=0, title=param.title)
+            view = self.view.addPlot(row=row, col=0, title=title)
             view.setObjectName(param.name)
             view.invertY(True)
             view.hideAxis("bottom")
@@ -61,14 +83,13 @@ class WeightsPanel(QWidget):
             view.setMouseEnabled(x=False, y=False)
             view.setMenuEnabled(False)
             view.hideButtons()
-            image = pg.ImageItem(heatmap.image, axisOrder="row-major", levels=levels)
-            image.setColorMap(pg.colormap.get("CET-D1"))
+            image = pg.ImageItem(colorize(heatmap.image, levels), axisOrder="row-major")
             view.addItem(image)
             h, w = heatmap.image.shape
             if not heatmap.is_strip:
                 view.setAspectLocked(True)
             view.setRange(xRange=(0, w), yRange=(0, h), padding=0.02)
-            finite = param.values[np.isfinite(param.values)]
+            finite = values[np.isfinite(values)]
             counts, edges = np.histogram(finite, bins=BINS) if finite.size else ([], [0])
             hist = self.view.addPlot(row=row, col=1, title="histogram")
             hist.setMouseEnabled(x=False, y=False)
@@ -77,7 +98,7 @@ class WeightsPanel(QWidget):
             if len(counts):
                 hist.plot(edges, counts, stepMode="center", fillLevel=0, brush="#4f8cc980")
             hist.setMaximumWidth(220)
-            self._images.append((image, heatmap, param.title))
+            self._images.append((image, heatmap, title))
             if heatmap.is_strip:
                 self.view.ci.layout.setRowMaximumHeight(row, STRIP_ROW)
             else:

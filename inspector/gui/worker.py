@@ -1,28 +1,37 @@
 """The one thread that owns the model: latest input wins, results leave as numpy only.
 
-The GUI thread puts a frozen request into a single slot per kind and wakes the worker; a newer
-request of the same kind replaces an older one that has not started, so a fast stroke never
-builds a backlog. Device switches and parameter fetches go through the same thread, so nothing
-else ever touches the model.
+Forward requests go into a single slot: a newer input replaces one that has not started, so a
+fast stroke never builds a backlog. Everything else a user asks for (a device switch, a
+backward pass, a weight update, a module's parameters) is a command, run in the order asked,
+before the next forward. Nothing else ever touches the model.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 import traceback
+from collections import deque
 from typing import Any
 
 import torch
 from PySide6.QtCore import QThread, Signal
 from torch import nn
 
+from ..core.backward import LiveGraph, record_backward, saved_value, sgd_step
 from ..core.devices import available_devices
-from ..core.inference import module_parameters, run_forward
-from ..core.results import DeviceResult, ForwardRequest
+from ..core.inference import module_parameters, network_input, run_forward
+from ..core.layout import layered_layout
+from ..core.losses import LossSpec
+from ..core.results import (
+    BackwardResult,
+    DeviceResult,
+    ForwardRequest,
+    SavedValueResult,
+    UpdateResult,
+)
 
-# Work kinds in the order the worker serves them when several are pending.
-_ORDER = ("device", "parameters", "forward")
 # How long the worker waits for the GUI to put the previous result on screen before it computes
 # the next one anyway (a hidden or minimised window never paints).
 FRAME_TIMEOUT_S = 0.05
@@ -32,6 +41,9 @@ class InferenceWorker(QThread):
     forwardReady = Signal(object)  # ForwardResult
     parametersReady = Signal(object)  # ParametersResult
     deviceChanged = Signal(object)  # DeviceResult
+    backwardReady = Signal(object)  # BackwardResult
+    weightsUpdated = Signal(object)  # UpdateResult
+    savedValueReady = Signal(object)  # SavedValueResult
     failed = Signal(str, str)  # one-sentence message, details
 
     def __init__(self, model: nn.Module, device: str = "cpu", parent=None) -> None:
@@ -39,9 +51,13 @@ class InferenceWorker(QThread):
         self.setObjectName("inferenceWorker")
         self._model = model
         self._device = torch.device(device)
+        # What "Reset weights" goes back to: the weights the model came with.
+        self._initial_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        self._live: LiveGraph | None = None  # the last backward's graph, for saved values
         self._lock = threading.Lock()
         self._wake = threading.Event()
-        self._pending: dict[str, Any] = {}
+        self._forward: ForwardRequest | None = None
+        self._commands: deque[tuple[str, Any]] = deque()
         self._stopping = False
         # Frame pacing: set when the last result is on screen. Computing the next forward while
         # the GUI thread paints the last one only makes both fight over the GIL and the cores;
@@ -55,14 +71,26 @@ class InferenceWorker(QThread):
     def submit(self, request: ForwardRequest) -> None:
         with self._lock:
             self.submitted += 1
-            self._pending["forward"] = request
+            self._forward = request
         self._wake.set()
 
     def request_parameters(self, module_path: str, request_id: int) -> None:
-        self._put("parameters", (module_path, request_id))
+        self._command("parameters", (module_path, request_id), replace=True)
 
     def set_device(self, device: str) -> None:
-        self._put("device", device)
+        self._command("device", device)
+
+    def run_backward(self, request: ForwardRequest, loss: LossSpec, zero_grad: bool) -> None:
+        self._command("backward", (request, loss, zero_grad))
+
+    def update_weights(self, lr: float) -> None:
+        self._command("update", lr)
+
+    def reset_weights(self) -> None:
+        self._command("reset", None)
+
+    def request_saved_value(self, node: int, name: str) -> None:
+        self._command("saved", (node, name), replace=True)
 
     def frame_shown(self) -> None:
         """The GUI has painted the last result: the next forward may start."""
@@ -76,9 +104,11 @@ class InferenceWorker(QThread):
         self._frame_shown.set()
         self.wait()
 
-    def _put(self, kind: str, value: Any) -> None:
+    def _command(self, kind: str, value: Any, replace: bool = False) -> None:
         with self._lock:
-            self._pending[kind] = value
+            if replace:  # only the newest of these matters (e.g. the latest selection)
+                self._commands = deque(c for c in self._commands if c[0] != kind)
+            self._commands.append((kind, value))
         self._wake.set()
 
     # -- the worker thread ----------------------------------------------------------------
@@ -89,17 +119,27 @@ class InferenceWorker(QThread):
         self._model.to(self._device)
         while True:
             self._wake.wait()
+            with self._lock:
+                if self._stopping:
+                    return
+                commands, self._commands = list(self._commands), deque()
+            for kind, value in commands:
+                self._safely(kind, value)
             self._frame_shown.wait(FRAME_TIMEOUT_S)
             with self._lock:
                 if self._stopping:
                     return
-                self._wake.clear()
-                work = [(k, self._pending.pop(k)) for k in _ORDER if k in self._pending]
-            for kind, value in work:
-                try:
-                    self._serve(kind, value)
-                except Exception as exc:  # the worker must survive anything a model does
-                    self.failed.emit(_one_sentence(kind, exc), traceback.format_exc())
+                request, self._forward = self._forward, None
+                if not self._commands:
+                    self._wake.clear()
+            if request is not None:
+                self._safely("forward", request)
+
+    def _safely(self, kind: str, value: Any) -> None:
+        try:
+            self._serve(kind, value)
+        except Exception as exc:  # the worker must survive anything a model does
+            self.failed.emit(_one_sentence(kind, exc), traceback.format_exc())
 
     def _serve(self, kind: str, value: Any) -> None:
         if kind == "forward":
@@ -113,6 +153,42 @@ class InferenceWorker(QThread):
             self.parametersReady.emit(module_parameters(self._model, path, request_id))
         elif kind == "device":
             self._switch_device(value)
+        elif kind == "backward":
+            self._backward(*value)
+        elif kind == "update":
+            updated = sgd_step(self._model, value)
+            message = (
+                f"Updated {len(updated)} parameters: p -= {value:g} * p.grad."
+                if updated
+                else "No gradients yet: press Backward first."
+            )
+            self.weightsUpdated.emit(UpdateResult("update", tuple(updated), message))
+        elif kind == "reset":
+            self._model.load_state_dict(self._initial_state)
+            self._model.zero_grad(set_to_none=True)
+            names = tuple(n for n, _ in self._model.named_parameters())
+            message = "Weights reset to the ones the model was opened with; gradients cleared."
+            self.weightsUpdated.emit(UpdateResult("reset", names, message))
+        elif kind == "saved":
+            node, name = value
+            values = saved_value(self._live, node, name) if self._live is not None else None
+            self.savedValueReady.emit(SavedValueResult(node, name, values))
+
+    def _backward(self, request: ForwardRequest, loss: LossSpec, zero_grad: bool) -> None:
+        started = time.perf_counter()
+        x = torch.from_numpy(network_input(request)).to(self._device)
+        self._live = None  # free the previous graph before building the next
+        record, live = record_backward(self._model, x, loss, zero_grad=zero_grad)
+        recorded = time.perf_counter()
+        edges = [(a, b) for a, b, _ in record.graph.edges]
+        layout = layered_layout(len(record.graph.nodes), edges)
+        done = time.perf_counter()
+        self._live = live
+        timings = {
+            "backward_ms": (recorded - started) * 1000,
+            "layout_ms": (done - recorded) * 1000,
+        }
+        self.backwardReady.emit(BackwardResult(request.request_id, record, layout, timings))
 
     def _switch_device(self, name: str) -> None:
         devices = tuple(available_devices())
@@ -125,9 +201,17 @@ class InferenceWorker(QThread):
             self.deviceChanged.emit(DeviceResult(str(self._device), False, message, devices))
             return
         self._device = target
+        self._live = None  # the recorded graph lives on the old device
         self.deviceChanged.emit(DeviceResult(str(target), True, "", devices))
 
 
 def _one_sentence(kind: str, exc: BaseException) -> str:
-    what = {"forward": "The forward pass", "parameters": "Reading parameters"}.get(kind, kind)
+    what = {
+        "forward": "The forward pass",
+        "parameters": "Reading parameters",
+        "backward": "The backward pass",
+        "update": "Updating the weights",
+        "reset": "Resetting the weights",
+        "saved": "Reading a saved tensor",
+    }.get(kind, kind)
     return f"{what} failed: {type(exc).__name__}: {exc}"

@@ -1,0 +1,231 @@
+"""Run ``loss.backward()`` with a hook on every autograd Node and record what the engine did.
+
+The order recorded is the order the engine ran the nodes (each node's pre-hook fires just
+before it runs), not one computed here. For each node it keeps the gradients that came in
+(``grad_outputs``) and the ones it sent on (``grad_inputs``) as numpy, and afterwards what
+landed in every parameter's ``.grad``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .autograd_graph import AutogradGraph, extract_graph
+from .capture import first_tensor
+from .losses import LossSpec, compute_loss
+
+MAX_KEPT_ELEMENTS = 4_000_000  # larger gradients keep their statistics, not their values
+
+
+@dataclass(frozen=True)
+class GradInfo:
+    shape: tuple[int, ...]
+    norm: float
+    min: float
+    max: float
+    values: np.ndarray | None  # float32, None when too large to keep
+
+    @classmethod
+    def of(cls, t: torch.Tensor) -> GradInfo:
+        d = t.detach().float()
+        finite = torch.isfinite(d)
+        if d.numel() and bool(finite.all()):
+            lo, hi = float(d.min()), float(d.max())
+        elif bool(finite.any()):
+            lo, hi = float(d[finite].min()), float(d[finite].max())
+        else:
+            lo = hi = float("nan")
+        keep = d.numel() <= MAX_KEPT_ELEMENTS
+        values = d.cpu().numpy().copy() if keep else None
+        return cls(tuple(d.shape), float(torch.linalg.vector_norm(d)), lo, hi, values)
+
+
+@dataclass
+class NodeGrads:
+    incoming: list[GradInfo | None] = field(default_factory=list)  # grad_outputs
+    outgoing: list[GradInfo | None] = field(default_factory=list)  # grad_inputs, by slot
+
+
+@dataclass
+class BackwardRecord:
+    """Everything the panels need about one backward pass, numpy only."""
+
+    graph: AutogradGraph
+    order: list[int]  # node ids in the order the engine ran them
+    grads: dict[int, NodeGrads]
+    param_grads: dict[str, GradInfo]  # .grad after the pass (accumulated if not zeroed)
+    loss_value: float
+    loss: LossSpec
+    input_grad: np.ndarray | None = None  # d loss / d input: the saliency map
+    output: np.ndarray | None = None
+
+    def carried(self) -> set[tuple[int, int]]:
+        """Edges (from, to) along which a gradient actually flowed."""
+        out = set()
+        for a, b, slot in self.graph.edges:
+            sent = self.grads.get(a)
+            if sent is not None and slot < len(sent.outgoing) and sent.outgoing[slot] is not None:
+                out.add((a, b))
+        return out
+
+
+def _tensors(value: Any) -> list[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in _tensors(v)]
+    return []
+
+
+def forward_with_ownership(model: nn.Module, *inputs: Any) -> tuple[Any, dict[Any, str]]:
+    """Run the model with grad and say which module created each autograd Node.
+
+    Modules finish innermost first; each claims the unclaimed nodes between its outputs and
+    its inputs. Ops in a ``forward`` outside any child (``F.relu`` in ``Net.forward``) go to
+    the module whose ``forward`` ran them; the model itself is ``""``.
+    """
+    names = {m: n for n, m in model.named_modules()}
+    stack: list[set] = []
+    calls: list[tuple[str, set, list]] = []
+
+    def pre(module, args):
+        stack.append({t.grad_fn for t in _tensors(args) if t.grad_fn is not None})
+
+    def post(module, args, output):
+        inputs_fns = stack.pop() if stack else set()
+        outs = [t.grad_fn for t in _tensors(output) if t.grad_fn is not None]
+        calls.append((names.get(module, ""), inputs_fns, outs))
+
+    handles = []
+    try:
+        for module in names:
+            handles.append(module.register_forward_pre_hook(pre))
+            handles.append(module.register_forward_hook(post))
+        output = model(*inputs)
+    finally:
+        for h in handles:
+            h.remove()
+
+    owners: dict[Any, str] = {}
+    for path, boundary, outs in calls:
+        seen: set = set()
+        todo = list(outs)
+        while todo:
+            fn = todo.pop()
+            if fn in seen or fn in boundary:
+                continue
+            seen.add(fn)
+            owners.setdefault(fn, path)
+            todo.extend(nxt for nxt, _ in fn.next_functions if nxt is not None)
+    return output, owners
+
+
+def _infos(grads: tuple) -> list[GradInfo | None]:
+    return [GradInfo.of(g) if isinstance(g, torch.Tensor) else None for g in grads]
+
+
+@dataclass
+class LiveGraph:
+    """What the worker keeps between calls: the graph's Node objects, for saved values."""
+
+    fns: list[Any]
+    loss: torch.Tensor
+
+
+def record_backward(
+    model: nn.Module,
+    x: torch.Tensor,
+    spec: LossSpec,
+    zero_grad: bool = True,
+    with_saliency: bool = True,
+) -> tuple[BackwardRecord, LiveGraph]:
+    """Forward ``x`` with grad, build the loss's graph, run backward with hooks, record it all.
+
+    The graph is retained (``retain_graph=True``) so that saved tensors can be read afterwards.
+    Hooks are removed in ``finally``; the model's train/eval mode is restored.
+    """
+    was_training = model.training
+    handles = []
+    try:
+        model.eval()
+        with torch.enable_grad():
+            if zero_grad:
+                model.zero_grad(set_to_none=True)
+            output, owners = forward_with_ownership(model, x)
+            out = first_tensor(output)
+            if out is None:
+                raise ValueError("the model's output holds no tensor")
+            loss = compute_loss(out, spec)
+            names = {id(p): n for n, p in model.named_parameters()}
+            graph, fns = extract_graph(loss, names, owners)
+            order: list[int] = []
+            grads: dict[int, NodeGrads] = {}
+            for i, fn in enumerate(fns):
+
+                def pre(grad_outputs, i=i):
+                    order.append(i)
+                    grads.setdefault(i, NodeGrads()).incoming = _infos(grad_outputs)
+
+                def post(grad_inputs, grad_outputs, i=i):
+                    grads.setdefault(i, NodeGrads()).outgoing = _infos(grad_inputs)
+
+                handles.append(fn.register_prehook(pre))
+                handles.append(fn.register_hook(post))
+            loss.backward(retain_graph=True)
+        for h in handles:
+            h.remove()
+        handles = []
+        param_grads = {
+            n: GradInfo.of(p.grad) for n, p in model.named_parameters() if p.grad is not None
+        }
+        saliency = input_gradient(model, x, spec) if with_saliency else None
+        record = BackwardRecord(
+            graph=graph,
+            order=order,
+            grads=grads,
+            param_grads=param_grads,
+            loss_value=float(loss.detach().float().cpu()),
+            loss=spec,
+            input_grad=saliency,
+            output=out.detach().float().cpu().numpy(),
+        )
+        return record, LiveGraph(fns, loss)
+    finally:
+        for h in handles:
+            h.remove()
+        model.train(was_training)
+
+
+def input_gradient(model: nn.Module, x: torch.Tensor, spec: LossSpec) -> np.ndarray:
+    """d loss / d input, without touching any parameter's ``.grad``."""
+    with torch.enable_grad():
+        x = x.detach().clone().requires_grad_(True)
+        out = first_tensor(model(x))
+        (grad,) = torch.autograd.grad(compute_loss(out, spec), x)
+    return grad.detach().float().cpu().numpy()
+
+
+def saved_value(live: LiveGraph, node_id: int, name: str) -> np.ndarray | None:
+    """The value of a node's saved tensor ``name``, on demand (None if it is not a tensor)."""
+    value = getattr(live.fns[node_id], f"_saved_{name}")
+    if isinstance(value, torch.Tensor):
+        return value.detach().float().cpu().numpy()
+    return None
+
+
+@torch.no_grad()
+def sgd_step(model: nn.Module, lr: float) -> list[str]:
+    """Exactly ``p -= lr * p.grad`` for every parameter with a gradient; returns their names."""
+    updated = []
+    for name, p in model.named_parameters():
+        if p.grad is not None:
+            p -= lr * p.grad
+            updated.append(name)
+    return updated

@@ -1,0 +1,299 @@
+"""The autograd graph as a QGraphicsScene of plain C++ items, so panning stays smooth.
+
+Nodes are rounded-rect path items, edges are batched path items with an arrow at the end that
+gradients flow to; only the labels of the visible nodes are drawn from Python, and not at all
+below a zoom level. Qt's BSP index draws only what is visible.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import (
+    QGraphicsPathItem,
+    QGraphicsScene,
+    QGraphicsView,
+    QToolTip,
+)
+
+from ..core.autograd_graph import LEAF, OP, PARAM, ROOT, AutogradGraph
+from ..core.layout import GraphLayout
+
+X_UNIT, Y_UNIT = 200.0, 70.0  # scene pixels per layout column / layer
+NODE_W, NODE_H = 180.0, 34.0
+LABEL_MIN_SCALE = 0.45  # below this zoom, labels are hidden
+
+FILL = {
+    ROOT: QColor("#d9822b"),
+    OP: QColor("#3d5a80"),
+    PARAM: QColor("#3f8f5a"),
+    LEAF: QColor("#6c6f75"),
+}
+VISITED_FILL = {k: c.lighter(140) for k, c in FILL.items()}
+EDGE = QColor(160, 170, 185, 110)
+EDGE_CARRIED = QColor("#f2a541")
+CURRENT_PEN = QPen(QColor("#ffd43b"), 4)
+LINKED_PEN = QPen(QColor("#4dd0e1"), 3)
+NO_PEN = QPen(Qt.PenStyle.NoPen)
+NODE_ID = 0  # QGraphicsItem.data key holding the node id
+
+
+def _node_shape() -> QPainterPath:
+    path = QPainterPath()
+    path.addRoundedRect(QRectF(-NODE_W / 2, -NODE_H / 2, NODE_W, NODE_H), 8, 8)
+    return path
+
+
+def _edge_path(points: list[tuple[float, float]]) -> QPainterPath:
+    """A smooth curve from the bottom of the first node to the top of the last, with an arrow."""
+    pts = [QPointF(x * X_UNIT, y * Y_UNIT) for x, y in points]
+    pts[0] = pts[0] + QPointF(0, NODE_H / 2)
+    end = pts[-1] - QPointF(0, NODE_H / 2 + 7)
+    pts[-1] = end
+    path = QPainterPath(pts[0])
+    for a, b in itertools.pairwise(pts):
+        dy = (b.y() - a.y()) / 2
+        path.cubicTo(QPointF(a.x(), a.y() + dy), QPointF(b.x(), b.y() - dy), b)
+    tip = end + QPointF(0, 7)
+    path.moveTo(tip)
+    path.lineTo(end + QPointF(-5, 0))
+    path.lineTo(end + QPointF(5, 0))
+    path.closeSubpath()
+    return path
+
+
+class GraphScene(QGraphicsScene):
+    """Items for one graph and its layout; ``nodeClicked(id)`` when a node is pressed.
+
+    Built for thousands of nodes: one item per node (for colour and clicks), edges batched
+    into a few path items by band of layers (so the BSP index still culls them), and labels
+    drawn in ``drawForeground`` for the visible nodes only.
+    """
+
+    nodeClicked = Signal(int)
+    BAND_LAYERS = 40
+
+    def __init__(self, graph: AutogradGraph, layout: GraphLayout, parent=None) -> None:
+        super().__init__(parent)
+        self.graph = graph
+        self.setBackgroundBrush(QColor("#16181c"))
+        self.xs = np.asarray(layout.x, dtype=np.float64) * X_UNIT
+        self.ys = np.asarray(layout.y, dtype=np.float64) * Y_UNIT
+        self.font = QFont()
+        self.font.setPointSizeF(9.0)
+        self._metrics = QFontMetricsF(self.font)
+        self._elided: dict[int, str] = {}
+
+        pen = QPen(EDGE, 1.5)
+        pen.setCosmetic(True)
+        self._edge_pens = (pen, self._carried_pen())
+        self.edge_paths: dict[tuple[int, int], QPainterPath] = {}
+        bands: dict[int, QPainterPath] = {}
+        for (a, b, _slot), route in zip(graph.edges, layout.routes, strict=True):
+            if (a, b) in self.edge_paths:  # two slots to the same node: one drawn edge
+                continue
+            path = _edge_path(route)
+            self.edge_paths[(a, b)] = path
+            band = int(layout.y[a]) // self.BAND_LAYERS
+            bands.setdefault(band, QPainterPath()).addPath(path)
+        for path in bands.values():
+            item = QGraphicsPathItem(path)
+            item.setPen(pen)
+            item.setBrush(EDGE)
+            self.addItem(item)
+        self.carried_item = QGraphicsPathItem()
+        self.carried_item.setPen(self._edge_pens[1])
+        self.carried_item.setBrush(EDGE_CARRIED)
+        self.addItem(self.carried_item)
+
+        shape = _node_shape()
+        self.nodes: list[QGraphicsPathItem] = []
+        for node, x, y in zip(graph.nodes, self.xs, self.ys, strict=True):
+            item = QGraphicsPathItem(shape)
+            item.setPos(x, y)
+            item.setBrush(FILL[node.kind])
+            item.setPen(NO_PEN)
+            item.setData(NODE_ID, node.id)
+            self.addItem(item)
+            self.nodes.append(item)
+        self._visited: set[int] = set()
+        self._carried: set[tuple[int, int]] = set()
+        self._current: int | None = None
+        self._linked: set[int] = set()
+        margin = 60
+        if len(self.xs):
+            self.setSceneRect(
+                QRectF(
+                    self.xs.min() - NODE_W / 2 - margin,
+                    self.ys.min() - NODE_H / 2 - margin,
+                    self.xs.max() - self.xs.min() + NODE_W + 2 * margin,
+                    self.ys.max() - self.ys.min() + NODE_H + 2 * margin,
+                )
+            )
+
+    @staticmethod
+    def _carried_pen() -> QPen:
+        pen = QPen(EDGE_CARRIED, 2.5)
+        pen.setCosmetic(True)
+        return pen
+
+    # -- labels, for visible nodes only -------------------------------------------------
+    def label_of(self, node: int) -> str:
+        text = self._elided.get(node)
+        if text is None:
+            label = self.graph.nodes[node].label
+            text = self._metrics.elidedText(label, Qt.TextElideMode.ElideMiddle, NODE_W - 12)
+            self._elided[node] = text
+        return text
+
+    def visible_nodes(self, rect: QRectF) -> np.ndarray:
+        mask = (
+            (self.xs + NODE_W / 2 >= rect.left())
+            & (self.xs - NODE_W / 2 <= rect.right())
+            & (self.ys + NODE_H / 2 >= rect.top())
+            & (self.ys - NODE_H / 2 <= rect.bottom())
+        )
+        return np.flatnonzero(mask)
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        if painter.worldTransform().m11() < LABEL_MIN_SCALE:
+            return  # zoomed out: text would be unreadable and is the costly part of a frame
+        painter.setFont(self.font)
+        painter.setPen(QColor("white"))
+        for i in self.visible_nodes(rect):
+            box = QRectF(self.xs[i] - NODE_W / 2 + 6, self.ys[i] - NODE_H / 2, NODE_W - 12, NODE_H)
+            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, self.label_of(int(i)))
+
+    # -- state ----------------------------------------------------------------------------
+    def set_progress(
+        self, current: int | None, visited: set[int], carried: set[tuple[int, int]]
+    ) -> None:
+        """Colour visited nodes and carried edges, outline the current node (diffs only)."""
+        for node in self._visited ^ visited:
+            kind = self.graph.nodes[node].kind
+            self.nodes[node].setBrush(VISITED_FILL[kind] if node in visited else FILL[kind])
+        if carried != self._carried:
+            path = QPainterPath()
+            for edge in carried:
+                edge_path = self.edge_paths.get(edge)
+                if edge_path is not None:
+                    path.addPath(edge_path)
+            self.carried_item.setPath(path)
+        previous, self._current = self._current, current
+        self._visited, self._carried = set(visited), set(carried)
+        for node in {previous, current} - {None}:
+            self._outline(node)
+
+    def link_nodes(self, nodes: set[int]) -> None:
+        """Outline the nodes of the module selected in the tree."""
+        previous, self._linked = self._linked, set(nodes)
+        for node in previous ^ self._linked:
+            self._outline(node)
+
+    def _outline(self, node: int) -> None:
+        item = self.nodes[node]
+        if node == self._current:
+            item.setPen(CURRENT_PEN)
+            item.setZValue(2)
+        elif node in self._linked:
+            item.setPen(LINKED_PEN)
+            item.setZValue(1)
+        else:
+            item.setPen(NO_PEN)
+            item.setZValue(0)
+
+    def node_at(self, pos: QPointF) -> int | None:
+        for item in self.items(pos):
+            node = item.data(NODE_ID)
+            if node is not None:
+                return int(node)
+        return None
+
+    def helpEvent(self, event) -> None:
+        """Tooltips on demand (setting one on every item would cost seconds on big graphs)."""
+        node = self.node_at(event.scenePos())
+        if node is None:
+            QToolTip.hideText()
+            return
+        QToolTip.showText(event.screenPos(), self.graph.nodes[node].describe())
+
+    def mousePressEvent(self, event) -> None:
+        node = self.node_at(event.scenePos())
+        if node is not None and event.button() == Qt.MouseButton.LeftButton:
+            self.nodeClicked.emit(node)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+
+class GraphView(QGraphicsView):
+    """Zoom with the wheel (around the mouse), pan by dragging, ``fit()`` to see everything."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("autogradGraph")
+        self.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState, True)
+        self.setCacheMode(QGraphicsView.CacheModeFlag.CacheBackground)
+        self.setBackgroundBrush(QColor("#16181c"))
+
+    def graph_scene(self) -> GraphScene | None:
+        scene = self.scene()
+        return scene if isinstance(scene, GraphScene) else None
+
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def set_zoom(self, scale: float) -> None:
+        scale = max(0.02, min(4.0, scale))
+        self.resetTransform()
+        self.scale(scale, scale)
+        self._update_lod()
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        factor = 1.0015 ** event.angleDelta().y()
+        target = max(0.02, min(4.0, self.zoom() * factor))
+        factor = target / self.zoom()
+        self.scale(factor, factor)
+        self._update_lod()
+
+    def fit(self) -> None:
+        scene = self.graph_scene()
+        if scene is None:
+            return
+        rect = scene.sceneRect()
+        width_scale = self.viewport().width() / max(1.0, rect.width())
+        height_scale = self.viewport().height() / max(1.0, rect.height())
+        scale = min(1.0, width_scale, height_scale)
+        if scale < LABEL_MIN_SCALE and height_scale < width_scale:
+            # A tall graph fitted whole is unreadable: fit its width and start at the loss.
+            scale = min(1.0, width_scale)
+            self.set_zoom(scale)
+            self.centerOn(rect.center().x(), rect.top() + self.viewport().height() / (2 * scale))
+        else:
+            self.set_zoom(scale)
+            self.centerOn(rect.center())
+
+    def center_on_node(self, node: int) -> None:
+        scene = self.graph_scene()
+        if scene is not None and 0 <= node < len(scene.nodes):
+            item = scene.nodes[node]
+            if not self.viewport().rect().contains(self.mapFromScene(item.pos())):
+                self.centerOn(item)
+
+    def _update_lod(self) -> None:
+        self.viewport().update()  # labels appear or vanish with the zoom (drawForeground)
