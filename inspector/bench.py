@@ -194,7 +194,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=320, help="mouse moves in the stroke")
     parser.add_argument("--interval-ms", type=float, default=8.0, help="time between events")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--graph", action="store_true", help="time the autograd graph view on three models instead"
+    )
     args = parser.parse_args(argv)
+    if args.graph:
+        from .graph_bench import format_rows
+        from .graph_bench import run as run_graph
+
+        rows = run_graph()
+        print(json.dumps(rows, indent=2) if args.json else format_rows(rows))
+        return 0
     report = run(args.events, args.interval_ms)
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     return 0

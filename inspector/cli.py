@@ -14,7 +14,7 @@ def _app_parser() -> argparse.ArgumentParser:
         prog="net-inspector",
         description="Look inside a PyTorch network while it runs. "
         "Subcommands: train (train the bundled LeNet), bench (latency benchmark), "
-        "snapshot (render the window to a PNG).",
+        "snapshot (render the window to a PNG), graph (write the autograd graph).",
     )
     parser.add_argument("--version", action="version", version=f"net-inspector {__version__}")
     parser.add_argument(
@@ -37,6 +37,10 @@ def main(argv: list[str] | None = None) -> int:
         from .bench import main as bench_main
 
         return bench_main(argv[1:])
+    if argv[:1] == ["graph"]:
+        from .graph_cli import main as graph_main
+
+        return graph_main(argv[1:])
     if argv[:1] == ["snapshot"]:
         from .snapshot import main as snapshot_main
 

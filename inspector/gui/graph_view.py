@@ -30,8 +30,8 @@ from PySide6.QtWidgets import (
 from ..core.autograd_graph import LEAF, OP, PARAM, ROOT, AutogradGraph
 from ..core.layout import GraphLayout
 
-X_UNIT, Y_UNIT = 200.0, 70.0  # scene pixels per layout column / layer
-NODE_W, NODE_H = 180.0, 34.0
+X_UNIT, Y_UNIT = 220.0, 70.0  # scene pixels per layout column / layer
+NODE_W, NODE_H = 200.0, 34.0
 LABEL_MIN_SCALE = 0.45  # below this zoom, labels are hidden
 
 FILL = {

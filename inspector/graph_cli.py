@@ -1,0 +1,72 @@
+"""``net-inspector graph``: record a backward pass headless and write its graph to a file."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+FORMATS = ("json", "dot", "svg", "png")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="net-inspector graph",
+        description="Write the autograd graph of a loss (nodes, edges, the engine's order).",
+    )
+    parser.add_argument("--model", default="lenet", help="lenet (default), resnet50, transformer")
+    parser.add_argument("--weights", type=Path, help="a state_dict (.safetensors, .pt) to load")
+    parser.add_argument("--loss", default="mse", help="mse (default), sum, ce or ce:CLASS")
+    parser.add_argument("--format", choices=FORMATS, help="default: from --out's extension")
+    parser.add_argument("--out", type=Path, required=True, help="the file to write")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random input")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    fmt = args.format or args.out.suffix.lstrip(".").lower()
+    if fmt not in FORMATS:
+        print(
+            f"net-inspector: {args.out.name}: say --format ({', '.join(FORMATS)})", file=sys.stderr
+        )
+        return 2
+    import torch
+
+    from .core.backward import record_backward
+    from .core.graph_export import TEXT_FORMATS, write_text_format
+    from .core.layout import layered_layout
+    from .core.losses import LossSpec
+    from .core.models import open_model
+
+    try:
+        loss = LossSpec.parse(args.loss)
+        opened = open_model(args.model, args.weights)
+        device = torch.device(args.device)
+        model = opened.model.to(device)
+        generator = torch.Generator().manual_seed(args.seed)
+        x = torch.randn(*opened.input_shape, generator=generator).to(device)
+        record, _live = record_backward(model, x, loss, with_saliency=False)
+    except (ValueError, RuntimeError, OSError) as exc:
+        print(f"net-inspector: {exc}", file=sys.stderr)
+        return 1
+    if opened.warning:
+        print(f"net-inspector: {opened.warning}", file=sys.stderr)
+    if fmt in TEXT_FORMATS:
+        write_text_format(record, args.out, fmt)
+    else:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        from PySide6.QtWidgets import QApplication
+
+        from .gui.graph_export import export_graph
+        from .gui.graph_view import GraphScene
+
+        app = QApplication.instance() or QApplication(["net-inspector-graph"])
+        edges = [(a, b) for a, b, _ in record.graph.edges]
+        scene = GraphScene(record.graph, layered_layout(len(record.graph.nodes), edges))
+        export_graph(record, scene, args.out, fmt)
+        del app
+    print(f"wrote {args.out} ({len(record.graph.nodes)} nodes, loss {record.loss_value:.4f})")
+    return 0
