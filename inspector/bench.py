@@ -60,11 +60,10 @@ def run(events: int = 320, interval_ms: float = 8.0) -> dict:
     from PySide6.QtGui import QMouseEvent
     from PySide6.QtWidgets import QApplication
 
-    from .app import MainWindow
+    from .app import create_window
 
     app = QApplication.instance() or QApplication(["net-inspector-bench"])
-    window = MainWindow()
-    window.show()
+    window = create_window()
     canvas = window.canvas_panel.canvas
     panels = [window.canvas_panel.preview, window.activations.column, window.prediction.plot]
     pending: list[tuple[int, float]] = []  # (request id, time sent), oldest first

@@ -1,0 +1,194 @@
+"""The backward flow in the real window: Backward, Step, Space, clicks, update, reset, export."""
+
+import json
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox, QLabel, QPushButton
+
+from inspector.core.graph_export import graph_from_json
+from inspector.snapshot import stroke
+
+
+def _press(qtbot, window, name):
+    button = window.findChild(QPushButton, name)
+    assert button is not None, name
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def _backward(qtbot, window):
+    before = window.graph.result
+    _press(qtbot, window, "backwardButton")
+    qtbot.waitUntil(lambda: window.graph.result is not before, timeout=10_000)
+    return window.graph.result.record
+
+
+@pytest.fixture
+def drawn(qtbot, window):
+    stroke(window.canvas_panel.canvas)
+    qtbot.waitUntil(
+        lambda: window.last_result.request_id >= window.session.latest_request_id, timeout=10_000
+    )
+    return window
+
+
+def test_backward_draws_the_graph_and_shows_the_loss(qtbot, drawn):
+    record = _backward(qtbot, drawn)
+    scene = drawn.graph.scene
+    assert len(scene.nodes) == 26 == len(record.graph.nodes)
+    assert drawn.tabs.currentWidget() is drawn.graph
+    assert drawn.graph.view.objectName() == "autogradGraph"
+    assert f"tensor({record.loss_value:.4f})" in drawn.loss.loss_label.text()
+    assert drawn.findChild(QLabel, "backwardNodeLabel").text().startswith("Press Step")
+
+
+def test_step_buttons_walk_the_engine_order(qtbot, drawn):
+    record = _backward(qtbot, drawn)
+    label = drawn.findChild(QLabel, "backwardNodeLabel")
+    names = []
+    for _ in range(len(record.order)):
+        _press(qtbot, drawn, "backwardStepButton")
+        names.append(label.text().split(" (")[0])
+    assert names == [record.graph.nodes[i].name for i in record.order]
+    assert label.text().startswith("AccumulateGrad (26/26)")
+    assert not drawn.findChild(QPushButton, "backwardStepButton").isEnabled()
+    _press(qtbot, drawn, "backwardPrevButton")
+    assert "(25/26)" in label.text()
+    _press(qtbot, drawn, "backwardResetButton")
+    assert label.text().startswith("Press Step")
+
+
+def test_first_step_is_the_loss_and_shows_its_gradients(qtbot, drawn):
+    _backward(qtbot, drawn)
+    _press(qtbot, drawn, "backwardStepButton")
+    assert drawn.findChild(QLabel, "backwardNodeLabel").text() == "MseLossBackward0 (1/26)"
+    shown = dict(drawn.graph.gradients.shown)
+    assert "grad_output[0]" in shown  # d loss / d loss = 1
+    assert shown["grad_output[0]"].values == pytest.approx(1.0)
+    assert any(name.startswith("grad_input[0]") for name in shown)
+
+
+def test_space_steps_and_shift_space_steps_back(qtbot, drawn):
+    _backward(qtbot, drawn)
+    drawn.activateWindow()
+    drawn.graph.view.setFocus()
+    label = drawn.findChild(QLabel, "backwardNodeLabel")
+    qtbot.keyClick(drawn.graph.view, Qt.Key.Key_Space)
+    qtbot.keyClick(drawn.graph.view, Qt.Key.Key_Space)
+    assert "(2/26)" in label.text()
+    qtbot.keyClick(drawn.graph.view, Qt.Key.Key_Space, Qt.KeyboardModifier.ShiftModifier)
+    assert label.text() == "MseLossBackward0 (1/26)"
+
+
+def test_parameter_step_shows_the_gradient_landing_in_grad(qtbot, drawn):
+    record = _backward(qtbot, drawn)
+    leaf = next(n.id for n in record.graph.nodes if n.label == "conv1.weight [6, 1, 5, 5]")
+    assert drawn.graph.jump_to(leaf)
+    np.testing.assert_allclose(
+        drawn.graph.current_gradient(), record.param_grads["conv1.weight"].values, rtol=1e-6
+    )
+    assert "conv1.weight [6, 1, 5, 5]" in drawn.findChild(QLabel, "backwardNodeLabel").text()
+
+
+def test_clicking_a_node_jumps_there_and_selects_its_module(qtbot, drawn):
+    record = _backward(qtbot, drawn)
+    node = next(
+        n.id for n in record.graph.nodes if n.name == "ConvolutionBackward0" and n.module == "conv2"
+    )
+    view = drawn.graph.view
+    view.centerOn(drawn.graph.scene.nodes[node])
+    point = view.mapFromScene(drawn.graph.scene.nodes[node].pos())
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    assert drawn.graph.stepper.current == node
+    qtbot.waitUntil(lambda: drawn.tree.currentIndex().isValid(), timeout=5_000)
+    assert drawn.tree.tree_model.node(drawn.tree.currentIndex()).path == "conv2"
+
+
+def test_selecting_a_module_in_the_tree_highlights_its_nodes(qtbot, drawn):
+    record = _backward(qtbot, drawn)
+    drawn.tree.select_path("conv1")
+    linked = drawn.graph.scene._linked
+    expected = {n.id for n in record.graph.nodes if n.module == "conv1"}
+    assert linked == expected and len(expected) == 3  # the convolution and its two leaves
+
+
+def test_update_weights_moves_them_by_minus_lr_grad(qtbot, drawn):
+    drawn.tree.select_path("fc3")
+    qtbot.waitUntil(lambda: drawn.weights.result is not None, timeout=5_000)
+    record = _backward(qtbot, drawn)
+    before = {p.name: p.values for p in drawn.weights.result.parameters}
+    grad = record.param_grads["fc3.weight"].values
+    forward_before = drawn.last_result.request_id
+    old = drawn.weights.result
+    drawn.loss.lr_spin.setValue(0.05)
+    _press(qtbot, drawn, "updateWeightsButton")
+    qtbot.waitUntil(lambda: drawn.weights.result is not old, timeout=5_000)
+    after = {p.name: p.values for p in drawn.weights.result.parameters}
+    np.testing.assert_allclose(after["fc3.weight"], before["fc3.weight"] - 0.05 * grad, atol=1e-7)
+    qtbot.waitUntil(lambda: drawn.last_result.request_id > forward_before, timeout=5_000)
+
+    old = drawn.weights.result
+    _press(qtbot, drawn, "resetWeightsButton")
+    qtbot.waitUntil(lambda: drawn.weights.result is not old, timeout=5_000)
+    reset = {p.name: p.values for p in drawn.weights.result.parameters}
+    np.testing.assert_array_equal(reset["fc3.weight"], before["fc3.weight"])
+
+
+def test_unticking_zero_grad_accumulates(qtbot, drawn):
+    first = _backward(qtbot, drawn).param_grads["fc3.bias"].values
+    check = drawn.findChild(QCheckBox, "zeroGradCheck")
+    check.setChecked(False)
+    second = _backward(qtbot, drawn).param_grads["fc3.bias"].values
+    np.testing.assert_allclose(second, 2 * first, rtol=1e-5)
+    check.setChecked(True)
+    third = _backward(qtbot, drawn).param_grads["fc3.bias"].values
+    np.testing.assert_allclose(third, first, rtol=1e-5)
+
+
+def test_weights_panel_shows_grad_and_canvas_shows_saliency(qtbot, drawn):
+    drawn.tree.select_path("conv1")
+    _backward(qtbot, drawn)
+    qtbot.waitUntil(
+        lambda: (
+            drawn.weights.result is not None and drawn.weights.result.parameters[0].grad is not None
+        ),
+        timeout=5_000,
+    )
+    drawn.weights.grad_check.setChecked(True)
+    titles = [title for _image, _heatmap, title in drawn.weights._images]
+    assert titles[0] == "conv1.weight.grad [6, 1, 5, 5]"
+    saliency = drawn.findChild(QCheckBox, "saliencyCheck")
+    assert saliency.isEnabled()
+    saliency.setChecked(True)
+    overlay = drawn.canvas_panel.canvas.saliency
+    assert overlay is not None and overlay.shape == (32, 32) and overlay.max() == pytest.approx(1.0)
+    ink = drawn.canvas_panel.canvas.drawing > 0.5
+    assert overlay[ink].mean() > overlay[~ink].mean()  # the gradient sits on and around the ink
+
+
+def test_export_json_svg_png(qtbot, drawn, tmp_path):
+    from inspector.gui.graph_export import export_graph
+
+    record = _backward(qtbot, drawn)
+    for fmt in ("json", "dot", "svg", "png"):
+        path = tmp_path / f"graph.{fmt}"
+        assert export_graph(record, drawn.graph.scene, path) == fmt
+        assert path.stat().st_size > 100
+    graph, order = graph_from_json(json.loads((tmp_path / "graph.json").read_text()))
+    assert order == record.order and len(graph.nodes) == 26
+    assert b"<svg" in (tmp_path / "graph.svg").read_bytes()[:500]
+
+
+def test_headless_graph_command(tmp_path, capsys, qapp):
+    from inspector.cli import main
+
+    out = tmp_path / "lenet.json"
+    assert main(["graph", "--loss", "ce:3", "--format", "json", "--out", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert len(data["nodes"]) == 27 and data["loss"]["kind"] == "ce"  # NllLoss + LogSoftmax
+    assert data["backward_order"][0] == data["root"]
+    assert main(["graph", "--out", str(tmp_path / "lenet.svg")]) == 0
+    assert main(["graph", "--loss", "ce:12", "--out", str(tmp_path / "x.json")]) == 1
+    assert "class 12" in capsys.readouterr().err
+    assert main(["graph", "--model", "vgg", "--out", str(tmp_path / "x.json")]) == 1
