@@ -50,6 +50,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--image", type=Path, help="a digit image to load instead of drawing")
     parser.add_argument("--select", default="conv1", help="module to select (default conv1)")
     parser.add_argument("--size", default="1500x940", help="window size, WxH")
+    parser.add_argument(
+        "--backward-step",
+        type=int,
+        default=None,
+        metavar="N",
+        help="run Backward and step N nodes (shows the autograd graph tab)",
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
@@ -83,7 +90,15 @@ def main(argv: list[str] | None = None) -> int:
     deadline = QDeadlineTimer(20_000)
     while not settled() and not deadline.hasExpired():
         app.processEvents()
-    app.processEvents()
+    if args.backward_step is not None:
+        window.run_backward()
+        while window.graph.result is None and not deadline.hasExpired():
+            app.processEvents()
+        for _ in range(args.backward_step):
+            window.graph.step()
+        window.canvas_panel.saliency_check.setChecked(True)
+    for _ in range(5):
+        app.processEvents()
     ok = window.grab().save(str(args.out))
     window.close()
     if not ok:

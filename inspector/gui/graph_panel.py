@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QSplitter,
     QStackedWidget,
@@ -32,59 +33,76 @@ def grad_text(info: GradInfo) -> str:
     return f"{format_shape(info.shape)}<br>{stats}"
 
 
-class GradientPanel(pg.GraphicsLayoutWidget):
-    """The gradients that came into the current node and the ones it sent on, as heatmaps."""
+class GradientPanel(QScrollArea):
+    """The gradients that came into the current node and the ones it sent on, as heatmaps.
+
+    Plain word-wrapped labels with a small heatmap view under each, in a vertical scroll
+    area, so that long shapes and names never push the pictures out of sight.
+    """
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("gradientPanel")
-        self.setBackground("#16181c")
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setMinimumWidth(240)
         self.shown: list[tuple[str, GradInfo]] = []
+        self._body = QWidget()
+        self._layout = QVBoxLayout(self._body)
+        self._layout.setContentsMargins(6, 6, 6, 6)
+        self.setWidget(self._body)
+
+    def _label(self, html: str) -> None:
+        label = QLabel(html)
+        label.setWordWrap(True)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._layout.addWidget(label)
 
     def show_node(self, title: str, sections: list[tuple[str, list[tuple[str, GradInfo | None]]]]):
         """``sections``: (heading, [(name, gradient or None)]) pairs, e.g. incoming, outgoing."""
-        self.clear()
+        body = QWidget()
+        self._layout = QVBoxLayout(body)
+        self._layout.setContentsMargins(6, 6, 6, 6)
         self.shown = []
-        row = 0
-        self.addLabel(f"<b>{title}</b>", row=row, col=0, justify="left")
-        row += 1
+        self._label(f"<b>{title}</b>")
         for heading, grads in sections:
-            self.addLabel(
-                f"<span style='color:#f2a541'>{heading}</span>", row=row, col=0, justify="left"
-            )
-            row += 1
+            self._label(f"<span style='color:#d9822b'><b>{heading}</b></span>")
             if not grads:
-                self.addLabel("<i>none</i>", row=row, col=0)
-                row += 1
+                self._label("<i>none</i>")
             for name, info in grads:
                 if info is None:
-                    self.addLabel(f"{name}: None (no gradient)", row=row, col=0)
-                    row += 1
+                    self._label(f"{name}: <i>None (no gradient sent)</i>")
                     continue
-                self.addLabel(
-                    f"{name}<br>{grad_text(info)}", row=row, col=0, size="8pt", justify="left"
-                )
-                row += 1
+                self._label(f"{name}<br><small>{grad_text(info)}</small>")
                 self.shown.append((name, info))
                 if info.values is None:
-                    self.addLabel("<i>too large to keep; statistics only</i>", row=row, col=0)
-                    row += 1
-                    continue
-                heatmap = any_heatmap(info.values)
-                view = self.addViewBox(row=row, col=0, invertY=True, enableMouse=False)
-                view.setMenuEnabled(False)
-                image = pg.ImageItem(colorize(heatmap.image, finite_range([heatmap.image])))
-                image.setToolTip(f"{name} {format_shape(info.shape)}")
-                view.addItem(image)
-                if heatmap.is_strip:
-                    self.ci.layout.setRowFixedHeight(row, 24)
+                    self._label("<i>too large to keep: statistics only</i>")
                 else:
-                    view.setAspectLocked(True)
-                    self.ci.layout.setRowPreferredHeight(row, 140)
-                h, w = heatmap.image.shape
-                view.setRange(xRange=(0, w), yRange=(0, h), padding=0.02)
-                row += 1
+                    self._layout.addWidget(self._heatmap(name, info))
+        self._layout.addStretch(1)
+        self.setWidget(body)  # the old body is deleted with its children
+        self._body = body
+
+    @staticmethod
+    def _heatmap(name: str, info: GradInfo) -> pg.GraphicsLayoutWidget:
+        heatmap = any_heatmap(info.values)
+        widget = pg.GraphicsLayoutWidget()
+        widget.setBackground("#16181c")
+        widget.ci.setContentsMargins(0, 0, 0, 0)
+        view = widget.addViewBox(invertY=True, enableMouse=False)
+        view.setMenuEnabled(False)
+        image = pg.ImageItem(colorize(heatmap.image, finite_range([heatmap.image])))
+        image.setToolTip(f"{name} {format_shape(info.shape)}")
+        view.addItem(image)
+        h, w = heatmap.image.shape
+        if heatmap.is_strip:
+            widget.setFixedHeight(26)
+        else:
+            view.setAspectLocked(True)
+            widget.setMinimumHeight(60)
+            widget.setMaximumHeight(170)
+        view.setRange(xRange=(0, w), yRange=(0, h), padding=0.02)
+        return widget
 
 
 class GraphPanel(QWidget):
@@ -109,9 +127,7 @@ class GraphPanel(QWidget):
             b.setEnabled(False)
             return b
 
-        self.reset_button = button(
-            "⏮ Reset", "backwardResetButton", "Back to before the first node"
-        )
+        self.reset_button = button("Reset", "backwardResetButton", "Back to before the first node")
         self.prev_button = button("◀ Back", "backwardPrevButton", "Step back (Shift+Space)")
         self.step_button = button("Step ▶", "backwardStepButton", "Run the next node (Space)")
         self.play_button = button("Play", "backwardPlayButton", "Step through every node")
@@ -169,7 +185,7 @@ class GraphPanel(QWidget):
         for b in (self.reset_button, self.prev_button, self.step_button, self.play_button):
             b.setEnabled(True)
         self.fit_button.setEnabled(True)
-        self.view.fit()
+        self.view.fit()  # and again on every resize until the user zooms or pans
         self._refresh()
 
     # -- stepping -----------------------------------------------------------------------------

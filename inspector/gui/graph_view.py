@@ -32,7 +32,7 @@ from ..core.layout import GraphLayout
 
 X_UNIT, Y_UNIT = 220.0, 70.0  # scene pixels per layout column / layer
 NODE_W, NODE_H = 200.0, 34.0
-LABEL_MIN_SCALE = 0.45  # below this zoom, labels are hidden
+LABEL_MIN_SCALE = 0.3  # below this zoom, labels are hidden
 
 FILL = {
     ROOT: QColor("#d9822b"),
@@ -250,6 +250,7 @@ class GraphView(QGraphicsView):
         self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState, True)
         self.setCacheMode(QGraphicsView.CacheModeFlag.CacheBackground)
         self.setBackgroundBrush(QColor("#16181c"))
+        self._auto_fit = False  # refit on resize until the user zooms or pans
 
     def graph_scene(self) -> GraphScene | None:
         scene = self.scene()
@@ -265,16 +266,27 @@ class GraphView(QGraphicsView):
         self._update_lod()
 
     def wheelEvent(self, event: QWheelEvent) -> None:
+        self._auto_fit = False
         factor = 1.0015 ** event.angleDelta().y()
         target = max(0.02, min(4.0, self.zoom() * factor))
         factor = target / self.zoom()
         self.scale(factor, factor)
         self._update_lod()
 
+    def mousePressEvent(self, event) -> None:
+        self._auto_fit = False  # a drag pans: keep the user's view from now on
+        super().mousePressEvent(event)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self._auto_fit:
+            self.fit()
+
     def fit(self) -> None:
         scene = self.graph_scene()
         if scene is None:
             return
+        self._auto_fit = True
         rect = scene.sceneRect()
         width_scale = self.viewport().width() / max(1.0, rect.width())
         height_scale = self.viewport().height() / max(1.0, rect.height())

@@ -93,7 +93,7 @@ class MainWindow(QMainWindow):
             "weights": self._dock("Weights", self.weights, right),
         }
         self.resizeDocks(
-            [self.docks["canvas"], self.docks["prediction"]], [430, 420], Qt.Orientation.Horizontal
+            [self.docks["canvas"], self.docks["prediction"]], [370, 380], Qt.Orientation.Horizontal
         )
         self.resizeDocks(
             [self.docks["canvas"], self.docks["tree"]], [470, 330], Qt.Orientation.Vertical
