@@ -17,9 +17,11 @@ from .gui.main_window import MainWindow  # noqa: E402  (after the pyqtgraph opti
 __all__ = ["MainWindow", "create_window", "run"]
 
 
-def create_window(weights: Path | None = LENET_WEIGHTS, device: str = "cpu") -> MainWindow:
+def create_window(
+    weights: Path | None = LENET_WEIGHTS, device: str = "cpu", opened=None
+) -> MainWindow:
     """The main window, shown, as ``run`` makes it (the benchmarks use this too)."""
-    window = MainWindow(weights=weights, device=device)
+    window = MainWindow(weights=weights, device=device, opened=opened)
     window.show()
     # Everything loaded so far lives as long as the app: freezing it keeps Python's full
     # collections (tens of milliseconds with torch and Qt loaded) out of strokes and layouts.
@@ -28,13 +30,13 @@ def create_window(weights: Path | None = LENET_WEIGHTS, device: str = "cpu") -> 
     return window
 
 
-def run(weights: Path | None = LENET_WEIGHTS, device: str = "cpu") -> int:
+def run(weights: Path | None = LENET_WEIGHTS, device: str = "cpu", opened=None) -> int:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Net Inspector")
     app.setOrganizationName("Net Inspector")
-    window = create_window(weights, device)
+    window = create_window(weights, device, opened)
     code = app.exec()
     del window
     return code

@@ -9,6 +9,42 @@ from pathlib import Path
 from . import __version__
 
 
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every command that opens a model shares."""
+    parser.add_argument(
+        "--model",
+        default="lenet",
+        help="lenet (default), resnet50, transformer, path/to/file.py:Name, a TorchScript .pt, "
+        "or a torch.export .pt2",
+    )
+    parser.add_argument("--weights", type=Path, help="a state_dict (.pt, .pth, .safetensors)")
+    parser.add_argument("--input-shape", help="e.g. 1,3,64,64 (default: inferred from the model)")
+    parser.add_argument(
+        "--trust-checkpoint",
+        action="store_true",
+        help="allow checkpoints that need full unpickling (this can run code: trusted files only)",
+    )
+    parser.add_argument("--device", default="cpu", help="cpu, cuda:0, mps, ... (default: cpu)")
+    parser.add_argument("--debug", action="store_true", help="print tracebacks of errors")
+
+
+def open_from_arguments(args: argparse.Namespace):
+    """The model the options name (raises ModelLoadError / ValueError with one sentence)."""
+    from .core.loading import open_model
+
+    return open_model(args.model, args.weights, args.trust_checkpoint, args.input_shape)
+
+
+def refuse(exc: BaseException, debug: bool) -> int:
+    """Say what went wrong in one sentence on stderr (the traceback only with --debug)."""
+    if debug:
+        import traceback
+
+        traceback.print_exception(exc)
+    print(f"net-inspector: {exc}", file=sys.stderr)
+    return 1
+
+
 def _app_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="net-inspector",
@@ -46,9 +82,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return snapshot_main(argv[1:])
     args = _app_parser().parse_args(argv)
-    from .app import run
     from .core.devices import available_devices
-    from .core.nets import LENET_WEIGHTS
 
     if args.device not in available_devices():
         print(
@@ -57,4 +91,10 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    return run(weights=args.weights or LENET_WEIGHTS, device=args.device)
+    try:  # open the model before any window: a refusal is one sentence and an exit code
+        opened = open_from_arguments(args)
+    except Exception as exc:
+        return refuse(exc, args.debug)
+    from .app import run
+
+    return run(device=args.device, opened=opened)

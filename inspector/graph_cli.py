@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from .cli import add_model_arguments, open_from_arguments, refuse
+
 FORMATS = ("json", "dot", "svg", "png")
 
 
@@ -15,13 +17,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="net-inspector graph",
         description="Write the autograd graph of a loss (nodes, edges, the engine's order).",
     )
-    parser.add_argument("--model", default="lenet", help="lenet (default), resnet50, transformer")
-    parser.add_argument("--weights", type=Path, help="a state_dict (.safetensors, .pt) to load")
+    add_model_arguments(parser)
     parser.add_argument("--loss", default="mse", help="mse (default), sum, ce or ce:CLASS")
     parser.add_argument("--format", choices=FORMATS, help="default: from --out's extension")
     parser.add_argument("--out", type=Path, required=True, help="the file to write")
-    parser.add_argument("--device", default="cpu")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random input")
+    parser.add_argument("--output", type=int, default=0, help="which output the loss uses")
     return parser
 
 
@@ -37,21 +38,21 @@ def main(argv: list[str] | None = None) -> int:
 
     from .core.backward import record_backward
     from .core.graph_export import TEXT_FORMATS, write_text_format
+    from .core.inputs import random_input
     from .core.layout import layered_layout
     from .core.losses import LossSpec
-    from .core.models import open_model
 
     try:
         loss = LossSpec.parse(args.loss)
-        opened = open_model(args.model, args.weights)
+        opened = open_from_arguments(args)
         device = torch.device(args.device)
         model = opened.model.to(device)
-        generator = torch.Generator().manual_seed(args.seed)
-        x = torch.randn(*opened.input_shape, generator=generator).to(device)
-        record, _live = record_backward(model, x, loss, with_saliency=False)
-    except (ValueError, RuntimeError, OSError) as exc:
-        print(f"net-inspector: {exc}", file=sys.stderr)
-        return 1
+        x = torch.from_numpy(random_input(opened.input, args.seed)).to(device)
+        record, _live = record_backward(
+            model, x, loss, with_saliency=False, output_index=args.output
+        )
+    except Exception as exc:
+        return refuse(exc, args.debug)
     if opened.warning:
         print(f"net-inspector: {opened.warning}", file=sys.stderr)
     if fmt in TEXT_FORMATS:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import weakref
+from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
 
@@ -91,3 +92,32 @@ class Exploding(nn.Module):
 def tiny_resnet() -> nn.Module:
     torch.manual_seed(0)
     return TinyResNet()
+
+
+ZOO = Path(__file__).parent / "zoo"
+
+
+@pytest.fixture(scope="session")
+def zoo_files(tmp_path_factory) -> dict[str, Path]:
+    """Files a user might open: TorchScript and .pt2 LeNets, checkpoints good and bad."""
+    from inspector.core.nets import load_lenet
+
+    folder = tmp_path_factory.mktemp("zoo")
+    lenet = load_lenet().model.eval()
+    files = {"nets": ZOO / "nets.py", "syntax": ZOO / "broken_syntax.py"}
+    files["torchscript"] = folder / "lenet_scripted.pt"
+    torch.jit.script(lenet).save(str(files["torchscript"]))
+    files["export"] = folder / "lenet.pt2"
+    torch.export.save(
+        torch.export.export(lenet, (torch.randn(1, 1, 32, 32),)), str(files["export"])
+    )
+    files["lenet_state"] = folder / "lenet_state.pt"
+    torch.save(lenet.state_dict(), files["lenet_state"])
+    files["wrong_keys"] = folder / "wrong_keys.pt"
+    state = dict(lenet.state_dict())
+    state["conv9.weight"] = state.pop("conv1.weight")
+    state["fc3.bias"] = torch.zeros(11)
+    torch.save(state, files["wrong_keys"])
+    files["pickled_model"] = folder / "whole_model.pt"
+    torch.save(TinyResNet(), files["pickled_model"])  # needs full unpickling
+    return files

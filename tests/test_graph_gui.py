@@ -102,7 +102,7 @@ def test_clicking_a_node_jumps_there_and_selects_its_module(qtbot, drawn):
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=point)
     assert drawn.graph.stepper.current == node
     qtbot.waitUntil(lambda: drawn.tree.currentIndex().isValid(), timeout=5_000)
-    assert drawn.tree.tree_model.node(drawn.tree.currentIndex()).path == "conv2"
+    assert drawn.tree.current_path() == "conv2"
 
 
 def test_selecting_a_module_in_the_tree_highlights_its_nodes(qtbot, drawn):

@@ -108,7 +108,7 @@ def test_clear_random_and_undo(qtbot, window):
 
 def test_clicking_conv1_in_the_tree_shows_its_kernels(qtbot, window):
     tree = _find(window, "moduleTree", QTreeView)
-    index = tree.tree_model.index_for_path("conv1")
+    index = tree.view_index_for_path("conv1")
     rect = tree.visualRect(index)
     assert rect.isValid()
     qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from .autograd_graph import AutogradGraph, extract_graph
-from .capture import first_tensor
+from .capture import named_outputs, set_training
 from .losses import LossSpec, compute_loss
 
 MAX_KEPT_ELEMENTS = 4_000_000  # larger gradients keep their statistics, not their values
@@ -105,9 +105,10 @@ def forward_with_ownership(model: nn.Module, *inputs: Any) -> tuple[Any, dict[An
 
     handles = []
     try:
-        for module in names:
-            handles.append(module.register_forward_pre_hook(pre))
-            handles.append(module.register_forward_hook(post))
+        if not isinstance(model, torch.jit.ScriptModule):  # TorchScript takes no hooks
+            for module in names:
+                handles.append(module.register_forward_pre_hook(pre))
+                handles.append(module.register_forward_hook(post))
         output = model(*inputs)
     finally:
         for h in handles:
@@ -145,6 +146,7 @@ def record_backward(
     spec: LossSpec,
     zero_grad: bool = True,
     with_saliency: bool = True,
+    output_index: int = 0,
 ) -> tuple[BackwardRecord, LiveGraph]:
     """Forward ``x`` with grad, build the loss's graph, run backward with hooks, record it all.
 
@@ -154,14 +156,12 @@ def record_backward(
     was_training = model.training
     handles = []
     try:
-        model.eval()
+        set_training(model, False)
         with torch.enable_grad():
             if zero_grad:
                 model.zero_grad(set_to_none=True)
             output, owners = forward_with_ownership(model, x)
-            out = first_tensor(output)
-            if out is None:
-                raise ValueError("the model's output holds no tensor")
+            out = chosen_output(output, output_index)
             loss = compute_loss(out, spec)
             names = {id(p): n for n, p in model.named_parameters()}
             graph, fns = extract_graph(loss, names, owners)
@@ -185,7 +185,7 @@ def record_backward(
         param_grads = {
             n: GradInfo.of(p.grad) for n, p in model.named_parameters() if p.grad is not None
         }
-        saliency = input_gradient(model, x, spec) if with_saliency else None
+        saliency = input_gradient(model, x, spec, output_index) if with_saliency else None
         record = BackwardRecord(
             graph=graph,
             order=order,
@@ -200,16 +200,28 @@ def record_backward(
     finally:
         for h in handles:
             h.remove()
-        model.train(was_training)
+        set_training(model, was_training)
 
 
-def input_gradient(model: nn.Module, x: torch.Tensor, spec: LossSpec) -> np.ndarray:
-    """d loss / d input, without touching any parameter's ``.grad``."""
+def chosen_output(output: Any, index: int = 0) -> torch.Tensor:
+    """The ``index``-th tensor of a model's output (tuples and dicts are searched in order)."""
+    outputs = named_outputs(output)
+    if not outputs:
+        raise ValueError("the model's output holds no tensor")
+    return outputs[min(index, len(outputs) - 1)][1]
+
+
+def input_gradient(
+    model: nn.Module, x: torch.Tensor, spec: LossSpec, output_index: int = 0
+) -> np.ndarray | None:
+    """d loss / d input, without touching any parameter's ``.grad`` (None for integer inputs)."""
+    if not x.is_floating_point():
+        return None
     with torch.enable_grad():
         x = x.detach().clone().requires_grad_(True)
-        out = first_tensor(model(x))
-        (grad,) = torch.autograd.grad(compute_loss(out, spec), x)
-    return grad.detach().float().cpu().numpy()
+        out = chosen_output(model(x), output_index)
+        (grad,) = torch.autograd.grad(compute_loss(out, spec), x, allow_unused=True)
+    return None if grad is None else grad.detach().float().cpu().numpy()
 
 
 def saved_value(live: LiveGraph, node_id: int, name: str) -> np.ndarray | None:

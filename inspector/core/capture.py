@@ -7,6 +7,7 @@ as ``Conv2d``) the functional calls it makes are its own business: the module's 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,6 +54,33 @@ def first_tensor(value: Any) -> torch.Tensor | None:
             if found is not None:
                 return found
     return None
+
+
+def named_outputs(output: Any) -> list[tuple[str, torch.Tensor]]:
+    """Every tensor in an output, named: ``output``, ``output[1]``, ``output['aux']``."""
+    if isinstance(output, torch.Tensor):
+        return [("output", output)]
+    found: list[tuple[str, torch.Tensor]] = []
+
+    def walk(value: Any, name: str) -> None:
+        if isinstance(value, torch.Tensor):
+            found.append((name, value))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, f"{name}[{key!r}]")
+        elif isinstance(value, (tuple, list)):
+            for i, item in enumerate(value):
+                walk(item, f"{name}[{i}]")
+
+    walk(output, "output")
+    return found
+
+
+def set_training(model: nn.Module, training: bool) -> None:
+    """``model.train(training)``, where the model allows it (a ``torch.export`` module does not:
+    its mode was fixed when it was exported)."""
+    with contextlib.suppress(NotImplementedError):
+        model.train(training)
 
 
 def op_name(func: Callable) -> str:
@@ -127,14 +155,20 @@ def capture_forward(
     was_training = model.training
     handles = []
     try:
-        for module in names:
-            handles.append(module.register_forward_pre_hook(pre_hook))
-            handles.append(module.register_forward_hook(post_hook))
-        model.train(train_mode)
+        if not isinstance(model, torch.jit.ScriptModule):  # TorchScript takes no hooks
+            for module in names:
+                handles.append(module.register_forward_pre_hook(pre_hook))
+                handles.append(module.register_forward_hook(post_hook))
+        set_training(model, train_mode)
         with _FunctionRecorder(on_function):
             capture.output = model(*inputs)
+        if not capture.steps:  # compiled code hides its insides: show at least what came out
+            tensor = first_tensor(capture.output)
+            if tensor is not None:
+                stack.append("")
+                record("output", "", False, tensor)
     finally:
         for handle in handles:
             handle.remove()
-        model.train(was_training)
+        set_training(model, was_training)
     return capture

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-from .capture import capture_forward, first_tensor
+from .capture import Step, capture_forward, named_outputs
 from .colormap import colorize, nice_bound
 from .devices import synchronize
-from .heatmaps import activation_heatmap, finite_range, tensor_heatmap
-from .preprocess import preprocess_drawing
+from .heatmaps import activation_heatmap, any_heatmap, finite_range, tensor_heatmap
+from .inputs import MNIST, InputSpec, make_input
 from .results import ForwardRequest, ForwardResult, ParametersResult, ParameterView, StepResult
 
 MAX_PARAMETERS_SHOWN = 16
@@ -28,31 +29,84 @@ def shared_levels(images: list[np.ndarray]) -> tuple[float, float]:
     return (-bound, bound)
 
 
-def network_input(request: ForwardRequest) -> np.ndarray:
-    """The tensor the network gets for this request (float32, ``[1, 1, 32, 32]``)."""
-    if request.raw_input is not None:
-        return np.asarray(request.raw_input, dtype=np.float32)
-    return preprocess_drawing(request.drawing)
+LENET_INPUT = InputSpec((1, 1, 32, 32), MNIST)
+MAX_KEPT_STEPS = 48  # heatmaps shown at once; a big model shows the focused module's steps
+CHANNEL_PAGE = 64  # channels shown at once for a wide layer
 
 
-def run_forward(model: nn.Module, request: ForwardRequest, device: torch.device) -> ForwardResult:
-    """Forward ``request`` through ``model`` on ``device`` and capture every step as numpy."""
-    x_np = network_input(request)
+@dataclass(frozen=True)
+class ForwardSettings:
+    """How the worker turns a request into a result for the current model."""
+
+    input: InputSpec = LENET_INPUT
+    output_index: int = 0
+    focus: str = ""  # capture the steps inside this module (all, for "")
+    channel_page: int = 0
+
+
+def network_input(request: ForwardRequest, spec: InputSpec = LENET_INPUT) -> np.ndarray:
+    """The array the network gets for this request."""
+    return make_input(spec, request.drawing, request.raw_input, request.seed)
+
+
+def _keeper(settings: ForwardSettings):
+    kept = 0
+
+    def keep(step: Step) -> bool:
+        nonlocal kept
+        inside = (
+            not settings.focus
+            or step.module == settings.focus
+            or step.module.startswith(settings.focus + ".")
+        )
+        if inside and kept < MAX_KEPT_STEPS:
+            kept += 1
+            return True
+        return False
+
+    return keep
+
+
+def _page(array: np.ndarray, page: int) -> tuple[np.ndarray, str]:
+    """One page of channels of a [1, C, H, W] activation, and a note saying which."""
+    if array.ndim != 4 or array.shape[1] <= CHANNEL_PAGE:
+        return array, ""
+    pages = (array.shape[1] + CHANNEL_PAGE - 1) // CHANNEL_PAGE
+    page = min(page, pages - 1)
+    start = page * CHANNEL_PAGE
+    stop = min(array.shape[1], start + CHANNEL_PAGE)
+    return array[:, start:stop], f"channels {start}–{stop - 1} of {array.shape[1]}"
+
+
+def run_forward(
+    model: nn.Module,
+    request: ForwardRequest,
+    device: torch.device,
+    settings: ForwardSettings = ForwardSettings(),  # frozen: safe to share as a default
+) -> ForwardResult:
+    """Forward ``request`` through ``model`` on ``device`` and capture its steps as numpy."""
+    x_np = network_input(request, settings.input)
     started = time.perf_counter()
     with torch.inference_mode():
         x = torch.from_numpy(x_np).to(device)
-        capture = capture_forward(model, x)
-        out = first_tensor(capture.output)
-        tensors = [t.float().cpu().numpy() if t is not None else None for t in capture.tensors]
+        capture = capture_forward(model, x, keep=_keeper(settings))
+        outputs = named_outputs(capture.output)
+        index = min(settings.output_index, max(0, len(outputs) - 1))
+        out = outputs[index][1] if outputs else None
+        tensors = [
+            _page(t.float().cpu().numpy(), settings.channel_page) if t is not None else None
+            for t in capture.tensors
+        ]
         output = out.float().cpu().numpy() if out is not None else np.zeros((1, 0), np.float32)
         synchronize(device)
     forward_ms = (time.perf_counter() - started) * 1000
 
-    heatmaps = [activation_heatmap(a) if a is not None else None for a in tensors]
+    heatmaps = [activation_heatmap(t[0]) if t is not None else None for t in tensors]
     levels = shared_levels([h.image for h in heatmaps if h is not None])
     steps = tuple(
-        StepResult(step, heatmap, colorize(heatmap.image, levels) if heatmap is not None else None)
-        for step, heatmap in zip(capture.steps, heatmaps, strict=True)
+        StepResult(step, heatmap, colorize(heatmap.image, levels), note=tensors[i][1])
+        for i, (step, heatmap) in enumerate(zip(capture.steps, heatmaps, strict=True))
+        if heatmap is not None
     )
     warnings = []
     if output.size and not np.isfinite(output).all():
@@ -60,11 +114,15 @@ def run_forward(model: nn.Module, request: ForwardRequest, device: torch.device)
     if not np.isfinite(x_np).all():
         warnings.append("The input contains NaN or Inf.")
     probabilities = None
+    output_heatmap = output_rgba = None
     if output.ndim == 2 and output.shape[0] == 1 and output.shape[1] >= 2:
         logits = output[0].astype(np.float64)
         shifted = np.exp(logits - np.max(logits)) if np.isfinite(logits).all() else None
         if shifted is not None:
             probabilities = (shifted / shifted.sum()).astype(np.float32)
+    elif output.size:
+        output_heatmap = any_heatmap(_page(output, settings.channel_page)[0])
+        output_rgba = colorize(output_heatmap.image, finite_range([output_heatmap.image]))
     return ForwardResult(
         request_id=request.request_id,
         input=x_np,
@@ -76,6 +134,11 @@ def run_forward(model: nn.Module, request: ForwardRequest, device: torch.device)
         device=str(device),
         levels=levels,
         warnings=tuple(warnings),
+        output_names=tuple(name for name, _ in outputs) or ("output",),
+        output_index=index,
+        total_steps=len(capture.steps),
+        output_heatmap=output_heatmap,
+        output_rgba=output_rgba,
     )
 
 

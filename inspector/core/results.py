@@ -18,6 +18,7 @@ class ForwardRequest:
     request_id: int
     drawing: np.ndarray
     raw_input: np.ndarray | None = None
+    seed: int = 0  # for models that take a random tensor: which one
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class StepResult:
     step: Step
     heatmap: Heatmap | None  # None when the step was not kept
     rgba: np.ndarray | None = None  # the heatmap coloured at the result's shared levels
+    note: str = ""  # e.g. "channels 0–63 of 256" when only a page is shown
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,11 @@ class ForwardResult:
     device: str
     levels: tuple[float, float] = (-1.0, 1.0)  # the shared colour scale of ``rgba``
     warnings: tuple[str, ...] = ()
+    output_names: tuple[str, ...] = ("output",)  # every tensor the model returned
+    output_index: int = 0  # the one shown (and used by the loss)
+    total_steps: int = 0  # steps the forward ran (``steps`` holds the ones kept)
+    output_heatmap: Heatmap | None = None  # for outputs that are not class scores
+    output_rgba: np.ndarray | None = None
 
     @property
     def top_class(self) -> int | None:
@@ -65,6 +72,20 @@ class ParametersResult:
     module: str
     parameters: tuple[ParameterView, ...]
     note: str = ""
+
+
+@dataclass(frozen=True)
+class ModelLoaded:
+    """A model the worker has opened and switched to (the previous one is gone)."""
+
+    token: int
+    name: str
+    summary: Any  # core.summary.ModuleNode
+    input: Any  # core.inputs.InputSpec
+    output_names: tuple[str, ...]
+    warning: str | None
+    load_ms: float
+    spec: str = ""
 
 
 @dataclass(frozen=True)

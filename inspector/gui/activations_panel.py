@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Slot
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..core.colormap import colorize
+from ..core.inference import CHANNEL_PAGE
 from ..core.results import ForwardResult
 from .heatmap_view import HeatmapColumn
 from .tree_panel import format_shape
@@ -15,9 +24,22 @@ class ActivationsPanel(QWidget):
     """The worker sends every step already coloured at shared levels; dragging the colour bar
     switches to the user's levels, recoloured here from the values each result carries."""
 
+    channelPageChanged = Signal(int)
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("activationsPanel")
+        self.page_spin = QSpinBox()
+        self.page_spin.setObjectName("channelPageSpin")
+        self.page_spin.setPrefix("channel page ")
+        self.page_spin.setRange(0, 0)
+        self.page_spin.setToolTip(
+            "Layers with more than 64 channels show 64 at a time: pick which 64"
+        )
+        self.page_spin.setVisible(False)
+        self.page_spin.valueChanged.connect(self.channelPageChanged)
+        self.steps_note = QLabel("")
+        self.steps_note.setObjectName("stepsNote")
         self.column = HeatmapColumn()
         self.column.setObjectName("activationsView")
         self.auto_levels = QCheckBox("Auto levels")
@@ -36,6 +58,8 @@ class ActivationsPanel(QWidget):
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         header = QHBoxLayout()
         header.addWidget(self.readout, 1)
+        header.addWidget(self.steps_note)
+        header.addWidget(self.page_spin)
         header.addWidget(self.auto_levels)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -69,6 +93,20 @@ class ActivationsPanel(QWidget):
                 )
             row.show(s.heatmap, s.rgba if auto else colorize(s.heatmap.image, levels))
         self.column.shown_request_id = result.request_id
+        self._show_notes(result, steps)
+
+    def _show_notes(self, result: ForwardResult, steps) -> None:
+        if len(steps) < result.total_steps:
+            self.steps_note.setText(
+                f"{len(steps)} of {result.total_steps} steps: select a module to see its own"
+            )
+        else:
+            self.steps_note.setText("")
+        widest = max((s.step.shape[1] for s in steps if len(s.step.shape) == 4), default=0)
+        pages = (widest + CHANNEL_PAGE - 1) // CHANNEL_PAGE
+        self.page_spin.setVisible(pages > 1)
+        if pages > 1:
+            self.page_spin.setMaximum(pages - 1)
 
     @Slot(object)
     def _on_user_levels(self, _bar) -> None:

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from ..core.brush import DEFAULT_RADIUS, paint_segment
 from ..core.images import to_drawing
+from ..core.inputs import MNIST, TENSOR, InputSpec
 from ..core.preprocess import CANVAS_SIZE, input_map_on_canvas
 from .array_image import grey_image, heat_image, minmax01
 from .frames import PaintTracked
@@ -234,6 +235,7 @@ class CanvasPanel(QWidget):
         self.canvas = DrawCanvas()
         self.preview = InputPreview()
         self.raw_input: np.ndarray | None = None  # a tensor used as it is (random input)
+        self.input_spec = InputSpec((1, 1, 32, 32), MNIST)
 
         self.clear_button = self._button("Clear", "clearCanvasButton", "Clear the canvas (Delete)")
         self.random_button = self._button(
@@ -309,9 +311,14 @@ class CanvasPanel(QWidget):
         if grad is None or not self.saliency_check.isChecked():
             self.canvas.set_saliency(None)
             return
-        magnitude = np.abs(np.asarray(grad, np.float32).reshape(-1, *grad.shape[-2:])[0])
-        if self.raw_input is None:
+        if grad.ndim < 3:  # not an image: nothing to lay over the canvas
+            self.canvas.set_saliency(None)
+            return
+        magnitude = np.abs(np.asarray(grad, np.float32).reshape(-1, *grad.shape[-2:])).max(0)
+        if self.raw_input is None and self.input_spec.kind == MNIST:
             magnitude = np.abs(input_map_on_canvas(magnitude, self.canvas.drawing))
+        elif magnitude.shape != (CANVAS_SIZE, CANVAS_SIZE):
+            magnitude = _resample(magnitude, CANVAS_SIZE)
         self.canvas.set_saliency(minmax01(magnitude) if magnitude.max() > 0 else None)
 
     @Slot()
@@ -326,24 +333,39 @@ class CanvasPanel(QWidget):
         self.random_input()
 
     def random_input(self, seed: int | None = None) -> None:
-        import torch  # the tutorial's own call, so the numbers are the ones a reader expects
+        """``torch.randn`` of the model's input shape, as the tutorial feeds its LeNet."""
+        import torch
 
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
-        self.raw_input = torch.randn(1, 1, 32, 32, generator=gen).numpy()
+        self.raw_input = torch.randn(*self.input_spec.shape, generator=gen).numpy()
         self.set_input_gradient(None)
         self.canvas.last_input_time = time.perf_counter()
-        self.canvas.show_overlay(self.raw_input[0, 0])
+        plane = self.raw_input.reshape(-1, *self.raw_input.shape[-2:])[0]
+        self.canvas.show_overlay(plane if self.raw_input.ndim >= 3 else None)
         self._update_note()
         self.inputChanged.emit()
 
+    def set_input_spec(self, spec: InputSpec) -> None:
+        """What the current model takes: the canvas draws only for image inputs."""
+        self.input_spec = spec
+        self.raw_input = None
+        self.canvas.show_overlay(None)
+        self.set_input_gradient(None)
+        uses_canvas = spec.kind != TENSOR
+        self.canvas.setEnabled(uses_canvas)
+        for button in (self.clear_button, self.load_button, self.undo_button):
+            button.setEnabled(uses_canvas)
+        self.random_button.setText("Random" if uses_canvas else "Re-roll input")
+        if not uses_canvas:
+            self.random_input(seed=0)
+        self._update_note()
+
     def _update_note(self) -> None:
-        if self.raw_input is not None:
-            text = "The network gets torch.randn(1, 1, 32, 32) as it is. Draw to go back."
+        shape = ", ".join(map(str, self.input_spec.shape))
+        if self.raw_input is not None and self.input_spec.kind != TENSOR:
+            text = f"The network gets torch.randn({shape}) as it is. Draw to go back."
         else:
-            text = (
-                "The network gets the drawing, MNIST-style: cropped, fitted to 20×20, "
-                "centred by mass, padded to 32×32, normalised."
-            )
+            text = self.input_spec.describe()
         self.input_note.setText(text)
 
     @Slot()
@@ -373,3 +395,12 @@ class CanvasPanel(QWidget):
         self.canvas.set_drawing(drawing)
         self.message.emit(f"Loaded {Path(path).name} ({w}×{h}).")
         return True
+
+
+def _resample(values: np.ndarray, size: int) -> np.ndarray:
+    """A map over an H×W input shown on the size×size canvas (the inverse of the resize)."""
+    import torch
+    import torch.nn.functional as F
+
+    t = torch.from_numpy(np.ascontiguousarray(values, np.float32))[None, None]
+    return F.interpolate(t, size=(size, size), mode="bilinear", antialias=True)[0, 0].numpy()

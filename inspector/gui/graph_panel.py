@@ -188,6 +188,18 @@ class GraphPanel(QWidget):
         self.view.fit()  # and again on every resize until the user zooms or pans
         self._refresh()
 
+    def clear(self) -> None:
+        """A new model: no graph until the next Backward."""
+        self.play_timer.stop()
+        self.result = self.stepper = None
+        self.scene = None
+        self.view.setScene(None)
+        self.stack.setCurrentWidget(self.placeholder)
+        for b in (self.reset_button, self.prev_button, self.step_button, self.play_button):
+            b.setEnabled(False)
+        self.fit_button.setEnabled(False)
+        self.node_label.setText("Press Backward to build the autograd graph of the loss.")
+
     # -- stepping -----------------------------------------------------------------------------
     @Slot()
     def step(self) -> bool:

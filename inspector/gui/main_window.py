@@ -14,17 +14,22 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QProgressDialog,
     QTabWidget,
     QToolBar,
     QWidget,
 )
 
 from ..core.devices import available_devices
-from ..core.nets import LENET_WEIGHTS, lenet_card, load_lenet
+from ..core.inference import MAX_KEPT_STEPS
+from ..core.inputs import InputSpec
+from ..core.loading import OpenedModel, open_model
+from ..core.nets import LENET_WEIGHTS, lenet_card
 from ..core.results import (
     BackwardResult,
     DeviceResult,
     ForwardResult,
+    ModelLoaded,
     ParametersResult,
     UpdateResult,
 )
@@ -34,9 +39,10 @@ from .canvas_panel import CanvasPanel
 from .graph_export import export_graph as write_graph
 from .graph_panel import GraphPanel
 from .loss_panel import LossPanel
+from .open_dialog import OpenModelDialog, OpenRequest
 from .prediction_panel import PredictionPanel
 from .session import Session
-from .tree_panel import ModuleTreeView
+from .tree_panel import ModuleTreeView, TreePanel
 from .weights_panel import WeightsPanel
 
 SHORTCUTS = [
@@ -45,6 +51,7 @@ SHORTCUTS = [
     ("Ctrl+Z", "Undo the last stroke"),
     ("Delete", "Clear the canvas"),
     ("Ctrl+R", "Random input (torch.randn)"),
+    ("Ctrl+O", "Open a model (file.py:Name, TorchScript, .pt2) and its weights"),
     ("Ctrl+I", "Load a digit image"),
     ("Ctrl+B", "Backward: record the autograd graph of the loss"),
     ("Space", "Step to the next node of the backward pass"),
@@ -61,19 +68,30 @@ SHORTCUTS = [
 class MainWindow(QMainWindow):
     """Net Inspector's window. ``MainWindow()`` opens the bundled, trained LeNet on the CPU."""
 
-    def __init__(self, weights: Path | None = LENET_WEIGHTS, device: str = "cpu") -> None:
+    def __init__(
+        self,
+        weights: Path | None = LENET_WEIGHTS,
+        device: str = "cpu",
+        opened: OpenedModel | None = None,
+    ) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
-        loaded = load_lenet(weights)
+        loaded = opened or open_model("lenet", weights)  # the LeNet never refuses: it warns
         self.model_name = loaded.name
+        self.input_spec: InputSpec = loaded.input
+        self.last_open: OpenRequest | None = None
+        self.last_error: str | None = None
+        self._progress: QProgressDialog | None = None
         self.setWindowTitle(f"Net Inspector — {loaded.name}")
         self.resize(1500, 940)
         self.last_result: ForwardResult | None = None
         self._timing_shown_at = 0.0
 
         self.canvas_panel = CanvasPanel()
+        self.canvas_panel.set_input_spec(loaded.input)
         self.tree = ModuleTreeView()
         self.tree.set_root(summarize(loaded.model))
+        self.tree_panel = TreePanel(self.tree)
         self.activations = ActivationsPanel()
         self.graph = GraphPanel()
         self.prediction = PredictionPanel()
@@ -87,7 +105,7 @@ class MainWindow(QMainWindow):
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         self.docks = {
             "canvas": self._dock("Drawing", self.canvas_panel, left),
-            "tree": self._dock("Modules", self.tree, left),
+            "tree": self._dock("Modules", self.tree_panel, left),
             "prediction": self._dock("Prediction", self.prediction, right),
             "loss": self._dock("Loss and backward", self.loss, right),
             "weights": self._dock("Weights", self.weights, right),
@@ -129,6 +147,10 @@ class MainWindow(QMainWindow):
         self.session.failed.connect(self._on_failed)
         self.session.backwardReady.connect(self.show_backward)
         self.session.weightsUpdated.connect(self._on_weights_updated)
+        self.session.modelLoaded.connect(self._on_model_loaded)
+        self.session.loadFailed.connect(self._on_load_failed)
+        self.prediction.outputChosen.connect(self._on_output_chosen)
+        self.activations.channelPageChanged.connect(self._on_channel_page)
         self.loss.backwardRequested.connect(self.run_backward)
         self.loss.updateRequested.connect(self.session.update_weights)
         self.loss.resetRequested.connect(self.session.reset_weights)
@@ -146,11 +168,14 @@ class MainWindow(QMainWindow):
         self.canvas_panel.inputChanged.connect(self.submit_input)
         self.canvas_panel.message.connect(self.show_message)
         self.tree.moduleSelected.connect(self.session.select_module)
+        self.tree.moduleSelected.connect(self._focus_activations)
         self.device_combo.currentTextChanged.connect(self._on_device_picked)
 
+        if opened is not None:
+            self.session.update_settings(input=loaded.input)
         if loaded.warning:
             self.show_message(loaded.warning, warning=True)
-        else:
+        elif loaded.spec == "lenet":
             accuracy = lenet_card().get("test_accuracy")
             if accuracy:
                 self.show_message(f"{loaded.name}: {accuracy:.2%} on the MNIST test set. Draw!")
@@ -174,6 +199,13 @@ class MainWindow(QMainWindow):
             return act
 
         file_menu = self.menuBar().addMenu("&File")
+        action(
+            file_menu,
+            "&Open Model…",
+            self.choose_model,
+            QKeySequence.StandardKey.Open,
+            "Open a model: file.py:Name, TorchScript, torch.export .pt2, with weights",
+        )
         action(
             file_menu,
             "Load &Image…",
@@ -244,6 +276,15 @@ class MainWindow(QMainWindow):
     def submit_input(self) -> int:
         return self.session.submit(self.canvas_panel.canvas.drawing, self.canvas_panel.raw_input)
 
+    @Slot(str)
+    def _focus_activations(self, path: str) -> None:
+        """A big model shows the selected module's steps (a small one shows them all)."""
+        result = self.last_result
+        big = result is not None and result.total_steps > MAX_KEPT_STEPS
+        self.session.update_settings(focus=path if big else "")
+        if big:
+            self.submit_input()
+
     # -- worker → panels ------------------------------------------------------------------
     @Slot(object)
     def show_result(self, result: ForwardResult) -> None:
@@ -268,6 +309,84 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def show_parameters(self, result: ParametersResult) -> None:
         self.weights.show_parameters(result)
+
+    # -- opening models -------------------------------------------------------------------
+    @Slot()
+    def choose_model(self) -> None:
+        dialog = OpenModelDialog(self, self.last_open)
+        if dialog.exec() == OpenModelDialog.DialogCode.Accepted and dialog.request is not None:
+            self.open_model(dialog.request)
+
+    def open_model(self, request: OpenRequest) -> None:
+        """Open a model on the worker; the current one stays until the new one works."""
+        self.last_open = request
+        self.session.open_model(request.spec, request.weights, request.trust, request.input_shape)
+        self._progress = QProgressDialog(f"Opening {request.spec}…", "Cancel", 0, 0, self)
+        self._progress.setObjectName("openProgress")
+        self._progress.setWindowTitle("Opening model")
+        self._progress.setMinimumDuration(300)  # quick loads never flash a dialog
+        self._progress.canceled.connect(self._cancel_open)
+        self.show_message(f"Opening {request.spec}…")
+
+    @Slot()
+    def _cancel_open(self) -> None:
+        self.session.cancel_load()
+        self._close_progress()
+        self.show_message("Opening cancelled; the previous model is still loaded.")
+
+    def _close_progress(self) -> None:
+        if self._progress is not None:
+            self._progress.canceled.disconnect(self._cancel_open)
+            self._progress.close()
+            self._progress = None
+
+    @Slot(object)
+    def _on_model_loaded(self, loaded: ModelLoaded) -> None:
+        self._close_progress()
+        self.model_name = loaded.name
+        self.input_spec = loaded.input
+        self.setWindowTitle(f"Net Inspector — {loaded.name}")
+        self.tree.set_root(loaded.summary)
+        self.canvas_panel.set_input_spec(loaded.input)
+        self.prediction.set_outputs(loaded.output_names)
+        self.graph.clear()
+        self.weights.clear()
+        self.export_action.setEnabled(False)
+        self.last_result = None
+        self.submit_input()
+        message = f"Opened {loaded.name} in {loaded.load_ms:.0f} ms; input {loaded.input.shape}."
+        if loaded.warning:
+            self.show_message(f"{message} {loaded.warning}", warning=True)
+        else:
+            self.show_message(message)
+
+    @Slot(str, str)
+    def _on_load_failed(self, message: str, details: str) -> None:
+        self._close_progress()
+        self.last_error = message
+        self.show_message(f"{message} The previous model is still loaded.", warning=True)
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Could not open the model",
+            message,
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
+        box.setObjectName("loadErrorDialog")
+        box.setInformativeText("The previous model is still loaded.")
+        box.setDetailedText(details)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()  # window-modal but not blocking: the app keeps running
+
+    @Slot(int)
+    def _on_output_chosen(self, index: int) -> None:
+        self.session.update_settings(output_index=index)
+        self.submit_input()
+
+    @Slot(int)
+    def _on_channel_page(self, page: int) -> None:
+        self.session.update_settings(channel_page=page)
+        self.submit_input()
 
     # -- backward -------------------------------------------------------------------------
     @Slot()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Signal, Slot
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from ..core.results import ForwardResult
 from .frames import PaintTracked
@@ -22,9 +23,19 @@ class BarPlot(PaintTracked, pg.PlotWidget):
 
 
 class PredictionPanel(QWidget):
+    """Class probabilities for an N-way output; any other output as a heatmap or strip.
+    A model with several outputs lists them, and the one picked is shown and used by the loss."""
+
+    outputChosen = Signal(int)
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("predictionPanel")
+        self.output_combo = QComboBox()
+        self.output_combo.setObjectName("outputCombo")
+        self.output_combo.setToolTip("The output shown here and used by the loss")
+        self.output_combo.setVisible(False)
+        self.output_combo.currentIndexChanged.connect(self._on_output_picked)
         self.label = QLabel("–")
         self.label.setObjectName("predictionLabel")
         font = QFont(self.label.font())
@@ -45,10 +56,36 @@ class PredictionPanel(QWidget):
         self.plot.addItem(self.bars)
         self._classes = 0
         self.probabilities: np.ndarray | None = None
+        self.output_view = pg.GraphicsLayoutWidget()
+        self.output_view.setObjectName("outputHeatmap")
+        self.output_view.setBackground("#16181c")
+        box = self.output_view.addViewBox(invertY=True, enableMouse=False)
+        box.setMenuEnabled(False)
+        self.output_image = pg.ImageItem(axisOrder="row-major")
+        box.addItem(self.output_image)
+        self._output_box = box
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.plot)
+        self.stack.addWidget(self.output_view)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.output_combo)
         layout.addWidget(self.label)
-        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.stack, 1)
+
+    def set_outputs(self, names: tuple[str, ...]) -> None:
+        """The outputs of a newly opened model; the first is shown."""
+        blocked = self.output_combo.blockSignals(True)
+        self.output_combo.clear()
+        self.output_combo.addItems(list(names))
+        self.output_combo.setCurrentIndex(0)
+        self.output_combo.blockSignals(blocked)
+        self.output_combo.setVisible(len(names) > 1)
+
+    @Slot(int)
+    def _on_output_picked(self, index: int) -> None:
+        if index >= 0:
+            self.outputChosen.emit(index)
 
     @property
     def shown_request_id(self) -> int:
@@ -58,9 +95,21 @@ class PredictionPanel(QWidget):
         p = result.probabilities
         self.probabilities = p
         if p is None:
-            self.label.setText(f"output {format_shape(result.output.shape)}")
+            name = result.output_names[result.output_index]
+            self.label.setText(f"{name} {format_shape(result.output.shape)}")
             self.bars.setOpts(x=np.arange(0), height=np.zeros(0))
+            if result.output_rgba is not None:
+                self.stack.setCurrentWidget(self.output_view)
+                first = self.output_image.image is None or (
+                    self.output_image.image.shape[:2] != result.output_rgba.shape[:2]
+                )
+                self.output_image.setImage(result.output_rgba)
+                if first:
+                    h, w = result.output_rgba.shape[:2]
+                    self._output_box.setAspectLocked(not result.output_heatmap.is_strip)
+                    self._output_box.setRange(xRange=(0, w), yRange=(0, h), padding=0.02)
         else:
+            self.stack.setCurrentWidget(self.plot)
             n = len(p)
             if n != self._classes:
                 self._classes = n

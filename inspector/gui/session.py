@@ -14,6 +14,7 @@ from ..core.results import (
     DeviceResult,
     ForwardRequest,
     ForwardResult,
+    ModelLoaded,
     ParametersResult,
 )
 from .worker import InferenceWorker
@@ -28,6 +29,8 @@ class Session(QObject):
     backwardReady = Signal(object)  # BackwardResult of the latest Backward press only
     weightsUpdated = Signal(object)  # UpdateResult
     savedValueReady = Signal(object)  # SavedValueResult
+    modelLoaded = Signal(object)  # ModelLoaded, for the latest Open only
+    loadFailed = Signal(str, str)  # one sentence, details; the previous model stays
     failed = Signal(str, str)
 
     def __init__(self, model: nn.Module, device: str = "cpu", parent: QObject | None = None):
@@ -45,13 +48,33 @@ class Session(QObject):
         self.worker.backwardReady.connect(self._on_backward)
         self.worker.weightsUpdated.connect(self.weightsUpdated)
         self.worker.savedValueReady.connect(self.savedValueReady)
+        self.worker.modelLoaded.connect(self._on_model_loaded)
+        self.worker.loadFailed.connect(self._on_load_failed)
         self.worker.failed.connect(self.failed)
         self._backward_request_id = 0
+        self._load_token = 0
+        self.seed = 0  # of the random input, for models that take a tensor
         self.worker.start()
 
     def _snapshot(self, drawing: np.ndarray, raw_input: np.ndarray | None) -> ForwardRequest:
         raw = None if raw_input is None else np.array(raw_input, np.float32, copy=True)
-        return ForwardRequest(next(self._ids), np.array(drawing, np.float32), raw)
+        return ForwardRequest(next(self._ids), np.array(drawing, np.float32), raw, self.seed)
+
+    # -- models -----------------------------------------------------------------------------
+    def open_model(
+        self, spec: str, weights: str | None = None, trust: bool = False, input_shape=None
+    ) -> int:
+        """Ask the worker to open a model; returns a token for ``cancel_load``."""
+        self._load_token = next(self._ids)
+        self.worker.open_model(self._load_token, spec, weights, trust, input_shape)
+        return self._load_token
+
+    def cancel_load(self) -> None:
+        self.worker.cancel_load(self._load_token)
+        self._load_token = -1
+
+    def update_settings(self, **changes) -> None:
+        self.worker.update_settings(**changes)
 
     def submit(self, drawing: np.ndarray, raw_input: np.ndarray | None = None) -> int:
         """Snapshot the input and hand it to the worker; returns the request id."""
@@ -110,6 +133,17 @@ class Session(QObject):
     def _on_backward(self, result: BackwardResult) -> None:
         if result.request_id == self._backward_request_id:
             self.backwardReady.emit(result)
+
+    @Slot(object)
+    def _on_model_loaded(self, loaded: ModelLoaded) -> None:
+        if loaded.token == self._load_token:
+            self.selected_module = None
+            self.modelLoaded.emit(loaded)
+
+    @Slot(int, str, str)
+    def _on_load_failed(self, token: int, message: str, details: str) -> None:
+        if token == self._load_token:
+            self.loadFailed.emit(message, details)
 
     @Slot(object)
     def _on_device(self, result: DeviceResult) -> None:

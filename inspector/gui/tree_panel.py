@@ -2,8 +2,23 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt, Signal, Slot
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeView
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+    Slot,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLineEdit,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..core.summary import ModuleNode
 
@@ -120,13 +135,21 @@ class ModuleTreeModel(QAbstractItemModel):
 
 
 class ModuleTreeView(QTreeView):
+    """The tree, through a filter proxy (``set_filter``); selection speaks in module paths."""
+
     moduleSelected = Signal(str)  # the module's qualified path ("" for the model)
+    EXPAND_ALL_UP_TO = 300  # modules; a bigger model opens at its top two levels
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("moduleTree")
         self.tree_model = ModuleTreeModel()
-        self.setModel(self.tree_model)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.tree_model)
+        self.proxy.setRecursiveFilteringEnabled(True)  # a match keeps its ancestors visible
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.proxy.setFilterKeyColumn(-1)  # name, module text, any column
+        self.setModel(self.proxy)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setAlternatingRowColors(True)
         self.setUniformRowHeights(True)
@@ -139,15 +162,56 @@ class ModuleTreeView(QTreeView):
 
     def set_root(self, root: ModuleNode) -> None:
         self.tree_model.set_root(root)
-        self.expandAll()
+        self._expand()
+
+    def _expand(self) -> None:
+        if (
+            len(self.tree_model._by_path) <= self.EXPAND_ALL_UP_TO
+            or self.proxy.filterRegularExpression().pattern()
+        ):
+            self.expandAll()
+        else:
+            self.expandToDepth(1)
+
+    def set_filter(self, text: str) -> None:
+        """Show the modules whose name or type contains ``text`` (and their ancestors)."""
+        self.proxy.setFilterFixedString(text)
+        self._expand()
+
+    def view_index_for_path(self, path: str) -> QModelIndex:
+        return self.proxy.mapFromSource(self.tree_model.index_for_path(path))
 
     def select_path(self, path: str) -> None:
-        index = self.tree_model.index_for_path(path)
+        index = self.view_index_for_path(path)
         if index.isValid():
             self.setCurrentIndex(index)
+            self.scrollTo(index)
+
+    def current_path(self) -> str | None:
+        node = self.tree_model.node(self.proxy.mapToSource(self.currentIndex()))
+        return None if node is None else node.path
 
     @Slot(QModelIndex, QModelIndex)
     def _on_current_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
-        node = self.tree_model.node(current)
+        node = self.tree_model.node(self.proxy.mapToSource(current))
         if node is not None:
             self.moduleSelected.emit(node.path)
+
+
+class TreePanel(QWidget):
+    """The module tree with a filter box above it."""
+
+    def __init__(self, tree: ModuleTreeView, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("treePanel")
+        self.tree = tree
+        self.filter = QLineEdit()
+        self.filter.setObjectName("moduleFilter")
+        self.filter.setPlaceholderText("Filter modules by name or type (Ctrl+F)")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.setToolTip("Shows the modules whose name or type contains this text")
+        self.filter.textChanged.connect(tree.set_filter)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.filter)
+        layout.addWidget(tree, 1)

@@ -49,6 +49,12 @@ class WeightsPanel(QWidget):
         self._images: list[tuple[pg.ImageItem, object, str]] = []
         self.view.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
+    def clear(self) -> None:
+        self.result = None
+        self._images = []
+        self.view.clear()
+        self.title.setText("Select a module in the tree to see its weights.")
+
     @property
     def showing_grad(self) -> bool:
         return self.grad_check.isChecked()

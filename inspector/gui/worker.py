@@ -13,24 +13,31 @@ import threading
 import time
 import traceback
 from collections import deque
+from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import torch
 from PySide6.QtCore import QThread, Signal
 from torch import nn
 
 from ..core.backward import LiveGraph, record_backward, saved_value, sgd_step
+from ..core.capture import named_outputs
 from ..core.devices import available_devices
-from ..core.inference import module_parameters, network_input, run_forward
+from ..core.inference import ForwardSettings, module_parameters, network_input, run_forward
+from ..core.inputs import make_input
 from ..core.layout import layered_layout
+from ..core.loading import ModelLoadError, open_model
 from ..core.losses import LossSpec
 from ..core.results import (
     BackwardResult,
     DeviceResult,
     ForwardRequest,
+    ModelLoaded,
     SavedValueResult,
     UpdateResult,
 )
+from ..core.summary import summarize
 
 # How long the worker waits for the GUI to put the previous result on screen before it computes
 # the next one anyway (a hidden or minimised window never paints).
@@ -44,6 +51,8 @@ class InferenceWorker(QThread):
     backwardReady = Signal(object)  # BackwardResult
     weightsUpdated = Signal(object)  # UpdateResult
     savedValueReady = Signal(object)  # SavedValueResult
+    modelLoaded = Signal(object)  # ModelLoaded
+    loadFailed = Signal(int, str, str)  # token, one-sentence message, details
     failed = Signal(str, str)  # one-sentence message, details
 
     def __init__(self, model: nn.Module, device: str = "cpu", parent=None) -> None:
@@ -54,6 +63,8 @@ class InferenceWorker(QThread):
         # What "Reset weights" goes back to: the weights the model came with.
         self._initial_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         self._live: LiveGraph | None = None  # the last backward's graph, for saved values
+        self._settings = ForwardSettings()
+        self._cancelled_loads: set[int] = set()
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._forward: ForwardRequest | None = None
@@ -91,6 +102,18 @@ class InferenceWorker(QThread):
 
     def request_saved_value(self, node: int, name: str) -> None:
         self._command("saved", (node, name), replace=True)
+
+    def open_model(self, token: int, spec: str, weights, trust: bool, input_shape) -> None:
+        self._command("load", (token, spec, weights, trust, input_shape))
+
+    def cancel_load(self, token: int) -> None:
+        """The user gave up waiting: a model still loading is dropped when it is ready."""
+        with self._lock:
+            self._cancelled_loads.add(token)
+
+    def update_settings(self, **changes) -> None:
+        """Input, output index, focused module, channel page for the following forwards."""
+        self._command("settings", changes)
 
     def frame_shown(self) -> None:
         """The GUI has painted the last result: the next forward may start."""
@@ -143,7 +166,7 @@ class InferenceWorker(QThread):
 
     def _serve(self, kind: str, value: Any) -> None:
         if kind == "forward":
-            result = run_forward(self._model, value, self._device)
+            result = run_forward(self._model, value, self._device, self._settings)
             with self._lock:
                 self.computed += 1
             self._frame_shown.clear()
@@ -169,6 +192,10 @@ class InferenceWorker(QThread):
             names = tuple(n for n, _ in self._model.named_parameters())
             message = "Weights reset to the ones the model was opened with; gradients cleared."
             self.weightsUpdated.emit(UpdateResult("reset", names, message))
+        elif kind == "settings":
+            self._settings = replace(self._settings, **value)
+        elif kind == "load":
+            self._load(*value)
         elif kind == "saved":
             node, name = value
             values = saved_value(self._live, node, name) if self._live is not None else None
@@ -176,9 +203,11 @@ class InferenceWorker(QThread):
 
     def _backward(self, request: ForwardRequest, loss: LossSpec, zero_grad: bool) -> None:
         started = time.perf_counter()
-        x = torch.from_numpy(network_input(request)).to(self._device)
+        x = torch.from_numpy(network_input(request, self._settings.input)).to(self._device)
         self._live = None  # free the previous graph before building the next
-        record, live = record_backward(self._model, x, loss, zero_grad=zero_grad)
+        record, live = record_backward(
+            self._model, x, loss, zero_grad=zero_grad, output_index=self._settings.output_index
+        )
         recorded = time.perf_counter()
         edges = [(a, b) for a, b, _ in record.graph.edges]
         layout = layered_layout(len(record.graph.nodes), edges)
@@ -189,6 +218,44 @@ class InferenceWorker(QThread):
             "layout_ms": (done - recorded) * 1000,
         }
         self.backwardReady.emit(BackwardResult(request.request_id, record, layout, timings))
+
+    def _load(self, token: int, spec: str, weights, trust: bool, input_shape) -> None:
+        """Open a model; only if it opens *and* runs on its input does it replace the current."""
+        started = time.perf_counter()
+        try:
+            opened = open_model(spec, weights, trust, input_shape)
+            model = opened.model.to(self._device)
+            x = make_input(opened.input, np.zeros((32, 32), np.float32))
+            with torch.inference_mode():
+                output = model(torch.from_numpy(x).to(self._device))
+            names = tuple(name for name, _ in named_outputs(output))
+            if not names:
+                raise ModelLoadError(f"{opened.name} returned no tensor")
+        except ModelLoadError as exc:
+            self.loadFailed.emit(token, str(exc), exc.details)
+            return
+        except (ValueError, RuntimeError, TypeError, IndexError) as exc:
+            message = f"{spec} rejected an input of its shape: {type(exc).__name__}: {exc}"
+            self.loadFailed.emit(token, message, traceback.format_exc())
+            return
+        with self._lock:
+            if token in self._cancelled_loads:
+                return
+        self._model = model
+        self._settings = ForwardSettings(input=opened.input)
+        self._initial_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        self._live = None
+        loaded = ModelLoaded(
+            token=token,
+            name=opened.name,
+            summary=summarize(model),
+            input=opened.input,
+            output_names=names,
+            warning=opened.warning,
+            load_ms=(time.perf_counter() - started) * 1000,
+            spec=spec,
+        )
+        self.modelLoaded.emit(loaded)
 
     def _switch_device(self, name: str) -> None:
         devices = tuple(available_devices())
@@ -213,5 +280,7 @@ def _one_sentence(kind: str, exc: BaseException) -> str:
         "update": "Updating the weights",
         "reset": "Resetting the weights",
         "saved": "Reading a saved tensor",
+        "settings": "Changing the forward settings",
+        "load": "Opening the model",
     }.get(kind, kind)
     return f"{what} failed: {type(exc).__name__}: {exc}"

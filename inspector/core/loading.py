@@ -1,0 +1,263 @@
+"""Opening any model: built-ins, ``file.py:Name``, TorchScript, ``torch.export`` archives, and
+weights for them. Every refusal is a ``ModelLoadError`` whose message is one sentence naming
+what is wrong (the file, the line, the class, the argument, the keys)."""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import pickle
+import sys
+import traceback
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .capture import set_training
+from .inputs import InputSpec, infer_input_spec, parse_shape
+from .nets import LENET_WEIGHTS, load_lenet
+from .zoo import ResNet50, transformer_encoder
+
+BUILTIN = {
+    "lenet": "the tutorial's LeNet with the bundled MNIST weights (input 1×1×32×32)",
+    "resnet50": "a ResNet-50-shaped CNN, untrained (input 1×3×64×64)",
+    "transformer": "a 48-layer nn.TransformerEncoder, d_model 128, untrained (input 1×16×128)",
+}
+
+
+class ModelLoadError(Exception):
+    """A model or checkpoint that cannot be opened: ``str(err)`` is one sentence."""
+
+    def __init__(self, message: str, details: str = "") -> None:
+        super().__init__(message)
+        self.details = details or message
+
+
+@dataclass(frozen=True)
+class OpenedModel:
+    model: nn.Module
+    name: str
+    input: InputSpec
+    warning: str | None = None
+    spec: str = "lenet"
+    weights: str | None = None
+
+
+def open_model(
+    spec: str = "lenet",
+    weights: Path | str | None = None,
+    trust: bool = False,
+    input_shape: str | tuple[int, ...] | None = None,
+) -> OpenedModel:
+    """Open ``spec`` (a built-in name, ``path.py:Name``, a TorchScript ``.pt`` or a ``.pt2``),
+    load ``weights`` into it, and settle the input it takes."""
+    shape = parse_shape(input_shape) if isinstance(input_shape, str) else input_shape
+    key = spec.strip()
+    warning = None
+    example: tuple[int, ...] | None = None
+    if key.lower() in BUILTIN:
+        model, name, warning, example = _builtin(key.lower(), weights)
+        weights_done = True
+    else:
+        model, name, example = _from_file(key, trust)
+        weights_done = False
+    if weights is not None and not weights_done:
+        load_weights(model, Path(weights), trust)
+    set_training(model, False)
+    try:
+        input_spec = infer_input_spec(model, shape or example, mnist=key.lower() == "lenet")
+    except ValueError as exc:
+        raise ModelLoadError(f"{name}: {exc}") from exc
+    return OpenedModel(
+        model, name, input_spec, warning, spec, None if weights is None else str(weights)
+    )
+
+
+def _builtin(key: str, weights) -> tuple[nn.Module, str, str | None, tuple[int, ...]]:
+    if key == "lenet":
+        loaded = load_lenet(Path(weights) if weights else LENET_WEIGHTS)
+        return loaded.model, loaded.name, loaded.warning, (1, 1, 32, 32)
+    model = ResNet50() if key == "resnet50" else transformer_encoder()
+    if weights is not None:
+        load_weights(model, Path(weights), trust=False)
+    return model, key, None, (1, 3, 64, 64) if key == "resnet50" else (1, 16, 128)
+
+
+def _from_file(spec: str, trust: bool) -> tuple[nn.Module, str, tuple[int, ...] | None]:
+    path_text, sep, attr = spec.rpartition(":")
+    if sep and path_text.endswith(".py"):
+        return _from_python(Path(path_text), attr), attr, None
+    path = Path(spec)
+    if path.suffix == ".py":
+        raise ModelLoadError(f"{path.name}: say which model to build, as {path.name}:ClassName")
+    if not path.exists():
+        raise ModelLoadError(f"{spec}: no such file (and not a built-in: {', '.join(BUILTIN)})")
+    if path.suffix == ".pt2":
+        return _from_export(path)
+    if _is_torchscript(path):
+        try:
+            model = torch.jit.load(str(path), map_location="cpu")
+        except Exception as exc:
+            raise ModelLoadError(f"{path.name}: not a loadable TorchScript archive: {exc}") from exc
+        return model, path.stem, None
+    obj = _torch_load(path, trust)
+    if isinstance(obj, nn.Module):
+        return obj, type(obj).__name__, None
+    raise ModelLoadError(
+        f"{path.name} holds {'a state_dict' if isinstance(obj, dict) else type(obj).__name__}, "
+        "not a model: open the model's .py file and give this file as its weights"
+    )
+
+
+def _is_torchscript(path: Path) -> bool:
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as archive:
+        return any(
+            n.endswith(("/constants.pkl", "/code/__torch__.py")) or "/code/" in n
+            for n in archive.namelist()
+        )
+
+
+def _from_export(path: Path) -> tuple[nn.Module, str, tuple[int, ...] | None]:
+    try:
+        program = torch.export.load(str(path))
+    except Exception as exc:
+        raise ModelLoadError(f"{path.name}: not a loadable torch.export archive: {exc}") from exc
+    args = program.example_inputs[0] if program.example_inputs else ()
+    shape = tuple(args[0].shape) if args and isinstance(args[0], torch.Tensor) else None
+    return program.module(), path.stem, shape
+
+
+def _from_python(path: Path, attr: str) -> nn.Module:
+    if not path.exists():
+        raise ModelLoadError(f"{path}: no such file")
+    module_name = f"_net_inspector_user_{abs(hash(path.resolve()))}"
+    try:
+        source = path.read_text()
+        compile(source, str(path), "exec")
+    except SyntaxError as exc:
+        raise ModelLoadError(
+            f"{path.name}, line {exc.lineno}: syntax error: {exc.msg}", traceback.format_exc()
+        ) from exc
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module  # dataclasses and pickling look modules up here
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise ModelLoadError(
+            f"{path.name} raised {type(exc).__name__} while loading: {exc}", traceback.format_exc()
+        ) from exc
+    finally:
+        sys.path.remove(str(path.parent))
+    factory = getattr(module, attr, None)
+    if factory is None:
+        found = [n for n, v in vars(module).items() if _is_model_factory(v, module_name)]
+        hint = f" (it defines: {', '.join(found)})" if found else ""
+        raise ModelLoadError(f"{path.name} has no {attr!r}{hint}")
+    required = _required_arguments(factory)
+    if required:
+        raise ModelLoadError(
+            f"{attr}() needs the argument{'s' if len(required) > 1 else ''} "
+            f"{', '.join(repr(r) for r in required)}: give defaults or a factory with no arguments"
+        )
+    try:
+        model = factory()
+    except Exception as exc:
+        raise ModelLoadError(
+            f"{attr}() raised {type(exc).__name__}: {exc}", traceback.format_exc()
+        ) from exc
+    if not isinstance(model, nn.Module):
+        raise ModelLoadError(f"{attr}() returned {type(model).__name__}, not a torch.nn.Module")
+    return model
+
+
+def _is_model_factory(value, module_name: str) -> bool:
+    if inspect.isclass(value):
+        return issubclass(value, nn.Module) and value.__module__ == module_name
+    return inspect.isfunction(value) and value.__module__ == module_name
+
+
+def _required_arguments(factory) -> list[str]:
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):
+        return []
+    return [
+        name
+        for name, p in signature.parameters.items()
+        if p.default is inspect.Parameter.empty
+        and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    ]
+
+
+def _torch_load(path: Path, trust: bool):
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if not trust:
+            raise ModelLoadError(
+                f"{path.name} needs full unpickling, which can run any code it contains: "
+                "open it only if you trust it, with --trust-checkpoint (or the dialog's tick box)",
+                str(exc),
+            ) from exc
+    except Exception as exc:
+        raise ModelLoadError(f"{path.name}: not a readable checkpoint: {exc}") from exc
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:
+        raise ModelLoadError(f"{path.name}: could not be unpickled: {exc}") from exc
+
+
+def read_state_dict(path: Path, trust: bool = False) -> dict[str, torch.Tensor]:
+    """A state_dict from ``.safetensors`` or ``.pt``/``.pth`` (also ``{"state_dict": ...}``)."""
+    if not path.exists():
+        raise ModelLoadError(f"{path}: no such weights file")
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(str(path))
+        except Exception as exc:
+            raise ModelLoadError(f"{path.name}: not a readable safetensors file: {exc}") from exc
+    state = _torch_load(path, trust)
+    if isinstance(state, nn.Module):
+        state = state.state_dict()
+    if isinstance(state, dict):
+        for key in ("state_dict", "model_state_dict", "model"):
+            if isinstance(state.get(key), dict):
+                state = state[key]
+                break
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ModelLoadError(f"{path.name}: expected a state_dict of tensors")
+    return state
+
+
+def load_weights(model: nn.Module, path: Path, trust: bool = False) -> None:
+    """Load a state_dict, refusing (and naming the keys) if it does not fit the model exactly."""
+    state = read_state_dict(path, trust)
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    mismatched = [
+        f"{k} {list(state[k].shape)} vs {list(own[k].shape)}"
+        for k in own
+        if k in state and tuple(state[k].shape) != tuple(own[k].shape)
+    ]
+    problems = []
+    for label, keys in (
+        ("missing", missing),
+        ("unexpected", unexpected),
+        ("wrong shape", mismatched),
+    ):
+        if keys:
+            shown = ", ".join(keys[:4]) + (f" and {len(keys) - 4} more" if len(keys) > 4 else "")
+            problems.append(f"{label}: {shown}")
+    if problems:
+        raise ModelLoadError(f"{path.name} does not fit the model ({'; '.join(problems)})")
+    model.load_state_dict(state)
