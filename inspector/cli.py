@@ -53,13 +53,7 @@ def _app_parser() -> argparse.ArgumentParser:
         "snapshot (render the window to a PNG), graph (write the autograd graph).",
     )
     parser.add_argument("--version", action="version", version=f"net-inspector {__version__}")
-    parser.add_argument(
-        "--weights",
-        type=Path,
-        default=None,
-        help="LeNet weights (.safetensors or a state_dict .pt); default: bundled",
-    )
-    parser.add_argument("--device", default="cpu", help="cpu, cuda:0, mps, ... (default: cpu)")
+    add_model_arguments(parser)
     return parser
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 GAP = 1  # pixels of NaN between tiles (shown transparent)
+MAX_STRIP = 1024  # a longer vector wraps into rows of this many values
+MAX_SIDE = 2048  # a larger image is shown with every k-th pixel (painting huge images crashes)
 
 
 @dataclass(frozen=True)
@@ -68,15 +70,18 @@ class Heatmap:
     image: np.ndarray  # float32 (H, W), NaN in the gaps
     layout: TileLayout
     kind: str  # "strip" (a vector), "image" (2-d), "channels" (C tiles), "kernels" (out × in)
+    stride: int = 1  # the image shows every stride-th pixel of the full picture
+    length: int = 0  # for a wrapped vector ("strip" taller than one row): how many values
 
     def describe(self, row: int, col: int) -> str | None:
         """``ch 3 (12, 7)`` or ``[41]`` for the pixel, or None off the data."""
-        where = self.layout.locate(row, col)
+        where = self.layout.locate(row * self.stride, col * self.stride)
         if where is None:
             return None
         tile, y, x = where
         if self.kind == "strip":
-            return f"[{x}]"
+            index = y * self.layout.width + x
+            return f"[{index}]" if not self.length or index < self.length else None
         if self.kind == "image":
             return f"({y}, {x})"
         if self.kind == "kernels":
@@ -86,7 +91,8 @@ class Heatmap:
 
     @property
     def is_strip(self) -> bool:
-        return self.kind == "strip"
+        """A one-row strip (a wrapped long vector is shown as an image)."""
+        return self.kind == "strip" and self.image.shape[0] == 1
 
 
 def activation_heatmap(array: np.ndarray) -> Heatmap:
@@ -101,12 +107,33 @@ def activation_heatmap(array: np.ndarray) -> Heatmap:
 
 def tensor_heatmap(data: np.ndarray, rows: int | None = None) -> Heatmap:
     """An unbatched tensor as a heatmap: 0-d/1-d → strip, 2-d → image, 3-d → tiles, 4-d+ → grid."""
-    data = np.asarray(data, dtype=np.float32)
+    return _bounded(_tensor_heatmap(np.asarray(data, dtype=np.float32), rows))
+
+
+def _bounded(heatmap: Heatmap) -> Heatmap:
+    """Every k-th pixel of an image too large to paint (the values stay readable by hover)."""
+    side = max(heatmap.image.shape)
+    if side <= MAX_SIDE:
+        return heatmap
+    stride = math.ceil(side / MAX_SIDE)
+    image = np.ascontiguousarray(heatmap.image[::stride, ::stride])
+    return Heatmap(image, heatmap.layout, heatmap.kind, stride, heatmap.length)
+
+
+def _tensor_heatmap(data: np.ndarray, rows: int | None) -> Heatmap:
     if data.ndim <= 1:
-        strip = data.reshape(1, -1)
-        layout = TileLayout(1, 1, 1, 1, strip.shape[1])
-        return Heatmap(strip, layout, "strip")
+        flat = data.reshape(-1)
+        if flat.size <= MAX_STRIP:
+            strip = flat.reshape(1, -1)
+            return Heatmap(strip, TileLayout(1, 1, 1, 1, strip.shape[1]), "strip")
+        height = math.ceil(flat.size / MAX_STRIP)  # wrap: rows of MAX_STRIP values
+        wrapped = np.full(height * MAX_STRIP, np.nan, np.float32)
+        wrapped[: flat.size] = flat
+        layout = TileLayout(1, 1, 1, height, MAX_STRIP)
+        return Heatmap(wrapped.reshape(height, MAX_STRIP), layout, "strip", 1, flat.size)
     if data.ndim == 2:
+        if data.shape[0] == 1:  # a [1, N] row reads as a vector
+            return _tensor_heatmap(data[0], rows)
         return Heatmap(data.copy(), TileLayout(1, 1, 1, *data.shape), "image")
     if data.ndim == 3:
         layout = grid_for(data.shape[0], data.shape[1], data.shape[2], rows)

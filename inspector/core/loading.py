@@ -18,7 +18,7 @@ from torch import nn
 
 from .capture import set_training
 from .inputs import InputSpec, infer_input_spec, parse_shape
-from .nets import LENET_WEIGHTS, load_lenet
+from .nets import LENET_WEIGHTS, Net, load_lenet
 from .zoo import ResNet50, transformer_encoder
 
 BUILTIN = {
@@ -76,10 +76,23 @@ def open_model(
     )
 
 
+def bundled_lenet(weights: Path | None = LENET_WEIGHTS) -> OpenedModel:
+    """The start-up model. Never refuses: missing or broken weights give an untrained LeNet and
+    a warning, so the app always opens."""
+    loaded = load_lenet(weights)
+    return OpenedModel(
+        loaded.model, loaded.name, InputSpec((1, 1, 32, 32), "mnist"), loaded.warning
+    )
+
+
 def _builtin(key: str, weights) -> tuple[nn.Module, str, str | None, tuple[int, ...]]:
     if key == "lenet":
-        loaded = load_lenet(Path(weights) if weights else LENET_WEIGHTS)
-        return loaded.model, loaded.name, loaded.warning, (1, 1, 32, 32)
+        if weights is None:
+            loaded = load_lenet(LENET_WEIGHTS)
+            return loaded.model, loaded.name, loaded.warning, (1, 1, 32, 32)
+        model = Net()  # weights the user asked for must fit, or the open is refused
+        load_weights(model, Path(weights))
+        return model, f"LeNet ({Path(weights).name})", None, (1, 1, 32, 32)
     model = ResNet50() if key == "resnet50" else transformer_encoder()
     if weights is not None:
         load_weights(model, Path(weights), trust=False)

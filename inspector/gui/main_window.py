@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from ..core.devices import available_devices
 from ..core.inference import MAX_KEPT_STEPS
 from ..core.inputs import InputSpec
-from ..core.loading import OpenedModel, open_model
+from ..core.loading import OpenedModel, bundled_lenet
 from ..core.nets import LENET_WEIGHTS, lenet_card
 from ..core.results import (
     BackwardResult,
@@ -76,7 +76,7 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
-        loaded = opened or open_model("lenet", weights)  # the LeNet never refuses: it warns
+        loaded = opened or bundled_lenet(weights)
         self.model_name = loaded.name
         self.input_spec: InputSpec = loaded.input
         self.last_open: OpenRequest | None = None
