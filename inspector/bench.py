@@ -10,6 +10,7 @@ The bare forward time of the same model is measured in the same run, for the rat
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -31,19 +32,21 @@ def stroke_points(count: int, size: float) -> list[tuple[float, float]]:
     return points
 
 
-def bare_forward_ms(repeats: int = 300) -> float:
+def bare_forward_ms(model_spec: str = "lenet", seconds: float = 2.0) -> float:
     """Median time of a plain ``model(x)`` (no capture, no GUI) on the CPU."""
     import torch
 
-    from .core.nets import load_lenet
+    from .core.loading import open_model
 
-    model = load_lenet().model.eval()
-    x = torch.randn(1, 1, 32, 32)
+    opened = open_model(model_spec)
+    model = opened.model
+    x = torch.randn(*opened.input.shape)
     times = []
     with torch.inference_mode():
-        for _ in range(30):
+        for _ in range(3):
             model(x)
-        for _ in range(repeats):
+        stop = time.perf_counter() + seconds
+        while time.perf_counter() < stop and len(times) < 300:
             started = time.perf_counter()
             model(x)
             times.append((time.perf_counter() - started) * 1000)
@@ -54,7 +57,47 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q)) if values else float("nan")
 
 
-def run(events: int = 320, interval_ms: float = 8.0) -> dict:
+def open_in_window(app, window, model: str) -> dict[str, float]:
+    """Open ``model`` through File > Open's path and time it until usable: the first result
+    painted, then a backward pass with its graph laid out and drawn."""
+    from .gui.open_dialog import OpenRequest
+
+    started = time.perf_counter()
+    loaded: list = []
+    window.session.modelLoaded.connect(loaded.append)
+    window.open_model(OpenRequest(model, None, None, False))
+    deadline = started + 120
+    while not loaded and time.perf_counter() < deadline:
+        app.processEvents()
+    if not loaded:
+        raise RuntimeError(f"{model} did not open: {window.last_error}")
+    opened = (time.perf_counter() - started) * 1000
+    target = window.session.latest_request_id
+    while (
+        window.last_result is None or window.last_result.request_id < target
+    ) and time.perf_counter() < deadline:
+        app.processEvents()
+    for _ in range(3):
+        app.processEvents()
+    first_frame = (time.perf_counter() - started) * 1000
+    t = time.perf_counter()
+    before = window.graph.result
+    window.run_backward()
+    while window.graph.result is before and time.perf_counter() < deadline:
+        app.processEvents()
+    window.graph.view.viewport().grab()
+    graph = (time.perf_counter() - t) * 1000
+    window.tabs.setCurrentIndex(0)
+    return {
+        "load_ms": round(opened, 1),
+        "first_frame_ms": round(first_frame, 1),
+        "backward_and_graph_ms": round(graph, 1),
+        "usable_ms": round(first_frame + graph, 1),
+        "graph_nodes": len(window.graph.result.record.graph.nodes),
+    }
+
+
+def run(events: int = 320, interval_ms: float = 8.0, model: str = "lenet") -> dict:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QEvent, QPointF, Qt, QTimer
     from PySide6.QtGui import QMouseEvent
@@ -64,8 +107,12 @@ def run(events: int = 320, interval_ms: float = 8.0) -> dict:
 
     app = QApplication.instance() or QApplication(["net-inspector-bench"])
     window = create_window()
+    opening = open_in_window(app, window, model) if model != "lenet" else None
     canvas = window.canvas_panel.canvas
-    panels = [window.canvas_panel.preview, window.activations.column, window.prediction.plot]
+    panels = [p for p in window.frame_panels if p.isVisible()]
+    forward_ms: list[float] = []
+    frame_times: list[float] = []
+    window.session.forwardReady.connect(lambda r: forward_ms.append(r.forward_ms))
     pending: list[tuple[int, float]] = []  # (request id, time sent), oldest first
     latencies: list[float] = []
     final: dict[str, float] = {}
@@ -74,6 +121,8 @@ def run(events: int = 320, interval_ms: float = 8.0) -> dict:
     def on_painted(_panel) -> None:
         frame_id = min(p.painted_request_id for p in panels)
         now = time.perf_counter()
+        if pending and pending[0][0] <= frame_id:
+            frame_times.append(now)
         while pending and pending[0][0] <= frame_id:
             latencies.append((now - pending.pop(0)[1]) * 1000)
         if "last_id" in final and frame_id >= final["last_id"] and "frame" not in final:
@@ -139,13 +188,17 @@ def run(events: int = 320, interval_ms: float = 8.0) -> dict:
     duration = time.perf_counter() - started
 
     worker = window.session.worker
-    forward_capture = [window.last_result.forward_ms] if window.last_result else []
     submitted, computed = worker.submitted, worker.computed
     window.close()
-    bare = bare_forward_ms()
+    bare = bare_forward_ms(model)
+    capture = statistics.median(forward_ms) if forward_ms else float("nan")
+    intervals = [b - a for a, b in itertools.pairwise(frame_times)]
+    frame_interval = statistics.median(intervals) * 1000 if intervals else float("nan")
     p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
     head, tail = latencies[:50], latencies[-50:]
     return {
+        "model": model,
+        "opening": opening,
         "events": events + 1,
         "interval_ms": interval_ms,
         "duration_s": round(duration, 2),
@@ -157,10 +210,10 @@ def run(events: int = 320, interval_ms: float = 8.0) -> dict:
         "frames_measured": len(latencies),
         "final_frame_ms": round(final.get("frame", float("nan")), 2),
         "bare_forward_ms": round(bare, 3),
-        "forward_capture_ms": round(statistics.median(forward_capture), 3)
-        if forward_capture
-        else None,
+        "forward_capture_ms": round(capture, 3),
+        "frame_interval_ms": round(frame_interval, 2),
         "p50_over_bare_forward": round(p50 / bare, 1),
+        "frame_interval_over_forward_capture": round(frame_interval / capture, 2),
         "requests_submitted": submitted,
         "requests_computed": computed,
         # A backlog would show as latency growing along the stroke.
@@ -173,8 +226,17 @@ def run(events: int = 320, interval_ms: float = 8.0) -> dict:
 
 def format_report(r: dict) -> str:
     lat = r["latency_ms"]
+    opening = r.get("opening")
+    head = [f"model: {r['model']}"]
+    if opening:
+        head.append(
+            f"open → first frame {opening['first_frame_ms']} ms (load {opening['load_ms']} ms); "
+            f"+ backward and graph ({opening['graph_nodes']} nodes) "
+            f"{opening['backward_and_graph_ms']} ms = usable in {opening['usable_ms']} ms"
+        )
     return "\n".join(
         [
+            *head,
             f"stroke: {r['events']} mouse events every {r['interval_ms']} ms "
             f"({r['duration_s']} s), {r['frames_measured']} latencies measured",
             f"input → all panels repainted: p50 {lat['p50']} ms, p95 {lat['p95']} ms, "
@@ -182,6 +244,8 @@ def format_report(r: dict) -> str:
             f"last event → final frame: {r['final_frame_ms']} ms   (target ≤ 50 ms)",
             f"bare forward (same model, same run): {r['bare_forward_ms']} ms; "
             f"p50 latency = {r['p50_over_bare_forward']}× bare forward",
+            f"forward + capture on the worker: {r['forward_capture_ms']} ms; a new frame every "
+            f"{r['frame_interval_ms']} ms = {r['frame_interval_over_forward_capture']}× it",
             f"requests: {r['requests_submitted']} submitted, {r['requests_computed']} computed",
             f"late/early latency ratio: {r['late_over_early_latency']} (≈1: no backlog)",
         ]
@@ -193,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=320, help="mouse moves in the stroke")
     parser.add_argument("--interval-ms", type=float, default=8.0, help="time between events")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--model", default="lenet", help="lenet (default), resnet50, or a file")
     parser.add_argument(
         "--graph", action="store_true", help="time the autograd graph view on three models instead"
     )
@@ -204,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = run_graph()
         print(json.dumps(rows, indent=2) if args.json else format_rows(rows))
         return 0
-    report = run(args.events, args.interval_ms)
+    report = run(args.events, args.interval_ms, args.model)
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     return 0
 

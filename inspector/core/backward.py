@@ -8,6 +8,7 @@ landed in every parameter's ``.grad``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,7 @@ from .autograd_graph import AutogradGraph, extract_graph
 from .capture import named_outputs, set_training
 from .losses import LossSpec, compute_loss
 
-MAX_KEPT_ELEMENTS = 4_000_000  # larger gradients keep their statistics, not their values
+MAX_KEPT_ELEMENTS = 1_000_000  # larger gradients keep their statistics, not their values
 
 
 @dataclass(frozen=True)
@@ -33,13 +34,14 @@ class GradInfo:
     @classmethod
     def of(cls, t: torch.Tensor) -> GradInfo:
         d = t.detach().float()
-        finite = torch.isfinite(d)
-        if d.numel() and bool(finite.all()):
-            lo, hi = float(d.min()), float(d.max())
-        elif bool(finite.any()):
-            lo, hi = float(d[finite].min()), float(d[finite].max())
-        else:
+        if d.numel() == 0:
             lo = hi = float("nan")
+        else:
+            lo_t, hi_t = torch.aminmax(d)  # one pass; NaN or Inf anywhere shows up here
+            lo, hi = float(lo_t), float(hi_t)
+            if not (math.isfinite(lo) and math.isfinite(hi)):  # rare: look at finite values only
+                finite = d[torch.isfinite(d)]
+                lo, hi = (float(finite.min()), float(finite.max())) if finite.numel() else (lo, hi)
         keep = d.numel() <= MAX_KEPT_ELEMENTS
         values = d.cpu().numpy().copy() if keep else None
         return cls(tuple(d.shape), float(torch.linalg.vector_norm(d)), lo, hi, values)

@@ -21,7 +21,6 @@ ANCHORS = np.array(
     ],
     dtype=np.float64,
 )
-NAN_RGBA = (0, 0, 0, 0)  # transparent: gaps between tiles and missing values
 LUT_SIZE = 256
 
 
@@ -34,6 +33,7 @@ def lookup_table(size: int = LUT_SIZE) -> np.ndarray:
 
 
 LUT = lookup_table()
+_PACKED = np.ascontiguousarray(LUT).view(np.uint32).ravel()  # one RGBA pixel per element
 
 
 def colorize(image: np.ndarray, levels: tuple[float, float], lut: np.ndarray = LUT) -> np.ndarray:
@@ -50,9 +50,10 @@ def colorize(image: np.ndarray, levels: tuple[float, float], lut: np.ndarray = L
     np.clip(index, 0, len(lut) - 1, out=index)  # ±Inf saturate; NaN stays NaN
     missing = np.isnan(index)
     index[missing] = 0
-    rgba = lut[index.astype(np.intp)]
-    rgba[missing] = NAN_RGBA
-    return rgba
+    packed = _PACKED if lut is LUT else np.ascontiguousarray(lut).view(np.uint32).ravel()
+    pixels = packed[index.astype(np.intp)]  # one gather of 32-bit pixels, not four of bytes
+    pixels[missing] = 0  # transparent
+    return pixels.view(np.uint8).reshape(*pixels.shape, 4)
 
 
 def nice_bound(value: float) -> float:

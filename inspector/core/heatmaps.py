@@ -149,6 +149,17 @@ def _tensor_heatmap(data: np.ndarray, rows: int | None) -> Heatmap:
     return Heatmap(layout.tile(tiles), layout, "kernels")
 
 
+SAMPLE = 16_384  # values per array that levels are estimated from
+
+
+def _sample(array: np.ndarray) -> np.ndarray:
+    """Up to ``SAMPLE`` evenly spaced finite values: levels need a percentile, not every value."""
+    flat = np.asarray(array).ravel()
+    if flat.size > SAMPLE:
+        flat = flat[:: flat.size // SAMPLE]
+    return flat[np.isfinite(flat)]
+
+
 def finite_range(
     arrays: list[np.ndarray], symmetric: bool = True, percentile: float = 100.0
 ) -> tuple[float, float]:
@@ -157,7 +168,7 @@ def finite_range(
     ``percentile`` < 100 (symmetric only) ignores the largest magnitudes, so that ten big logits
     do not wash out thousands of small convolution outputs on a shared scale.
     """
-    finite = [a[np.isfinite(a)].ravel() for a in arrays]
+    finite = [_sample(a) for a in arrays]
     values = np.concatenate(finite) if finite else np.zeros(0, np.float32)
     if values.size == 0:  # nothing finite at all
         return (-1.0, 1.0)

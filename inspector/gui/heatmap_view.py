@@ -28,12 +28,16 @@ class HeatmapRow:
     """A title, a view box and an image item for one heatmap."""
 
     def __init__(self, layout: pg.GraphicsLayout, row: int, key: object, strip: bool) -> None:
+        # Items go straight into the Qt grid: pyqtgraph's addItem re-lays out the whole grid
+        # each time (quadratic in rows), and a ViewBox's context menu costs 3 ms to build.
         self.key = key
-        self.title = layout.addLabel("", row=row, col=0, justify="right")
+        self.title = pg.LabelItem("", justify="right")
         self.title.setFixedWidth(TITLE_WIDTH)
-        self.view = layout.addViewBox(row=row, col=1, invertY=True, enableMouse=False)
-        self.view.setMenuEnabled(False)
-        self.view.setDefaultPadding(0.0)
+        self.view = pg.ViewBox(
+            invertY=True, enableMouse=False, enableMenu=False, defaultPadding=0.0
+        )
+        layout.layout.addItem(self.title, row, 0)
+        layout.layout.addItem(self.view, row, 1)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setAutoDownsample(False)
         self.view.addItem(self.image)
@@ -82,11 +86,15 @@ class HeatmapColumn(PaintTracked, pg.GraphicsLayoutWidget):
         if key == self._layout_key:
             return
         self._layout_key = key
-        self.ci.clear()
-        self.rows = [HeatmapRow(self.ci, i, k, strip) for i, (k, strip) in enumerate(keys)]
+        grid = pg.GraphicsLayout()  # a fresh grid replaces (and frees) the old one at once
+        grid.layout.setSpacing(2)
+        grid.setContentsMargins(2, 2, 2, 2)
+        self.rows = [HeatmapRow(grid, i, k, strip) for i, (k, strip) in enumerate(keys)]
         self.colorbar = make_colorbar()
         if self.rows:
-            self.ci.addItem(self.colorbar, row=0, col=2, rowspan=len(self.rows))
+            grid.layout.addItem(self.colorbar, 0, 2, len(self.rows), 1)
+        self.ci = grid
+        self.setCentralItem(grid)
         height = sum(STRIP_HEIGHT if r.strip else 70 for r in self.rows) + 8
         self.setMinimumHeight(min(height, 2000))
 

@@ -162,6 +162,7 @@ class MainWindow(QMainWindow):
             self.canvas_panel.preview,
             self.activations.column,
             self.prediction.plot,
+            self.prediction.output_view,
         ]
         for panel in self.frame_panels:
             panel.on_painted = self._on_panel_painted

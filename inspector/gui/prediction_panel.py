@@ -22,6 +22,12 @@ class BarPlot(PaintTracked, pg.PlotWidget):
         self.mark_painted()
 
 
+class OutputView(PaintTracked, pg.GraphicsLayoutWidget):
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        self.mark_painted()
+
+
 class PredictionPanel(QWidget):
     """Class probabilities for an N-way output; any other output as a heatmap or strip.
     A model with several outputs lists them, and the one picked is shown and used by the loss."""
@@ -56,7 +62,7 @@ class PredictionPanel(QWidget):
         self.plot.addItem(self.bars)
         self._classes = 0
         self.probabilities: np.ndarray | None = None
-        self.output_view = pg.GraphicsLayoutWidget()
+        self.output_view = OutputView()
         self.output_view.setObjectName("outputHeatmap")
         self.output_view.setBackground("#16181c")
         box = self.output_view.addViewBox(invertY=True, enableMouse=False)
@@ -120,4 +126,4 @@ class PredictionPanel(QWidget):
             brushes = [TOP if i == top else BAR for i in range(n)]
             self.bars.setOpts(x=np.arange(n), height=p, brushes=brushes)
             self.label.setText(f"{top} ({p[top]:.1%})")
-        self.plot.shown_request_id = result.request_id
+        self.plot.shown_request_id = self.output_view.shown_request_id = result.request_id

@@ -49,23 +49,16 @@ class ModuleTreeModel(QAbstractItemModel):
         self._by_path = {node.path: node for node in root.walk()}
         self.endResetModel()
 
+    shapesChanged = Signal()
+
     def set_shapes(self, shapes: dict[str, tuple[int, ...]]) -> None:
-        """Output shapes after the last forward; repaints the column only when something moved."""
+        """Output shapes after the last forward. Only the shape column moves, and only what is
+        on screen needs repainting: the view does that on ``shapesChanged`` (a dataChanged per
+        row would walk all of a 5,000-module tree)."""
         if shapes == self._shapes:
             return
         self._shapes = dict(shapes)
-        if self._root is not None:
-            top = self.index(0, SHAPE)
-            self.dataChanged.emit(top, top, [Qt.ItemDataRole.DisplayRole])
-            self._emit_subtree_changed(top)
-
-    def _emit_subtree_changed(self, parent: QModelIndex) -> None:
-        rows = self.rowCount(parent)
-        if rows:
-            first, last = self.index(0, SHAPE, parent), self.index(rows - 1, SHAPE, parent)
-            self.dataChanged.emit(first, last, [Qt.ItemDataRole.DisplayRole])
-            for row in range(rows):
-                self._emit_subtree_changed(self.index(row, 0, parent))
+        self.shapesChanged.emit()
 
     def node(self, index: QModelIndex) -> ModuleNode | None:
         return index.internalPointer() if index.isValid() else None
@@ -150,6 +143,7 @@ class ModuleTreeView(QTreeView):
         self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.proxy.setFilterKeyColumn(-1)  # name, module text, any column
         self.setModel(self.proxy)
+        self.tree_model.shapesChanged.connect(self.viewport().update)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setAlternatingRowColors(True)
         self.setUniformRowHeights(True)
