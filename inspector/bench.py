@@ -53,6 +53,34 @@ def bare_forward_ms(model_spec: str = "lenet", seconds: float = 2.0) -> float:
     return statistics.median(times)
 
 
+def capture_overhead(model_spec: str, rounds: int = 15) -> dict[str, float]:
+    """Median plain forward vs forward with the capture the app uses (hooks, the function
+    mode, the focused steps kept), interleaved in one loop so that noise hits both alike."""
+    import torch
+
+    from .core.capture import capture_forward
+    from .core.inference import ForwardSettings, _keeper
+    from .core.loading import open_model
+
+    opened = open_model(model_spec)
+    model, x = opened.model, torch.randn(*opened.input.shape)
+    settings = ForwardSettings(input=opened.input)
+    bare, captured = [], []
+    with torch.inference_mode():
+        for _ in range(3):
+            model(x)
+            capture_forward(model, x, keep=_keeper(settings))
+        for _ in range(rounds):
+            t = time.perf_counter()
+            model(x)
+            bare.append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            capture_forward(model, x, keep=_keeper(settings))
+            captured.append((time.perf_counter() - t) * 1000)
+    b, c = statistics.median(bare), statistics.median(captured)
+    return {"bare_ms": round(b, 2), "capture_ms": round(c, 2), "ratio": round(c / b, 2)}
+
+
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q)) if values else float("nan")
 
@@ -191,6 +219,7 @@ def run(events: int = 320, interval_ms: float = 8.0, model: str = "lenet") -> di
     submitted, computed = worker.submitted, worker.computed
     window.close()
     bare = bare_forward_ms(model)
+    overhead = capture_overhead(model)
     capture = statistics.median(forward_ms) if forward_ms else float("nan")
     intervals = [b - a for a, b in itertools.pairwise(frame_times)]
     frame_interval = statistics.median(intervals) * 1000 if intervals else float("nan")
@@ -212,6 +241,7 @@ def run(events: int = 320, interval_ms: float = 8.0, model: str = "lenet") -> di
         "bare_forward_ms": round(bare, 3),
         "forward_capture_ms": round(capture, 3),
         "frame_interval_ms": round(frame_interval, 2),
+        "capture_overhead": overhead,
         "p50_over_bare_forward": round(p50 / bare, 1),
         "frame_interval_over_forward_capture": round(frame_interval / capture, 2),
         "requests_submitted": submitted,
@@ -246,6 +276,9 @@ def format_report(r: dict) -> str:
             f"p50 latency = {r['p50_over_bare_forward']}× bare forward",
             f"forward + capture on the worker: {r['forward_capture_ms']} ms; a new frame every "
             f"{r['frame_interval_ms']} ms = {r['frame_interval_over_forward_capture']}× it",
+            f"capture alone (hooks, function mode, kept steps): {r['capture_overhead']['ratio']}× "
+            f"a plain forward ({r['capture_overhead']['capture_ms']} vs "
+            f"{r['capture_overhead']['bare_ms']} ms, interleaved)",
             f"requests: {r['requests_submitted']} submitted, {r['requests_computed']} computed",
             f"late/early latency ratio: {r['late_over_early_latency']} (≈1: no backlog)",
         ]
