@@ -238,3 +238,29 @@ def test_tutorial_loss_value(lenet):
     assert compute_loss(out, LossSpec("mse")).item() == pytest.approx(
         F.mse_loss(out, target).item()
     )
+
+
+def test_repeated_blocks_collapse_and_map_every_node():
+    from inspector.core.collapse import GROUP, collapse, repeated_blocks
+    from inspector.core.zoo import ResNet50
+
+    model = ResNet50().eval()
+    record, _ = record_backward(
+        model, torch.randn(1, 3, 64, 64), LossSpec("sum"), with_saliency=False
+    )
+    blocks = repeated_blocks(record.graph)
+    assert "layer1.0" in blocks and "layer4.2" in blocks and len(blocks) == 16
+    assert not any(b.startswith("layer1.0.") for b in blocks)  # the shallowest level only
+    view = collapse(record.graph, blocks)
+    boxes = [n for n in view.graph.nodes if n.kind == GROUP]
+    assert len(boxes) == 16 and len(view.graph.nodes) < 40
+    assert sum(len(m) for m in view.members.values()) + len(view.graph.nodes) - 16 == 338
+    inside = next(n.id for n in record.graph.nodes if n.module == "layer2.1.conv2")
+    box = view.graph.nodes[view.shown_as[inside]]
+    assert box.kind == GROUP and box.module == "layer2.1" and "nodes" in box.label
+    # edges join boxes in order: nothing points back up, no edge inside a box survives
+    layout = layered_layout(len(view.graph.nodes), [(a, b) for a, b, _ in view.graph.edges])
+    assert all(layout.y[b] > layout.y[a] for a, b, _ in view.graph.edges)
+    carried = view.view_edges(record.carried())
+    assert carried == {(a, b) for a, b, _ in view.graph.edges}
+    assert collapse(record.graph, set()).graph is record.graph

@@ -192,3 +192,43 @@ def test_headless_graph_command(tmp_path, capsys, qapp):
     assert main(["graph", "--loss", "ce:12", "--out", str(tmp_path / "x.json")]) == 1
     assert "class 12" in capsys.readouterr().err
     assert main(["graph", "--model", "vgg", "--out", str(tmp_path / "x.json")]) == 1
+
+
+def test_big_graph_opens_collapsed_and_steps_through_boxes(qtbot, window):
+    from inspector.core.collapse import GROUP
+    from inspector.gui.open_dialog import OpenRequest
+
+    with qtbot.waitSignal(window.session.modelLoaded, timeout=30_000):
+        window.open_model(OpenRequest("resnet50", None, None, False))
+    record = _backward(qtbot, window)
+    graph = window.graph
+    assert len(record.graph.nodes) == 338
+    assert len(graph.scene.nodes) < 40  # the 16 bottlenecks are boxes
+    label = window.findChild(QLabel, "backwardNodeLabel")
+    while "inside layer4.2" not in label.text():  # stepping enters the last block's box
+        assert graph.step()
+    box = graph.shown.shown_as[graph.stepper.current]
+    assert graph.shown.graph.nodes[box].kind == GROUP
+    while "inside layer4.2" in label.text():  # ... and leaves it
+        assert graph.step()
+    graph.set_collapsed("layer4.2", False)  # expand one box: its nodes are drawn again
+    assert len(graph.scene.nodes) > 40 and "layer4.2" not in graph.collapsed
+    _press(qtbot, window, "expandAllButton")
+    assert len(graph.scene.nodes) == 338
+    _press(qtbot, window, "collapseBlocksButton")
+    assert len(graph.scene.nodes) < 40
+
+
+def test_search_finds_nodes_in_order(qtbot, drawn):
+    record = _backward(qtbot, drawn)
+    search = drawn.graph.search
+    search.setText("Convolution")
+    assert drawn.graph.find_next()
+    first = drawn.graph.stepper.current
+    assert record.graph.nodes[first].name == "ConvolutionBackward0"
+    assert "match 1 of 2" in drawn.findChild(QLabel, "backwardNodeLabel").text()
+    assert drawn.graph.find_next()
+    second = drawn.graph.stepper.current
+    assert second != first and record.order.index(second) > record.order.index(first)
+    search.setText("no such node")
+    assert not drawn.graph.find_next()

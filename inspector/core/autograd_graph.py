@@ -32,11 +32,14 @@ class GraphNode:
     module: str = ""  # qualified module path where known ("" = the model itself or unknown)
     saved: list[SavedTensor] = field(default_factory=list)
     shape: tuple[int, ...] | None = None  # a parameter's or leaf's shape
+    summary: str = ""  # for a collapsed module's box: what is inside
 
     def describe(self) -> str:
         lines = [self.label if self.label == self.name else f"{self.label}  ({self.name})"]
         if self.module:
             lines.append(f"module: {self.module}")
+        if self.summary:
+            lines.append(f"inside: {self.summary} (double-click to expand)")
         for s in self.saved:
             what = format_shape(s.shape) if s.shape is not None else s.value
             lines.append(f"saved {s.name}: {what}")

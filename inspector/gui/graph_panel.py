@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QPoint, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QLineEdit,
+    QMenu,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -19,8 +21,10 @@ from PySide6.QtWidgets import (
 
 from ..core.autograd_graph import PARAM, format_shape
 from ..core.backward import GradInfo
+from ..core.collapse import GROUP, CollapsedGraph, collapse, repeated_blocks
 from ..core.colormap import colorize
 from ..core.heatmaps import any_heatmap, finite_range
+from ..core.layout import layered_layout
 from ..core.results import BackwardResult
 from ..core.stepping import Stepper
 from .graph_view import GraphScene, GraphView
@@ -108,8 +112,9 @@ class GradientPanel(QScrollArea):
 class GraphPanel(QWidget):
     """Stepping buttons, the graph view and the gradient side panel."""
 
-    nodeSelected = Signal(int)  # a node was clicked (for linking to the module tree)
+    moduleSelected = Signal(str)  # a node or box was clicked: its module (for the tree)
     stepChanged = Signal()
+    COLLAPSE_ABOVE = 300  # nodes; a bigger graph opens with its repeated blocks collapsed
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -119,6 +124,11 @@ class GraphPanel(QWidget):
         self.result: BackwardResult | None = None
         self.stepper: Stepper | None = None
         self.scene: GraphScene | None = None
+        self.shown: CollapsedGraph | None = None  # what the scene draws (boxes for modules)
+        self.collapsed: set[str] = set()
+        self._original_of: dict[int, int] = {}  # view node -> original node (not for boxes)
+        self._matches: list[int] = []
+        self._match = -1
 
         def button(text: str, name: str, tip: str) -> QPushButton:
             b = QPushButton(text)
@@ -132,6 +142,19 @@ class GraphPanel(QWidget):
         self.step_button = button("Step ▶", "backwardStepButton", "Run the next node (Space)")
         self.play_button = button("Play", "backwardPlayButton", "Step through every node")
         self.fit_button = button("Fit", "graphFitButton", "Fit the graph in the view")
+        self.collapse_button = button(
+            "Collapse blocks",
+            "collapseBlocksButton",
+            "Draw each repeated block (layer1.0, layers.12, ...) as one box",
+        )
+        self.expand_button = button("Expand all", "expandAllButton", "Draw every node again")
+        self.search = QLineEdit()
+        self.search.setObjectName("graphSearch")
+        self.search.setPlaceholderText("Find a node (Enter: next)")
+        self.search.setClearButtonEnabled(True)
+        self.search.setToolTip("Finds nodes by name, label or module; Enter jumps to the next")
+        self.search.setMaximumWidth(220)
+        self.search.setEnabled(False)
         self.node_label = QLabel("Press Backward to build the autograd graph of the loss.")
         self.node_label.setObjectName("backwardNodeLabel")
         # A long node label must not widen the whole window.
@@ -141,6 +164,9 @@ class GraphPanel(QWidget):
         for b in (self.reset_button, self.prev_button, self.step_button, self.play_button):
             controls.addWidget(b)
         controls.addWidget(self.node_label, 1)
+        controls.addWidget(self.search)
+        controls.addWidget(self.collapse_button)
+        controls.addWidget(self.expand_button)
         controls.addWidget(self.fit_button)
 
         self.placeholder = QLabel(
@@ -172,27 +198,130 @@ class GraphPanel(QWidget):
         self.step_button.clicked.connect(self.step)
         self.play_button.clicked.connect(self.toggle_play)
         self.fit_button.clicked.connect(self.view.fit)
+        self.collapse_button.clicked.connect(self.collapse_blocks)
+        self.expand_button.clicked.connect(self.expand_all)
+        self.search.returnPressed.connect(self.find_next)
+        self.search.textChanged.connect(self._on_search_changed)
 
     # -- a new backward pass ----------------------------------------------------------------
     def show_backward(self, result: BackwardResult) -> None:
         self.play_timer.stop()
         self.result = result
         self.stepper = Stepper(result.record)
-        self.scene = GraphScene(result.record.graph, result.layout, self)
-        self.scene.nodeClicked.connect(self._on_node_clicked)
-        self.view.setScene(self.scene)
-        self.stack.setCurrentWidget(self.view)
+        graph = result.record.graph
+        self.collapsed = repeated_blocks(graph) if len(graph.nodes) > self.COLLAPSE_ABOVE else set()
         for b in (self.reset_button, self.prev_button, self.step_button, self.play_button):
             b.setEnabled(True)
-        self.fit_button.setEnabled(True)
+        for w in (self.fit_button, self.collapse_button, self.expand_button, self.search):
+            w.setEnabled(True)
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        """Draw the graph with the modules in ``self.collapsed`` as boxes."""
+        graph = self.result.record.graph
+        self.shown = collapse(graph, self.collapsed)
+        if self.shown.graph is graph:
+            layout = self.result.layout  # laid out on the worker already
+        else:
+            edges = [(a, b) for a, b, _ in self.shown.graph.edges]
+            layout = layered_layout(len(self.shown.graph.nodes), edges)
+        self._original_of = {
+            view: original
+            for original, view in enumerate(self.shown.shown_as)
+            if self.shown.graph.nodes[view].kind != GROUP
+        }
+        self.scene = GraphScene(self.shown.graph, layout, self)
+        self.scene.nodeClicked.connect(self._on_node_clicked)
+        self.scene.nodeDoubleClicked.connect(self._on_node_double_clicked)
+        self.scene.nodeMenuRequested.connect(self._on_node_menu)
+        self.view.setScene(self.scene)
+        self.stack.setCurrentWidget(self.view)
         self.view.fit()  # and again on every resize until the user zooms or pans
         self._refresh()
+
+    # -- collapsing -------------------------------------------------------------------------
+    @Slot()
+    def collapse_blocks(self) -> None:
+        if self.result is not None:
+            self.collapsed = repeated_blocks(self.result.record.graph)
+            self._rebuild()
+
+    @Slot()
+    def expand_all(self) -> None:
+        if self.result is not None and self.collapsed:
+            self.collapsed = set()
+            self._rebuild()
+
+    def set_collapsed(self, module: str, collapsed: bool) -> None:
+        if self.result is None:
+            return
+        if collapsed:
+            self.collapsed = {p for p in self.collapsed if not p.startswith(module + ".")}
+            self.collapsed.add(module)
+        else:
+            self.collapsed.discard(module)
+        self._rebuild()
+
+    @Slot(int)
+    def _on_node_double_clicked(self, view_node: int) -> None:
+        node = self.shown.graph.nodes[view_node]
+        if node.kind == GROUP:
+            self.set_collapsed(node.module, False)
+
+    @Slot(int, QPoint)
+    def _on_node_menu(self, view_node: int, where: QPoint) -> None:
+        node = self.shown.graph.nodes[view_node]
+        menu = QMenu(self)
+        if node.kind == GROUP:
+            menu.addAction(f"Expand {node.module}", lambda: self.set_collapsed(node.module, False))
+        parts = node.module.split(".") if node.module else []
+        for depth in range(len(parts), 0, -1):  # the node's module, then each enclosing one
+            path = ".".join(parts[:depth])
+            if path != node.module or node.kind != GROUP:
+                menu.addAction(f"Collapse {path}", lambda p=path: self.set_collapsed(p, True))
+        if not menu.isEmpty():
+            menu.popup(where)
+
+    # -- search -------------------------------------------------------------------------------
+    @Slot(str)
+    def _on_search_changed(self, text: str) -> None:
+        self._matches, self._match = [], -1
+        if not text.strip() or self.result is None:
+            return
+        needle = text.strip().lower()
+        order = {node: i for i, node in enumerate(self.result.record.order)}
+        found = [
+            n.id
+            for n in self.result.record.graph.nodes
+            if needle in n.label.lower() or needle in n.name.lower() or needle in n.module.lower()
+        ]
+        self._matches = sorted(found, key=lambda n: order.get(n, len(order)))
+
+    @Slot()
+    def find_next(self) -> bool:
+        """Jump to the next node matching the search text (in the engine's order)."""
+        if not self._matches:
+            self._on_search_changed(self.search.text())
+        if not self._matches:
+            self.node_label.setText(f"No node matches {self.search.text()!r}")
+            return False
+        self._match = (self._match + 1) % len(self._matches)
+        node = self._matches[self._match]
+        if not self.jump_to(node):
+            self.view.center_on_node(self.shown.shown_as[node])
+        self.node_label.setText(
+            f"{self.node_label.text()}  —  match {self._match + 1} of {len(self._matches)}"
+        )
+        return True
 
     def clear(self) -> None:
         """A new model: no graph until the next Backward."""
         self.play_timer.stop()
         self.result = self.stepper = None
-        self.scene = None
+        self.scene = self.shown = None
+        self.collapsed = set()
+        for w in (self.collapse_button, self.expand_button, self.search):
+            w.setEnabled(False)
         self.view.setScene(None)
         self.stack.setCurrentWidget(self.placeholder)
         for b in (self.reset_button, self.prev_button, self.step_button, self.play_button):
@@ -248,22 +377,40 @@ class GraphPanel(QWidget):
         self.play_button.setText("Pause" if self.play_timer.isActive() else "Play")
 
     @Slot(int)
-    def _on_node_clicked(self, node: int) -> None:
-        if not self.jump_to(node) and self.stepper is not None:
-            self.node_label.setText(f"{self.stepper.record.graph.nodes[node].label}: never ran")
-        self.nodeSelected.emit(node)
+    def _on_node_clicked(self, view_node: int) -> None:
+        """Jump to the node (or, for a box, to the first of its nodes the engine ran)."""
+        shown_node = self.shown.graph.nodes[view_node]
+        if shown_node.kind == GROUP:
+            members = self.shown.members[view_node]
+            ran = [n for n in self.stepper.record.order if n in set(members)]
+            if ran:
+                self.jump_to(ran[0])
+        else:
+            node = self._original_of[view_node]
+            if not self.jump_to(node):
+                self.node_label.setText(f"{self.stepper.record.graph.nodes[node].label}: never ran")
+        self.moduleSelected.emit(shown_node.module)
 
     def _refresh(self) -> None:
         stepper, scene = self.stepper, self.scene
         if stepper is None or scene is None:
             return
         current = stepper.current
-        scene.set_progress(current, stepper.visited(), stepper.carried())
-        self.node_label.setText(stepper.label())
+        shown_as = self.shown.shown_as
+        view_current = None if current is None else shown_as[current]
+        scene.set_progress(
+            view_current,
+            {shown_as[n] for n in stepper.visited()},
+            self.shown.view_edges(stepper.carried()),
+        )
+        label = stepper.label()
+        if view_current is not None and self.shown.graph.nodes[view_current].kind == GROUP:
+            label += f"  —  inside {self.shown.graph.nodes[view_current].module}"
+        self.node_label.setText(label)
         self.prev_button.setEnabled(stepper.k >= 0)
         self.step_button.setEnabled(stepper.k + 1 < stepper.total)
-        if current is not None:
-            self.view.center_on_node(current)
+        if view_current is not None:
+            self.view.center_on_node(view_current)
         self._show_gradients(current)
         self.stepChanged.emit()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.autograd_graph import LEAF, OP, PARAM, ROOT, AutogradGraph
+from ..core.collapse import GROUP
 from ..core.layout import GraphLayout
 
 X_UNIT, Y_UNIT = 220.0, 70.0  # scene pixels per layout column / layer
@@ -39,6 +40,7 @@ FILL = {
     OP: QColor("#3d5a80"),
     PARAM: QColor("#3f8f5a"),
     LEAF: QColor("#6c6f75"),
+    GROUP: QColor("#7b5ea7"),  # a collapsed module
 }
 VISITED_FILL = {k: c.lighter(140) for k, c in FILL.items()}
 EDGE = QColor(160, 170, 185, 110)
@@ -82,6 +84,8 @@ class GraphScene(QGraphicsScene):
     """
 
     nodeClicked = Signal(int)
+    nodeDoubleClicked = Signal(int)
+    nodeMenuRequested = Signal(int, QPoint)  # node, screen position
     BAND_LAYERS = 40
 
     def __init__(self, graph: AutogradGraph, layout: GraphLayout, parent=None) -> None:
@@ -235,6 +239,20 @@ class GraphScene(QGraphicsScene):
             event.accept()
             return
         super().mousePressEvent(event)
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        node = self.node_at(event.scenePos())
+        if node is not None:
+            self.nodeDoubleClicked.emit(node)
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
+
+    def contextMenuEvent(self, event) -> None:
+        node = self.node_at(event.scenePos())
+        if node is not None:
+            self.nodeMenuRequested.emit(node, event.screenPos())
+            event.accept()
 
 
 class GraphView(QGraphicsView):

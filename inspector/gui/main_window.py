@@ -154,7 +154,7 @@ class MainWindow(QMainWindow):
         self.loss.backwardRequested.connect(self.run_backward)
         self.loss.updateRequested.connect(self.session.update_weights)
         self.loss.resetRequested.connect(self.session.reset_weights)
-        self.graph.nodeSelected.connect(self._on_graph_node_selected)
+        self.graph.moduleSelected.connect(self._on_graph_module_selected)
         self.tree.moduleSelected.connect(self._link_module_to_graph)
         # Panels that show each forward result; when all visible ones have painted it, the
         # worker may start on the next input (frame pacing, see InferenceWorker).
@@ -426,11 +426,9 @@ class MainWindow(QMainWindow):
         if self.session.selected_module is not None:
             self.session.select_module(self.session.selected_module)
 
-    @Slot(int)
-    def _on_graph_node_selected(self, node: int) -> None:
-        record = self.graph.stepper.record if self.graph.stepper else None
-        if record is not None:
-            self.tree.select_path(record.graph.nodes[node].module)
+    @Slot(str)
+    def _on_graph_module_selected(self, module: str) -> None:
+        self.tree.select_path(module)
 
     @Slot(str)
     def _link_module_to_graph(self, path: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal, Slot
@@ -120,7 +122,12 @@ class PredictionPanel(QWidget):
             if n != self._classes:
                 self._classes = n
                 self.plot.setXRange(-0.6, n - 0.4, padding=0)
-                step = max(1, n // 20)
+                step = max(1, math.ceil(n / 10))  # at most about ten labels
+                step = next(
+                    m
+                    for m in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, step)
+                    if m >= step
+                )
                 self.plot.getAxis("bottom").setTicks([[(i, str(i)) for i in range(0, n, step)]])
             top = int(np.argmax(p))
             brushes = [TOP if i == top else BAR for i in range(n)]

@@ -1,0 +1,100 @@
+"""Collapsing modules of the autograd graph into single boxes, and expanding them again.
+
+The recorded graph never changes: a ``CollapsedGraph`` is a view of it, with each collapsed
+module's nodes replaced by one GROUP node, edges redirected to the boxes, and a map from every
+original node to the node that shows it. Stepping keeps walking the original nodes; the box
+that holds the current node is the one highlighted, so a step enters and leaves boxes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from .autograd_graph import AutogradGraph, GraphNode
+
+GROUP = "group"
+_INDEXED = re.compile(r"^(.*)\.(\d+)$")  # "layer1.0", "layers.12": a block in a repeated list
+
+
+@dataclass
+class CollapsedGraph:
+    graph: AutogradGraph  # the view: original nodes and GROUP boxes, renumbered
+    shown_as: list[int]  # original node id -> view node id
+    members: dict[int, list[int]] = field(default_factory=dict)  # box id -> original ids
+
+    def view_edges(self, edges: set[tuple[int, int]]) -> set[tuple[int, int]]:
+        """Original edges as edges of the view (those inside one box disappear)."""
+        out = set()
+        for a, b in edges:
+            va, vb = self.shown_as[a], self.shown_as[b]
+            if va != vb:
+                out.add((va, vb))
+        return out
+
+
+def _owner(module: str, collapsed: set[str]) -> str | None:
+    """The outermost collapsed module that contains ``module``."""
+    inside = [p for p in collapsed if module == p or module.startswith(p + ".")]
+    return min(inside, key=len) if inside else None
+
+
+def collapse(graph: AutogradGraph, collapsed: set[str]) -> CollapsedGraph:
+    """The view of ``graph`` with every module in ``collapsed`` drawn as one box."""
+    owner_of = {}
+    for node in graph.nodes:
+        if node.module and collapsed:
+            owner = _owner(node.module, collapsed)
+            if owner is not None:
+                owner_of[node.id] = owner
+    if not owner_of:
+        return CollapsedGraph(graph, list(range(len(graph.nodes))))
+    nodes: list[GraphNode] = []
+    shown_as = [0] * len(graph.nodes)
+    box_of: dict[str, int] = {}
+    members: dict[int, list[int]] = {}
+    for node in graph.nodes:  # breadth-first order: a box sits where its first node was
+        owner = owner_of.get(node.id)
+        if owner is None:
+            view_id = len(nodes)
+            nodes.append(
+                GraphNode(
+                    view_id, node.name, node.label, node.kind, node.module, node.saved, node.shape
+                )
+            )
+        elif owner in box_of:
+            view_id = box_of[owner]
+        else:
+            view_id = box_of[owner] = len(nodes)
+            nodes.append(GraphNode(view_id, GROUP, owner, GROUP, owner))
+        shown_as[node.id] = view_id
+        if owner is not None:
+            members.setdefault(view_id, []).append(node.id)
+    for box, ids in members.items():
+        kinds = Counter(graph.nodes[i].name for i in ids)
+        nodes[box].label = f"{nodes[box].module} ({len(ids)} nodes)"
+        nodes[box].summary = ", ".join(f"{name} ×{n}" for name, n in kinds.most_common(4))
+    edges, seen = [], set()
+    for a, b, slot in graph.edges:
+        va, vb = shown_as[a], shown_as[b]
+        if va != vb and (va, vb) not in seen:
+            seen.add((va, vb))
+            edges.append((va, vb, slot))
+    view = AutogradGraph(nodes, edges, shown_as[graph.root], graph.loss_value)
+    return CollapsedGraph(view, shown_as, members)
+
+
+def repeated_blocks(graph: AutogradGraph) -> set[str]:
+    """Modules that are one of several numbered blocks of a list (``layers.0``…``layers.47``,
+    ``layer1.0``…): the shallowest such level, which is what a big graph collapses by default."""
+    indexed: dict[str, set[str]] = {}
+    for node in graph.nodes:
+        parts = node.module.split(".") if node.module else []
+        for depth in range(1, len(parts) + 1):
+            path = ".".join(parts[:depth])
+            match = _INDEXED.match(path)
+            if match:
+                indexed.setdefault(match.group(1), set()).add(path)
+    blocks = {p for parent, paths in indexed.items() if len(paths) >= 2 for p in paths}
+    return {p for p in blocks if _owner(p, blocks - {p}) is None}  # the shallowest level only
