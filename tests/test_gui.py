@@ -213,3 +213,37 @@ def test_close_stops_the_worker(qtbot):
     assert worker.isRunning()
     win.close()
     assert not worker.isRunning()
+
+
+def test_tree_filter_finds_modules_by_name_or_type(qtbot, window):
+    panel = window.tree_panel
+    panel.filter.setText("linear")
+    qtbot.waitUntil(
+        lambda: window.tree.proxy.filterRegularExpression().pattern() != "", timeout=2_000
+    )
+    proxy = window.tree.proxy
+    root = proxy.index(0, 0)
+    names = [proxy.data(proxy.index(r, 0, root)) for r in range(proxy.rowCount(root))]
+    assert names == ["fc1", "fc2", "fc3"]
+    panel.filter.setText("")
+    qtbot.waitUntil(lambda: proxy.rowCount(proxy.index(0, 0)) == 5, timeout=2_000)
+
+
+def test_a_tree_of_thousands_of_modules_opens_lazily(qtbot):
+    from torch import nn
+
+    from inspector.core.summary import summarize
+    from inspector.gui.tree_panel import ModuleTreeView, TreePanel
+
+    model = nn.Sequential(*[nn.Sequential(nn.Linear(2, 2), nn.ReLU()) for _ in range(2500)])
+    view = ModuleTreeView()
+    panel = TreePanel(view)
+    qtbot.addWidget(panel)
+    panel.show()
+    view.set_root(summarize(model))
+    assert view.isExpanded(view.proxy.index(0, 0))
+    assert not view.isExpanded(view.view_index_for_path("0"))  # deeper levels wait
+    view.select_path("2499.1")  # selecting a deep module opens its way there
+    assert view.current_path() == "2499.1"
+    qtmodel = view.tree_model
+    assert qtmodel.data(qtmodel.index_for_path("2499.1")) == "1"

@@ -16,6 +16,7 @@ class ModuleNode:
     parameters: int  # recursive count
     children: list[ModuleNode] = field(default_factory=list)
     parent: ModuleNode | None = field(default=None, repr=False, compare=False)
+    row: int = 0  # position among its parent's children (a tree model asks for it constantly)
 
     def walk(self):
         yield self
@@ -37,9 +38,11 @@ def summarize(model: nn.Module) -> ModuleNode:
     def build(module: nn.Module, path: str, name: str, parent: ModuleNode | None) -> ModuleNode:
         count = sum(p.numel() for p in {id(p): p for p in module.parameters()}.values())
         node = ModuleNode(path, name, module._get_name(), module_text(module), count, [], parent)
-        for child_name, child in module.named_children():
+        for row, (child_name, child) in enumerate(module.named_children()):
             child_path = f"{path}.{child_name}" if path else child_name
-            node.children.append(build(child, child_path, child_name, node))
+            child_node = build(child, child_path, child_name, node)
+            child_node.row = row
+            node.children.append(child_node)
         return node
 
     return build(model, "", model._get_name(), None)

@@ -8,6 +8,7 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
+    QTimer,
     Signal,
     Slot,
 )
@@ -67,17 +68,20 @@ class ModuleTreeModel(QAbstractItemModel):
         node = self._by_path.get(path)
         if node is None:
             return QModelIndex()
-        if node.parent is None:
-            return self.createIndex(0, 0, node)
-        return self.createIndex(node.parent.children.index(node), 0, node)
+        return self.createIndex(node.row, 0, node)
 
     # -- QAbstractItemModel ---------------------------------------------------------------
     def index(self, row: int, column: int, parent=_ROOT) -> QModelIndex:
-        if not self.hasIndex(row, column, parent):
+        # Checked here rather than with hasIndex(): a proxy over a 5,000-module tree asks
+        # this a hundred thousand times, and each hasIndex() calls back into Python twice.
+        if self._root is None or not 0 <= column < len(COLUMNS) or row < 0:
             return QModelIndex()
         if not parent.isValid():
-            return self.createIndex(row, column, self._root)
-        return self.createIndex(row, column, parent.internalPointer().children[row])
+            return self.createIndex(row, column, self._root) if row == 0 else QModelIndex()
+        children = parent.internalPointer().children
+        if parent.column() != 0 or row >= len(children):
+            return QModelIndex()
+        return self.createIndex(row, column, children[row])
 
     def parent(self, index=_ROOT) -> QModelIndex:  # type: ignore[override]
         if not index.isValid():
@@ -86,8 +90,7 @@ class ModuleTreeModel(QAbstractItemModel):
         up = node.parent
         if up is None:
             return QModelIndex()
-        row = 0 if up.parent is None else up.parent.children.index(up)
-        return self.createIndex(row, 0, up)
+        return self.createIndex(up.row, 0, up)
 
     def rowCount(self, parent=_ROOT) -> int:
         if self._root is None:
@@ -131,7 +134,7 @@ class ModuleTreeView(QTreeView):
     """The tree, through a filter proxy (``set_filter``); selection speaks in module paths."""
 
     moduleSelected = Signal(str)  # the module's qualified path ("" for the model)
-    EXPAND_ALL_UP_TO = 300  # modules; a bigger model opens at its top two levels
+    EXPAND_ALL_UP_TO = 300  # modules; a bigger model opens showing its top-level children
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -149,6 +152,7 @@ class ModuleTreeView(QTreeView):
         self.setUniformRowHeights(True)
         header = self.header()
         header.setStretchLastSection(False)
+        header.setResizeContentsPrecision(100)  # size columns from 100 rows, not every module
         header.setSectionResizeMode(MODULE, QHeaderView.ResizeMode.Stretch)
         for column in (NAME, PARAMS, SHAPE):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
@@ -165,10 +169,12 @@ class ModuleTreeView(QTreeView):
         ):
             self.expandAll()
         else:
-            self.expandToDepth(1)
+            self.expandToDepth(0)  # the model's children; open further levels on demand
 
     def set_filter(self, text: str) -> None:
         """Show the modules whose name or type contains ``text`` (and their ancestors)."""
+        # Collapse first: re-inserting thousands of rows under expanded parents took seconds.
+        self.collapseAll()
         self.proxy.setFilterFixedString(text)
         self._expand()
 
@@ -204,7 +210,12 @@ class TreePanel(QWidget):
         self.filter.setPlaceholderText("Filter modules by name or type (Ctrl+F)")
         self.filter.setClearButtonEnabled(True)
         self.filter.setToolTip("Shows the modules whose name or type contains this text")
-        self.filter.textChanged.connect(tree.set_filter)
+        # Filtering a 5,000-module tree takes a few hundred ms: wait until typing pauses.
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(200)
+        self._debounce.timeout.connect(lambda: tree.set_filter(self.filter.text()))
+        self.filter.textChanged.connect(self._debounce.start)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.filter)
