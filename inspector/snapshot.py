@@ -12,6 +12,8 @@ import os
 import sys
 from pathlib import Path
 
+from .cli import add_model_arguments, open_from_arguments, refuse
+
 SEVEN = [(0.25, 0.22), (0.72, 0.22), (0.62, 0.45), (0.48, 0.80)]
 
 
@@ -49,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="PNG file to write")
     parser.add_argument("--image", type=Path, help="a digit image to load instead of drawing")
     parser.add_argument("--select", default="conv1", help="module to select (default conv1)")
+    add_model_arguments(parser)
     parser.add_argument("--size", default="1500x940", help="window size, WxH")
     parser.add_argument(
         "--backward-step",
@@ -63,8 +66,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from .app import MainWindow
 
+    try:
+        opened = open_from_arguments(args)
+    except Exception as exc:
+        return refuse(exc, args.debug)
     app = QApplication.instance() or QApplication(["net-inspector-snapshot"])
-    window = MainWindow()
+    window = MainWindow(device=args.device, opened=opened)
     width, height = (int(v) for v in args.size.lower().split("x"))
     window.resize(width, height)
     window.show()
@@ -76,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
             return 1
     else:
         stroke(window.canvas_panel.canvas)
+    if args.select and args.select not in {
+        n.path for n in window.tree.tree_model._by_path.values()
+    }:
+        args.select = ""  # the default conv1 only exists in the LeNet
     if args.select:
         window.tree.select_path(args.select)
     target = window.session.latest_request_id
