@@ -1,7 +1,14 @@
 import numpy as np
 import pytest
 
-from inspector.core.colormap import LUT, colorize, nice_bound
+from inspector.core.colormap import (
+    LUT,
+    NAN_RGBA,
+    NEG_INF_RGBA,
+    POS_INF_RGBA,
+    colorize,
+    nice_bound,
+)
 from inspector.core.heatmaps import (
     activation_heatmap,
     finite_range,
@@ -54,15 +61,28 @@ def test_finite_range_ignores_nan_inf_and_handles_constants():
     assert lo < 3.0 < hi
 
 
-def test_colorize_saturates_and_clears_nan():
+def test_colorize_saturates_and_marks_nan_and_inf():
     image = np.array([[np.nan, -np.inf, np.inf, -5.0, 0.0, 5.0]], np.float32)
     rgba = colorize(image, (-1.0, 1.0))
     assert rgba.shape == (1, 6, 4) and rgba.dtype == np.uint8
-    assert rgba[0, 0, 3] == 0  # NaN transparent
-    assert (rgba[0, 1] == LUT[0]).all() and (rgba[0, 3] == LUT[0]).all()
-    assert (rgba[0, 2] == LUT[-1]).all() and (rgba[0, 5] == LUT[-1]).all()
+    assert tuple(rgba[0, 0]) == NAN_RGBA  # NaN: its own colour, never a value's
+    assert tuple(rgba[0, 1]) == NEG_INF_RGBA and tuple(rgba[0, 2]) == POS_INF_RGBA
+    assert (rgba[0, 3] == LUT[0]).all() and (rgba[0, 5] == LUT[-1]).all()  # saturate
     flat = colorize(np.ones((2, 2), np.float32), (1.0, 1.0))  # zero-width levels: no 0/0
-    assert (flat[..., 3] == 255).all()
+    assert (flat == flat[0, 0]).all() and flat[0, 0, 3] == 255  # shown flat
+
+
+def test_tile_gaps_are_clear_but_nan_values_are_magenta():
+    act = np.ones((1, 3, 2, 2), np.float32)
+    act[0, 1, 0, 0] = np.nan
+    heatmap = activation_heatmap(act)
+    rgba = heatmap.colorize((-1.0, 1.0))
+    assert rgba[0, 2, 3] == 0  # the gap after channel 0
+    assert tuple(rgba[0, 3]) == NAN_RGBA  # channel 1's NaN at (0, 0)
+    wrapped = tensor_heatmap(np.arange(1500, dtype=np.float32))
+    assert wrapped.image.shape == (2, 1024) and wrapped.describe(1, 475) == "[1499]"
+    assert wrapped.describe(1, 476) is None
+    assert wrapped.colorize((0.0, 1500.0))[1, 600, 3] == 0  # padding after the last value
 
 
 @pytest.mark.parametrize(("value", "expected"), [(0.7, 1.0), (1.3, 2.0), (2.2, 2.5), (31, 50)])

@@ -36,10 +36,26 @@ LUT = lookup_table()
 _PACKED = np.ascontiguousarray(LUT).view(np.uint32).ravel()  # one RGBA pixel per element
 
 
-def colorize(image: np.ndarray, levels: tuple[float, float], lut: np.ndarray = LUT) -> np.ndarray:
-    """Float image → ``H × W × 4`` uint8 RGBA; values outside ``levels`` saturate, NaN is clear.
+NAN_RGBA = (255, 0, 255, 255)  # magenta: a value that is NaN
+POS_INF_RGBA = (255, 235, 59, 255)  # yellow: +Inf
+NEG_INF_RGBA = (0, 229, 255, 255)  # cyan: -Inf
 
-    +Inf and -Inf saturate to the ends of the scale; a zero-width ``levels`` is widened.
+
+def _pack(rgba: tuple[int, int, int, int]) -> np.uint32:
+    return np.array([rgba], np.uint8).view(np.uint32)[0, 0]
+
+
+def colorize(
+    image: np.ndarray,
+    levels: tuple[float, float],
+    gaps: np.ndarray | None = None,
+    lut: np.ndarray = LUT,
+) -> np.ndarray:
+    """Float image → ``H × W × 4`` uint8 RGBA; values outside ``levels`` saturate.
+
+    NaN, +Inf and -Inf get colours of their own (magenta, yellow, cyan) so that they are never
+    mistaken for a value; ``gaps`` (True between tiles) are transparent. A zero-width
+    ``levels`` (a constant tensor) is widened, so the tensor shows flat, never as 0/0.
     """
     lo, hi = float(levels[0]), float(levels[1])
     if not hi > lo:
@@ -47,12 +63,18 @@ def colorize(image: np.ndarray, levels: tuple[float, float], lut: np.ndarray = L
     index = (np.asarray(image, np.float32) - np.float32(lo)) * np.float32(
         (len(lut) - 1) / (hi - lo)
     )
-    np.clip(index, 0, len(lut) - 1, out=index)  # ±Inf saturate; NaN stays NaN
-    missing = np.isnan(index)
-    index[missing] = 0
+    special = ~np.isfinite(index)
+    index[special] = 0
+    np.clip(index, 0, len(lut) - 1, out=index)
     packed = _PACKED if lut is LUT else np.ascontiguousarray(lut).view(np.uint32).ravel()
     pixels = packed[index.astype(np.intp)]  # one gather of 32-bit pixels, not four of bytes
-    pixels[missing] = 0  # transparent
+    if special.any():
+        values = np.asarray(image)
+        pixels[np.isnan(values)] = _pack(NAN_RGBA)
+        pixels[np.isposinf(values)] = _pack(POS_INF_RGBA)
+        pixels[np.isneginf(values)] = _pack(NEG_INF_RGBA)
+    if gaps is not None:
+        pixels[gaps] = 0  # transparent
     return pixels.view(np.uint8).reshape(*pixels.shape, 4)
 
 

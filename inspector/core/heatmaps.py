@@ -6,10 +6,13 @@ one image item per channel. ``TileLayout.locate`` maps an image pixel back to (t
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from .colormap import colorize
 
 GAP = 1  # pixels of NaN between tiles (shown transparent)
 MAX_STRIP = 1024  # a longer vector wraps into rows of this many values
@@ -42,6 +45,10 @@ class TileLayout:
             image[y : y + self.height, x : x + self.width] = tiles[i]
         return image
 
+    def gap_mask(self) -> np.ndarray | None:
+        """True on the pixels between (and after the last of) the tiles; None without gaps."""
+        return None if self.rows == self.cols == 1 else _gap_mask(self)
+
     def locate(self, row: int, col: int) -> tuple[int, int, int] | None:
         """Image pixel → ``(tile index, y, x)`` inside that tile, or None on a gap or outside."""
         r, y = divmod(int(row), self.height + GAP)
@@ -52,6 +59,17 @@ class TileLayout:
             return None
         index = r * self.cols + c
         return (index, y, x) if index < self.count else None
+
+
+@functools.lru_cache(maxsize=256)  # a live view asks for the same few layouts every frame
+def _gap_mask(layout: TileLayout) -> np.ndarray:
+    mask = np.ones(layout.shape, dtype=bool)
+    for i in range(layout.count):
+        r, c = divmod(i, layout.cols)
+        y, x = r * (layout.height + GAP), c * (layout.width + GAP)
+        mask[y : y + layout.height, x : x + layout.width] = False
+    mask.flags.writeable = False
+    return mask
 
 
 def grid_for(count: int, height: int, width: int, rows: int | None = None) -> TileLayout:
@@ -88,6 +106,21 @@ class Heatmap:
             out_ch, in_ch = divmod(tile, self.layout.cols)
             return f"out {out_ch}, in {in_ch} ({y}, {x})"
         return f"ch {tile} ({y}, {x})"
+
+    def gaps(self) -> np.ndarray | None:
+        """True where the image is padding, not data (shown transparent)."""
+        if self.kind == "strip" and self.length:
+            mask = np.arange(self.layout.height * self.layout.width) >= self.length
+            mask = mask.reshape(self.layout.height, self.layout.width)
+        else:
+            mask = self.layout.gap_mask()
+        if mask is None:
+            return None
+        return np.ascontiguousarray(mask[:: self.stride, :: self.stride])
+
+    def colorize(self, levels: tuple[float, float]) -> np.ndarray:
+        """RGBA at ``levels``, with padding transparent and NaN/Inf in their own colours."""
+        return colorize(self.image, levels, self.gaps())
 
     @property
     def is_strip(self) -> bool:

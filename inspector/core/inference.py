@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from .capture import Step, capture_forward, named_outputs
-from .colormap import colorize, nice_bound
+from .colormap import nice_bound
 from .devices import synchronize
 from .heatmaps import activation_heatmap, any_heatmap, finite_range, tensor_heatmap
 from .inputs import MNIST, InputSpec, make_input
@@ -104,7 +104,7 @@ def run_forward(
     heatmaps = [activation_heatmap(t[0]) if t is not None else None for t in tensors]
     levels = shared_levels([h.image for h in heatmaps if h is not None])
     steps = tuple(
-        StepResult(step, heatmap, colorize(heatmap.image, levels), note=tensors[i][1])
+        StepResult(step, heatmap, heatmap.colorize(levels), note=tensors[i][1])
         for i, (step, heatmap) in enumerate(zip(capture.steps, heatmaps, strict=True))
         if heatmap is not None
     )
@@ -122,7 +122,7 @@ def run_forward(
             probabilities = (shifted / shifted.sum()).astype(np.float32)
     elif output.size:
         output_heatmap = any_heatmap(_page(output, settings.channel_page)[0])
-        output_rgba = colorize(output_heatmap.image, finite_range([output_heatmap.image]))
+        output_rgba = output_heatmap.colorize(finite_range([output_heatmap.image]))
     return ForwardResult(
         request_id=request.request_id,
         input=x_np,

@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.colormap import colorize
 from ..core.inference import CHANNEL_PAGE
 from ..core.results import ForwardResult
 from .heatmap_view import HeatmapColumn
@@ -91,7 +90,7 @@ class ActivationsPanel(QWidget):
                     f"{s.step.index + 1}. {s.step.label}",
                     f"{s.step.op} {format_shape(s.step.shape)}",
                 )
-            row.show(s.heatmap, s.rgba if auto else colorize(s.heatmap.image, levels))
+            row.show(s.heatmap, s.rgba if auto else s.heatmap.colorize(levels))
         self.column.shown_request_id = result.request_id
         self._show_notes(result, steps)
 
@@ -125,4 +124,4 @@ class ActivationsPanel(QWidget):
         levels = self.column.levels()
         for row in self.column.rows:
             if row.heatmap is not None:
-                row.show(row.heatmap, colorize(row.heatmap.image, levels))
+                row.show(row.heatmap, row.heatmap.colorize(levels))

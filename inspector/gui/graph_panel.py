@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
 from ..core.autograd_graph import PARAM, format_shape
 from ..core.backward import GradInfo
 from ..core.collapse import GROUP, CollapsedGraph, collapse, repeated_blocks
-from ..core.colormap import colorize
 from ..core.heatmaps import any_heatmap, finite_range
 from ..core.layout import layered_layout
 from ..core.results import BackwardResult
@@ -95,7 +94,7 @@ class GradientPanel(QScrollArea):
         widget.ci.setContentsMargins(0, 0, 0, 0)
         view = widget.addViewBox(invertY=True, enableMouse=False)
         view.setMenuEnabled(False)
-        image = pg.ImageItem(colorize(heatmap.image, finite_range([heatmap.image])))
+        image = pg.ImageItem(heatmap.colorize(finite_range([heatmap.image])))
         image.setToolTip(f"{name} {format_shape(info.shape)}")
         view.addItem(image)
         h, w = heatmap.image.shape

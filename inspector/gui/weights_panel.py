@@ -7,7 +7,6 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from ..core.colormap import colorize
 from ..core.heatmaps import finite_range
 from ..core.results import ParametersResult
 
@@ -89,7 +88,7 @@ class WeightsPanel(QWidget):
             view.setMouseEnabled(x=False, y=False)
             view.setMenuEnabled(False)
             view.hideButtons()
-            image = pg.ImageItem(colorize(heatmap.image, levels), axisOrder="row-major")
+            image = pg.ImageItem(heatmap.colorize(levels), axisOrder="row-major")
             view.addItem(image)
             h, w = heatmap.image.shape
             if not heatmap.is_strip:
