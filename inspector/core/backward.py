@@ -9,6 +9,7 @@ landed in every parameter's ``.grad``.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,7 @@ import torch
 from torch import nn
 
 from .autograd_graph import AutogradGraph, extract_graph
-from .capture import named_outputs, set_training
+from .capture import check, named_outputs, set_training
 from .losses import LossSpec, compute_loss
 
 MAX_KEPT_ELEMENTS = 1_000_000  # larger gradients keep their statistics, not their values
@@ -86,7 +87,9 @@ def _tensors(value: Any) -> list[torch.Tensor]:
     return []
 
 
-def forward_with_ownership(model: nn.Module, *inputs: Any) -> tuple[Any, dict[Any, str]]:
+def forward_with_ownership(
+    model: nn.Module, *inputs: Any, cancel: threading.Event | None = None
+) -> tuple[Any, dict[Any, str]]:
     """Run the model with grad and say which module created each autograd Node.
 
     Modules finish innermost first; each claims the unclaimed nodes between its outputs and
@@ -98,6 +101,7 @@ def forward_with_ownership(model: nn.Module, *inputs: Any) -> tuple[Any, dict[An
     calls: list[tuple[str, set, list]] = []
 
     def pre(module, args):
+        check(cancel)
         stack.append({t.grad_fn for t in _tensors(args) if t.grad_fn is not None})
 
     def post(module, args, output):
@@ -149,6 +153,7 @@ def record_backward(
     zero_grad: bool = True,
     with_saliency: bool = True,
     output_index: int = 0,
+    cancel: threading.Event | None = None,
 ) -> tuple[BackwardRecord, LiveGraph]:
     """Forward ``x`` with grad, build the loss's graph, run backward with hooks, record it all.
 
@@ -162,7 +167,7 @@ def record_backward(
         with torch.enable_grad():
             if zero_grad:
                 model.zero_grad(set_to_none=True)
-            output, owners = forward_with_ownership(model, x)
+            output, owners = forward_with_ownership(model, x, cancel=cancel)
             out = chosen_output(output, output_index)
             loss = compute_loss(out, spec)
             names = {id(p): n for n, p in model.named_parameters()}
@@ -172,6 +177,7 @@ def record_backward(
             for i, fn in enumerate(fns):
 
                 def pre(grad_outputs, i=i):
+                    check(cancel)  # raising here stops the engine: quitting never waits long
                     order.append(i)
                     grads.setdefault(i, NodeGrads()).incoming = _infos(grad_outputs)
 

@@ -8,6 +8,7 @@ as ``Conv2d``) the functional calls it makes are its own business: the module's 
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,12 +93,25 @@ def op_name(func: Callable) -> str:
     return name.strip("_") or name
 
 
+class Cancelled(Exception):
+    """Raised inside a forward or backward when the app asked the work to stop (quitting)."""
+
+
+def check(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise Cancelled("stopped on request")
+
+
 class _FunctionRecorder(TorchFunctionMode):
-    def __init__(self, sink: Callable[[Callable, Any], None]) -> None:
+    def __init__(
+        self, sink: Callable[[Callable, Any], None], cancel: threading.Event | None = None
+    ) -> None:
         super().__init__()
         self._sink = sink
+        self._cancel = cancel
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
+        check(self._cancel)  # every op is a chance to stop a long forward when the app quits
         out = func(*args, **(kwargs or {}))
         self._sink(func, out)
         return out
@@ -108,6 +122,7 @@ def capture_forward(
     *inputs: Any,
     keep: Callable[[Step], bool] | None = None,
     train_mode: bool = False,
+    cancel: threading.Event | None = None,
 ) -> Capture:
     """Run ``model(*inputs)`` and record every step; ``keep(step)`` chooses which tensors to keep.
 
@@ -160,7 +175,7 @@ def capture_forward(
                 handles.append(module.register_forward_pre_hook(pre_hook))
                 handles.append(module.register_forward_hook(post_hook))
         set_training(model, train_mode)
-        with _FunctionRecorder(on_function):
+        with _FunctionRecorder(on_function, cancel):
             capture.output = model(*inputs)
         if not capture.steps:  # compiled code hides its insides: show at least what came out
             tensor = first_tensor(capture.output)

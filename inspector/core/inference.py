@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 
@@ -83,13 +84,14 @@ def run_forward(
     request: ForwardRequest,
     device: torch.device,
     settings: ForwardSettings = ForwardSettings(),  # frozen: safe to share as a default
+    cancel: threading.Event | None = None,
 ) -> ForwardResult:
     """Forward ``request`` through ``model`` on ``device`` and capture its steps as numpy."""
     x_np = network_input(request, settings.input)
     started = time.perf_counter()
     with torch.inference_mode():
         x = torch.from_numpy(x_np).to(device)
-        capture = capture_forward(model, x, keep=_keeper(settings))
+        capture = capture_forward(model, x, keep=_keeper(settings), cancel=cancel)
         outputs = named_outputs(capture.output)
         index = min(settings.output_index, max(0, len(outputs) - 1))
         out = outputs[index][1] if outputs else None

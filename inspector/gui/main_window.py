@@ -34,6 +34,7 @@ from ..core.results import (
     UpdateResult,
 )
 from ..core.summary import summarize
+from ..logs import LOG
 from .activations_panel import ActivationsPanel
 from .canvas_panel import CanvasPanel
 from .graph_export import export_graph as write_graph
@@ -82,6 +83,7 @@ class MainWindow(QMainWindow):
         self.last_open: OpenRequest | None = None
         self.last_error: str | None = None
         self._progress: QProgressDialog | None = None
+        self.log_path: Path | None = None  # set by app.run once logging is set up
         self.setWindowTitle(f"Net Inspector — {loaded.name}")
         self.resize(1500, 940)
         self.last_result: ForwardResult | None = None
@@ -487,7 +489,21 @@ class MainWindow(QMainWindow):
 
     @Slot(str, str)
     def _on_failed(self, message: str, details: str) -> None:
+        LOG.warning("%s\n%s", message, details)
         self.show_message(message, warning=True)
+
+    def show_error(self, message: str, details: str) -> None:
+        """A non-blocking dialog for an unexpected error; the app goes on."""
+        self.last_error = message
+        self.show_message(message, warning=True)
+        box = QMessageBox(
+            QMessageBox.Icon.Critical, "Net Inspector", message, QMessageBox.StandardButton.Ok, self
+        )
+        box.setObjectName("errorDialog")
+        box.setInformativeText(f"The app carries on. Details are in the log: {self.log_path}")
+        box.setDetailedText(details)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
 
     def show_message(self, text: str, warning: bool = False) -> None:
         self.statusBar().showMessage(("⚠ " if warning else "") + text, 0 if warning else 8000)
@@ -514,7 +530,8 @@ class MainWindow(QMainWindow):
             self,
             "About Net Inspector",
             f"Net Inspector {__version__}<br>Look inside a PyTorch network while it "
-            "runs.<br>Bundled weights trained on MNIST (LeCun, Cortes, Burges).",
+            "runs.<br>Bundled weights trained on MNIST (LeCun, Cortes, Burges)."
+            + (f"<br><br>Log file: {self.log_path}" if self.log_path else ""),
         )
 
     def closeEvent(self, event) -> None:

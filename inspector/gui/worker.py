@@ -22,7 +22,7 @@ from PySide6.QtCore import QThread, Signal
 from torch import nn
 
 from ..core.backward import LiveGraph, record_backward, saved_value, sgd_step
-from ..core.capture import named_outputs
+from ..core.capture import Cancelled, named_outputs
 from ..core.devices import available_devices
 from ..core.inference import ForwardSettings, module_parameters, network_input, run_forward
 from ..core.inputs import TENSOR, make_input
@@ -74,6 +74,7 @@ class InferenceWorker(QThread):
         self._forward: ForwardRequest | None = None
         self._commands: deque[tuple[str, Any]] = deque()
         self._stopping = False
+        self._cancel = threading.Event()  # set on stop: a running forward/backward gives up
         # Frame pacing: set when the last result is on screen. Computing the next forward while
         # the GUI thread paints the last one only makes both fight over the GIL and the cores;
         # waiting and then taking the newest input gives fresher frames sooner.
@@ -124,13 +125,20 @@ class InferenceWorker(QThread):
         """The GUI has painted the last result: the next forward may start."""
         self._frame_shown.set()
 
-    def stop(self) -> None:
-        """Ask the loop to end and wait for it (the current computation finishes first)."""
+    def stop(self, timeout_ms: int = 3000) -> bool:
+        """End the loop: a forward or backward in progress stops at its next op or node.
+        Returns False if the thread was still busy after ``timeout_ms`` (a single huge kernel);
+        it is then terminated, since the app is quitting."""
         with self._lock:
             self._stopping = True
+        self._cancel.set()
         self._wake.set()
         self._frame_shown.set()
+        if self.wait(timeout_ms):
+            return True
+        self.terminate()
         self.wait()
+        return False
 
     def _command(self, kind: str, value: Any, replace: bool = False) -> None:
         with self._lock:
@@ -167,12 +175,14 @@ class InferenceWorker(QThread):
     def _safely(self, kind: str, value: Any) -> None:
         try:
             self._serve(kind, value)
+        except Cancelled:
+            return  # the app is quitting
         except Exception as exc:  # the worker must survive anything a model does
             self.failed.emit(_one_sentence(kind, exc), traceback.format_exc())
 
     def _serve(self, kind: str, value: Any) -> None:
         if kind == "forward":
-            result = run_forward(self._model, value, self._device, self._settings)
+            result = run_forward(self._model, value, self._device, self._settings, self._cancel)
             self._last_forward_ms = result.forward_ms
             with self._lock:
                 self.computed += 1
@@ -219,6 +229,7 @@ class InferenceWorker(QThread):
             zero_grad=zero_grad,
             with_saliency=self._settings.input.kind != TENSOR,
             output_index=self._settings.output_index,
+            cancel=self._cancel,
         )
         recorded = time.perf_counter()
         edges = [(a, b) for a, b, _ in record.graph.edges]

@@ -1,0 +1,94 @@
+"""Surviving abuse: unexpected exceptions, quitting mid-backward, the log file."""
+
+import time
+
+import pytest
+import torch
+from torch import nn
+
+from inspector.logs import install_excepthook, setup_logging
+
+
+class SlowBackward(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x * 1.0
+
+    @staticmethod
+    def backward(ctx, grad):
+        time.sleep(0.02)
+        return grad
+
+
+class Slow(nn.Module):
+    """A backward of 300 nodes × 20 ms = 6 s, if nobody stops it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        x = self.fc(x)
+        for _ in range(300):
+            x = SlowBackward.apply(x)
+        return x
+
+
+def test_closing_during_a_long_backward_exits_within_a_second(qtbot):
+    from inspector.core.inputs import InputSpec
+    from inspector.core.loading import OpenedModel
+    from inspector.gui.main_window import MainWindow
+
+    window = MainWindow(opened=OpenedModel(Slow(), "Slow", InputSpec((1, 4), "tensor")))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.last_result is not None, timeout=10_000)
+    window.run_backward()
+    qtbot.wait(300)  # well inside the 6-second backward
+    worker = window.session.worker
+    started = time.perf_counter()
+    window.close()
+    assert time.perf_counter() - started < 1.0
+    assert not worker.isRunning()
+
+
+def test_excepthook_logs_and_shows_instead_of_crashing(tmp_path, monkeypatch):
+    import sys
+
+    path = setup_logging(tmp_path)
+    shown = []
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test
+    handler = install_excepthook(lambda message, details: shown.append((message, details)))
+    try:
+        raise ValueError("a slot went wrong")
+    except ValueError:
+        handler(*sys.exc_info())
+    assert shown and shown[0][0] == "Something went wrong: ValueError: a slot went wrong"
+    assert "Traceback" in shown[0][1]
+    for h in __import__("inspector.logs").logs.LOG.handlers:
+        h.flush()
+    assert "a slot went wrong" in path.read_text()
+
+
+def test_error_dialog_does_not_block(qtbot, window):
+    from PySide6.QtWidgets import QMessageBox
+
+    window.show_error("Something went wrong: boom", "details")
+    box = window.findChild(QMessageBox, "errorDialog")
+    assert box is not None and box.isVisible()
+    assert window.last_error == "Something went wrong: boom"
+    window.submit_input()  # the app is still running
+    box.close()
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), 3.0])
+def test_nan_inf_and_constant_tensors_render(qtbot, window, value):
+    import numpy as np
+
+    last = window.last_result.request_id
+    window.canvas_panel.raw_input = np.full((1, 1, 32, 32), value, np.float32)
+    window.submit_input()
+    qtbot.waitUntil(lambda: window.last_result.request_id > last, timeout=10_000)
+    rgba = window.last_result.steps[0].rgba
+    assert rgba.dtype == np.uint8 and rgba.shape[-1] == 4
+    window.activations.column.grab()  # paints without raising
