@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 
 from . import __version__
 from .core.nets import LENET_WEIGHTS
@@ -33,18 +34,70 @@ def create_window(
     return window
 
 
-def run(weights: Path | None = LENET_WEIGHTS, device: str = "cpu", opened=None) -> int:
+def set_identity() -> None:
+    """Names QSettings and the standard folders (settings, autosave, logs) are filed under."""
+    from PySide6.QtCore import QCoreApplication
+
+    QCoreApplication.setOrganizationName("Net Inspector")
+    QCoreApplication.setApplicationName("Net Inspector")
+
+
+def last_model_or_none():
+    """The model open when the app last closed, reopened; ``(None, note)`` if it cannot be."""
+    from .core.loading import open_model
+    from .gui.persistence import Persistence
+
+    last = Persistence.last_model()
+    if last is None or (last.spec == "lenet" and not last.weights):
+        return None, None
+    try:
+        return open_model(last.spec, last.weights, last.trust, last.input_shape), None
+    except Exception as exc:
+        LOG.warning("could not reopen %s: %s", last.spec, exc)
+        return None, f"Could not reopen {last.spec} ({exc}); opened the LeNet instead."
+
+
+def offer_autosave(window: MainWindow) -> None:
+    """After a crash or kill, offer the drawing that was autosaved (without blocking)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    leftover = window.persistence.leftover_autosave()
+    if leftover is None:
+        return
+    box = QMessageBox(
+        QMessageBox.Icon.Question,
+        "Restore the drawing?",
+        "Net Inspector did not close cleanly last time. Restore the drawing it had?",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        window,
+    )
+    box.setObjectName("restoreAutosaveDialog")
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+    def answered(button) -> None:
+        if box.standardButton(button) == QMessageBox.StandardButton.Yes:
+            window.persistence.restore_autosave(leftover)
+
+    box.buttonClicked.connect(answered)
+    box.open()
+
+
+def run(
+    weights: Path | None = LENET_WEIGHTS, device: str = "cpu", opened=None, note: str | None = None
+) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    set_identity()
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("Net Inspector")
-    app.setOrganizationName("Net Inspector")
     log_path = setup_logging()
     LOG.info("starting Net Inspector %s", __version__)
     window = create_window(weights, device, opened)
     window.log_path = log_path
     install_excepthook(window.show_error)
+    if note:
+        window.show_message(note, warning=True)
+    offer_autosave(window)
     # Ctrl+C in the terminal closes the window like the close button (which stops the worker,
     # even mid-backward, within a second). Python only sees signals between Qt events: the
     # timer makes sure there are some.

@@ -13,9 +13,9 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """The options every command that opens a model shares."""
     parser.add_argument(
         "--model",
-        default="lenet",
-        help="lenet (default), resnet50, transformer, path/to/file.py:Name, a TorchScript .pt, "
-        "or a torch.export .pt2",
+        default=None,
+        help="lenet (the default), resnet50, transformer, path/to/file.py:Name, a TorchScript "
+        ".pt, or a torch.export .pt2",
     )
     parser.add_argument("--weights", type=Path, help="a state_dict (.pt, .pth, .safetensors)")
     parser.add_argument("--input-shape", help="e.g. 1,3,64,64 (default: inferred from the model)")
@@ -32,7 +32,7 @@ def open_from_arguments(args: argparse.Namespace):
     """The model the options name (raises ModelLoadError / ValueError with one sentence)."""
     from .core.loading import open_model
 
-    return open_model(args.model, args.weights, args.trust_checkpoint, args.input_shape)
+    return open_model(args.model or "lenet", args.weights, args.trust_checkpoint, args.input_shape)
 
 
 def refuse(exc: BaseException, debug: bool) -> int:
@@ -54,6 +54,11 @@ def _app_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"net-inspector {__version__}")
     add_model_arguments(parser)
+    parser.add_argument(
+        "--reset-settings",
+        action="store_true",
+        help="forget the saved window layout, last model and settings",
+    )
     return parser
 
 
@@ -85,10 +90,20 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    try:  # open the model before any window: a refusal is one sentence and an exit code
-        opened = open_from_arguments(args)
-    except Exception as exc:
-        return refuse(exc, args.debug)
-    from .app import run
+    from .app import last_model_or_none, run, set_identity
 
-    return run(device=args.device, opened=opened)
+    set_identity()
+    note = None
+    if args.reset_settings:
+        from PySide6.QtCore import QSettings
+
+        QSettings().clear()
+    opened = None
+    if args.model is None and args.weights is None:  # come back to what was open last time
+        opened, note = last_model_or_none()
+    if opened is None:
+        try:  # open the model before any window: a refusal is one sentence and an exit code
+            opened = open_from_arguments(args)
+        except Exception as exc:
+            return refuse(exc, args.debug)
+    return run(device=args.device, opened=opened, note=note)

@@ -8,12 +8,34 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
 
+import tempfile
+
 import pytest
 import torch
 import torch.nn.functional as F
+from PySide6.QtCore import QCoreApplication, QSettings, QStandardPaths
 from torch import nn
 
+# Keep the tests away from the user's settings, autosave and logs.
+QStandardPaths.setTestModeEnabled(True)
+QCoreApplication.setOrganizationName("NetInspectorTests")
+QCoreApplication.setApplicationName("Net Inspector Tests")
+QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+QSettings.setPath(
+    QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp(prefix="ni-settings-")
+)
+
 _started_threads: list[weakref.ref] = []
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings():
+    """Every test starts as a first run: no saved layout, loss settings or autosave."""
+    QSettings().clear()
+    from inspector.gui.persistence import autosave_path
+
+    autosave_path().unlink(missing_ok=True)
+    yield
 
 
 @pytest.fixture(autouse=True)

@@ -345,6 +345,17 @@ class CanvasPanel(QWidget):
         self._update_note()
         self.inputChanged.emit()
 
+    def restore(self, drawing: np.ndarray, raw: np.ndarray | None, brush: float) -> None:
+        """Put back a saved drawing, random input and brush (a session being opened)."""
+        self.brush_spin.setValue(brush)
+        self.canvas.set_drawing(drawing)
+        if raw is not None and tuple(raw.shape) == self.input_spec.shape:
+            self.raw_input = np.asarray(raw, np.float32).copy()
+            plane = self.raw_input.reshape(-1, *self.raw_input.shape[-2:])[0]
+            self.canvas.show_overlay(plane if self.raw_input.ndim >= 3 else None)
+            self._update_note()
+            self.inputChanged.emit()
+
     def set_input_spec(self, spec: InputSpec) -> None:
         """What the current model takes: the canvas draws only for image inputs."""
         self.input_spec = spec

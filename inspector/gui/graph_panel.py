@@ -152,7 +152,6 @@ class GraphPanel(QWidget):
         self.search.setPlaceholderText("Find a node (Enter: next)")
         self.search.setClearButtonEnabled(True)
         self.search.setToolTip("Finds nodes by name, label or module; Enter jumps to the next")
-        self.search.setMaximumWidth(220)
         self.search.setEnabled(False)
         self.node_label = QLabel("Press Backward to build the autograd graph of the loss.")
         self.node_label.setObjectName("backwardNodeLabel")
@@ -163,10 +162,11 @@ class GraphPanel(QWidget):
         for b in (self.reset_button, self.prev_button, self.step_button, self.play_button):
             controls.addWidget(b)
         controls.addWidget(self.node_label, 1)
-        controls.addWidget(self.search)
-        controls.addWidget(self.collapse_button)
-        controls.addWidget(self.expand_button)
-        controls.addWidget(self.fit_button)
+        view_controls = QHBoxLayout()  # a second row: the window stays narrow enough
+        view_controls.addWidget(self.search, 1)
+        view_controls.addWidget(self.collapse_button)
+        view_controls.addWidget(self.expand_button)
+        view_controls.addWidget(self.fit_button)
 
         self.placeholder = QLabel(
             "The autograd graph of the loss appears here.\n\n"
@@ -187,6 +187,7 @@ class GraphPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(controls)
+        layout.addLayout(view_controls)
         layout.addWidget(splitter, 1)
 
         self.play_timer = QTimer(self)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
@@ -41,6 +42,7 @@ from .graph_export import export_graph as write_graph
 from .graph_panel import GraphPanel
 from .loss_panel import LossPanel
 from .open_dialog import OpenModelDialog, OpenRequest
+from .persistence import Persistence
 from .prediction_panel import PredictionPanel
 from .session import Session
 from .tree_panel import ModuleTreeView, TreePanel
@@ -58,7 +60,8 @@ SHORTCUTS = [
     ("Space", "Step to the next node of the backward pass"),
     ("Shift+Space", "Step back"),
     ("Ctrl+U", "Update weights (one SGD step)"),
-    ("Ctrl+E", "Export the autograd graph (JSON, DOT, SVG, PNG)"),
+    ("Ctrl+S / Ctrl+Shift+O", "Save / open a session (drawing, model, weights, backward step)"),
+    ("Ctrl+E", "Export the graph, or the activations (PNG, .npy)"),
     ("Ctrl+1 / Ctrl+2", "Activations / Autograd graph tab"),
     ("Mouse wheel, drag", "Zoom and pan the graph; click a node to jump to it"),
     ("F1", "Keyboard shortcuts"),
@@ -81,6 +84,7 @@ class MainWindow(QMainWindow):
         self.model_name = loaded.name
         self.input_spec: InputSpec = loaded.input
         self.last_open: OpenRequest | None = None
+        self.current_open = OpenRequest(loaded.spec, loaded.weights, None, False)
         self.last_error: str | None = None
         self._progress: QProgressDialog | None = None
         self.log_path: Path | None = None  # set by app.run once logging is set up
@@ -142,6 +146,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.timing_label)
 
         self.session = Session(loaded.model, device)
+        self.persistence = Persistence(self)
         self._build_menus()
         self.session.forwardReady.connect(self.show_result)
         self.session.parametersReady.connect(self.show_parameters)
@@ -176,6 +181,8 @@ class MainWindow(QMainWindow):
 
         if opened is not None:
             self.session.update_settings(input=loaded.input)
+            self.current_open = OpenRequest(loaded.spec, loaded.weights, loaded.input.shape, False)
+        self.persistence.restore_settings()
         if loaded.warning:
             self.show_message(loaded.warning, warning=True)
         elif loaded.spec == "lenet":
@@ -216,14 +223,52 @@ class MainWindow(QMainWindow):
             "Ctrl+I",
             "Load a digit image onto the canvas",
         )
+        file_menu.addSeparator()
+        action(
+            file_menu,
+            "&Save Session…",
+            self.choose_session_to_save,
+            QKeySequence.StandardKey.Save,
+            "One file with the drawing, model, selection, loss, backward step and weights",
+        )
+        action(
+            file_menu,
+            "Open Se&ssion…",
+            self.choose_session_to_open,
+            "Ctrl+Shift+O",
+            "Go back to a saved session",
+        )
+        file_menu.addSeparator()
+        action(
+            file_menu,
+            "&Export…",
+            self.export_current,
+            "Ctrl+E",
+            "The graph (JSON, DOT, SVG, PNG) on the graph tab, else the activations (PNG, .npy)",
+        )
         self.export_action = action(
             file_menu,
-            "&Export Graph…",
+            "Export &Graph…",
             self.export_graph,
-            "Ctrl+E",
+            None,
             "Write the autograd graph as JSON, DOT, SVG or PNG",
         )
         self.export_action.setEnabled(False)
+        action(
+            file_menu,
+            "Export &Activations…",
+            self.export_activations,
+            None,
+            "The activations panel as shown (PNG) or the selected step's tensor (.npy)",
+        )
+        action(
+            file_menu,
+            "Export &Weights…",
+            self.export_weights,
+            None,
+            "The weights panel as shown (PNG) or the first parameter (.npy)",
+        )
+        action(file_menu, "Export &Window as PNG…", self.export_window)
         file_menu.addSeparator()
         action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         edit_menu = self.menuBar().addMenu("&Edit")
@@ -346,6 +391,8 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_model_loaded(self, loaded: ModelLoaded) -> None:
         self._close_progress()
+        if self.last_open is not None:
+            self.current_open = self.last_open
         self.model_name = loaded.name
         self.input_spec = loaded.input
         self.setWindowTitle(f"Net Inspector — {loaded.name}")
@@ -534,6 +581,95 @@ class MainWindow(QMainWindow):
             + (f"<br><br>Log file: {self.log_path}" if self.log_path else ""),
         )
 
+    # -- sessions and exports ---------------------------------------------------------------
+    @Slot()
+    def choose_session_to_save(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(  # asks before overwriting
+            self, "Save session", "session.netinspector", "Net Inspector session (*.netinspector)"
+        )
+        if path:
+            self.persistence.save_session(Path(path))
+
+    @Slot()
+    def choose_session_to_open(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open session", "", "Net Inspector session (*.netinspector);;All files (*)"
+        )
+        if path:
+            self.persistence.open_session(Path(path))
+
+    @Slot()
+    def export_current(self) -> None:
+        if self.tabs.currentWidget() is self.graph and self.graph.stepper is not None:
+            self.export_graph()
+        else:
+            self.export_activations()
+
+    def _ask_export_path(self, title: str, name: str, filters: str) -> Path | None:
+        path, _ = QFileDialog.getSaveFileName(self, title, name, filters)
+        return Path(path) if path else None
+
+    @Slot()
+    def export_activations(self) -> None:
+        path = self._ask_export_path(
+            "Export activations", "activations.png", "PNG image (*.png);;NumPy array (*.npy)"
+        )
+        if path is not None:
+            self.write_activations(path)
+
+    def write_activations(self, path: Path, step: int = 0) -> bool:
+        """The panel as shown (``.png``) or one step's values (``.npy``, step ``step``)."""
+        result = self.last_result
+        if path.suffix == ".npy":
+            if result is None or not result.steps:
+                return False
+            values = result.steps[min(step, len(result.steps) - 1)].heatmap.image
+            return self._write_npy(path, values)
+        return self._write_png(path, self.activations.column.grab())
+
+    @Slot()
+    def export_weights(self) -> None:
+        path = self._ask_export_path(
+            "Export weights", "weights.png", "PNG image (*.png);;NumPy array (*.npy)"
+        )
+        if path is None:
+            return
+        if path.suffix == ".npy":
+            result = self.weights.result
+            if result is None or not result.parameters:
+                self.show_message("Select a module with parameters first.", warning=True)
+                return
+            self._write_npy(path, result.parameters[0].values)
+        else:
+            self._write_png(path, self.weights.view.grab())
+
+    @Slot()
+    def export_window(self) -> None:
+        path = self._ask_export_path("Export window", "net-inspector.png", "PNG image (*.png)")
+        if path is not None:
+            self._write_png(path, self.grab())
+
+    def _write_png(self, path: Path, pixmap) -> bool:
+        tmp = path.with_name(f".{path.stem}.partial.png")
+        if not pixmap.save(str(tmp), "PNG"):
+            self.show_message(f"Could not write {path.name}.", warning=True)
+            return False
+        tmp.replace(path)
+        self.show_message(f"Wrote {path}.")
+        return True
+
+    def _write_npy(self, path: Path, values: np.ndarray) -> bool:
+        tmp = path.with_name(f".{path.stem}.partial.npy")
+        try:
+            np.save(tmp, np.asarray(values), allow_pickle=False)
+            tmp.replace(path)
+        except OSError as exc:
+            self.show_message(f"Could not write {path.name}: {exc}", warning=True)
+            return False
+        self.show_message(f"Wrote {path}.")
+        return True
+
     def closeEvent(self, event) -> None:
+        self.persistence.closing()
         self.session.shutdown()
         super().closeEvent(event)

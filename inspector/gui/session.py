@@ -30,6 +30,7 @@ class Session(QObject):
     weightsUpdated = Signal(object)  # UpdateResult
     savedValueReady = Signal(object)  # SavedValueResult
     modelLoaded = Signal(object)  # ModelLoaded, for the latest Open only
+    stateReady = Signal(object)  # the current weights as numpy
     loadFailed = Signal(str, str)  # one sentence, details; the previous model stays
     failed = Signal(str, str)
 
@@ -49,6 +50,7 @@ class Session(QObject):
         self.worker.weightsUpdated.connect(self.weightsUpdated)
         self.worker.savedValueReady.connect(self.savedValueReady)
         self.worker.modelLoaded.connect(self._on_model_loaded)
+        self.worker.stateReady.connect(self.stateReady)
         self.worker.loadFailed.connect(self._on_load_failed)
         self.worker.failed.connect(self.failed)
         self._backward_request_id = 0
@@ -75,6 +77,12 @@ class Session(QObject):
 
     def update_settings(self, **changes) -> None:
         self.worker.update_settings(**changes)
+
+    def request_state(self) -> None:
+        self.worker.request_state()
+
+    def set_state(self, state: dict) -> None:
+        self.worker.set_state(state)
 
     def submit(self, drawing: np.ndarray, raw_input: np.ndarray | None = None) -> int:
         """Snapshot the input and hand it to the worker; returns the request id."""

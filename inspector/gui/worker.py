@@ -56,6 +56,7 @@ class InferenceWorker(QThread):
     weightsUpdated = Signal(object)  # UpdateResult
     savedValueReady = Signal(object)  # SavedValueResult
     modelLoaded = Signal(object)  # ModelLoaded
+    stateReady = Signal(object)  # dict name -> numpy array: the weights as they are now
     loadFailed = Signal(int, str, str)  # token, one-sentence message, details
     failed = Signal(str, str)  # one-sentence message, details
 
@@ -116,6 +117,13 @@ class InferenceWorker(QThread):
         """The user gave up waiting: a model still loading is dropped when it is ready."""
         with self._lock:
             self._cancelled_loads.add(token)
+
+    def request_state(self) -> None:
+        self._command("get_state", None)
+
+    def set_state(self, state: dict) -> None:
+        """Replace every weight (a saved session's); refused unless it fits exactly."""
+        self._command("set_state", state)
 
     def update_settings(self, **changes) -> None:
         """Input, output index, focused module, channel page for the following forwards."""
@@ -213,6 +221,21 @@ class InferenceWorker(QThread):
             self._settings = replace(self._settings, **value)
         elif kind == "load":
             self._load(*value)
+        elif kind == "get_state":
+            state = {
+                k: v.detach().cpu().numpy().copy() for k, v in self._model.state_dict().items()
+            }
+            self.stateReady.emit(state)
+        elif kind == "set_state":
+            own = self._model.state_dict()
+            if set(value) != set(own) or any(
+                tuple(value[k].shape) != tuple(own[k].shape) for k in own
+            ):
+                raise ValueError("the saved weights do not fit the model")
+            tensors = {k: torch.from_numpy(np.asarray(v)) for k, v in value.items()}
+            self._model.load_state_dict(tensors)
+            names = tuple(n for n, _ in self._model.named_parameters())
+            self.weightsUpdated.emit(UpdateResult("restore", names, "Weights restored."))
         elif kind == "saved":
             node, name = value
             values = saved_value(self._live, node, name) if self._live is not None else None
@@ -306,5 +329,7 @@ def _one_sentence(kind: str, exc: BaseException) -> str:
         "saved": "Reading a saved tensor",
         "settings": "Changing the forward settings",
         "load": "Opening the model",
+        "get_state": "Reading the weights",
+        "set_state": "Restoring the weights",
     }.get(kind, kind)
     return f"{what} failed: {type(exc).__name__}: {exc}"

@@ -1,0 +1,222 @@
+"""Nothing lost: sessions, settings, autosave, exports."""
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+from inspector.core.session_file import SessionError, SessionState, load_session, save_session
+from inspector.snapshot import stroke
+
+
+def _settle(qtbot, window):
+    qtbot.waitUntil(
+        lambda: (
+            window.last_result is not None
+            and window.last_result.request_id >= window.session.latest_request_id
+        ),
+        timeout=20_000,
+    )
+
+
+def _make_a_session(qtbot, window):
+    """Draw, pick CE against class 3 with accumulation, backward, step, update the weights."""
+    stroke(window.canvas_panel.canvas)
+    window.canvas_panel.brush_spin.setValue(2.1)
+    window.loss.loss_combo.setCurrentIndex(window.loss.loss_combo.findData("ce"))
+    window.loss.class_spin.setValue(3)
+    window.loss.zero_grad.setChecked(False)
+    window.loss.lr_spin.setValue(0.05)
+    window.tree.select_path("conv2")
+    with qtbot.waitSignal(window.session.backwardReady, timeout=20_000):
+        window.run_backward()
+    with qtbot.waitSignal(window.session.weightsUpdated, timeout=20_000):
+        window.session.update_weights(0.05)
+    with qtbot.waitSignal(window.session.backwardReady, timeout=20_000):
+        window.run_backward()
+    for _ in range(7):
+        window.graph.step()
+    _settle(qtbot, window)
+
+
+def _weights(qtbot, window) -> dict:
+    with qtbot.waitSignal(window.session.stateReady, timeout=20_000) as blocker:
+        window.session.request_state()
+    return blocker.args[0]
+
+
+def test_save_close_open_restores_every_field(qtbot, tmp_path):
+    from inspector.app import MainWindow
+
+    first = MainWindow()
+    qtbot.addWidget(first)
+    first.show()
+    _settle(qtbot, first)
+    _make_a_session(qtbot, first)
+    path = tmp_path / "work.netinspector"
+    with qtbot.waitSignal(first.persistence.sessionSaved, timeout=20_000):
+        first.persistence.save_session(path)
+    saved_weights = _weights(qtbot, first)
+    drawing = first.canvas_panel.canvas.drawing.copy()
+    step = first.graph.stepper.k
+    first.close()
+
+    second = MainWindow()
+    qtbot.addWidget(second)
+    second.show()
+    _settle(qtbot, second)
+    with qtbot.waitSignal(second.persistence.sessionRestored, timeout=30_000):
+        assert second.persistence.open_session(path)
+    _settle(qtbot, second)
+    np.testing.assert_array_equal(second.canvas_panel.canvas.drawing, drawing)
+    restored = _weights(qtbot, second)
+    assert restored.keys() == saved_weights.keys()
+    for name in saved_weights:
+        np.testing.assert_array_equal(restored[name], saved_weights[name])  # bit for bit
+    assert second.canvas_panel.canvas.brush_radius == pytest.approx(2.1)
+    spec = second.loss.spec()
+    assert (spec.kind, spec.target_class) == ("ce", 3)
+    assert not second.loss.zero_grad.isChecked()
+    assert second.loss.lr_spin.value() == pytest.approx(0.05)
+    assert second.tree.current_path() == "conv2"
+    assert second.graph.stepper.k == step == 6
+    assert second.session.selected_module == "conv2"
+    second.close()
+
+
+def test_damaged_and_newer_sessions_are_refused_and_nothing_changes(qtbot, window, tmp_path):
+    stroke(window.canvas_panel.canvas)
+    drawing = window.canvas_panel.canvas.drawing.copy()
+    title = window.windowTitle()
+    damaged = tmp_path / "damaged.netinspector"
+    damaged.write_bytes(b"PK\x03\x04 not really a zip")
+    assert not window.persistence.open_session(damaged)
+    assert "damaged.netinspector is damaged" in window.last_error
+
+    newer = tmp_path / "newer.netinspector"
+    save_session(newer, SessionState())
+    with zipfile.ZipFile(newer) as archive:
+        parts = {n: archive.read(n) for n in archive.namelist()}
+    meta = json.loads(parts["session.json"])
+    meta["version"] = 99
+    parts["session.json"] = json.dumps(meta).encode()
+    with zipfile.ZipFile(newer, "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    assert not window.persistence.open_session(newer)
+    assert "newer Net Inspector" in window.last_error
+    np.testing.assert_array_equal(window.canvas_panel.canvas.drawing, drawing)
+    assert window.windowTitle() == title
+
+
+def test_an_interrupted_save_leaves_the_previous_file(tmp_path, monkeypatch):
+    path = tmp_path / "s.netinspector"
+    first = SessionState(drawing=np.ones((32, 32), np.float32), weights={"w": np.ones(3)})
+    save_session(path, first)
+    before = path.read_bytes()
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("safetensors.numpy.save", crash)
+    with pytest.raises(OSError):
+        save_session(path, SessionState(weights={"w": np.zeros(3)}))
+    assert path.read_bytes() == before
+    assert not list(tmp_path.glob(".*partial"))
+    np.testing.assert_array_equal(load_session(path).drawing, first.drawing)
+
+
+def test_missing_session_file(tmp_path):
+    with pytest.raises(SessionError, match="no such file"):
+        load_session(tmp_path / "gone.netinspector")
+
+
+def test_window_layout_and_loss_settings_come_back(qtbot):
+    from inspector.app import MainWindow
+
+    first = MainWindow()
+    qtbot.addWidget(first)
+    first.show()
+    first.resize(1300, 800)
+    first.docks["weights"].setFloating(True)
+    first.loss.lr_spin.setValue(0.2)
+    first.canvas_panel.brush_spin.setValue(2.5)
+    size = first.size()
+    first.close()
+    second = MainWindow()
+    qtbot.addWidget(second)
+    second.show()
+    assert second.loss.lr_spin.value() == pytest.approx(0.2)
+    assert second.canvas_panel.brush_spin.value() == pytest.approx(2.5)
+    assert second.docks["weights"].isFloating()
+    # The geometry is stored; the offscreen platform's 800×800 screen clamps what it restores.
+    from PySide6.QtCore import QSettings
+
+    assert not QSettings().value("window/geometry").isEmpty()
+    assert second.size().width() >= min(size.width(), 790)
+    second.close()
+
+
+def test_autosaved_drawing_is_offered_after_a_crash(qtbot, window):
+    from inspector.gui.persistence import Persistence
+
+    stroke(window.canvas_panel.canvas)
+    window.persistence.autosave_now()
+    leftover = Persistence.leftover_autosave()
+    assert leftover is not None  # as if the app had been killed here
+    drawing = window.canvas_panel.canvas.drawing.copy()
+    window.canvas_panel.canvas.clear()
+    assert window.persistence.restore_autosave(leftover)
+    np.testing.assert_array_equal(window.canvas_panel.canvas.drawing, drawing)
+    window.close()  # a clean exit removes it
+    assert Persistence.leftover_autosave() is None
+
+
+def test_exports(qtbot, window, tmp_path):
+    stroke(window.canvas_panel.canvas)
+    _settle(qtbot, window)
+    assert window.write_activations(tmp_path / "act.png")
+    assert (tmp_path / "act.png").read_bytes()[:4] == b"\x89PNG"
+    assert window.write_activations(tmp_path / "conv1.npy", step=0)
+    values = np.load(tmp_path / "conv1.npy")
+    np.testing.assert_array_equal(values, window.last_result.steps[0].heatmap.image)
+    assert window._write_png(tmp_path / "window.png", window.grab())
+
+
+def test_snapshot_command_writes_the_window(tmp_path, qapp):
+    from PySide6.QtGui import QImage
+
+    from inspector.snapshot import main
+
+    out = tmp_path / "shot.png"
+    assert main(["--out", str(out), "--backward-step", "3", "--size", "1400x900"]) == 0
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (1400, 900)
+
+
+def test_the_next_start_reopens_the_last_model(qtbot, zoo_files, tmp_path, monkeypatch):
+    from inspector.app import MainWindow, last_model_or_none
+    from inspector.gui.open_dialog import OpenRequest
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.session.modelLoaded, timeout=30_000):
+        window.open_model(OpenRequest(f"{zoo_files['nets']}:TwoHeads", None, None, False))
+    window.close()
+    monkeypatch.chdir(tmp_path)  # from another folder: the saved path is absolute
+    opened, note = last_model_or_none()
+    assert note is None and opened.name == "TwoHeads"
+
+    zoo_copy = tmp_path / "gone.py"
+    zoo_copy.write_text(zoo_files["nets"].read_text())
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.session.modelLoaded, timeout=30_000):
+        window.open_model(OpenRequest(f"{zoo_copy}:TwoHeads", None, None, False))
+    window.close()
+    zoo_copy.unlink()
+    opened, note = last_model_or_none()
+    assert opened is None and "Could not reopen" in note and "gone.py" in note
