@@ -230,6 +230,8 @@ class GraphPanel(QWidget):
             for original, view in enumerate(self.shown.shown_as)
             if self.shown.graph.nodes[view].kind != GROUP
         }
+        if self.scene is not None:
+            self.scene.deleteLater()  # it is a child of this panel: it would live forever
         self.scene = GraphScene(self.shown.graph, layout, self)
         self.scene.nodeClicked.connect(self._on_node_clicked)
         self.scene.nodeDoubleClicked.connect(self._on_node_double_clicked)
@@ -318,11 +320,13 @@ class GraphPanel(QWidget):
         """A new model: no graph until the next Backward."""
         self.play_timer.stop()
         self.result = self.stepper = None
+        self.view.setScene(None)
+        if self.scene is not None:
+            self.scene.deleteLater()
         self.scene = self.shown = None
         self.collapsed = set()
         for w in (self.collapse_button, self.expand_button, self.search):
             w.setEnabled(False)
-        self.view.setScene(None)
         self.stack.setCurrentWidget(self.placeholder)
         for b in (self.reset_button, self.prev_button, self.step_button, self.play_button):
             b.setEnabled(False)

@@ -92,6 +92,10 @@ class LossPanel(QWidget):
         self.reset_button.clicked.connect(self.resetRequested)
         self._on_loss_changed()
 
+    def set_classes(self, count: int) -> None:
+        if self.class_spin.maximum() != count - 1:
+            self.class_spin.setMaximum(max(0, count - 1))
+
     def spec(self) -> LossSpec:
         return LossSpec(self.loss_combo.currentData(), self.class_spin.value())
 

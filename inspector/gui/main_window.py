@@ -340,6 +340,8 @@ class MainWindow(QMainWindow):
         self.canvas_panel.preview.show_input(result.input, result.request_id)
         self.activations.show_result(result)
         self.prediction.show_result(result)
+        if result.probabilities is not None:  # the target class must be one of the outputs
+            self.loss.set_classes(len(result.probabilities))
         self.tree.tree_model.set_shapes(result.module_shapes)
         now = time.monotonic()
         if now - self._timing_shown_at > 0.25:  # a number changing 100×/s cannot be read
@@ -386,6 +388,7 @@ class MainWindow(QMainWindow):
         if self._progress is not None:
             self._progress.canceled.disconnect(self._cancel_open)
             self._progress.close()
+            self._progress.deleteLater()  # a child of the window: it would outlive every open
             self._progress = None
 
     @Slot(object)
