@@ -17,6 +17,7 @@ from .logs import LOG, install_excepthook, setup_logging
 pg.setConfigOptions(imageAxisOrder="row-major")
 
 from .gui.main_window import MainWindow  # noqa: E402  (after the pyqtgraph options)
+from .gui.theme import follow_system_theme  # noqa: E402
 
 __all__ = ["MainWindow", "create_window", "run"]
 
@@ -90,6 +91,7 @@ def run(
 
     set_identity()
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    follow_system_theme(app)
     log_path = setup_logging()
     LOG.info("starting Net Inspector %s", __version__)
     window = create_window(weights, device, opened)

@@ -148,8 +148,11 @@ class DrawCanvas(QWidget):
     # -- painting -------------------------------------------------------------------------
     def _grid(self) -> QPixmap:
         """Faint cell lines, drawn once per size (a stroke repaints the canvas very often)."""
-        if self._grid_pixmap is None or self._grid_pixmap.size() != self.size():
-            pixmap = QPixmap(self.size())
+        ratio = self.devicePixelRatioF()  # sharp lines on high-DPI screens
+        wanted = self.size() * ratio
+        if self._grid_pixmap is None or self._grid_pixmap.size() != wanted:
+            pixmap = QPixmap(wanted)
+            pixmap.setDevicePixelRatio(ratio)
             pixmap.fill(Qt.GlobalColor.transparent)
             grid = QPainter(pixmap)
             pen = QPen(QColor(255, 255, 255, 22))

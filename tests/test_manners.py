@@ -1,0 +1,45 @@
+"""Desktop manners: tooltips everywhere, shortcuts listed, --version, dark and light palettes."""
+
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractSpinBox,
+    QComboBox,
+    QLineEdit,
+)
+
+CONTROLS = (QAbstractButton, QAbstractSpinBox, QComboBox, QLineEdit)
+
+
+def test_every_control_has_a_tooltip(window):
+    missing = []
+    for kind in CONTROLS:
+        for widget in window.findChildren(kind):
+            if not widget.isVisibleTo(window) or widget.parent().inherits("QAbstractSpinBox"):
+                continue  # hidden ones, and the line edit inside a spin box
+            if widget.objectName().startswith("qt_") or (
+                type(widget).__name__ == "QToolButton" and not widget.text()
+            ):
+                continue  # Qt's own: dock title buttons, tab scrollers
+            if not widget.toolTip():
+                missing.append(f"{type(widget).__name__} {widget.objectName()!r}")
+    assert not missing, "controls without a tooltip: " + ", ".join(missing)
+
+
+def test_menu_actions_with_shortcuts_are_in_the_help_list(window):
+    from inspector.gui.main_window import SHORTCUTS
+
+    listed = " ".join(keys for keys, _ in SHORTCUTS)
+    for action in window.findChildren(QAction):
+        shortcut = action.shortcut().toString()
+        if shortcut and shortcut not in ("Ctrl+P", "F1", "Ctrl+Q", "Shift+Space", "Space"):
+            assert shortcut.split("+")[-1] in listed, f"{action.text()} ({shortcut}) not listed"
+
+
+def test_palette_follows_the_colour_scheme(qapp):
+    from PySide6.QtCore import Qt
+
+    from inspector.gui.theme import palette_for
+
+    dark, light = palette_for(Qt.ColorScheme.Dark), palette_for(Qt.ColorScheme.Light)
+    assert dark.window().color().lightness() < 100 < light.window().color().lightness()
