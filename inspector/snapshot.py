@@ -65,12 +65,14 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from .app import MainWindow
+    from .gui.theme import follow_system_theme
 
     try:
         opened = open_from_arguments(args)
     except Exception as exc:
         return refuse(exc, args.debug)
     app = QApplication.instance() or QApplication(["net-inspector-snapshot"])
+    follow_system_theme(app)  # as the app looks when run
     window = MainWindow(device=args.device, opened=opened)
     width, height = (int(v) for v in args.size.lower().split("x"))
     window.resize(width, height)
