@@ -195,28 +195,29 @@ def test_snapshot_command_writes_the_window(tmp_path, qapp):
     assert (image.width(), image.height()) == (1400, 900)
 
 
-def test_the_next_start_reopens_the_last_model(qtbot, zoo_files, tmp_path, monkeypatch):
-    from inspector.app import MainWindow, last_model_or_none
+def _open_then_quit(qtbot, spec: str) -> None:
+    from inspector.app import MainWindow
     from inspector.gui.open_dialog import OpenRequest
 
     window = MainWindow()
     qtbot.addWidget(window)
     window.show()
     with qtbot.waitSignal(window.session.modelLoaded, timeout=30_000):
-        window.open_model(OpenRequest(f"{zoo_files['nets']}:TwoHeads", None, None, False))
+        window.open_model(OpenRequest(spec, None, None, False))
     window.close()
+
+
+def test_the_next_start_reopens_the_last_model(qtbot, zoo_files, tmp_path, monkeypatch):
+    from inspector.app import last_model_or_none
+
+    _open_then_quit(qtbot, f"{zoo_files['nets']}:TwoHeads")
     monkeypatch.chdir(tmp_path)  # from another folder: the saved path is absolute
     opened, note = last_model_or_none()
     assert note is None and opened.name == "TwoHeads"
 
     zoo_copy = tmp_path / "gone.py"
     zoo_copy.write_text(zoo_files["nets"].read_text())
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.show()
-    with qtbot.waitSignal(window.session.modelLoaded, timeout=30_000):
-        window.open_model(OpenRequest(f"{zoo_copy}:TwoHeads", None, None, False))
-    window.close()
+    _open_then_quit(qtbot, f"{zoo_copy}:TwoHeads")
     zoo_copy.unlink()
     opened, note = last_model_or_none()
     assert opened is None and "Could not reopen" in note and "gone.py" in note

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from .autograd_graph import AutogradGraph, extract_graph
-from .capture import check, named_outputs, set_training
+from .capture import check, module_hooks, named_outputs, set_training
 from .losses import LossSpec, compute_loss
 
 MAX_KEPT_ELEMENTS = 1_000_000  # larger gradients keep their statistics, not their values
@@ -109,16 +109,8 @@ def forward_with_ownership(
         outs = [t.grad_fn for t in _tensors(output) if t.grad_fn is not None]
         calls.append((names.get(module, ""), inputs_fns, outs))
 
-    handles = []
-    try:
-        if not isinstance(model, torch.jit.ScriptModule):  # TorchScript takes no hooks
-            for module in names:
-                handles.append(module.register_forward_pre_hook(pre))
-                handles.append(module.register_forward_hook(post))
+    with module_hooks(model, pre, post):
         output = model(*inputs)
-    finally:
-        for h in handles:
-            h.remove()
 
     owners: dict[Any, str] = {}
     for path, boundary, outs in calls:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,6 +75,22 @@ def named_outputs(output: Any) -> list[tuple[str, torch.Tensor]]:
 
     walk(output, "output")
     return found
+
+
+@contextlib.contextmanager
+def module_hooks(model: nn.Module, pre: Callable, post: Callable) -> Iterator[None]:
+    """``pre``/``post`` forward hooks on every module while the block runs, removed after it
+    whatever happens. TorchScript modules take no hooks: the block runs without them."""
+    handles = []
+    try:
+        if not isinstance(model, torch.jit.ScriptModule):
+            for module in model.modules():
+                handles.append(module.register_forward_pre_hook(pre))
+                handles.append(module.register_forward_hook(post))
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
 
 
 def set_training(model: nn.Module, training: bool) -> None:
@@ -168,14 +184,9 @@ def capture_forward(
             record(op_name(func), stack[-1], False, out)
 
     was_training = model.training
-    handles = []
     try:
-        if not isinstance(model, torch.jit.ScriptModule):  # TorchScript takes no hooks
-            for module in names:
-                handles.append(module.register_forward_pre_hook(pre_hook))
-                handles.append(module.register_forward_hook(post_hook))
         set_training(model, train_mode)
-        with _FunctionRecorder(on_function, cancel):
+        with module_hooks(model, pre_hook, post_hook), _FunctionRecorder(on_function, cancel):
             capture.output = model(*inputs)
         if not capture.steps:  # compiled code hides its insides: show at least what came out
             tensor = first_tensor(capture.output)
@@ -183,7 +194,5 @@ def capture_forward(
                 stack.append("")
                 record("output", "", False, tensor)
     finally:
-        for handle in handles:
-            handle.remove()
         set_training(model, was_training)
     return capture
