@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
-import pickle
 import sys
 import traceback
 import zipfile
@@ -17,6 +16,7 @@ import torch
 from torch import nn
 
 from .capture import set_training
+from .checkpoints import ModelLoadError, read_state_dict, torch_load
 from .inputs import InputSpec, infer_input_spec, parse_shape
 from .nets import LENET_WEIGHTS, Net, load_lenet
 from .zoo import ResNet50, transformer_encoder
@@ -26,14 +26,6 @@ BUILTIN = {
     "resnet50": "a ResNet-50-shaped CNN, untrained (input 1×3×64×64)",
     "transformer": "a 48-layer nn.TransformerEncoder, d_model 128, untrained (input 1×16×128)",
 }
-
-
-class ModelLoadError(Exception):
-    """A model or checkpoint that cannot be opened: ``str(err)`` is one sentence."""
-
-    def __init__(self, message: str, details: str = "") -> None:
-        super().__init__(message)
-        self.details = details or message
 
 
 @dataclass(frozen=True)
@@ -116,7 +108,7 @@ def _from_file(spec: str, trust: bool) -> tuple[nn.Module, str, tuple[int, ...] 
         except Exception as exc:
             raise ModelLoadError(f"{path.name}: not a loadable TorchScript archive: {exc}") from exc
         return model, path.stem, None
-    obj = _torch_load(path, trust)
+    obj = torch_load(path, trust)
     if isinstance(obj, nn.Module):
         return obj, type(obj).__name__, None
     raise ModelLoadError(
@@ -207,48 +199,6 @@ def _required_arguments(factory) -> list[str]:
         if p.default is inspect.Parameter.empty
         and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
     ]
-
-
-def _torch_load(path: Path, trust: bool):
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        if not trust:
-            raise ModelLoadError(
-                f"{path.name} needs full unpickling, which can run any code it contains: "
-                "open it only if you trust it, with --trust-checkpoint (or the dialog's tick box)",
-                str(exc),
-            ) from exc
-    except Exception as exc:
-        raise ModelLoadError(f"{path.name}: not a readable checkpoint: {exc}") from exc
-    try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:
-        raise ModelLoadError(f"{path.name}: could not be unpickled: {exc}") from exc
-
-
-def read_state_dict(path: Path, trust: bool = False) -> dict[str, torch.Tensor]:
-    """A state_dict from ``.safetensors`` or ``.pt``/``.pth`` (also ``{"state_dict": ...}``)."""
-    if not path.exists():
-        raise ModelLoadError(f"{path}: no such weights file")
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        try:
-            return load_file(str(path))
-        except Exception as exc:
-            raise ModelLoadError(f"{path.name}: not a readable safetensors file: {exc}") from exc
-    state = _torch_load(path, trust)
-    if isinstance(state, nn.Module):
-        state = state.state_dict()
-    if isinstance(state, dict):
-        for key in ("state_dict", "model_state_dict", "model"):
-            if isinstance(state.get(key), dict):
-                state = state[key]
-                break
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ModelLoadError(f"{path.name}: expected a state_dict of tensors")
-    return state
 
 
 def load_weights(model: nn.Module, path: Path, trust: bool = False) -> None:

@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .checkpoints import read_state_dict
+
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 LENET_WEIGHTS = RESOURCES / "lenet_mnist.safetensors"
 LENET_CARD = RESOURCES / "lenet_mnist.json"
@@ -56,19 +58,6 @@ class LoadedNet:
     warning: str | None = None
 
 
-def load_state_file(path: Path) -> dict[str, torch.Tensor]:
-    """A state_dict from ``.safetensors`` or ``.pt``/``.pth`` (read with ``weights_only=True``)."""
-    path = Path(path)
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        return load_file(str(path))
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(state, dict):
-        raise ValueError(f"{path.name}: expected a state_dict, found {type(state).__name__}")
-    return state
-
-
 def untrained_lenet(seed: int = 0) -> Net:
     """A freshly initialised LeNet, the same for the same seed."""
     with torch.random.fork_rng(devices=[]):
@@ -86,14 +75,13 @@ def load_lenet(weights: Path | None = LENET_WEIGHTS) -> LoadedNet:
         return LoadedNet(
             untrained_lenet(), "LeNet (untrained)", "No weights: the LeNet is untrained."
         )
-    try:
-        state = load_state_file(Path(weights))
-        model = Net()
-        model.load_state_dict(state)
-    except FileNotFoundError:
+    if not Path(weights).exists():
         warning = f"Weights file not found: {weights}. Showing an untrained LeNet."
         return LoadedNet(untrained_lenet(), "LeNet (untrained)", warning)
-    except Exception as exc:  # corrupt file, wrong keys or shapes: say which and carry on
+    try:
+        model = Net()
+        model.load_state_dict(read_state_dict(Path(weights)))
+    except Exception as exc:  # unreadable, corrupt, wrong keys or shapes: say which, carry on
         warning = f"Could not load weights from {weights}: {exc}. Showing an untrained LeNet."
         return LoadedNet(untrained_lenet(), "LeNet (untrained)", warning)
     model.eval()
