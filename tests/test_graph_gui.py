@@ -232,3 +232,16 @@ def test_search_finds_nodes_in_order(qtbot, drawn):
     assert second != first and record.order.index(second) > record.order.index(first)
     search.setText("no such node")
     assert not drawn.graph.find_next()
+
+
+def test_saved_tensors_are_listed_and_read_on_demand(qtbot, drawn):
+    record = _backward(qtbot, drawn)
+    fc1 = next(n for n in record.graph.nodes if n.name == "AddmmBackward0" and n.module == "fc1")
+    assert drawn.graph.jump_to(fc1.id)
+    button = drawn.graph.gradients.findChild(QPushButton, "saved_mat1")
+    assert button is not None and "[1, 400]" in button.text()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "mat1" in drawn.graph.gradients.saved_shown, timeout=10_000)
+    values = drawn.graph.gradients.saved_shown["mat1"]
+    # mat1 of fc1's addmm is the flattened pooling output the forward produced
+    assert values.shape == (1, 400) and (values >= 0).all()  # after a ReLU and max-pool

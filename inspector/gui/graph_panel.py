@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.autograd_graph import PARAM, format_shape
+from ..core.autograd_graph import PARAM, SavedTensor, format_shape
 from ..core.backward import GradInfo
 from ..core.collapse import GROUP, CollapsedGraph, collapse, repeated_blocks
 from ..core.heatmaps import any_heatmap, finite_range
@@ -50,6 +50,7 @@ class GradientPanel(QScrollArea):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setMinimumWidth(240)
         self.shown: list[tuple[str, GradInfo]] = []
+        self.saved_shown: dict[str, np.ndarray] = {}
         self._body = QWidget()
         self._layout = QVBoxLayout(self._body)
         self._layout.setContentsMargins(6, 6, 6, 6)
@@ -61,12 +62,22 @@ class GradientPanel(QScrollArea):
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._layout.addWidget(label)
 
-    def show_node(self, title: str, sections: list[tuple[str, list[tuple[str, GradInfo | None]]]]):
-        """``sections``: (heading, [(name, gradient or None)]) pairs, e.g. incoming, outgoing."""
+    savedRequested = Signal(str)  # the name of a saved tensor whose values the user asked for
+
+    def show_node(
+        self,
+        title: str,
+        sections: list[tuple[str, list[tuple[str, GradInfo | None]]]],
+        saved: list[SavedTensor] = (),
+    ):
+        """``sections``: (heading, [(name, gradient or None)]) pairs, e.g. incoming, outgoing;
+        ``saved``: the node's saved tensors, each with a button that fetches its values."""
         body = QWidget()
         self._layout = QVBoxLayout(body)
         self._layout.setContentsMargins(6, 6, 6, 6)
         self.shown = []
+        self.saved_shown: dict[str, np.ndarray] = {}
+        self._saved_buttons: dict[str, QPushButton] = {}
         self._label(f"<b>{title}</b>")
         for heading, grads in sections:
             self._label(f"<span style='color:#d9822b'><b>{heading}</b></span>")
@@ -81,21 +92,54 @@ class GradientPanel(QScrollArea):
                 if info.values is None:
                     self._label("<i>too large to keep: statistics only</i>")
                 else:
-                    self._layout.addWidget(self._heatmap(name, info))
+                    self._layout.addWidget(self._heatmap(name, info.values, info.shape))
+        if saved:
+            self._label("<span style='color:#d9822b'><b>saved for backward</b></span>")
+        for tensor in saved:
+            if tensor.shape is None:
+                self._label(f"{tensor.name} = {tensor.value}")
+                continue
+            button = QPushButton(f"{tensor.name} {format_shape(tensor.shape)}: show values")
+            button.setObjectName(f"saved_{tensor.name}")
+            button.setToolTip("Read this saved tensor from the recorded graph and show it")
+            button.clicked.connect(lambda _=False, n=tensor.name: self.savedRequested.emit(n))
+            self._layout.addWidget(button)
+            self._saved_buttons[tensor.name] = button
         self._layout.addStretch(1)
         self.setWidget(body)  # the old body is deleted with its children
         self._body = body
 
+    def show_saved(self, name: str, values: np.ndarray | None) -> None:
+        """Put a saved tensor's values where its button was."""
+        button = self._saved_buttons.pop(name, None)
+        if button is None or values is None:
+            return
+        index = self._layout.indexOf(button)
+        button.deleteLater()
+        shape = tuple(values.shape)
+        self._layout.insertWidget(index, self._heatmap(name, values, shape))
+        caption = (
+            QLabel(
+                f"{name} {format_shape(shape)}<br><small>min {np.nanmin(values):.4g} "
+                f"· max {np.nanmax(values):.4g}</small>"
+            )
+            if values.size
+            else QLabel(name)
+        )
+        caption.setWordWrap(True)
+        self._layout.insertWidget(index, caption)
+        self.saved_shown[name] = values
+
     @staticmethod
-    def _heatmap(name: str, info: GradInfo) -> pg.GraphicsLayoutWidget:
-        heatmap = any_heatmap(info.values)
+    def _heatmap(name: str, values: np.ndarray, shape) -> pg.GraphicsLayoutWidget:
+        heatmap = any_heatmap(values)
         widget = pg.GraphicsLayoutWidget()
         widget.setBackground("#16181c")
         widget.ci.setContentsMargins(0, 0, 0, 0)
         view = widget.addViewBox(invertY=True, enableMouse=False)
         view.setMenuEnabled(False)
         image = pg.ImageItem(heatmap.colorize(finite_range([heatmap.image])))
-        image.setToolTip(f"{name} {format_shape(info.shape)}")
+        image.setToolTip(f"{name} {format_shape(shape)}")
         view.addItem(image)
         h, w = heatmap.image.shape
         if heatmap.is_strip:
@@ -112,6 +156,7 @@ class GraphPanel(QWidget):
     """Stepping buttons, the graph view and the gradient side panel."""
 
     moduleSelected = Signal(str)  # a node or box was clicked: its module (for the tree)
+    savedValueRequested = Signal(int, str)  # node, saved tensor name
     stepChanged = Signal()
     COLLAPSE_ABOVE = 300  # nodes; a bigger graph opens with its repeated blocks collapsed
 
@@ -120,6 +165,7 @@ class GraphPanel(QWidget):
         self.setObjectName("graphPanel")
         self.view = GraphView()
         self.gradients = GradientPanel()
+        self.gradients.savedRequested.connect(self._on_saved_requested)
         self.result: BackwardResult | None = None
         self.stepper: Stepper | None = None
         self.scene: GraphScene | None = None
@@ -440,7 +486,17 @@ class GraphPanel(QWidget):
                 outgoing.append((f"grad_input[{slot}]{where}", g))
             sections = [("incoming (grad_outputs)", incoming), ("sent on (grad_inputs)", outgoing)]
         module = f"  ·  {graph_node.module}" if graph_node.module else ""
-        self.gradients.show_node(f"{graph_node.label}{module}", sections)
+        self.gradients.show_node(f"{graph_node.label}{module}", sections, graph_node.saved)
+
+    @Slot(str)
+    def _on_saved_requested(self, name: str) -> None:
+        if self.stepper is not None and self.stepper.current is not None:
+            self.savedValueRequested.emit(self.stepper.current, name)
+
+    def show_saved_value(self, result) -> None:
+        """A saved tensor's values arrived from the worker (for the node still shown?)."""
+        if self.stepper is not None and result.node == self.stepper.current:
+            self.gradients.show_saved(result.name, result.values)
 
     def current_gradient(self) -> np.ndarray | None:
         """The first incoming gradient of the current node (what the tests compare)."""

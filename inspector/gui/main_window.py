@@ -162,6 +162,8 @@ class MainWindow(QMainWindow):
         self.loss.updateRequested.connect(self.session.update_weights)
         self.loss.resetRequested.connect(self.session.reset_weights)
         self.graph.moduleSelected.connect(self._on_graph_module_selected)
+        self.graph.savedValueRequested.connect(self.session.request_saved_value)
+        self.session.savedValueReady.connect(self.graph.show_saved_value)
         self.tree.moduleSelected.connect(self._link_module_to_graph)
         # Panels that show each forward result; when all visible ones have painted it, the
         # worker may start on the next input (frame pacing, see InferenceWorker).
