@@ -245,3 +245,21 @@ def test_saved_tensors_are_listed_and_read_on_demand(qtbot, drawn):
     values = drawn.graph.gradients.saved_shown["mat1"]
     # mat1 of fc1's addmm is the flattened pooling output the forward produced
     assert values.shape == (1, 400) and (values >= 0).all()  # after a ReLU and max-pool
+
+
+def test_saved_tensors_can_be_drawn_as_nodes(qtbot, drawn):
+    from inspector.core.collapse import SAVED
+
+    record = _backward(qtbot, drawn)
+    check = drawn.findChild(QCheckBox, "showSavedCheck")
+    check.setChecked(True)
+    graph = drawn.graph.shown.graph
+    saved = [n for n in graph.nodes if n.kind == SAVED]
+    expected = sum(1 for n in record.graph.nodes for t in n.saved if t.shape is not None)
+    assert len(saved) == expected > 0 and len(drawn.graph.scene.nodes) == 26 + expected
+    mat1 = next(n for n in saved if n.label == "mat1 [1, 400]")
+    drawn.graph._on_node_clicked(mat1.id)  # as a click on it does
+    qtbot.waitUntil(lambda: "mat1" in drawn.graph.gradients.saved_shown, timeout=10_000)
+    assert drawn.graph.stepper.record.graph.nodes[drawn.graph.stepper.current].module == "fc1"
+    check.setChecked(False)
+    assert len(drawn.graph.scene.nodes) == 26

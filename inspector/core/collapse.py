@@ -12,9 +12,10 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .autograd_graph import AutogradGraph, GraphNode
+from .autograd_graph import AutogradGraph, GraphNode, format_shape
 
 GROUP = "group"
+SAVED = "saved"  # a tensor an op saved for its backward, drawn beside the op
 _INDEXED = re.compile(r"^(.*)\.(\d+)$")  # "layer1.0", "layers.12": a block in a repeated list
 
 
@@ -83,6 +84,27 @@ def collapse(graph: AutogradGraph, collapsed: set[str]) -> CollapsedGraph:
             edges.append((va, vb, slot))
     view = AutogradGraph(nodes, edges, shown_as[graph.root], graph.loss_value)
     return CollapsedGraph(view, shown_as, members)
+
+
+def with_saved_tensors(view: CollapsedGraph) -> tuple[CollapsedGraph, dict[int, tuple[int, str]]]:
+    """The view plus one SAVED node per saved tensor of every op it shows (as torchviz draws
+    them), joined to its op. Returns the new view and, per SAVED node, (op view id, name)."""
+    nodes = list(view.graph.nodes)
+    edges = list(view.graph.edges)
+    owner: dict[int, tuple[int, str]] = {}
+    for node in view.graph.nodes:
+        if node.kind == GROUP:
+            continue
+        for tensor in node.saved:
+            if tensor.shape is None:
+                continue
+            saved_id = len(nodes)
+            label = f"{tensor.name} {format_shape(tensor.shape)}"
+            nodes.append(GraphNode(saved_id, SAVED, label, SAVED, node.module, shape=tensor.shape))
+            edges.append((node.id, saved_id, -1))
+            owner[saved_id] = (node.id, tensor.name)
+    graph = AutogradGraph(nodes, edges, view.graph.root, view.graph.loss_value)
+    return CollapsedGraph(graph, view.shown_as, view.members), owner
 
 
 def repeated_blocks(graph: AutogradGraph) -> set[str]:

@@ -6,6 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
+    QCheckBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -19,14 +20,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.autograd_graph import PARAM, SavedTensor, format_shape
+from ..core.autograd_graph import OP, PARAM, ROOT, SavedTensor, format_shape
 from ..core.backward import GradInfo
-from ..core.collapse import GROUP, CollapsedGraph, collapse, repeated_blocks
+from ..core.collapse import (
+    GROUP,
+    SAVED,
+    CollapsedGraph,
+    collapse,
+    repeated_blocks,
+    with_saved_tensors,
+)
 from ..core.heatmaps import any_heatmap, finite_range
 from ..core.layout import layered_layout
 from ..core.results import BackwardResult
 from ..core.stepping import Stepper
-from .graph_view import GraphScene, GraphView
+from .graph_view import FILL, GraphScene, GraphView
 
 PLAY_INTERVAL_MS = 350
 
@@ -172,6 +180,7 @@ class GraphPanel(QWidget):
         self.shown: CollapsedGraph | None = None  # what the scene draws (boxes for modules)
         self.collapsed: set[str] = set()
         self._original_of: dict[int, int] = {}  # view node -> original node (not for boxes)
+        self._saved_owner: dict[int, tuple[int, str]] = {}  # saved-tensor node -> (op, name)
         self._matches: list[int] = []
         self._match = -1
 
@@ -193,6 +202,27 @@ class GraphPanel(QWidget):
             "Draw each repeated block (layer1.0, layers.12, ...) as one box",
         )
         self.expand_button = button("Expand all", "expandAllButton", "Draw every node again")
+        self.saved_check = QCheckBox("Saved tensors")
+        self.saved_check.setObjectName("showSavedCheck")
+        self.saved_check.setToolTip(
+            "Draw the tensors each op saved for its backward (as torchviz does); click one to "
+            "see its values"
+        )
+        self.saved_check.setEnabled(False)
+        self.saved_check.toggled.connect(self._on_saved_toggled)
+        legend = " ".join(
+            f"<span style='color:{FILL[kind].name()}'>■</span> {text}"
+            for kind, text in (
+                (ROOT, "loss"),
+                (OP, "op"),
+                (PARAM, "parameter"),
+                (GROUP, "module box"),
+                (SAVED, "saved tensor"),
+            )
+        )
+        self.legend = QLabel(legend)
+        self.legend.setObjectName("graphLegend")
+        self.legend.setToolTip("Node colours; orange edges carried a gradient, yellow outline: now")
         self.search = QLineEdit()
         self.search.setObjectName("graphSearch")
         self.search.setPlaceholderText("Find a node (Enter: next)")
@@ -210,6 +240,7 @@ class GraphPanel(QWidget):
         controls.addWidget(self.node_label, 1)
         view_controls = QHBoxLayout()  # a second row: the window stays narrow enough
         view_controls.addWidget(self.search, 1)
+        view_controls.addWidget(self.saved_check)
         view_controls.addWidget(self.collapse_button)
         view_controls.addWidget(self.expand_button)
         view_controls.addWidget(self.fit_button)
@@ -234,6 +265,7 @@ class GraphPanel(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(controls)
         layout.addLayout(view_controls)
+        layout.addWidget(self.legend)
         layout.addWidget(splitter, 1)
 
         self.play_timer = QTimer(self)
@@ -258,7 +290,13 @@ class GraphPanel(QWidget):
         self.collapsed = repeated_blocks(graph) if len(graph.nodes) > self.COLLAPSE_ABOVE else set()
         for b in (self.reset_button, self.prev_button, self.step_button, self.play_button):
             b.setEnabled(True)
-        for w in (self.fit_button, self.collapse_button, self.expand_button, self.search):
+        for w in (
+            self.fit_button,
+            self.collapse_button,
+            self.expand_button,
+            self.search,
+            self.saved_check,
+        ):
             w.setEnabled(True)
         self._rebuild()
 
@@ -266,6 +304,9 @@ class GraphPanel(QWidget):
         """Draw the graph with the modules in ``self.collapsed`` as boxes."""
         graph = self.result.record.graph
         self.shown = collapse(graph, self.collapsed)
+        self._saved_owner = {}
+        if self.saved_check.isChecked():
+            self.shown, self._saved_owner = with_saved_tensors(self.shown)
         if self.shown.graph is graph:
             layout = self.result.layout  # laid out on the worker already
         else:
@@ -276,6 +317,8 @@ class GraphPanel(QWidget):
             for original, view in enumerate(self.shown.shown_as)
             if self.shown.graph.nodes[view].kind != GROUP
         }
+        for saved, (op, _name) in self._saved_owner.items():
+            self._original_of[saved] = self._original_of[op]  # a saved tensor leads to its op
         if self.scene is not None:
             self.scene.deleteLater()  # it is a child of this panel: it would live forever
         self.scene = GraphScene(self.shown.graph, layout, self)
@@ -288,6 +331,11 @@ class GraphPanel(QWidget):
         self._refresh()
 
     # -- collapsing -------------------------------------------------------------------------
+    @Slot(bool)
+    def _on_saved_toggled(self, _on: bool) -> None:
+        if self.result is not None:
+            self._rebuild()
+
     @Slot()
     def collapse_blocks(self) -> None:
         if self.result is not None:
@@ -371,7 +419,7 @@ class GraphPanel(QWidget):
             self.scene.deleteLater()
         self.scene = self.shown = None
         self.collapsed = set()
-        for w in (self.collapse_button, self.expand_button, self.search):
+        for w in (self.collapse_button, self.expand_button, self.search, self.saved_check):
             w.setEnabled(False)
         self.stack.setCurrentWidget(self.placeholder)
         for b in (self.reset_button, self.prev_button, self.step_button, self.play_button):
@@ -439,6 +487,8 @@ class GraphPanel(QWidget):
             node = self._original_of[view_node]
             if not self.jump_to(node):
                 self.node_label.setText(f"{self.stepper.record.graph.nodes[node].label}: never ran")
+            if shown_node.kind == SAVED:  # and show the tensor it stands for
+                self.savedValueRequested.emit(node, self._saved_owner[view_node][1])
         self.moduleSelected.emit(shown_node.module)
 
     def _refresh(self) -> None:

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.autograd_graph import LEAF, OP, PARAM, ROOT, AutogradGraph
-from ..core.collapse import GROUP
+from ..core.collapse import GROUP, SAVED
 from ..core.layout import GraphLayout
 
 X_UNIT, Y_UNIT = 220.0, 70.0  # scene pixels per layout column / layer
@@ -41,6 +41,7 @@ FILL = {
     PARAM: QColor("#3f8f5a"),
     LEAF: QColor("#6c6f75"),
     GROUP: QColor("#7b5ea7"),  # a collapsed module
+    SAVED: QColor("#9c7a1c"),  # a tensor saved for backward
 }
 VISITED_FILL = {k: c.lighter(140) for k, c in FILL.items()}
 EDGE = QColor(160, 170, 185, 110)
