@@ -92,3 +92,30 @@ def test_nan_inf_and_constant_tensors_render(qtbot, window, value):
     rgba = window.last_result.steps[0].rgba
     assert rgba.dtype == np.uint8 and rgba.shape[-1] == 4
     window.activations.column.grab()  # paints without raising
+
+
+def test_a_long_backward_can_be_cancelled_and_the_app_goes_on(qtbot):
+    from inspector.core.inputs import InputSpec
+    from inspector.core.loading import OpenedModel
+    from inspector.gui.main_window import MainWindow
+
+    window = MainWindow(opened=OpenedModel(Slow(), "Slow", InputSpec((1, 4), "tensor")))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.last_result is not None, timeout=10_000)
+    window.run_backward()
+    qtbot.wait(600)  # the progress dialog shows after 400 ms
+    progress = window._backward_progress
+    assert progress is not None and progress.isVisible()
+    started = time.perf_counter()
+    from PySide6.QtWidgets import QPushButton
+
+    with qtbot.waitSignal(window.session.workCancelled, timeout=5_000):
+        progress.findChild(QPushButton).click()  # the dialog's Cancel button
+    assert time.perf_counter() - started < 1.0
+    assert window._backward_progress is None
+    assert window.graph.result is None  # no half-recorded graph is shown
+    before = window.last_result.request_id
+    window.submit_input()  # and the worker carries on
+    qtbot.waitUntil(lambda: window.last_result.request_id > before, timeout=10_000)
+    window.close()

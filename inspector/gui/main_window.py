@@ -87,6 +87,7 @@ class MainWindow(QMainWindow):
         self.current_open = OpenRequest(loaded.spec, loaded.weights, None, False)
         self.last_error: str | None = None
         self._progress: QProgressDialog | None = None
+        self._backward_progress: QProgressDialog | None = None
         self.log_path: Path | None = None  # set by app.run once logging is set up
         self.setWindowTitle(f"Net Inspector — {loaded.name}")
         self.resize(1500, 940)
@@ -156,6 +157,7 @@ class MainWindow(QMainWindow):
         self.session.weightsUpdated.connect(self._on_weights_updated)
         self.session.modelLoaded.connect(self._on_model_loaded)
         self.session.loadFailed.connect(self._on_load_failed)
+        self.session.workCancelled.connect(self._on_work_cancelled)
         self.prediction.outputChosen.connect(self._on_output_chosen)
         self.activations.channelPageChanged.connect(self._on_channel_page)
         self.loss.backwardRequested.connect(self.run_backward)
@@ -376,6 +378,7 @@ class MainWindow(QMainWindow):
         self._progress = QProgressDialog(f"Opening {request.spec}…", "Cancel", 0, 0, self)
         self._progress.setObjectName("openProgress")
         self._progress.setWindowTitle("Opening model")
+        self._progress.setValue(0)  # else the show timer keeps Qt's default 4 s
         self._progress.setMinimumDuration(300)  # quick loads never flash a dialog
         self._progress.canceled.connect(self._cancel_open)
         self.show_message(f"Opening {request.spec}…")
@@ -447,15 +450,39 @@ class MainWindow(QMainWindow):
     @Slot()
     def run_backward(self) -> int:
         self.show_message("Running backward…")
-        return self.session.run_backward(
+        request_id = self.session.run_backward(
             self.canvas_panel.canvas.drawing,
             self.canvas_panel.raw_input,
             self.loss.spec(),
             self.loss.zero_grad.isChecked(),
         )
+        self._close_backward_progress()
+        progress = QProgressDialog("Recording the backward pass…", "Cancel", 0, 0, self)
+        progress.setObjectName("backwardProgress")
+        progress.setWindowTitle("Backward")
+        progress.setValue(0)  # else the show timer keeps Qt's default 4 s
+        progress.setMinimumDuration(400)  # a LeNet's 15 ms never shows it; a big model's does
+        progress.canceled.connect(self.session.cancel_work)
+        self._backward_progress = progress
+        return request_id
+
+    def _close_backward_progress(self) -> None:
+        progress, self._backward_progress = self._backward_progress, None
+        if progress is not None:
+            progress.canceled.disconnect(self.session.cancel_work)
+            progress.close()
+            progress.deleteLater()
+
+    @Slot(str)
+    def _on_work_cancelled(self, kind: str) -> None:
+        self._close_backward_progress()
+        self.show_message(
+            "Backward cancelled; the graph and gradients shown are the previous ones."
+        )
 
     @Slot(object)
     def show_backward(self, result: BackwardResult) -> None:
+        self._close_backward_progress()
         started = time.perf_counter()
         record = result.record
         self.graph.show_backward(result)
@@ -541,6 +568,7 @@ class MainWindow(QMainWindow):
 
     @Slot(str, str)
     def _on_failed(self, message: str, details: str) -> None:
+        self._close_backward_progress()
         LOG.warning("%s\n%s", message, details)
         self.show_message(message, warning=True)
 

@@ -30,6 +30,7 @@ class Session(QObject):
     weightsUpdated = Signal(object)  # UpdateResult
     savedValueReady = Signal(object)  # SavedValueResult
     modelLoaded = Signal(object)  # ModelLoaded, for the latest Open only
+    workCancelled = Signal(str)
     stateReady = Signal(object)  # the current weights as numpy
     loadFailed = Signal(str, str)  # one sentence, details; the previous model stays
     failed = Signal(str, str)
@@ -50,6 +51,7 @@ class Session(QObject):
         self.worker.weightsUpdated.connect(self.weightsUpdated)
         self.worker.savedValueReady.connect(self.savedValueReady)
         self.worker.modelLoaded.connect(self._on_model_loaded)
+        self.worker.workCancelled.connect(self.workCancelled)
         self.worker.stateReady.connect(self.stateReady)
         self.worker.loadFailed.connect(self._on_load_failed)
         self.worker.failed.connect(self.failed)
@@ -99,6 +101,9 @@ class Session(QObject):
         self._backward_request_id = request.request_id
         self.worker.run_backward(request, loss, zero_grad)
         return request.request_id
+
+    def cancel_work(self) -> None:
+        self.worker.cancel_work()
 
     def update_weights(self, lr: float) -> None:
         self.worker.update_weights(lr)

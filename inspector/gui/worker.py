@@ -53,6 +53,7 @@ class InferenceWorker(QThread):
     parametersReady = Signal(object)  # ParametersResult
     deviceChanged = Signal(object)  # DeviceResult
     backwardReady = Signal(object)  # BackwardResult
+    workCancelled = Signal(str)  # the kind of work the user stopped
     weightsUpdated = Signal(object)  # UpdateResult
     savedValueReady = Signal(object)  # SavedValueResult
     modelLoaded = Signal(object)  # ModelLoaded
@@ -76,6 +77,7 @@ class InferenceWorker(QThread):
         self._commands: deque[tuple[str, Any]] = deque()
         self._stopping = False
         self._cancel = threading.Event()  # set on stop: a running forward/backward gives up
+        self._user_cancel = threading.Event()  # set by Cancel: the running backward gives up
         # Frame pacing: set when the last result is on screen. Computing the next forward while
         # the GUI thread paints the last one only makes both fight over the GIL and the cores;
         # waiting and then taking the newest input gives fresher frames sooner.
@@ -129,6 +131,10 @@ class InferenceWorker(QThread):
         """Input, output index, focused module, channel page for the following forwards."""
         self._command("settings", changes)
 
+    def cancel_work(self) -> None:
+        """Stop the backward pass in progress (at its next node); the model is left as it was."""
+        self._user_cancel.set()
+
     def frame_shown(self) -> None:
         """The GUI has painted the last result: the next forward may start."""
         self._frame_shown.set()
@@ -181,10 +187,12 @@ class InferenceWorker(QThread):
                 self._safely("forward", request)
 
     def _safely(self, kind: str, value: Any) -> None:
+        self._user_cancel.clear()  # a Cancel pressed after the last work finished means nothing
         try:
             self._serve(kind, value)
         except Cancelled:
-            return  # the app is quitting
+            if not self._cancel.is_set():  # the user's Cancel, not the app quitting
+                self.workCancelled.emit(kind)
         except Exception as exc:  # the worker must survive anything a model does
             self.failed.emit(_one_sentence(kind, exc), traceback.format_exc())
 
@@ -252,7 +260,7 @@ class InferenceWorker(QThread):
             zero_grad=zero_grad,
             with_saliency=self._settings.input.kind != TENSOR,
             output_index=self._settings.output_index,
-            cancel=self._cancel,
+            cancel=_Either(self._cancel, self._user_cancel),
         )
         recorded = time.perf_counter()
         edges = [(a, b) for a, b, _ in record.graph.edges]
@@ -317,6 +325,16 @@ class InferenceWorker(QThread):
         self._device = target
         self._live = None  # the recorded graph lives on the old device
         self.deviceChanged.emit(DeviceResult(str(target), True, "", devices))
+
+
+class _Either:
+    """Looks set when either event is (what core's ``check`` asks of a cancel flag)."""
+
+    def __init__(self, *events: threading.Event) -> None:
+        self._events = events
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self._events)
 
 
 def _one_sentence(kind: str, exc: BaseException) -> str:
