@@ -21,9 +21,13 @@ SECONDS = float(os.environ.get("MONKEY_SECONDS", "6"))
 MODAL = {"loadImageButton"}
 
 
-def rss_mb() -> float:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+def rss_mb() -> float | None:
+    """Resident memory now (Linux); None where /proc is missing (the check is then skipped)."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return None
 
 
 def test_monkey(qtbot, window, zoo_files):
@@ -144,4 +148,5 @@ def test_monkey(qtbot, window, zoo_files):
     after = rss_mb()
     assert done > 20
     assert window.session.worker.isRunning()
-    assert after <= before * 1.10, f"memory grew from {before:.0f} MB to {after:.0f} MB"
+    if before is not None:
+        assert after <= before * 1.10, f"memory grew from {before:.0f} MB to {after:.0f} MB"
