@@ -120,8 +120,3 @@ def preprocess_drawing(drawing: np.ndarray) -> np.ndarray:
     pad = (CANVAS_SIZE - FIELD) // 2
     image = np.pad(fit_to_mnist(drawing), pad)
     return normalise(image)[None, None]
-
-
-def display_range(x: np.ndarray) -> np.ndarray:
-    """A network input back on a 0-1 scale for showing (inverse of ``normalise``)."""
-    return np.clip(x * MNIST_STD + MNIST_MEAN, 0.0, 1.0)

@@ -47,10 +47,6 @@ class ForwardResult:
     output_heatmap: Heatmap | None = None  # for outputs that are not class scores
     output_rgba: np.ndarray | None = None
 
-    @property
-    def top_class(self) -> int | None:
-        return None if self.probabilities is None else int(np.argmax(self.probabilities))
-
 
 @dataclass(frozen=True)
 class ParameterView:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +53,6 @@ class DrawCanvas(QWidget):
         self._erasing = False
         self._undo: list[np.ndarray] = []
         self._grid_pixmap: QPixmap | None = None
-        self.last_input_time = 0.0  # perf_counter() of the last event that changed the drawing
 
     def sizeHint(self) -> QSize:
         return QSize(320, 320)
@@ -108,7 +106,6 @@ class DrawCanvas(QWidget):
 
     def _changed(self, cells: tuple[int, int, int, int] | None = None) -> None:
         """The drawing changed (within ``cells`` = top, left, bottom, right, if given)."""
-        self.last_input_time = time.perf_counter()
         if cells is None:
             self.update()
         else:
@@ -342,7 +339,6 @@ class CanvasPanel(QWidget):
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
         self.raw_input = torch.randn(*self.input_spec.shape, generator=gen).numpy()
         self.set_input_gradient(None)
-        self.canvas.last_input_time = time.perf_counter()
         plane = self.raw_input.reshape(-1, *self.raw_input.shape[-2:])[0]
         self.canvas.show_overlay(plane if self.raw_input.ndim >= 3 else None)
         self._update_note()

@@ -81,7 +81,6 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setObjectName("mainWindow")
         loaded = opened or bundled_lenet(weights)
-        self.model_name = loaded.name
         self.input_spec: InputSpec = loaded.input
         self.last_open: OpenRequest | None = None
         self.current_open = OpenRequest(loaded.spec, loaded.weights, None, False)
@@ -401,7 +400,6 @@ class MainWindow(QMainWindow):
         self._close_progress()
         if self.last_open is not None:
             self.current_open = self.last_open
-        self.model_name = loaded.name
         self.input_spec = loaded.input
         self.setWindowTitle(f"Net Inspector — {loaded.name}")
         self.tree.set_root(loaded.summary)
