@@ -24,7 +24,9 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="allow checkpoints that need full unpickling (this can run code: trusted files only)",
     )
-    parser.add_argument("--device", default="cpu", help="cpu, cuda:0, mps, ... (default: cpu)")
+    parser.add_argument(
+        "--device", default=None, help="cpu, cuda:0, mps, ... (default: cpu; the app: the last one)"
+    )
     parser.add_argument("--debug", action="store_true", help="print tracebacks of errors")
 
 
@@ -81,8 +83,18 @@ def main(argv: list[str] | None = None) -> int:
 
         return snapshot_main(argv[1:])
     args = _app_parser().parse_args(argv)
+    from .app import last_model_or_none, run, set_identity
     from .core.devices import available_devices
+    from .gui.persistence import Persistence
 
+    set_identity()
+    if args.reset_settings:
+        from PySide6.QtCore import QSettings
+
+        QSettings().clear()
+    if args.device is None:  # the device used last time, where this machine still has it
+        last = Persistence.last_device()
+        args.device = last if last in available_devices() else "cpu"
     if args.device not in available_devices():
         print(
             f"net-inspector: device {args.device!r} is not available here "
@@ -90,14 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    from .app import last_model_or_none, run, set_identity
-
-    set_identity()
     note = None
-    if args.reset_settings:
-        from PySide6.QtCore import QSettings
-
-        QSettings().clear()
     opened = None
     if args.model is None and args.weights is None:  # come back to what was open last time
         opened, note = last_model_or_none()

@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         loss = LossSpec.parse(args.loss)
         opened = open_from_arguments(args)
-        device = torch.device(args.device)
+        device = torch.device(args.device or "cpu")
         model = opened.model.to(device)
         x = torch.from_numpy(random_input(opened.input, args.seed)).to(device)
         record, _live = record_backward(

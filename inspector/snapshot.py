@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         return refuse(exc, args.debug)
     app = QApplication.instance() or QApplication(["net-inspector-snapshot"])
     follow_system_theme(app)  # as the app looks when run
-    window = MainWindow(device=args.device, opened=opened)
+    window = MainWindow(device=args.device or "cpu", opened=opened)
     width, height = (int(v) for v in args.size.lower().split("x"))
     window.resize(width, height)
     window.show()

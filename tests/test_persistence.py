@@ -221,3 +221,18 @@ def test_the_next_start_reopens_the_last_model(qtbot, zoo_files, tmp_path, monke
     zoo_copy.unlink()
     opened, note = last_model_or_none()
     assert opened is None and "Could not reopen" in note and "gone.py" in note
+
+
+def test_the_next_start_uses_the_last_device(monkeypatch):
+    from PySide6.QtCore import QSettings
+
+    import inspector.app
+    from inspector.cli import main
+
+    started = {}
+    monkeypatch.setattr(inspector.app, "run", lambda **kw: started.update(kw) or 0)
+    monkeypatch.setattr(inspector.app, "set_identity", lambda: None)  # keep the test's names
+    QSettings().setValue("device", "cpu")
+    assert main([]) == 0 and started["device"] == "cpu"
+    QSettings().setValue("device", "cuda:7")  # gone since: fall back to the CPU
+    assert main([]) == 0 and started["device"] == "cpu"
