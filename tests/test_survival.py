@@ -34,7 +34,9 @@ class Slow(nn.Module):
         return x
 
 
-def test_closing_during_a_long_backward_exits_within_a_second(qtbot):
+@pytest.fixture
+def slow_window(qtbot):
+    """The window on a model whose backward takes 6 s, its first forward on screen."""
     from inspector.core.inputs import InputSpec
     from inspector.core.loading import OpenedModel
     from inspector.gui.main_window import MainWindow
@@ -43,6 +45,11 @@ def test_closing_during_a_long_backward_exits_within_a_second(qtbot):
     qtbot.addWidget(window)
     window.show()
     qtbot.waitUntil(lambda: window.last_result is not None, timeout=10_000)
+    return window
+
+
+def test_closing_during_a_long_backward_exits_within_a_second(qtbot, slow_window):
+    window = slow_window
     window.run_backward()
     qtbot.wait(300)  # well inside the 6-second backward
     worker = window.session.worker
@@ -94,15 +101,8 @@ def test_nan_inf_and_constant_tensors_render(qtbot, window, value):
     window.activations.column.grab()  # paints without raising
 
 
-def test_a_long_backward_can_be_cancelled_and_the_app_goes_on(qtbot):
-    from inspector.core.inputs import InputSpec
-    from inspector.core.loading import OpenedModel
-    from inspector.gui.main_window import MainWindow
-
-    window = MainWindow(opened=OpenedModel(Slow(), "Slow", InputSpec((1, 4), "tensor")))
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(lambda: window.last_result is not None, timeout=10_000)
+def test_a_long_backward_can_be_cancelled_and_the_app_goes_on(qtbot, slow_window):
+    window = slow_window
     window.run_backward()
     qtbot.wait(600)  # the progress dialog shows after 400 ms
     progress = window._backward_progress
