@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -17,6 +19,7 @@ from .logs import LOG, install_excepthook, setup_logging
 pg.setConfigOptions(imageAxisOrder="row-major")
 
 from .gui.main_window import MainWindow  # noqa: E402  (after the pyqtgraph options)
+from .gui.runner import threads_left_behind  # noqa: E402
 from .gui.theme import follow_system_theme  # noqa: E402
 
 __all__ = ["MainWindow", "create_window", "run"]
@@ -109,5 +112,9 @@ def run(
     ticker.timeout.connect(lambda: None)
     code = app.exec()
     LOG.info("exiting with %s", code)
+    if threads_left_behind():  # a model still busy in Python or a kernel: do not wait for it
+        LOG.info("leaving a busy worker behind")
+        logging.shutdown()
+        os._exit(code)
     del window
     return code

@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from .autograd_graph import AutogradGraph, GraphNode, format_shape
+from .layout import GraphLayout, layered_layout
 
 GROUP = "group"
 SAVED = "saved"  # a tensor an op saved for its backward, drawn beside the op
@@ -120,3 +121,32 @@ def repeated_blocks(graph: AutogradGraph) -> set[str]:
                 indexed.setdefault(match.group(1), set()).add(path)
     blocks = {p for parent, paths in indexed.items() if len(paths) >= 2 for p in paths}
     return {p for p in blocks if _owner(p, blocks - {p}) is None}  # the shallowest level only
+
+
+@dataclass(frozen=True)
+class LaidOutView:
+    """What the graph view draws: the collapsed view, its saved-tensor nodes, and its layout."""
+
+    source: AutogradGraph  # the recorded graph this is a view of
+    collapsed: frozenset[str]
+    saved: bool  # with the tensors each op saved for backward
+    shown: CollapsedGraph
+    saved_owner: dict[int, tuple[int, str]]  # SAVED view node -> (op view node, tensor name)
+    layout: GraphLayout
+
+
+def lay_out(
+    graph: AutogradGraph,
+    collapsed: set[str] | frozenset[str] = frozenset(),
+    saved: bool = False,
+    layout: GraphLayout | None = None,
+) -> LaidOutView:
+    """Collapse ``collapsed``, add saved tensors if asked, and lay it out (unless ``layout``
+    is given for exactly this view, as a backward result carries it)."""
+    shown = collapse(graph, set(collapsed))
+    owner: dict[int, tuple[int, str]] = {}
+    if saved:
+        shown, owner = with_saved_tensors(shown)
+    if layout is None or saved:
+        layout = layered_layout(len(shown.graph.nodes), [(a, b) for a, b, _ in shown.graph.edges])
+    return LaidOutView(graph, frozenset(collapsed), saved, shown, owner, layout)

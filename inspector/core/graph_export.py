@@ -8,6 +8,7 @@ from typing import Any
 
 from .autograd_graph import AutogradGraph, GraphNode, SavedTensor
 from .backward import BackwardRecord
+from .palette import NODE_COLOURS
 
 FORMAT_VERSION = 1
 
@@ -81,7 +82,7 @@ def graph_from_json(data: dict[str, Any]) -> tuple[AutogradGraph, list[int]]:
     return AutogradGraph(nodes, edges, data.get("root", 0), value), list(data["backward_order"])
 
 
-_DOT_COLOURS = {"root": "#d9822b", "op": "#3d5a80", "param": "#3f8f5a", "leaf": "#6c6f75"}
+_DOT_COLOURS = NODE_COLOURS
 
 
 def to_dot(record: BackwardRecord) -> str:

@@ -222,3 +222,9 @@ def any_heatmap(array: np.ndarray) -> Heatmap:
     if data.ndim >= 2 and data.shape[0] == 1:
         return activation_heatmap(data)
     return tensor_heatmap(data)
+
+
+def picture(values: np.ndarray) -> tuple[Heatmap, np.ndarray]:
+    """Any tensor as a heatmap and its RGBA at its own finite range (gradients, saved tensors)."""
+    heatmap = any_heatmap(values)
+    return heatmap, heatmap.colorize(finite_range([heatmap.image]))

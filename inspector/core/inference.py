@@ -50,7 +50,8 @@ def network_input(request: ForwardRequest, spec: InputSpec = LENET_INPUT) -> np.
     return make_input(spec, request.drawing, request.raw_input, request.seed)
 
 
-def _keeper(settings: ForwardSettings):
+def step_keeper(settings: ForwardSettings):
+    """The capture's ``keep``: the steps inside the focused module, at most MAX_KEPT_STEPS."""
     kept = 0
 
     def keep(step: Step) -> bool:
@@ -91,7 +92,7 @@ def run_forward(
     started = time.perf_counter()
     with torch.inference_mode():
         x = torch.from_numpy(x_np).to(device)
-        capture = capture_forward(model, x, keep=_keeper(settings), cancel=cancel)
+        capture = capture_forward(model, x, keep=step_keeper(settings), cancel=cancel)
         outputs = named_outputs(capture.output)
         index = min(settings.output_index, max(0, len(outputs) - 1))
         out = outputs[index][1] if outputs else None

@@ -125,3 +125,9 @@ def make_input(
             image = (image - 0.5) / 0.5
         return image.expand(spec.shape[0], channels, height, width).contiguous().numpy()
     return random_input(spec, seed)
+
+
+def resample_square(values: np.ndarray, size: int) -> np.ndarray:
+    """A map over an H×W input shown on a size×size canvas (the inverse of the resize)."""
+    t = torch.from_numpy(np.ascontiguousarray(values, np.float32))[None, None]
+    return F.interpolate(t, size=(size, size), mode="bilinear", antialias=True)[0, 0].numpy()

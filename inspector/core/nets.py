@@ -12,7 +12,16 @@ from torch import nn
 
 from .checkpoints import read_state_dict
 
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+
+def _resources() -> Path:
+    """The top-level ``resources/`` of a checkout (and an editable install), else the copy
+    installed with the package as ``inspector/resources``."""
+    here = Path(__file__).resolve().parent.parent
+    checkout = here.parent / "resources"
+    return checkout if (checkout / "lenet_mnist.json").exists() else here / "resources"
+
+
+RESOURCES = _resources()
 LENET_WEIGHTS = RESOURCES / "lenet_mnist.safetensors"
 LENET_CARD = RESOURCES / "lenet_mnist.json"
 
@@ -44,9 +53,6 @@ class Net(nn.Module):
         f6 = F.relu(self.fc2(f5))
         output = self.fc3(f6)
         return output
-
-
-LeNet = Net
 
 
 @dataclass(frozen=True)

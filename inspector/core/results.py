@@ -98,7 +98,7 @@ class BackwardResult:
 
     request_id: int
     record: Any  # core.backward.BackwardRecord
-    layout: Any  # core.layout.GraphLayout
+    view: Any  # core.collapse.LaidOutView: collapsed as it opens, and laid out
     timings_ms: dict[str, float]
 
 

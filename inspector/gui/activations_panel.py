@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QSignalBlocker, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -110,9 +110,8 @@ class ActivationsPanel(QWidget):
     @Slot(object)
     def _on_user_levels(self, _bar) -> None:
         if self.auto_levels.isChecked():
-            blocked = self.auto_levels.blockSignals(True)
-            self.auto_levels.setChecked(False)
-            self.auto_levels.blockSignals(blocked)
+            with QSignalBlocker(self.auto_levels):
+                self.auto_levels.setChecked(False)
         self._recolour()
 
     @Slot(bool)

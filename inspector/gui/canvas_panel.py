@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal, Slot
+from PySide6.QtCore import QPointF, QRectF, QSignalBlocker, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -23,8 +23,9 @@ from PySide6.QtWidgets import (
 
 from ..core.brush import DEFAULT_RADIUS, paint_segment
 from ..core.images import to_drawing
-from ..core.inputs import MNIST, TENSOR, InputSpec
+from ..core.inputs import MNIST, TENSOR, InputSpec, random_input, resample_square
 from ..core.preprocess import CANVAS_SIZE, input_map_on_canvas
+from ..core.state import AppState
 from .array_image import grey_image, heat_image, minmax01
 from .frames import PaintTracked
 
@@ -224,22 +225,25 @@ class InputPreview(PaintTracked, QWidget):
 
 
 class CanvasPanel(QWidget):
-    """Canvas, buttons (clear, random, load, undo), brush size and the network-input preview."""
+    """Canvas, buttons (clear, random, load, undo), brush size and the network-input preview.
 
-    inputChanged = Signal()  # the drawing or the raw input changed: run the network again
+    Writes the drawing, random input and brush to the app state; follows the state back."""
+
     message = Signal(str)  # for the status bar
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, state: AppState, spec: InputSpec, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("canvasPanel")
+        self.state = state
         self.canvas = DrawCanvas()
         self.preview = InputPreview()
-        self.raw_input: np.ndarray | None = None  # a tensor used as it is (random input)
-        self.input_spec = InputSpec((1, 1, 32, 32), MNIST)
+        self.input_spec = spec
 
         self.clear_button = self._button("Clear", "clearCanvasButton", "Clear the canvas (Delete)")
         self.random_button = self._button(
-            "Random", "randomInputButton", "Feed torch.randn(1, 1, 32, 32), as the tutorial does"
+            "Random",
+            "randomInputButton",
+            "A random input of the model's shape (torch.randn, as the tutorial)",
         )
         self.load_button = self._button("Load image…", "loadImageButton", "Load a digit image")
         self.undo_button = self._button("Undo", "undoButton", "Undo the last stroke (Ctrl+Z)")
@@ -247,7 +251,7 @@ class CanvasPanel(QWidget):
         self.brush_spin.setObjectName("brushSizeSpin")
         self.brush_spin.setRange(0.5, 4.0)
         self.brush_spin.setSingleStep(0.1)
-        self.brush_spin.setValue(DEFAULT_RADIUS)
+        self.brush_spin.setValue(state.brush_radius)
         self.brush_spin.setSuffix(" cells")
         self.brush_spin.setToolTip("Brush radius in canvas cells")
         self.saliency_check = QCheckBox("Show input gradient")
@@ -282,11 +286,14 @@ class CanvasPanel(QWidget):
 
         self.canvas.drawingChanged.connect(self._on_drawing_changed)
         self.clear_button.clicked.connect(self.canvas.clear)
-        self.random_button.clicked.connect(self.on_random_clicked)
-        self.load_button.clicked.connect(self._choose_image)
+        self.random_button.clicked.connect(lambda: self.random_input())
+        self.load_button.clicked.connect(self.choose_image)
         self.undo_button.clicked.connect(self.canvas.undo)
-        self.brush_spin.valueChanged.connect(self._set_brush)
+        self.brush_spin.valueChanged.connect(lambda r: setattr(state, "brush_radius", r))
         self.saliency_check.toggled.connect(self._show_saliency)
+        state.on("brush_radius", self._on_brush)
+        state.on("raw_input", self._on_raw_input)
+        self.canvas.brush_radius = state.brush_radius
         self._update_note()
 
     def _button(self, text: str, name: str, tip: str) -> QPushButton:
@@ -295,9 +302,14 @@ class CanvasPanel(QWidget):
         button.setToolTip(tip)
         return button
 
-    @Slot(float)
-    def _set_brush(self, radius: float) -> None:
+    @property
+    def raw_input(self) -> np.ndarray | None:
+        return self.state.raw_input
+
+    def _on_brush(self, radius: float) -> None:
         self.canvas.brush_radius = radius
+        with QSignalBlocker(self.brush_spin):
+            self.brush_spin.setValue(radius)
 
     def set_input_gradient(self, grad: np.ndarray | None) -> None:
         """The input gradient of the last backward pass (for the current input)."""
@@ -308,66 +320,56 @@ class CanvasPanel(QWidget):
     @Slot()
     def _show_saliency(self) -> None:
         grad = self._input_grad
-        if grad is None or not self.saliency_check.isChecked():
-            self.canvas.set_saliency(None)
-            return
-        if grad.ndim < 3:  # not an image: nothing to lay over the canvas
-            self.canvas.set_saliency(None)
+        if grad is None or not self.saliency_check.isChecked() or grad.ndim < 3:
+            self.canvas.set_saliency(None)  # nothing to show, or not an image to lay over it
             return
         magnitude = np.abs(np.asarray(grad, np.float32).reshape(-1, *grad.shape[-2:])).max(0)
         if self.raw_input is None and self.input_spec.kind == MNIST:
             magnitude = np.abs(input_map_on_canvas(magnitude, self.canvas.drawing))
         elif magnitude.shape != (CANVAS_SIZE, CANVAS_SIZE):
-            magnitude = _resample(magnitude, CANVAS_SIZE)
+            magnitude = resample_square(magnitude, CANVAS_SIZE)
         self.canvas.set_saliency(minmax01(magnitude) if magnitude.max() > 0 else None)
 
     @Slot()
     def _on_drawing_changed(self) -> None:
+        # Drawing again means the drawing is the input again.
+        self.state.update(drawing=self.canvas.drawing.copy(), raw_input=None)
+
+    def _on_raw_input(self, raw: np.ndarray | None) -> None:
         self.set_input_gradient(None)  # the gradient was for the input before this change
-        self.raw_input = None  # drawing again means the drawing is the input again
+        if raw is None:
+            self.canvas.show_overlay(None)
+        else:
+            plane = raw.reshape(-1, *raw.shape[-2:])[0] if raw.ndim >= 3 else None
+            self.canvas.show_overlay(plane)
         self._update_note()
-        self.inputChanged.emit()
 
     @Slot()
-    def on_random_clicked(self) -> None:
-        self.random_input()
-
     def random_input(self, seed: int | None = None) -> None:
-        """``torch.randn`` of the model's input shape, as the tutorial feeds its LeNet."""
-        import torch
+        """A random tensor of the model's input shape (``torch.randn``, as the tutorial feeds
+        its LeNet; random ids for token models), drawn from a new seed unless one is given."""
+        seed = self.state.seed + 1 if seed is None else seed
+        self.state.update(seed=seed, raw_input=random_input(self.input_spec, seed))
 
-        gen = torch.Generator().manual_seed(seed) if seed is not None else None
-        self.raw_input = torch.randn(*self.input_spec.shape, generator=gen).numpy()
-        self.set_input_gradient(None)
-        plane = self.raw_input.reshape(-1, *self.raw_input.shape[-2:])[0]
-        self.canvas.show_overlay(plane if self.raw_input.ndim >= 3 else None)
-        self._update_note()
-        self.inputChanged.emit()
-
-    def restore(self, drawing: np.ndarray, raw: np.ndarray | None, brush: float) -> None:
-        """Put back a saved drawing, random input and brush (a session being opened)."""
-        self.brush_spin.setValue(brush)
+    def restore(self, drawing: np.ndarray, raw: np.ndarray | None) -> None:
+        """Put back a saved drawing and random input (a session being opened)."""
         self.canvas.set_drawing(drawing)
         if raw is not None and tuple(raw.shape) == self.input_spec.shape:
-            self.raw_input = np.asarray(raw, np.float32).copy()
-            plane = self.raw_input.reshape(-1, *self.raw_input.shape[-2:])[0]
-            self.canvas.show_overlay(plane if self.raw_input.ndim >= 3 else None)
-            self._update_note()
-            self.inputChanged.emit()
+            self.state.raw_input = np.array(raw, copy=True)
 
     def set_input_spec(self, spec: InputSpec) -> None:
         """What the current model takes: the canvas draws only for image inputs."""
         self.input_spec = spec
-        self.raw_input = None
-        self.canvas.show_overlay(None)
-        self.set_input_gradient(None)
         uses_canvas = spec.kind != TENSOR
         self.canvas.setEnabled(uses_canvas)
         for button in (self.clear_button, self.load_button, self.undo_button):
             button.setEnabled(uses_canvas)
         self.random_button.setText("Random" if uses_canvas else "Re-roll input")
-        if not uses_canvas:
+        if uses_canvas:
+            self.state.raw_input = None
+        else:
             self.random_input(seed=0)
+        self.set_input_gradient(None)
         self._update_note()
 
     def _update_note(self) -> None:
@@ -379,7 +381,7 @@ class CanvasPanel(QWidget):
         self.input_note.setText(text)
 
     @Slot()
-    def _choose_image(self) -> None:
+    def choose_image(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
             self, "Load a digit image", "", "Images (*.png *.jpg *.jpeg *.bmp *.gif *.pgm *.tif)"
         )
@@ -405,12 +407,3 @@ class CanvasPanel(QWidget):
         self.canvas.set_drawing(drawing)
         self.message.emit(f"Loaded {Path(path).name} ({w}×{h}).")
         return True
-
-
-def _resample(values: np.ndarray, size: int) -> np.ndarray:
-    """A map over an H×W input shown on the size×size canvas (the inverse of the resize)."""
-    import torch
-    import torch.nn.functional as F
-
-    t = torch.from_numpy(np.ascontiguousarray(values, np.float32))[None, None]
-    return F.interpolate(t, size=(size, size), mode="bilinear", antialias=True)[0, 0].numpy()

@@ -1,8 +1,16 @@
-"""Which result a panel has actually put on screen: the latency benchmark's only probe."""
+"""Which result each panel has actually put on screen: frame pacing and the latency benchmark.
+
+Panels that render a ``ForwardResult`` call ``mark_painted`` at the end of their paint; the
+window's ``FrameTracker`` then says when every visible one shows the newest result, which lets
+the worker start the next forward (see ``gui.runner``). The benchmark listens to
+``panelPainted`` to time each input's way to the screen.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+
+from PySide6.QtCore import QObject, Signal
 
 
 class PaintTracked:
@@ -10,9 +18,30 @@ class PaintTracked:
 
     shown_request_id: int = -1  # the result handed to the panel
     painted_request_id: int = -1  # the result the last paint showed
-    on_painted: Callable[[PaintTracked], None] | None = None
+    frame_tracker: FrameTracker | None = None
 
     def mark_painted(self) -> None:
         self.painted_request_id = self.shown_request_id
-        if self.on_painted is not None:
-            self.on_painted(self)
+        if self.frame_tracker is not None:
+            self.frame_tracker.painted(self)
+
+
+class FrameTracker(QObject):
+    panelPainted = Signal(object)  # a tracked panel, just painted
+    frameShown = Signal(int)  # every visible tracked panel shows this request id (or newer)
+
+    def __init__(
+        self, panels: Sequence[PaintTracked], latest_shown: Callable[[], int], parent=None
+    ) -> None:
+        super().__init__(parent)
+        self.panels = list(panels)
+        self._latest_shown = latest_shown
+        for panel in self.panels:
+            panel.frame_tracker = self
+
+    def painted(self, panel: PaintTracked) -> None:
+        self.panelPainted.emit(panel)
+        shown = self._latest_shown()
+        visible = [p for p in self.panels if p.isVisible()]
+        if all(p.painted_request_id >= shown for p in visible):
+            self.frameShown.emit(shown)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QPoint, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -12,7 +11,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMenu,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
     QSplitter,
     QStackedWidget,
@@ -20,144 +18,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.autograd_graph import OP, PARAM, ROOT, SavedTensor, format_shape
-from ..core.backward import GradInfo
-from ..core.collapse import (
-    GROUP,
-    SAVED,
-    CollapsedGraph,
-    collapse,
-    repeated_blocks,
-    with_saved_tensors,
-)
-from ..core.heatmaps import any_heatmap, finite_range
-from ..core.layout import layered_layout
+from ..core.autograd_graph import OP, PARAM, ROOT
+from ..core.collapse import GROUP, SAVED, CollapsedGraph, LaidOutView, repeated_blocks
 from ..core.results import BackwardResult
 from ..core.stepping import Stepper
+from .gradient_panel import GradientPanel
 from .graph_view import FILL, GraphScene, GraphView
 
 PLAY_INTERVAL_MS = 350
-
-
-def grad_text(info: GradInfo) -> str:
-    stats = f"norm {info.norm:.4g} · min {info.min:.4g} · max {info.max:.4g}"
-    return f"{format_shape(info.shape)}<br>{stats}"
-
-
-class GradientPanel(QScrollArea):
-    """The gradients that came into the current node and the ones it sent on, as heatmaps.
-
-    Plain word-wrapped labels with a small heatmap view under each, in a vertical scroll
-    area, so that long shapes and names never push the pictures out of sight.
-    """
-
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.setObjectName("gradientPanel")
-        self.setWidgetResizable(True)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setMinimumWidth(240)
-        self.shown: list[tuple[str, GradInfo]] = []
-        self.saved_shown: dict[str, np.ndarray] = {}
-        self._body = QWidget()
-        self._layout = QVBoxLayout(self._body)
-        self._layout.setContentsMargins(6, 6, 6, 6)
-        self.setWidget(self._body)
-
-    def _label(self, html: str) -> None:
-        label = QLabel(html)
-        label.setWordWrap(True)
-        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self._layout.addWidget(label)
-
-    savedRequested = Signal(str)  # the name of a saved tensor whose values the user asked for
-
-    def show_node(
-        self,
-        title: str,
-        sections: list[tuple[str, list[tuple[str, GradInfo | None]]]],
-        saved: list[SavedTensor] = (),
-    ):
-        """``sections``: (heading, [(name, gradient or None)]) pairs, e.g. incoming, outgoing;
-        ``saved``: the node's saved tensors, each with a button that fetches its values."""
-        body = QWidget()
-        self._layout = QVBoxLayout(body)
-        self._layout.setContentsMargins(6, 6, 6, 6)
-        self.shown = []
-        self.saved_shown: dict[str, np.ndarray] = {}
-        self._saved_buttons: dict[str, QPushButton] = {}
-        self._label(f"<b>{title}</b>")
-        for heading, grads in sections:
-            self._label(f"<span style='color:#d9822b'><b>{heading}</b></span>")
-            if not grads:
-                self._label("<i>none</i>")
-            for name, info in grads:
-                if info is None:
-                    self._label(f"{name}: <i>None (no gradient sent)</i>")
-                    continue
-                self._label(f"{name}<br><small>{grad_text(info)}</small>")
-                self.shown.append((name, info))
-                if info.values is None:
-                    self._label("<i>too large to keep: statistics only</i>")
-                else:
-                    self._layout.addWidget(self._heatmap(name, info.values, info.shape))
-        if saved:
-            self._label("<span style='color:#d9822b'><b>saved for backward</b></span>")
-        for tensor in saved:
-            if tensor.shape is None:
-                self._label(f"{tensor.name} = {tensor.value}")
-                continue
-            button = QPushButton(f"{tensor.name} {format_shape(tensor.shape)}: show values")
-            button.setObjectName(f"saved_{tensor.name}")
-            button.setToolTip("Read this saved tensor from the recorded graph and show it")
-            button.clicked.connect(lambda _=False, n=tensor.name: self.savedRequested.emit(n))
-            self._layout.addWidget(button)
-            self._saved_buttons[tensor.name] = button
-        self._layout.addStretch(1)
-        self.setWidget(body)  # the old body is deleted with its children
-        self._body = body
-
-    def show_saved(self, name: str, values: np.ndarray | None) -> None:
-        """Put a saved tensor's values where its button was."""
-        button = self._saved_buttons.pop(name, None)
-        if button is None or values is None:
-            return
-        index = self._layout.indexOf(button)
-        button.deleteLater()
-        shape = tuple(values.shape)
-        self._layout.insertWidget(index, self._heatmap(name, values, shape))
-        caption = (
-            QLabel(
-                f"{name} {format_shape(shape)}<br><small>min {np.nanmin(values):.4g} "
-                f"· max {np.nanmax(values):.4g}</small>"
-            )
-            if values.size
-            else QLabel(name)
-        )
-        caption.setWordWrap(True)
-        self._layout.insertWidget(index, caption)
-        self.saved_shown[name] = values
-
-    @staticmethod
-    def _heatmap(name: str, values: np.ndarray, shape) -> pg.GraphicsLayoutWidget:
-        heatmap = any_heatmap(values)
-        widget = pg.GraphicsLayoutWidget()
-        widget.setBackground("#16181c")
-        widget.ci.setContentsMargins(0, 0, 0, 0)
-        view = widget.addViewBox(invertY=True, enableMouse=False)
-        view.setMenuEnabled(False)
-        image = pg.ImageItem(heatmap.colorize(finite_range([heatmap.image])))
-        image.setToolTip(f"{name} {format_shape(shape)}")
-        view.addItem(image)
-        h, w = heatmap.image.shape
-        if heatmap.is_strip:
-            widget.setFixedHeight(26)
-        else:
-            view.setAspectLocked(True)
-            widget.setMinimumHeight(60)
-            widget.setMaximumHeight(170)
-        view.setRange(xRange=(0, w), yRange=(0, h), padding=0.02)
-        return widget
 
 
 class GraphPanel(QWidget):
@@ -165,8 +33,11 @@ class GraphPanel(QWidget):
 
     moduleSelected = Signal(str)  # a node or box was clicked: its module (for the tree)
     savedValueRequested = Signal(int, str)  # node, saved tensor name
-    stepChanged = Signal()
-    COLLAPSE_ABOVE = 300  # nodes; a bigger graph opens with its repeated blocks collapsed
+    stepChanged = Signal(int)  # the step now shown (-1: before the first node)
+    # Collapse or saved tensors changed: lay out (record, collapsed modules, saved tensors?)
+    # again, on the worker; the answer comes back through ``show_view``.
+    layoutRequested = Signal(object, object, bool)
+    viewShown = Signal()  # a (re-)laid-out view is on screen
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -286,8 +157,7 @@ class GraphPanel(QWidget):
         self.play_timer.stop()
         self.result = result
         self.stepper = Stepper(result.record)
-        graph = result.record.graph
-        self.collapsed = repeated_blocks(graph) if len(graph.nodes) > self.COLLAPSE_ABOVE else set()
+        self.collapsed = set(result.view.collapsed)
         for b in (self.reset_button, self.prev_button, self.step_button, self.play_button):
             b.setEnabled(True)
         for w in (
@@ -301,27 +171,36 @@ class GraphPanel(QWidget):
         self._rebuild()
 
     def _rebuild(self) -> None:
-        """Draw the graph with the modules in ``self.collapsed`` as boxes."""
-        graph = self.result.record.graph
-        self.shown = collapse(graph, self.collapsed)
-        self._saved_owner = {}
-        if self.saved_check.isChecked():
-            self.shown, self._saved_owner = with_saved_tensors(self.shown)
-        if self.shown.graph is graph:
-            layout = self.result.layout  # laid out on the worker already
+        """Draw the graph with the modules in ``self.collapsed`` as boxes: as the worker laid it
+        out with the backward pass, or laid out again there for the new choice."""
+        first = self.result.view
+        if self.collapsed == set(first.collapsed) and not self.saved_check.isChecked():
+            self.show_view(first)
         else:
-            edges = [(a, b) for a, b, _ in self.shown.graph.edges]
-            layout = layered_layout(len(self.shown.graph.nodes), edges)
+            saved = self.saved_check.isChecked()
+            self.layoutRequested.emit(self.result.record, frozenset(self.collapsed), saved)
+
+    def show_view(self, view: LaidOutView) -> None:
+        """Draw ``view`` (if it is still what is wanted: the user may have moved on)."""
+        if (
+            self.result is None
+            or view.source is not self.result.record.graph
+            or view.collapsed != frozenset(self.collapsed)
+            or view.saved != self.saved_check.isChecked()
+        ):
+            return
+        self.shown = view.shown
+        self._saved_owner = dict(view.saved_owner)
         self._original_of = {
-            view: original
-            for original, view in enumerate(self.shown.shown_as)
-            if self.shown.graph.nodes[view].kind != GROUP
+            shown: original
+            for original, shown in enumerate(self.shown.shown_as)
+            if self.shown.graph.nodes[shown].kind != GROUP
         }
         for saved, (op, _name) in self._saved_owner.items():
             self._original_of[saved] = self._original_of[op]  # a saved tensor leads to its op
         if self.scene is not None:
             self.scene.deleteLater()  # it is a child of this panel: it would live forever
-        self.scene = GraphScene(self.shown.graph, layout, self)
+        self.scene = GraphScene(self.shown.graph, view.layout, self)
         self.scene.nodeClicked.connect(self._on_node_clicked)
         self.scene.nodeDoubleClicked.connect(self._on_node_double_clicked)
         self.scene.nodeMenuRequested.connect(self._on_node_menu)
@@ -329,6 +208,20 @@ class GraphPanel(QWidget):
         self.stack.setCurrentWidget(self.view)
         self.view.fit()  # and again on every resize until the user zooms or pans
         self._refresh()
+        self.viewShown.emit()
+
+    def link_module(self, path: str | None) -> None:
+        """Outline the nodes of module ``path`` (none for the model itself: all would light)."""
+        scene = self.scene
+        if scene is None:
+            return
+        if not path:
+            scene.link_nodes(set())
+            return
+        inside = {
+            n.id for n in scene.graph.nodes if n.module == path or n.module.startswith(path + ".")
+        }
+        scene.link_nodes(inside)
 
     # -- collapsing -------------------------------------------------------------------------
     @Slot(bool)
@@ -512,7 +405,7 @@ class GraphPanel(QWidget):
         if view_current is not None:
             self.view.center_on_node(view_current)
         self._show_gradients(current)
-        self.stepChanged.emit()
+        self.stepChanged.emit(stepper.k)
 
     def _show_gradients(self, node: int | None) -> None:
         record = self.stepper.record

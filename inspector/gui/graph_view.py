@@ -30,19 +30,13 @@ from PySide6.QtWidgets import (
 from ..core.autograd_graph import LEAF, OP, PARAM, ROOT, AutogradGraph
 from ..core.collapse import GROUP, SAVED
 from ..core.layout import GraphLayout
+from ..core.palette import NODE_COLOURS, PANEL_BACKGROUND
 
 X_UNIT, Y_UNIT = 220.0, 70.0  # scene pixels per layout column / layer
 NODE_W, NODE_H = 200.0, 34.0
 LABEL_MIN_SCALE = 0.3  # below this zoom, labels are hidden
 
-FILL = {
-    ROOT: QColor("#d9822b"),
-    OP: QColor("#3d5a80"),
-    PARAM: QColor("#3f8f5a"),
-    LEAF: QColor("#6c6f75"),
-    GROUP: QColor("#7b5ea7"),  # a collapsed module
-    SAVED: QColor("#9c7a1c"),  # a tensor saved for backward
-}
+FILL = {kind: QColor(NODE_COLOURS[kind]) for kind in (ROOT, OP, PARAM, LEAF, GROUP, SAVED)}
 VISITED_FILL = {k: c.lighter(140) for k, c in FILL.items()}
 EDGE = QColor(160, 170, 185, 110)
 EDGE_CARRIED = QColor("#f2a541")
@@ -92,7 +86,7 @@ class GraphScene(QGraphicsScene):
     def __init__(self, graph: AutogradGraph, layout: GraphLayout, parent=None) -> None:
         super().__init__(parent)
         self.graph = graph
-        self.setBackgroundBrush(QColor("#16181c"))
+        self.setBackgroundBrush(QColor(PANEL_BACKGROUND))
         self.xs = np.asarray(layout.x, dtype=np.float64) * X_UNIT
         self.ys = np.asarray(layout.y, dtype=np.float64) * Y_UNIT
         self.font = QFont()
@@ -268,7 +262,7 @@ class GraphView(QGraphicsView):
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
         self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState, True)
         self.setCacheMode(QGraphicsView.CacheModeFlag.CacheBackground)
-        self.setBackgroundBrush(QColor("#16181c"))
+        self.setBackgroundBrush(QColor(PANEL_BACKGROUND))
         self._auto_fit = False  # refit on resize until the user zooms or pans
 
     def graph_scene(self) -> GraphScene | None:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Signal
+from PySide6.QtCore import QPointF, QSignalBlocker, Signal
 
 from ..core.colormap import ANCHORS
 from ..core.heatmaps import Heatmap
+from ..core.palette import PANEL_BACKGROUND
 from .frames import PaintTracked
 
 STRIP_HEIGHT = 26  # pixels for a vector shown as a strip
@@ -72,7 +73,7 @@ class HeatmapColumn(PaintTracked, pg.GraphicsLayoutWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.setBackground("#16181c")
+        self.setBackground(PANEL_BACKGROUND)
         self.ci.layout.setSpacing(2)
         self.ci.setContentsMargins(2, 2, 2, 2)
         self.rows: list[HeatmapRow] = []
@@ -105,9 +106,8 @@ class HeatmapColumn(PaintTracked, pg.GraphicsLayoutWidget):
         """Move the bar without telling anyone (it reports only the user's drags)."""
         if tuple(levels) == self.levels():
             return  # redrawing the bar's axis costs a few milliseconds
-        blocked = self.colorbar.blockSignals(True)
-        self.colorbar.setLevels(levels)
-        self.colorbar.blockSignals(blocked)
+        with QSignalBlocker(self.colorbar):
+            self.colorbar.setLevels(levels)
 
     def _on_mouse_moved(self, pos: QPointF) -> None:
         for row in self.rows:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -17,18 +17,20 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.losses import LossSpec
+from ..core.state import AppState
 
 LOSSES = [("mse", "MSELoss vs torch.arange(1, 11)"), ("ce", "CrossEntropyLoss vs class")]
 
 
 class LossPanel(QWidget):
     backwardRequested = Signal()
-    updateRequested = Signal(float)
+    updateRequested = Signal()
     resetRequested = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("lossPanel")
+        self.state = state
         self.loss_combo = QComboBox()
         self.loss_combo.setObjectName("lossCombo")
         for key, text in LOSSES:
@@ -86,27 +88,41 @@ class LossPanel(QWidget):
         layout.addLayout(buttons)
         layout.addStretch(1)
 
-        self.loss_combo.currentIndexChanged.connect(self._on_loss_changed)
         self.backward_button.clicked.connect(self.backwardRequested)
-        self.update_button.clicked.connect(self._on_update)
+        self.update_button.clicked.connect(self.updateRequested)
         self.reset_button.clicked.connect(self.resetRequested)
-        self._on_loss_changed()
+        # Two-way: the widgets write the state, and show what the state says (a session, the
+        # remembered settings).
+        self.loss_combo.currentIndexChanged.connect(
+            lambda _i: setattr(state, "loss_kind", self.loss_combo.currentData())
+        )
+        self.class_spin.valueChanged.connect(lambda v: setattr(state, "target_class", v))
+        self.zero_grad.toggled.connect(lambda on: setattr(state, "zero_grad", on))
+        self.lr_spin.valueChanged.connect(lambda v: setattr(state, "learning_rate", v))
+        state.on("loss_kind", self._show_kind)
+        state.on("target_class", lambda v: self._show(self.class_spin.setValue, self.class_spin, v))
+        state.on("zero_grad", lambda v: self._show(self.zero_grad.setChecked, self.zero_grad, v))
+        state.on("learning_rate", lambda v: self._show(self.lr_spin.setValue, self.lr_spin, v))
+        self._show_kind(state.loss_kind)
+
+    @staticmethod
+    def _show(setter, widget: QWidget, value) -> None:
+        with QSignalBlocker(widget):
+            setter(value)
+
+    def _show_kind(self, kind: str) -> None:
+        self._show(
+            self.loss_combo.setCurrentIndex, self.loss_combo, max(0, self.loss_combo.findData(kind))
+        )
+        self.class_spin.setEnabled(kind == "ce")
 
     def set_classes(self, count: int) -> None:
         if self.class_spin.maximum() != count - 1:
             self.class_spin.setMaximum(max(0, count - 1))
 
     def spec(self) -> LossSpec:
-        return LossSpec(self.loss_combo.currentData(), self.class_spin.value())
+        return LossSpec(self.state.loss_kind, self.state.target_class)
 
     def show_loss(self, value: float, spec: LossSpec) -> None:
         """The tutorial prints ``tensor(38.7042)``: show the value the same way."""
         self.loss_label.setText(f"loss: tensor({value:.4f})  ·  {spec.describe()}")
-
-    @Slot()
-    def _on_loss_changed(self) -> None:
-        self.class_spin.setEnabled(self.loss_combo.currentData() == "ce")
-
-    @Slot()
-    def _on_update(self) -> None:
-        self.updateRequested.emit(self.lr_spin.value())

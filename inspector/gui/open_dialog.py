@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtWidgets import (
@@ -21,18 +20,11 @@ from PySide6.QtWidgets import (
 
 from ..core.inputs import parse_shape
 from ..core.loading import BUILTIN
-
-
-@dataclass(frozen=True)
-class OpenRequest:
-    spec: str
-    weights: str | None
-    input_shape: tuple[int, ...] | None
-    trust: bool
+from ..core.state import ModelRef
 
 
 class OpenModelDialog(QDialog):
-    def __init__(self, parent: QWidget | None = None, last: OpenRequest | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, last: ModelRef | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("openModelDialog")
         self.setWindowTitle("Open model")
@@ -87,7 +79,7 @@ class OpenModelDialog(QDialog):
         layout.addWidget(warning)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
-        self.request: OpenRequest | None = None
+        self.request: ModelRef | None = None
 
     def _with_browse(self, edit: QLineEdit, slot) -> QHBoxLayout:
         row = QHBoxLayout()
@@ -111,7 +103,7 @@ class OpenModelDialog(QDialog):
         if path:
             self.weights_edit.setText(path)
 
-    def read(self) -> OpenRequest:
+    def read(self) -> ModelRef:
         """What the fields say; raises ValueError with a message for the user."""
         spec = self.model_edit.text().strip()
         if not spec:
@@ -120,7 +112,7 @@ class OpenModelDialog(QDialog):
             raise ValueError(f"{Path(spec[:-1]).name}: add the class or function name after ':'")
         weights = self.weights_edit.text().strip() or None
         shape = parse_shape(self.shape_edit.text())
-        return OpenRequest(spec, weights, shape, self.trust_check.isChecked())
+        return ModelRef(spec, weights, shape, self.trust_check.isChecked())
 
     def _accept(self) -> None:
         try:

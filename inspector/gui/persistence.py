@@ -1,20 +1,23 @@
-"""What survives the app: session files, window settings (QSettings) and the drawing autosave.
+"""What survives the app, all derived from the one ``AppState``: session files, the settings
+remembered between runs (QSettings), and the drawing autosave.
 
 Saving a session asks the worker for the weights as they are now, then writes one file
-atomically. Opening one reads it completely first, then re-opens its model, puts its weights
-back, and restores the drawing, selection, loss settings and the backward step.
+atomically. Opening one reads and validates it completely first, then re-opens its model, puts
+its weights back and applies the rest to the state, which the panels follow.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, QSettings, QStandardPaths, Qt, QTimer, Signal, Slot
 
+from ..core.io import atomic_write
 from ..core.session_file import SessionError, SessionState, load_session, save_session
+from ..core.state import AppState, ModelRef
 from ..logs import LOG
-from .open_dialog import OpenRequest
 
 AUTOSAVE_MS = 3000
 
@@ -28,8 +31,41 @@ def _absolute_spec(spec: str) -> str:
 
 
 def autosave_path() -> Path:
+    """This instance's autosave: one file per running process, so two instances never share."""
     base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppLocalDataLocation)
-    return Path(base or Path.home() / ".net-inspector") / "autosave" / "drawing.npy"
+    return Path(base or Path.home() / ".net-inspector") / "autosave" / f"drawing-{os.getpid()}.npy"
+
+
+def session_state(state: AppState, weights: dict[str, np.ndarray]) -> SessionState:
+    """The session file's contents: the live state and the weights as they are now."""
+    return SessionState(
+        model_spec=state.model.spec,
+        model_weights=state.model.weights,
+        trust=state.model.trust,
+        input_shape=state.model.input_shape,
+        device=state.device,
+        selected_module=state.selected_module,
+        loss_kind=state.loss_kind,
+        target_class=state.target_class,
+        zero_grad=state.zero_grad,
+        learning_rate=state.learning_rate,
+        backward_step=state.backward_step,
+        output_index=state.output_index,
+        brush_radius=state.brush_radius,
+        drawing=state.drawing.copy(),
+        raw_input=None if state.raw_input is None else state.raw_input.copy(),
+        weights=weights,
+    )
+
+
+# QSettings key -> (state field, how to read the stored text back)
+REMEMBERED = {
+    "canvas/brush": ("brush_radius", float),
+    "loss/kind": ("loss_kind", str),
+    "loss/class": ("target_class", int),
+    "loss/zero_grad": ("zero_grad", lambda v: str(v).lower() == "true"),
+    "loss/lr": ("learning_rate", float),
+}
 
 
 class Persistence(QObject):
@@ -39,16 +75,18 @@ class Persistence(QObject):
     def __init__(self, window) -> None:
         super().__init__(window)
         self.window = window
+        self.state: AppState = window.state
         self._saving_to: Path | None = None
         self._restoring: SessionState | None = None
         self._restore_path = ""
         self._dirty = False
-        window.session.stateReady.connect(self._write_session)
+        window.compute.stateReady.connect(self._write_session)
         # Queued: the window must have taken in the new model / graph before we build on it.
         queued = Qt.ConnectionType.QueuedConnection
-        window.session.modelLoaded.connect(self._continue_restore, queued)
-        window.session.backwardReady.connect(self._finish_restore, queued)
-        window.canvas_panel.canvas.drawingChanged.connect(self._mark_dirty)
+        window.compute.modelLoaded.connect(self._continue_restore, queued)
+        window.compute.loadFailed.connect(self._abandon_restore)
+        window.compute.backwardReady.connect(self._finish_restore, queued)
+        self.state.on("drawing", self._mark_dirty)
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(AUTOSAVE_MS)
         self.autosave_timer.timeout.connect(self.autosave_now)
@@ -58,30 +96,7 @@ class Persistence(QObject):
     def save_session(self, path: Path) -> None:
         """Ask the worker for the weights; the file is written when they arrive."""
         self._saving_to = Path(path)
-        self.window.session.request_state()
-
-    def state(self, weights: dict[str, np.ndarray]) -> SessionState:
-        w = self.window
-        current = w.current_open
-        graph = w.graph
-        return SessionState(
-            model_spec=current.spec,
-            model_weights=current.weights,
-            trust=current.trust,
-            input_shape=current.input_shape,
-            device=w.session.device,
-            selected_module=w.session.selected_module,
-            loss_kind=w.loss.spec().kind,
-            target_class=w.loss.spec().target_class,
-            zero_grad=w.loss.zero_grad.isChecked(),
-            learning_rate=w.loss.lr_spin.value(),
-            backward_step=graph.stepper.k if graph.stepper is not None else None,
-            output_index=max(0, w.prediction.output_combo.currentIndex()),
-            brush_radius=w.canvas_panel.canvas.brush_radius,
-            drawing=w.canvas_panel.canvas.drawing.copy(),
-            raw_input=None if w.canvas_panel.raw_input is None else w.canvas_panel.raw_input.copy(),
-            weights=weights,
-        )
+        self.window.compute.request_weights()
 
     @Slot(object)
     def _write_session(self, weights: dict) -> None:
@@ -89,7 +104,7 @@ class Persistence(QObject):
         if path is None:
             return
         try:
-            save_session(path, self.state(weights))
+            save_session(path, session_state(self.state, weights))
         except OSError as exc:
             self.window.show_message(f"Could not save {path.name}: {exc}", warning=True)
             return
@@ -100,47 +115,53 @@ class Persistence(QObject):
     def open_session(self, path: Path) -> bool:
         """Read ``path``; if it is sound, re-open its model and restore everything in it."""
         try:
-            state = load_session(Path(path))
+            saved = load_session(Path(path))
         except SessionError as exc:
             self.window.last_error = str(exc)
             self.window.show_message(f"{exc}. Nothing was changed.", warning=True)
             return False
-        self._restoring, self._restore_path = state, str(path)
-        request = OpenRequest(state.model_spec, state.model_weights, state.input_shape, state.trust)
-        self.window.open_model(request)
+        self._restoring, self._restore_path = saved, str(path)
+        ref = ModelRef(saved.model_spec, saved.model_weights, saved.input_shape, saved.trust)
+        self.window.open_model(ref)
         return True
+
+    @Slot(str, str)
+    def _abandon_restore(self, *_: str) -> None:
+        """The session's model did not open: nothing of it is applied, now or later."""
+        self._restoring = None
 
     @Slot(object)
     def _continue_restore(self, _loaded) -> None:
-        state = self._restoring
-        if state is None:
+        saved = self._restoring
+        if saved is None:
             return
         w = self.window
-        w.session.set_state(state.weights)
-        w.session.update_settings(output_index=state.output_index)
-        w.prediction.output_combo.setCurrentIndex(state.output_index)
-        w.canvas_panel.restore(state.drawing, state.raw_input, state.brush_radius)
-        kind_index = w.loss.loss_combo.findData(state.loss_kind)
-        w.loss.loss_combo.setCurrentIndex(max(0, kind_index))
-        w.loss.class_spin.setValue(state.target_class)
-        w.loss.zero_grad.setChecked(state.zero_grad)
-        w.loss.lr_spin.setValue(state.learning_rate)
-        if state.selected_module is not None:
-            w.tree.select_path(state.selected_module)
-        if state.device != w.session.device and w.device_combo.findText(state.device) >= 0:
-            w.device_combo.setCurrentText(state.device)
-        if state.backward_step is None:
+        w.compute.set_weights(saved.weights)
+        self.state.update(
+            output_index=saved.output_index,
+            brush_radius=saved.brush_radius,
+            loss_kind=saved.loss_kind,
+            target_class=saved.target_class,
+            zero_grad=saved.zero_grad,
+            learning_rate=saved.learning_rate,
+        )
+        w.canvas_panel.restore(saved.drawing, saved.raw_input)
+        if saved.selected_module is not None:
+            self.state.selected_module = saved.selected_module
+        if saved.device != w.compute.device and w.device_combo.findText(saved.device) >= 0:
+            w.device_combo.setCurrentText(saved.device)
+        if saved.backward_step is None:
             self._done()
         else:
             w.run_backward()
 
     @Slot(object)
     def _finish_restore(self, _result) -> None:
-        state = self._restoring
-        if state is None or state.backward_step is None:
+        saved = self._restoring
+        if saved is None or saved.backward_step is None:
             return
         graph = self.window.graph
-        while graph.stepper.k < state.backward_step and graph.step():
+        while graph.stepper.k < saved.backward_step and graph.step():
             pass
         self._done()
 
@@ -150,8 +171,7 @@ class Persistence(QObject):
         self.sessionRestored.emit(path)
 
     # -- autosave of the drawing ------------------------------------------------------------
-    @Slot()
-    def _mark_dirty(self) -> None:
+    def _mark_dirty(self, _drawing) -> None:
         self._dirty = True
 
     @Slot()
@@ -159,20 +179,30 @@ class Persistence(QObject):
         if not self._dirty:
             return
         path = autosave_path()
+        drawing = self.state.drawing
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as handle:
+                np.save(handle, drawing, allow_pickle=False)
+
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(".drawing.partial.npy")
-            np.save(tmp, self.window.canvas_panel.canvas.drawing, allow_pickle=False)
-            tmp.replace(path)
+            atomic_write(path, write)
             self._dirty = False
         except OSError as exc:
             LOG.warning("autosave failed: %s", exc)
 
     @staticmethod
     def leftover_autosave() -> Path | None:
-        """The drawing autosaved by a run that did not close cleanly, if there is one."""
-        path = autosave_path()
-        return path if path.exists() else None
+        """A drawing autosaved by a run that did not close cleanly (whose process is gone)."""
+        folder = autosave_path().parent
+        for path in sorted(folder.glob("drawing*.npy")):
+            pid = path.stem.partition("-")[2]
+            if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
+                continue  # another instance is running and still owns it
+            if path != autosave_path():
+                return path
+        return None
 
     def restore_autosave(self, path: Path) -> bool:
         try:
@@ -180,9 +210,10 @@ class Persistence(QObject):
         except (OSError, ValueError) as exc:
             self.window.show_message(f"Could not restore the autosaved drawing: {exc}", True)
             return False
-        if drawing.shape != (32, 32):
+        if drawing.shape != (32, 32) or not np.issubdtype(drawing.dtype, np.floating):
             return False
         self.window.canvas_panel.canvas.set_drawing(drawing)
+        path.unlink(missing_ok=True)  # taken over: this instance autosaves it from now on
         self.window.show_message("Restored the drawing from the last session.")
         return True
 
@@ -192,23 +223,20 @@ class Persistence(QObject):
         autosave_path().unlink(missing_ok=True)
         self.save_settings()
 
-    # -- QSettings: how the window looked -----------------------------------------------
+    # -- QSettings: how the window looked and what was open -------------------------------
     def save_settings(self) -> None:
-        w = self.window
+        w, state = self.window, self.state
         s = QSettings()
         s.setValue("window/geometry", w.saveGeometry())
         s.setValue("window/state", w.saveState())
-        s.setValue("canvas/brush", w.canvas_panel.canvas.brush_radius)
-        s.setValue("loss/kind", w.loss.spec().kind)
-        s.setValue("loss/class", w.loss.spec().target_class)
-        s.setValue("loss/zero_grad", w.loss.zero_grad.isChecked())
-        s.setValue("loss/lr", w.loss.lr_spin.value())
-        s.setValue("device", w.session.device)
-        current = w.current_open
-        s.setValue("model/spec", _absolute_spec(current.spec))
-        s.setValue("model/weights", _absolute_spec(current.weights) if current.weights else "")
-        s.setValue("model/trust", current.trust)
-        s.setValue("model/input_shape", ",".join(map(str, current.input_shape or ())))
+        for key, (name, _) in REMEMBERED.items():
+            s.setValue(key, getattr(state, name))
+        s.setValue("device", state.device)
+        model = state.model
+        s.setValue("model/spec", _absolute_spec(model.spec))
+        s.setValue("model/weights", _absolute_spec(model.weights) if model.weights else "")
+        s.setValue("model/trust", model.trust)
+        s.setValue("model/input_shape", ",".join(map(str, model.input_shape or ())))
 
     def restore_settings(self) -> None:
         w = self.window
@@ -216,23 +244,23 @@ class Persistence(QObject):
         if s.contains("window/geometry"):
             w.restoreState(s.value("window/state"))  # docks first: they may resize the window
             w.restoreGeometry(s.value("window/geometry"))
-        w.canvas_panel.brush_spin.setValue(
-            float(s.value("canvas/brush", w.canvas_panel.brush_spin.value()))
-        )
-        kind = s.value("loss/kind", "mse")
-        w.loss.loss_combo.setCurrentIndex(max(0, w.loss.loss_combo.findData(kind)))
-        w.loss.class_spin.setValue(int(s.value("loss/class", 0)))
-        w.loss.zero_grad.setChecked(str(s.value("loss/zero_grad", "true")).lower() == "true")
-        w.loss.lr_spin.setValue(float(s.value("loss/lr", 0.01)))
+        changes = {}
+        for key, (name, read) in REMEMBERED.items():
+            if s.contains(key):
+                try:
+                    changes[name] = read(s.value(key))
+                except (TypeError, ValueError):
+                    LOG.warning("ignoring the unreadable setting %s", key)
+        self.state.update(**changes)
 
     @staticmethod
-    def last_model() -> OpenRequest | None:
+    def last_model() -> ModelRef | None:
         s = QSettings()
         spec = s.value("model/spec", "")
         if not spec:
             return None
         shape = s.value("model/input_shape", "")
-        return OpenRequest(
+        return ModelRef(
             spec,
             s.value("model/weights", "") or None,
             tuple(int(v) for v in shape.split(",")) if shape else None,
@@ -243,6 +271,12 @@ class Persistence(QObject):
     def last_device() -> str:
         return str(QSettings().value("device", "cpu"))
 
-    @staticmethod
-    def reset_settings() -> None:
-        QSettings().clear()
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

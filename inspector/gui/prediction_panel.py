@@ -6,10 +6,11 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import QSignalBlocker, Signal, Slot
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QComboBox, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
+from ..core.palette import PANEL_BACKGROUND
 from ..core.results import ForwardResult
 from .frames import PaintTracked
 from .tree_panel import format_shape
@@ -53,7 +54,7 @@ class PredictionPanel(QWidget):
         self.label.setToolTip("The most probable class and its softmax probability")
         self.plot = BarPlot()
         self.plot.setObjectName("predictionPlot")
-        self.plot.setBackground("#16181c")
+        self.plot.setBackground(PANEL_BACKGROUND)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.disableAutoRange()  # fixed axes: new bars must not re-layout the axes
         self.plot.hideButtons()
@@ -66,7 +67,7 @@ class PredictionPanel(QWidget):
         self.probabilities: np.ndarray | None = None
         self.output_view = OutputView()
         self.output_view.setObjectName("outputHeatmap")
-        self.output_view.setBackground("#16181c")
+        self.output_view.setBackground(PANEL_BACKGROUND)
         box = self.output_view.addViewBox(invertY=True, enableMouse=False)
         box.setMenuEnabled(False)
         self.output_image = pg.ImageItem(axisOrder="row-major")
@@ -83,12 +84,17 @@ class PredictionPanel(QWidget):
 
     def set_outputs(self, names: tuple[str, ...]) -> None:
         """The outputs of a newly opened model; the first is shown."""
-        blocked = self.output_combo.blockSignals(True)
-        self.output_combo.clear()
-        self.output_combo.addItems(list(names))
-        self.output_combo.setCurrentIndex(0)
-        self.output_combo.blockSignals(blocked)
+        with QSignalBlocker(self.output_combo):
+            self.output_combo.clear()
+            self.output_combo.addItems(list(names))
+            self.output_combo.setCurrentIndex(0)
         self.output_combo.setVisible(len(names) > 1)
+
+    def set_output_index(self, index: int) -> None:
+        """Show ``index`` as the picked output (the state says so)."""
+        if self.output_combo.currentIndex() != index and index < self.output_combo.count():
+            with QSignalBlocker(self.output_combo):
+                self.output_combo.setCurrentIndex(index)
 
     @Slot(int)
     def _on_output_picked(self, index: int) -> None:

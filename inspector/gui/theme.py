@@ -6,6 +6,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
+from ..core.palette import PANEL_BACKGROUND
+
+__all__ = ["PANEL_BACKGROUND", "follow_system_theme", "palette_for"]
+
 _DARK = {
     QPalette.ColorRole.Window: "#2b2d31",
     QPalette.ColorRole.WindowText: "#e6e6e6",

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from ..core.heatmaps import finite_range
+from ..core.palette import PANEL_BACKGROUND
 from ..core.results import ParametersResult
 
 BINS = 40
@@ -31,7 +32,7 @@ class WeightsPanel(QWidget):
         self.grad_check.toggled.connect(self._redraw)
         self.view = pg.GraphicsLayoutWidget()
         self.view.setObjectName("weightsView")
-        self.view.setBackground("#16181c")
+        self.view.setBackground(PANEL_BACKGROUND)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.view)

@@ -95,3 +95,19 @@ class NaNOutput(nn.Module):
 
     def forward(self, x):
         return self.fc(x) * float("nan")
+
+
+class SlowToBuild(nn.Module):
+    """A constructor stuck in Python for a long time (as a big model being built can be)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        import time
+
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # pure Python: no torch call to interrupt
+            pass
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.fc(x)

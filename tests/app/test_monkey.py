@@ -13,8 +13,8 @@ import time
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication, QDockWidget, QPushButton
 
-from inspector.gui.open_dialog import OpenRequest
-from inspector.snapshot import stroke
+from inspector.core.state import ModelRef
+from inspector.testing import stroke
 
 SECONDS = float(os.environ.get("MONKEY_SECONDS", "6"))
 # Buttons that open a modal file dialog would wait for a person: the monkey leaves them alone.
@@ -88,7 +88,7 @@ def test_monkey(qtbot, window, zoo_files):
             window.addDockWidget(rng.choice(areas), dock)
 
     def switch_model():
-        window.open_model(OpenRequest(rng.choice(models), None, None, False))
+        window.open_model(ModelRef(rng.choice(models), None, None, False))
 
     def switch_device():
         combo = window.device_combo
@@ -138,7 +138,7 @@ def test_monkey(qtbot, window, zoo_files):
     before = rss_mb()
     done = play(SECONDS)
     # Let the last model load and the worker go quiet, then measure again.
-    window.open_model(OpenRequest("lenet", None, None, False))
+    window.open_model(ModelRef("lenet", None, None, False))
     qtbot.waitUntil(lambda: window.windowTitle() == "Net Inspector — LeNet (MNIST)", timeout=30_000)
     qtbot.wait(500)
     for widget in QApplication.topLevelWidgets():  # error boxes the monkey provoked, if any
@@ -147,6 +147,6 @@ def test_monkey(qtbot, window, zoo_files):
     gc.collect()
     after = rss_mb()
     assert done > 20
-    assert window.session.worker.isRunning()
+    assert window.compute.runner.isRunning()
     if before is not None:
         assert after <= before * 1.10, f"memory grew from {before:.0f} MB to {after:.0f} MB"

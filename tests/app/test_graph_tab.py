@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QLabel, QPushButton
 
 from inspector.core.graph_export import graph_from_json
-from inspector.snapshot import stroke
+from inspector.testing import stroke
 
 
 def _press(qtbot, window, name):
@@ -28,7 +28,7 @@ def _backward(qtbot, window):
 def drawn(qtbot, window):
     stroke(window.canvas_panel.canvas)
     qtbot.waitUntil(
-        lambda: window.last_result.request_id >= window.session.latest_request_id, timeout=10_000
+        lambda: window.last_result.request_id >= window.compute.latest_request_id, timeout=10_000
     )
     return window
 
@@ -168,7 +168,7 @@ def test_weights_panel_shows_grad_and_canvas_shows_saliency(qtbot, drawn):
 
 
 def test_export_json_svg_png(qtbot, drawn, tmp_path):
-    from inspector.gui.graph_export import export_graph
+    from inspector.gui.exports import export_graph
 
     record = _backward(qtbot, drawn)
     for fmt in ("json", "dot", "svg", "png"):
@@ -196,10 +196,10 @@ def test_headless_graph_command(tmp_path, capsys, qapp):
 
 def test_big_graph_opens_collapsed_and_steps_through_boxes(qtbot, window):
     from inspector.core.collapse import GROUP
-    from inspector.gui.open_dialog import OpenRequest
+    from inspector.core.state import ModelRef
 
-    with qtbot.waitSignal(window.session.modelLoaded, timeout=30_000):
-        window.open_model(OpenRequest("resnet50", None, None, False))
+    with qtbot.waitSignal(window.compute.modelLoaded, timeout=30_000):
+        window.open_model(ModelRef("resnet50", None, None, False))
     record = _backward(qtbot, window)
     graph = window.graph
     assert len(record.graph.nodes) == 338
@@ -211,11 +211,14 @@ def test_big_graph_opens_collapsed_and_steps_through_boxes(qtbot, window):
     assert graph.shown.graph.nodes[box].kind == GROUP
     while "inside layer4.2" in label.text():  # ... and leaves it
         assert graph.step()
-    graph.set_collapsed("layer4.2", False)  # expand one box: its nodes are drawn again
+    with qtbot.waitSignal(graph.viewShown, timeout=10_000):  # laid out again on the worker
+        graph.set_collapsed("layer4.2", False)  # expand one box: its nodes are drawn again
     assert len(graph.scene.nodes) > 40 and "layer4.2" not in graph.collapsed
-    _press(qtbot, window, "expandAllButton")
+    with qtbot.waitSignal(graph.viewShown, timeout=10_000):
+        _press(qtbot, window, "expandAllButton")
     assert len(graph.scene.nodes) == 338
-    _press(qtbot, window, "collapseBlocksButton")
+    with qtbot.waitSignal(graph.viewShown, timeout=10_000):
+        _press(qtbot, window, "collapseBlocksButton")
     assert len(graph.scene.nodes) < 40
 
 
@@ -252,7 +255,8 @@ def test_saved_tensors_can_be_drawn_as_nodes(qtbot, drawn):
 
     record = _backward(qtbot, drawn)
     check = drawn.findChild(QCheckBox, "showSavedCheck")
-    check.setChecked(True)
+    with qtbot.waitSignal(drawn.graph.viewShown, timeout=10_000):
+        check.setChecked(True)
     graph = drawn.graph.shown.graph
     saved = [n for n in graph.nodes if n.kind == SAVED]
     expected = sum(1 for n in record.graph.nodes for t in n.saved if t.shape is not None)
@@ -261,5 +265,6 @@ def test_saved_tensors_can_be_drawn_as_nodes(qtbot, drawn):
     drawn.graph._on_node_clicked(mat1.id)  # as a click on it does
     qtbot.waitUntil(lambda: "mat1" in drawn.graph.gradients.saved_shown, timeout=10_000)
     assert drawn.graph.stepper.record.graph.nodes[drawn.graph.stepper.current].module == "fc1"
-    check.setChecked(False)
+    with qtbot.waitSignal(drawn.graph.viewShown, timeout=10_000):
+        check.setChecked(False)
     assert len(drawn.graph.scene.nodes) == 26

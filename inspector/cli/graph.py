@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from .cli import add_model_arguments, open_from_arguments, refuse
+from .args import add_model_arguments, open_from_arguments, refuse
 
 FORMATS = ("json", "dot", "svg", "png")
 
@@ -36,11 +36,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     import torch
 
-    from .core.backward import record_backward
-    from .core.graph_export import TEXT_FORMATS, write_text_format
-    from .core.inputs import random_input
-    from .core.layout import layered_layout
-    from .core.losses import LossSpec
+    from ..core.backward import record_backward
+    from ..core.graph_export import TEXT_FORMATS, write_text_format
+    from ..core.inputs import random_input
+    from ..core.losses import LossSpec
 
     try:
         loss = LossSpec.parse(args.loss)
@@ -61,12 +60,13 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         from PySide6.QtWidgets import QApplication
 
-        from .gui.graph_export import export_graph
-        from .gui.graph_view import GraphScene
+        from ..core.collapse import lay_out
+        from ..gui.exports import export_graph
+        from ..gui.graph_view import GraphScene
 
         app = QApplication.instance() or QApplication(["net-inspector-graph"])
-        edges = [(a, b) for a, b, _ in record.graph.edges]
-        scene = GraphScene(record.graph, layered_layout(len(record.graph.nodes), edges))
+        view = lay_out(record.graph)
+        scene = GraphScene(view.shown.graph, view.layout)
         export_graph(record, scene, args.out, fmt)
         del app
     print(f"wrote {args.out} ({len(record.graph.nodes)} nodes, loss {record.loss_value:.4f})")

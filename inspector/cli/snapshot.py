@@ -7,41 +7,12 @@ canvas with real mouse events, as a person would.
 from __future__ import annotations
 
 import argparse
-import itertools
 import os
 import sys
 from pathlib import Path
 
-from .cli import add_model_arguments, open_from_arguments, refuse
-
-SEVEN = [(0.25, 0.22), (0.72, 0.22), (0.62, 0.45), (0.48, 0.80)]
-
-
-def stroke(canvas, path: list[tuple[float, float]] = SEVEN, steps: int = 12) -> None:
-    """Draw a polyline (fractions of the canvas) with press, held-button moves and release."""
-    from PySide6.QtCore import QEvent, QPointF, Qt
-    from PySide6.QtGui import QMouseEvent
-    from PySide6.QtWidgets import QApplication
-
-    w, h = canvas.width(), canvas.height()
-    points = []
-    for (x0, y0), (x1, y1) in itertools.pairwise(path):
-        for i in range(steps):
-            t = i / steps
-            points.append(QPointF((x0 + (x1 - x0) * t) * w, (y0 + (y1 - y0) * t) * h))
-    points.append(QPointF(path[-1][0] * w, path[-1][1] * h))
-    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
-    for i, p in enumerate(points):
-        if i == 0:
-            kind, button, buttons = QEvent.Type.MouseButtonPress, left, left
-        elif i == len(points) - 1:
-            kind, button, buttons = QEvent.Type.MouseButtonRelease, left, none
-        else:
-            kind, button, buttons = QEvent.Type.MouseMove, none, left
-        event = QMouseEvent(
-            kind, p, canvas.mapToGlobal(p), button, buttons, Qt.KeyboardModifier.NoModifier
-        )
-        QApplication.sendEvent(canvas, event)
+from ..testing import stroke
+from .args import add_model_arguments, open_from_arguments, refuse
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,8 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
-    from .app import MainWindow
-    from .gui.theme import follow_system_theme
+    from ..app import MainWindow
+    from ..gui.theme import follow_system_theme
 
     try:
         opened = open_from_arguments(args)
@@ -91,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         args.select = ""  # the default conv1 only exists in the LeNet
     if args.select:
         window.tree.select_path(args.select)
-    target = window.session.latest_request_id
+    target = window.compute.latest_request_id
 
     def settled() -> bool:
         result, params = window.last_result, window.weights.result

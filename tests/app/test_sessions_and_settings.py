@@ -1,20 +1,21 @@
 """Nothing lost: sessions, settings, autosave, exports."""
 
 import json
+import os
 import zipfile
 
 import numpy as np
 import pytest
 
 from inspector.core.session_file import SessionError, SessionState, load_session, save_session
-from inspector.snapshot import stroke
+from inspector.testing import stroke
 
 
 def _settle(qtbot, window):
     qtbot.waitUntil(
         lambda: (
             window.last_result is not None
-            and window.last_result.request_id >= window.session.latest_request_id
+            and window.last_result.request_id >= window.compute.latest_request_id
         ),
         timeout=20_000,
     )
@@ -29,11 +30,11 @@ def _make_a_session(qtbot, window):
     window.loss.zero_grad.setChecked(False)
     window.loss.lr_spin.setValue(0.05)
     window.tree.select_path("conv2")
-    with qtbot.waitSignal(window.session.backwardReady, timeout=20_000):
+    with qtbot.waitSignal(window.compute.backwardReady, timeout=20_000):
         window.run_backward()
-    with qtbot.waitSignal(window.session.weightsUpdated, timeout=20_000):
-        window.session.update_weights(0.05)
-    with qtbot.waitSignal(window.session.backwardReady, timeout=20_000):
+    with qtbot.waitSignal(window.compute.weightsUpdated, timeout=20_000):
+        window.compute.update_weights(0.05)
+    with qtbot.waitSignal(window.compute.backwardReady, timeout=20_000):
         window.run_backward()
     for _ in range(7):
         window.graph.step()
@@ -41,8 +42,8 @@ def _make_a_session(qtbot, window):
 
 
 def _weights(qtbot, window) -> dict:
-    with qtbot.waitSignal(window.session.stateReady, timeout=20_000) as blocker:
-        window.session.request_state()
+    with qtbot.waitSignal(window.compute.stateReady, timeout=20_000) as blocker:
+        window.compute.request_weights()
     return blocker.args[0]
 
 
@@ -81,7 +82,7 @@ def test_save_close_open_restores_every_field(qtbot, tmp_path):
     assert second.loss.lr_spin.value() == pytest.approx(0.05)
     assert second.tree.current_path() == "conv2"
     assert second.graph.stepper.k == step == 6
-    assert second.session.selected_module == "conv2"
+    assert second.state.selected_module == "conv2"
     second.close()
 
 
@@ -159,12 +160,19 @@ def test_window_layout_and_loss_settings_come_back(qtbot):
 
 
 def test_autosaved_drawing_is_offered_after_a_crash(qtbot, window):
-    from inspector.gui.persistence import Persistence
+    from inspector.gui.persistence import Persistence, autosave_path
 
     stroke(window.canvas_panel.canvas)
     window.persistence.autosave_now()
-    leftover = Persistence.leftover_autosave()
-    assert leftover is not None  # as if the app had been killed here
+    assert Persistence.leftover_autosave() is None  # this instance's own: not a leftover
+    mine = autosave_path()
+    live = mine.with_name(f"drawing-{os.getppid()}.npy")  # another instance, still running
+    live.write_bytes(mine.read_bytes())
+    assert Persistence.leftover_autosave() is None
+    live.unlink()
+    leftover = mine.with_name("drawing-999999999.npy")  # a run that was killed
+    mine.rename(leftover)
+    assert Persistence.leftover_autosave() == leftover
     drawing = window.canvas_panel.canvas.drawing.copy()
     window.canvas_panel.canvas.clear()
     assert window.persistence.restore_autosave(leftover)
@@ -176,18 +184,22 @@ def test_autosaved_drawing_is_offered_after_a_crash(qtbot, window):
 def test_exports(qtbot, window, tmp_path):
     stroke(window.canvas_panel.canvas)
     _settle(qtbot, window)
-    assert window.write_activations(tmp_path / "act.png")
+    exporter = window.exporter
+    assert exporter.write_activations(tmp_path / "act.png")
     assert (tmp_path / "act.png").read_bytes()[:4] == b"\x89PNG"
-    assert window.write_activations(tmp_path / "conv1.npy", step=0)
+    assert exporter.write_activations(tmp_path / "conv1.npy", step=0)
     values = np.load(tmp_path / "conv1.npy")
     np.testing.assert_array_equal(values, window.last_result.steps[0].heatmap.image)
-    assert window._write_png(tmp_path / "window.png", window.grab())
+    from inspector.gui.exports import save_image
+
+    save_image(window.grab(), tmp_path / "window.png")
+    assert (tmp_path / "window.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_snapshot_command_writes_the_window(tmp_path, qapp):
     from PySide6.QtGui import QImage
 
-    from inspector.snapshot import main
+    from inspector.cli.snapshot import main
 
     out = tmp_path / "shot.png"
     assert main(["--out", str(out), "--backward-step", "3", "--size", "1400x900"]) == 0
@@ -197,13 +209,13 @@ def test_snapshot_command_writes_the_window(tmp_path, qapp):
 
 def _open_then_quit(qtbot, spec: str) -> None:
     from inspector.app import MainWindow
-    from inspector.gui.open_dialog import OpenRequest
+    from inspector.core.state import ModelRef
 
     window = MainWindow()
     qtbot.addWidget(window)
     window.show()
-    with qtbot.waitSignal(window.session.modelLoaded, timeout=30_000):
-        window.open_model(OpenRequest(spec, None, None, False))
+    with qtbot.waitSignal(window.compute.modelLoaded, timeout=30_000):
+        window.open_model(ModelRef(spec, None, None, False))
     window.close()
 
 

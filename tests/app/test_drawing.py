@@ -9,7 +9,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QComboBox, QLabel, QPushButton, QTreeView, QWidget
 
 from inspector.core.preprocess import preprocess_drawing
-from inspector.snapshot import stroke
+from inspector.testing import stroke
 
 REQUIRED_NAMES = {
     "moduleTree": QTreeView,
@@ -34,7 +34,7 @@ def _wait_for_new_result(qtbot, window, after_id: int) -> None:
     qtbot.waitUntil(
         lambda: (
             window.last_result is not None
-            and window.last_result.request_id >= window.session.latest_request_id > after_id
+            and window.last_result.request_id >= window.compute.latest_request_id > after_id
         ),
         timeout=10_000,
     )
@@ -97,7 +97,7 @@ def test_clear_random_and_undo(qtbot, window):
     assert canvas.drawing.max() == 0
     assert canvas.undo() and canvas.drawing.max() > 0.9  # the drawing is not lost
 
-    last = window.session.latest_request_id
+    last = window.compute.latest_request_id
     qtbot.mouseClick(_find(window, "randomInputButton", QPushButton), Qt.MouseButton.LeftButton)
     _wait_for_new_result(qtbot, window, last)
     shown = window.last_result.input
@@ -145,6 +145,12 @@ def test_device_combo_lists_cpu_and_switches(qtbot, window):
     assert items[0] == "cpu"
     assert all(i == "cpu" or i.startswith("cuda:") or i == "mps" for i in items)
     assert window.device_label.text() == "cpu"
+    combo.addItem("meta")  # a device every torch has: picking it really moves the model
+    with qtbot.waitSignal(window.compute.deviceChanged, timeout=10_000) as blocker:
+        combo.setCurrentText("meta")
+    assert blocker.args[0].ok and window.device_label.text() == "meta"
+    assert window.state.device == "meta" and window.compute.device == "meta"
+    assert next(window.compute.runner.engine.model.parameters()).device.type == "meta"
 
 
 def _save_digit_png(path: Path) -> None:
@@ -160,7 +166,7 @@ def _save_digit_png(path: Path) -> None:
 def test_load_image_file(qtbot, window, tmp_path):
     path = tmp_path / "one.png"
     _save_digit_png(path)
-    last = window.session.latest_request_id
+    last = window.compute.latest_request_id
     assert window.canvas_panel.load_image(path)
     _wait_for_new_result(qtbot, window, last)
     assert window.canvas_panel.canvas.drawing[16, 16] > 0.5
@@ -182,9 +188,8 @@ def test_bad_image_file_keeps_the_drawing_and_says_why(qtbot, window, tmp_path, 
 
 
 def test_nan_input_is_reported_not_fatal(qtbot, window):
-    last = window.session.latest_request_id
-    window.canvas_panel.raw_input = np.full((1, 1, 32, 32), np.nan, np.float32)
-    window.submit_input()
+    last = window.compute.latest_request_id
+    window.state.raw_input = np.full((1, 1, 32, 32), np.nan, np.float32)
     _wait_for_new_result(qtbot, window, last)
     assert "NaN" in window.statusBar().currentMessage()
     _draw_seven(qtbot, window.canvas_panel.canvas)  # and it carries on
@@ -209,7 +214,7 @@ def test_close_stops_the_worker(qtbot):
     win = MainWindow()
     qtbot.addWidget(win)
     win.show()
-    worker = win.session.worker
+    worker = win.compute.runner
     assert worker.isRunning()
     win.close()
     assert not worker.isRunning()

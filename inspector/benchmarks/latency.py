@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import math
 import os
 import statistics
 import sys
@@ -20,23 +19,14 @@ import time
 
 import numpy as np
 
-
-def stroke_points(count: int, size: float) -> list[tuple[float, float]]:
-    """A figure-eight across the canvas: ``count`` widget points, a digit-sized stroke."""
-    points = []
-    for i in range(count):
-        t = 2 * math.pi * i / (count - 1)
-        x = 0.5 + 0.22 * math.sin(2 * t) / 2 * 2
-        y = 0.5 - 0.32 * math.cos(t)
-        points.append((x * size, y * size))
-    return points
+from ..testing import figure_eight, mouse_event
 
 
 def bare_forward_ms(model_spec: str = "lenet", seconds: float = 2.0) -> float:
     """Median time of a plain ``model(x)`` (no capture, no GUI) on the CPU."""
     import torch
 
-    from .core.loading import open_model
+    from ..core.loading import open_model
 
     opened = open_model(model_spec)
     model = opened.model
@@ -58,9 +48,9 @@ def capture_overhead(model_spec: str, rounds: int = 15) -> dict[str, float]:
     mode, the focused steps kept), interleaved in one loop so that noise hits both alike."""
     import torch
 
-    from .core.capture import capture_forward
-    from .core.inference import ForwardSettings, _keeper
-    from .core.loading import open_model
+    from ..core.capture import capture_forward
+    from ..core.inference import ForwardSettings, step_keeper
+    from ..core.loading import open_model
 
     opened = open_model(model_spec)
     model, x = opened.model, torch.randn(*opened.input.shape)
@@ -69,13 +59,13 @@ def capture_overhead(model_spec: str, rounds: int = 15) -> dict[str, float]:
     with torch.inference_mode():
         for _ in range(3):
             model(x)
-            capture_forward(model, x, keep=_keeper(settings))
+            capture_forward(model, x, keep=step_keeper(settings))
         for _ in range(rounds):
             t = time.perf_counter()
             model(x)
             bare.append((time.perf_counter() - t) * 1000)
             t = time.perf_counter()
-            capture_forward(model, x, keep=_keeper(settings))
+            capture_forward(model, x, keep=step_keeper(settings))
             captured.append((time.perf_counter() - t) * 1000)
     b, c = statistics.median(bare), statistics.median(captured)
     return {"bare_ms": round(b, 2), "capture_ms": round(c, 2), "ratio": round(c / b, 2)}
@@ -88,19 +78,19 @@ def percentile(values: list[float], q: float) -> float:
 def open_in_window(app, window, model: str) -> dict[str, float]:
     """Open ``model`` through File > Open's path and time it until usable: the first result
     painted, then a backward pass with its graph laid out and drawn."""
-    from .gui.open_dialog import OpenRequest
+    from ..core.state import ModelRef
 
     started = time.perf_counter()
     loaded: list = []
-    window.session.modelLoaded.connect(loaded.append)
-    window.open_model(OpenRequest(model, None, None, False))
+    window.compute.modelLoaded.connect(loaded.append)
+    window.open_model(ModelRef(model))
     deadline = started + 120
     while not loaded and time.perf_counter() < deadline:
         app.processEvents()
     if not loaded:
         raise RuntimeError(f"{model} did not open: {window.last_error}")
     opened = (time.perf_counter() - started) * 1000
-    target = window.session.latest_request_id
+    target = window.compute.latest_request_id
     while (
         window.last_result is None or window.last_result.request_id < target
     ) and time.perf_counter() < deadline:
@@ -127,24 +117,23 @@ def open_in_window(app, window, model: str) -> dict[str, float]:
 
 def run(events: int = 320, interval_ms: float = 8.0, model: str = "lenet") -> dict:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QEvent, QPointF, Qt, QTimer
-    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtCore import Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from .app import create_window
+    from ..app import create_window
 
     app = QApplication.instance() or QApplication(["net-inspector-bench"])
     window = create_window()
     opening = open_in_window(app, window, model) if model != "lenet" else None
     canvas = window.canvas_panel.canvas
-    panels = [p for p in window.frame_panels if p.isVisible()]
+    panels = [p for p in window.frames.panels if p.isVisible()]
     forward_ms: list[float] = []
     frame_times: list[float] = []
-    window.session.forwardReady.connect(lambda r: forward_ms.append(r.forward_ms))
+    window.compute.forwardReady.connect(lambda r: forward_ms.append(r.forward_ms))
     pending: list[tuple[int, float]] = []  # (request id, time sent), oldest first
     latencies: list[float] = []
     final: dict[str, float] = {}
-    first_frame = {"id": window.session.latest_request_id}
+    first_frame = {"id": window.compute.latest_request_id}
 
     def on_painted(_panel) -> None:
         frame_id = min(p.painted_request_id for p in panels)
@@ -157,14 +146,7 @@ def run(events: int = 320, interval_ms: float = 8.0, model: str = "lenet") -> di
             final["frame"] = (now - final["last_sent"]) * 1000
             QTimer.singleShot(0, app.quit)
 
-    for panel in panels:
-        # Listen after the window's own listener (which paces the worker).
-        def chained(p, window_listener=panel.on_painted) -> None:
-            if window_listener is not None:
-                window_listener(p)
-            on_painted(p)
-
-        panel.on_painted = chained
+    window.frames.panelPainted.connect(on_painted)
 
     # Wait for the first frame of the empty canvas, so start-up is not counted.
     deadline = time.perf_counter() + 20
@@ -173,37 +155,27 @@ def run(events: int = 320, interval_ms: float = 8.0, model: str = "lenet") -> di
         if time.perf_counter() > deadline:
             raise RuntimeError("the window never painted its first result")
 
-    size = min(canvas.width(), canvas.height())
-    points = stroke_points(events, size)
+    points = figure_eight(events)
     state = {"i": -1}
 
-    def send(kind: QEvent.Type, point: tuple[float, float], buttons) -> None:
-        pos = QPointF(*point)
-        event = QMouseEvent(
-            kind,
-            pos,
-            canvas.mapToGlobal(pos),
-            Qt.MouseButton.LeftButton if kind != QEvent.Type.MouseMove else Qt.MouseButton.NoButton,
-            buttons,
-            Qt.KeyboardModifier.NoModifier,
-        )
+    def send(kind: str, point: tuple[float, float]) -> None:
+        event = mouse_event(canvas, kind, point)
         sent = time.perf_counter()
         QApplication.sendEvent(canvas, event)
-        pending.append((window.session.latest_request_id, sent))
+        pending.append((window.compute.latest_request_id, sent))
         final["last_sent"] = sent
 
     def tick() -> None:
         state["i"] += 1
         i = state["i"]
-        left = Qt.MouseButton.LeftButton
         if i == 0:
-            send(QEvent.Type.MouseButtonPress, points[0], left)
+            send("press", points[0])
         elif i < len(points):
-            send(QEvent.Type.MouseMove, points[i], left)
+            send("move", points[i])
         else:
             timer.stop()
-            send(QEvent.Type.MouseButtonRelease, points[-1], Qt.MouseButton.NoButton)
-            final["last_id"] = window.session.latest_request_id
+            send("release", points[-1])
+            final["last_id"] = window.compute.latest_request_id
 
     timer = QTimer()
     timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -215,8 +187,8 @@ def run(events: int = 320, interval_ms: float = 8.0, model: str = "lenet") -> di
     app.exec()
     duration = time.perf_counter() - started
 
-    worker = window.session.worker
-    submitted, computed = worker.submitted, worker.computed
+    runner = window.compute.runner
+    submitted, computed = runner.submitted, runner.computed
     window.close()
     bare = bare_forward_ms(model)
     overhead = capture_overhead(model)
@@ -296,8 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.graph:
-        from .graph_bench import format_rows
-        from .graph_bench import run as run_graph
+        from .graph import format_rows
+        from .graph import run as run_graph
 
         rows = run_graph()
         print(json.dumps(rows, indent=2) if args.json else format_rows(rows))

@@ -1,0 +1,9 @@
+"""``net-inspector train --data ../shared/mnist``: retrain the bundled LeNet."""
+
+from __future__ import annotations
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ..core.train import main as train_main
+
+    return train_main(argv)

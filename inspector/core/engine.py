@@ -1,0 +1,204 @@
+"""The engine: the one object that owns the model, its device and the forward settings.
+
+Every operation the app offers is one typed method here, returning a numpy-only result. The
+engine knows nothing of threads or Qt: the GUI's runner calls it from its one worker thread,
+the command line and the tests call it directly. A cancel flag (anything with ``is_set()``)
+makes a long forward or backward stop at its next op or node with ``capture.Cancelled``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from torch import nn
+
+from .backward import LiveGraph, record_backward, saved_value, sgd_step
+from .capture import named_outputs
+from .collapse import lay_out, repeated_blocks
+from .devices import available_devices
+from .inference import ForwardSettings, module_parameters, network_input, run_forward
+from .inputs import TENSOR, make_input
+from .loading import ModelLoadError, OpenedModel, open_model
+from .losses import LossSpec
+from .results import (
+    BackwardResult,
+    DeviceResult,
+    ForwardRequest,
+    ForwardResult,
+    ModelLoaded,
+    ParametersResult,
+    SavedValueResult,
+    UpdateResult,
+)
+from .summary import summarize
+
+# A graph with more nodes than this opens with its repeated blocks (layer1.0, ...) collapsed.
+COLLAPSE_ABOVE = 300
+
+
+class CancelFlag(Protocol):
+    def is_set(self) -> bool: ...
+
+
+class Engine:
+    """Owns one model on one device. Not thread-safe: exactly one thread calls it."""
+
+    def __init__(self, opened: OpenedModel, device: str = "cpu") -> None:
+        self.device = torch.device(device)
+        self._adopt(opened)
+        self.model.to(self.device)
+
+    def _adopt(self, opened: OpenedModel) -> None:
+        self.opened = opened
+        self.model: nn.Module = opened.model
+        self.settings = ForwardSettings(input=opened.input)
+        # What "Reset weights" goes back to: the weights the model came with.
+        self._initial = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        self._live: LiveGraph | None = None  # the last backward's graph, for saved values
+
+    # -- forward ----------------------------------------------------------------------------
+    def configure(self, **changes: Any) -> ForwardSettings:
+        """Input, output index, focused module or channel page for the following forwards."""
+        self.settings = replace(self.settings, **changes)
+        return self.settings
+
+    def forward(self, request: ForwardRequest, cancel: CancelFlag | None = None) -> ForwardResult:
+        return run_forward(self.model, request, self.device, self.settings, cancel)
+
+    # -- backward and the weights -------------------------------------------------------------
+    def backward(
+        self,
+        request: ForwardRequest,
+        loss: LossSpec,
+        zero_grad: bool = True,
+        cancel: CancelFlag | None = None,
+    ) -> BackwardResult:
+        """Forward with grad, ``loss.backward()`` with every node hooked, and the graph laid
+        out (big graphs with their repeated blocks collapsed) — all here, off the GUI thread."""
+        started = time.perf_counter()
+        x = torch.from_numpy(network_input(request, self.settings.input)).to(self.device)
+        self._live = None  # free the previous graph before building the next
+        record, live = record_backward(
+            self.model,
+            x,
+            loss,
+            zero_grad=zero_grad,
+            with_saliency=self.settings.input.kind != TENSOR,
+            output_index=self.settings.output_index,
+            cancel=cancel,
+        )
+        recorded = time.perf_counter()
+        graph = record.graph
+        view = lay_out(graph, repeated_blocks(graph) if len(graph.nodes) > COLLAPSE_ABOVE else ())
+        done = time.perf_counter()
+        self._live = live
+        timings = {
+            "backward_ms": (recorded - started) * 1000,
+            "layout_ms": (done - recorded) * 1000,
+        }
+        return BackwardResult(request.request_id, record, view, timings)
+
+    def update(self, lr: float) -> UpdateResult:
+        """The tutorial's SGD step, ``p -= lr * p.grad``."""
+        updated = sgd_step(self.model, lr)
+        message = (
+            f"Updated {len(updated)} parameters: p -= {lr:g} * p.grad."
+            if updated
+            else "No gradients yet: press Backward first."
+        )
+        return UpdateResult("update", tuple(updated), message)
+
+    def reset(self) -> UpdateResult:
+        """Back to the weights the model was opened with; gradients cleared."""
+        self.model.load_state_dict(self._initial)
+        self.model.zero_grad(set_to_none=True)
+        names = tuple(n for n, _ in self.model.named_parameters())
+        message = "Weights reset to the ones the model was opened with; gradients cleared."
+        return UpdateResult("reset", names, message)
+
+    def parameters(self, path: str, request_id: int = 0) -> ParametersResult:
+        return module_parameters(self.model, path, request_id)
+
+    def saved_value(self, node: int, name: str) -> SavedValueResult:
+        values = saved_value(self._live, node, name) if self._live is not None else None
+        return SavedValueResult(node, name, values)
+
+    def weights(self) -> dict[str, np.ndarray]:
+        """Every tensor of the state dict as it is now (for a session file)."""
+        return {k: v.detach().cpu().numpy().copy() for k, v in self.model.state_dict().items()}
+
+    def load_weights(self, state: dict[str, np.ndarray]) -> UpdateResult:
+        """Replace every weight (a saved session's); refused unless it fits exactly."""
+        own = self.model.state_dict()
+        if set(state) != set(own) or any(
+            tuple(np.shape(state[k])) != tuple(own[k].shape) for k in own
+        ):
+            raise ValueError("the saved weights do not fit the model")
+        tensors = {k: torch.as_tensor(np.asarray(v)) for k, v in state.items()}
+        self.model.load_state_dict(tensors)
+        names = tuple(n for n, _ in self.model.named_parameters())
+        return UpdateResult("restore", names, "Weights restored.")
+
+    # -- the model and the device ---------------------------------------------------------------
+    def open(
+        self,
+        spec: str,
+        weights: str | None = None,
+        trust: bool = False,
+        input_shape: tuple[int, ...] | None = None,
+        token: int = 0,
+        opened: OpenedModel | None = None,
+    ) -> ModelLoaded:
+        """Open a model (or take ``opened``, already built elsewhere); only if it runs on its
+        input does it replace the current one. Raises ``ModelLoadError`` (one sentence)."""
+        started = time.perf_counter()
+        if opened is None:
+            opened = open_model(spec, weights, trust, input_shape)
+        model = opened.model.to(self.device)
+        names = self.check_runs(opened, model)
+        self._adopt(opened)
+        return ModelLoaded(
+            token=token,
+            name=opened.name,
+            summary=summarize(model),
+            input=opened.input,
+            output_names=names,
+            warning=opened.warning,
+            load_ms=(time.perf_counter() - started) * 1000,
+            spec=spec,
+        )
+
+    def check_runs(self, opened: OpenedModel, model: nn.Module) -> tuple[str, ...]:
+        """The names of the tensors ``model`` returns for its input; ``ModelLoadError`` if
+        the forward fails or returns no tensor."""
+        x = make_input(opened.input, np.zeros((32, 32), np.float32))
+        try:
+            with torch.inference_mode():
+                output = model(torch.from_numpy(x).to(self.device))
+        except Exception as exc:  # any type: user code can raise anything
+            raise ModelLoadError(
+                f"{opened.name} rejected an input of shape {list(opened.input.shape)}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        names = tuple(name for name, _ in named_outputs(output))
+        if not names:
+            raise ModelLoadError(f"{opened.name} returned no tensor")
+        return names
+
+    def set_device(self, name: str) -> DeviceResult:
+        """Move the model; on failure it stays where it was and the result says why."""
+        devices = tuple(available_devices())
+        try:
+            target = torch.device(name)
+            self.model.to(target)
+        except Exception as exc:
+            self.model.to(self.device)  # stay where we were
+            message = f"Could not move the model to {name}: {exc}"
+            return DeviceResult(str(self.device), False, message, devices)
+        self.device = target
+        self._live = None  # the recorded graph lives on the old device
+        return DeviceResult(str(target), True, "", devices)

@@ -1,0 +1,182 @@
+"""Writing what is on screen: the graph (JSON, DOT, SVG, PNG), activations, weights, the window.
+
+Every file is written atomically (``core.io``): a failed or killed export never leaves a
+half-written file where the previous one was.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, QRectF, QSize, Slot
+from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtSvg import QSvgGenerator
+from PySide6.QtWidgets import QFileDialog, QGraphicsScene
+
+from ..core.graph_export import TEXT_FORMATS, write_text_format
+from ..core.io import atomic_write
+from .theme import PANEL_BACKGROUND
+
+GRAPH_FORMATS = (*TEXT_FORMATS, "svg", "png")
+MAX_PNG_SIDE = 16_000
+
+
+def render_svg(scene: QGraphicsScene, path: Path) -> None:
+    rect = scene.sceneRect()
+
+    def write(tmp: Path) -> None:
+        generator = QSvgGenerator()
+        generator.setFileName(str(tmp))
+        generator.setSize(QSize(int(rect.width()), int(rect.height())))
+        generator.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
+        generator.setTitle("Autograd graph (Net Inspector)")
+        painter = QPainter(generator)
+        scene.render(painter, QRectF(0, 0, rect.width(), rect.height()), rect)
+        painter.end()
+
+    atomic_write(path, write)
+
+
+def render_png(scene: QGraphicsScene, path: Path) -> None:
+    rect = scene.sceneRect()
+    scale = min(1.0, MAX_PNG_SIDE / max(rect.width(), rect.height(), 1.0))
+    image = QImage(
+        int(rect.width() * scale), int(rect.height() * scale), QImage.Format.Format_RGB32
+    )
+    image.fill(QColor(PANEL_BACKGROUND))
+    painter = QPainter(image)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    scene.render(painter, QRectF(image.rect()), rect)
+    painter.end()
+    save_image(image, path)
+
+
+def save_image(image: QImage | QPixmap, path: Path) -> None:
+    """A QImage or QPixmap as PNG, atomically; ``OSError`` if Qt could not write it."""
+
+    def write(tmp: Path) -> None:
+        if not image.save(str(tmp), "PNG"):
+            raise OSError(f"could not write {path}")
+
+    atomic_write(path, write)
+
+
+def export_graph(record, scene: QGraphicsScene | None, path: Path, fmt: str | None = None) -> str:
+    """Write ``record`` (and its drawn ``scene`` for svg/png) to ``path``; returns the format."""
+    path = Path(path)
+    fmt = (fmt or path.suffix.lstrip(".")).lower()
+    if fmt not in GRAPH_FORMATS:
+        raise ValueError(
+            f"{path.name}: unknown format {fmt!r}; use one of {', '.join(GRAPH_FORMATS)}"
+        )
+    if fmt in TEXT_FORMATS:
+        write_text_format(record, path, fmt)
+    else:
+        if scene is None:
+            raise ValueError("no graph has been drawn yet")
+        (render_svg if fmt == "svg" else render_png)(scene, path)
+    return fmt
+
+
+class Exporter(QObject):
+    """The File > Export actions of one window."""
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.window = window
+
+    def _ask(self, title: str, name: str, filters: str) -> Path | None:
+        path, _ = QFileDialog.getSaveFileName(self.window, title, name, filters)
+        return Path(path) if path else None
+
+    @Slot()
+    def export_current(self) -> None:
+        w = self.window
+        if w.tabs.currentWidget() is w.graph and w.graph.stepper is not None:
+            self.export_graph()
+        else:
+            self.export_activations()
+
+    @Slot()
+    def export_graph(self) -> None:
+        w = self.window
+        record = w.graph.stepper.record if w.graph.stepper else None
+        if record is None:
+            w.show_message("Nothing to export yet: press Backward first.", warning=True)
+            return
+        path = self._ask(
+            "Export autograd graph",
+            "autograd_graph.svg",
+            "SVG (*.svg);;PNG (*.png);;JSON (*.json);;Graphviz DOT (*.dot)",
+        )
+        if path is None:
+            return
+        try:
+            fmt = export_graph(record, w.graph.scene, path)
+        except (OSError, ValueError) as exc:
+            w.show_message(f"Could not export to {path.name}: {exc}", warning=True)
+            return
+        w.show_message(f"Exported the graph as {fmt.upper()} to {path}.")
+
+    @Slot()
+    def export_activations(self) -> None:
+        path = self._ask(
+            "Export activations", "activations.png", "PNG image (*.png);;NumPy array (*.npy)"
+        )
+        if path is not None:
+            self.write_activations(path)
+
+    def write_activations(self, path: Path, step: int = 0) -> bool:
+        """The panel as shown (``.png``) or one step's values (``.npy``, step ``step``)."""
+        result = self.window.last_result
+        if path.suffix == ".npy":
+            if result is None or not result.steps:
+                return False
+            values = result.steps[min(step, len(result.steps) - 1)].heatmap.image
+            return self._write(path, lambda tmp: _save_npy(tmp, values))
+        pixmap = self.window.activations.column.grab()
+        return self._write(path, lambda tmp: _save_png(tmp, pixmap))
+
+    @Slot()
+    def export_weights(self) -> None:
+        w = self.window
+        path = self._ask("Export weights", "weights.png", "PNG image (*.png);;NumPy array (*.npy)")
+        if path is None:
+            return
+        if path.suffix == ".npy":
+            result = w.weights.result
+            if result is None or not result.parameters:
+                w.show_message("Select a module with parameters first.", warning=True)
+                return
+            values = result.parameters[0].values
+            self._write(path, lambda tmp: _save_npy(tmp, values))
+        else:
+            pixmap = w.weights.view.grab()
+            self._write(path, lambda tmp: _save_png(tmp, pixmap))
+
+    @Slot()
+    def export_window(self) -> None:
+        path = self._ask("Export window", "net-inspector.png", "PNG image (*.png)")
+        if path is not None:
+            pixmap = self.window.grab()
+            self._write(path, lambda tmp: _save_png(tmp, pixmap))
+
+    def _write(self, path: Path, write) -> bool:
+        try:
+            atomic_write(path, write)
+        except OSError as exc:
+            self.window.show_message(f"Could not write {path.name}: {exc}", warning=True)
+            return False
+        self.window.show_message(f"Wrote {path}.")
+        return True
+
+
+def _save_npy(tmp: Path, values: np.ndarray) -> None:
+    with open(tmp, "wb") as handle:  # a file object: np.save would add ".npy" to a path
+        np.save(handle, np.asarray(values), allow_pickle=False)
+
+
+def _save_png(tmp: Path, pixmap: QPixmap) -> None:
+    if not pixmap.save(str(tmp), "PNG"):
+        raise OSError("Qt could not encode the PNG")

@@ -1,0 +1,123 @@
+"""The engine without threads or Qt: every operation the app offers, called directly."""
+
+import numpy as np
+import pytest
+import torch
+
+from inspector.core.engine import COLLAPSE_ABOVE, Engine
+from inspector.core.loading import ModelLoadError, bundled_lenet
+from inspector.core.losses import LossSpec
+from inspector.core.nets import load_lenet
+from inspector.core.preprocess import preprocess_drawing
+from inspector.core.results import ForwardRequest
+from tests.conftest import ZOO
+
+
+def _stroke(i: int) -> np.ndarray:
+    drawing = np.zeros((32, 32), np.float32)
+    drawing[4 + i % 20, 4:28] = 1.0
+    return drawing
+
+
+@pytest.fixture
+def engine() -> Engine:
+    return Engine(bundled_lenet())
+
+
+def test_forward_is_numpy_and_matches_a_plain_forward(engine):
+    drawing = _stroke(7)
+    result = engine.forward(ForwardRequest(1, drawing))
+    assert isinstance(result.output, np.ndarray)
+    assert [s.step.op for s in result.steps][:3] == ["Conv2d", "relu", "max_pool2d"]
+    with torch.no_grad():
+        expected = load_lenet().model(torch.from_numpy(preprocess_drawing(drawing))).numpy()
+    np.testing.assert_allclose(result.output, expected, rtol=1e-5, atol=1e-5)
+    assert result.probabilities.sum() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_backward_update_and_reset(engine):
+    request = ForwardRequest(1, _stroke(3))
+    before = engine.parameters("conv1").parameters[0].values
+    result = engine.backward(request, LossSpec("mse"))
+    assert result.record.loss_value > 0 and len(result.record.graph.nodes) == 26
+    assert result.view.collapsed == frozenset() and result.view.layout is not None
+    grads = engine.parameters("conv1").parameters[0].grad
+    assert grads is not None and np.abs(grads).sum() > 0
+    update = engine.update(0.1)
+    assert "conv1.weight" in update.updated
+    after = engine.parameters("conv1").parameters[0].values
+    np.testing.assert_allclose(after, before - 0.1 * grads, rtol=1e-5, atol=1e-6)
+    engine.reset()
+    np.testing.assert_array_equal(engine.parameters("conv1").parameters[0].values, before)
+    assert engine.parameters("conv1").parameters[0].grad is None
+
+
+def test_update_without_gradients_says_so(engine):
+    assert engine.update(0.1).updated == ()
+    assert "Backward first" in engine.update(0.1).message
+
+
+def test_saved_value_reads_the_kept_graph(engine):
+    result = engine.backward(ForwardRequest(1, _stroke(2)), LossSpec("mse"))
+    fc1 = next(n for n in result.record.graph.nodes if n.module == "fc1" and n.saved)
+    saved = engine.saved_value(fc1.id, "mat1")
+    assert saved.values.shape == (1, 400)
+
+
+def test_weights_round_trip_and_must_fit(engine):
+    weights = engine.weights()
+    weights["fc3.bias"] = np.full(10, 0.5, np.float32)
+    engine.load_weights(weights)
+    assert (engine.weights()["fc3.bias"] == 0.5).all()
+    weights["fc3.bias"] = np.zeros(11, np.float32)
+    with pytest.raises(ValueError, match="do not fit"):
+        engine.load_weights(weights)
+
+
+def test_open_switches_only_when_the_model_runs(engine):
+    loaded = engine.open("transformer")
+    assert loaded.name == "transformer" and engine.settings.input.shape == (1, 16, 128)
+    result = engine.backward(ForwardRequest(2, _stroke(0)), LossSpec("sum"))
+    assert len(result.record.graph.nodes) > COLLAPSE_ABOVE
+    assert result.view.collapsed  # big graphs open with their repeated blocks collapsed
+    assert len(result.view.shown.graph.nodes) < len(result.record.graph.nodes)
+    with pytest.raises(ModelLoadError):
+        engine.open(f"{ZOO / 'nets.py'}:NoSuchModel")
+    assert engine.settings.input.shape == (1, 16, 128)  # still the transformer
+
+
+def test_forward_errors_propagate_with_the_model_kept(engine):
+    from inspector.core.inputs import InputSpec
+    from inspector.core.loading import OpenedModel
+    from tests.conftest import Exploding
+
+    with pytest.raises(ModelLoadError, match="boom in forward"):
+        engine.open("x", opened=OpenedModel(Exploding(), "Exploding", InputSpec((1, 4), "tensor")))
+    assert engine.forward(ForwardRequest(1, _stroke(1))).probabilities is not None
+
+
+def test_an_unavailable_device_is_refused_and_the_model_stays(engine):
+    bogus = "cuda:7" if not torch.cuda.is_available() else "cuda:99"
+    result = engine.set_device(bogus)
+    assert not result.ok and bogus in result.message and result.device == "cpu"
+    assert engine.forward(ForwardRequest(1, _stroke(1))).device == "cpu"
+
+
+def test_switching_devices_moves_the_model():
+    """A real switch, to the meta device every torch has; a forward there fails with a
+    message instead of a crash, and the engine reports where it is."""
+    engine = Engine(bundled_lenet())
+    moved = engine.set_device("meta")
+    assert moved.ok and moved.device == "meta"
+    assert next(engine.model.parameters()).device.type == "meta"
+    assert engine.device.type == "meta"
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_gives_the_same_prediction(engine):
+    cpu = engine.forward(ForwardRequest(1, _stroke(5))).output
+    assert engine.set_device("cuda:0").ok
+    gpu = engine.forward(ForwardRequest(2, _stroke(5)))
+    assert gpu.device == "cuda:0"
+    np.testing.assert_allclose(gpu.output, cpu, rtol=1e-3, atol=1e-3)

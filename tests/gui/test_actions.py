@@ -1,0 +1,46 @@
+"""One action table: menus, F1 help and the README's shortcut table all come from it."""
+
+import re
+from pathlib import Path
+
+from PySide6.QtGui import QAction, QKeySequence
+
+from inspector.gui.actions import ACTIONS, MOUSE_HELP, help_rows
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_every_shortcut_in_the_window_is_in_the_help(window):
+    listed = {QKeySequence(keys).toString() for keys, _ in help_rows()}
+    for action in window.findChildren(QAction):
+        shortcut = action.shortcut().toString()
+        if shortcut:
+            assert shortcut in listed, f"{action.text()} ({shortcut}) is not in the F1 help"
+
+
+def test_every_action_of_the_table_is_in_a_menu(window):
+    for spec in ACTIONS:
+        action = window.actions[spec.name]
+        assert action.menu() is None and action.associatedObjects(), spec.name
+        if spec.keys:
+            assert action.shortcut().toString() == QKeySequence(spec.keys).toString()
+
+
+def test_f1_shows_the_table(qtbot, window):
+    from PySide6.QtWidgets import QMessageBox
+
+    window.show_shortcuts()
+    box = window.findChild(QMessageBox, "shortcutsDialog")
+    assert box is not None
+    for keys, _what in help_rows():
+        assert f"<b>{keys}</b>" in box.text()
+    box.close()
+
+
+def test_the_readme_lists_exactly_the_shortcuts():
+    text = README.read_text()
+    table = text.split("| Keys | Action |", 1)[1].split("\n\n", 1)[0]
+    keys = {m.group(1) for m in re.finditer(r"^\| ([^|]+?) \|", table, re.M)} - {"---"}
+    expected = {k for k, _ in help_rows()}
+    assert keys == expected, f"README only: {keys - expected}; table only: {expected - keys}"
+    assert {k for k, _ in MOUSE_HELP} <= keys

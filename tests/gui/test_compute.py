@@ -1,0 +1,106 @@
+"""The runner thread and its GUI-side handle: latest input wins, stale answers are dropped,
+failures are one sentence, Cancel and shutdown always win."""
+
+import time
+
+import numpy as np
+import pytest
+
+from inspector.core.loading import bundled_lenet
+from inspector.core.results import ForwardRequest
+from inspector.gui.compute import Compute
+from tests.conftest import ZOO
+
+
+@pytest.fixture
+def compute(qtbot):
+    c = Compute(bundled_lenet())
+    yield c
+    c.shutdown()
+
+
+def _stroke(i: int) -> np.ndarray:
+    drawing = np.zeros((32, 32), np.float32)
+    drawing[4 + i % 20, 4:28] = 1.0
+    return drawing
+
+
+def test_hundreds_of_submissions_coalesce_to_the_last(qtbot, compute):
+    results = []
+    compute.forwardReady.connect(results.append)
+    ids = [compute.submit(_stroke(i)) for i in range(500)]
+    qtbot.waitUntil(lambda: bool(results) and results[-1].request_id == ids[-1], timeout=10_000)
+    assert compute.runner.submitted == 500
+    assert compute.runner.computed < 100  # far fewer computed than submitted
+    delivered = [r.request_id for r in results]
+    assert delivered == sorted(delivered)  # never an older result after a newer one
+
+
+def test_stale_results_are_dropped(qtbot, compute):
+    shown = []
+    compute.forwardReady.connect(shown.append)
+    engine = compute.runner.engine
+    newer = engine.forward(ForwardRequest(5, _stroke(1)))
+    older = engine.forward(ForwardRequest(3, _stroke(2)))
+    compute._on_forward(newer)
+    compute._on_forward(older)
+    assert [r.request_id for r in shown] == [5]
+
+
+def test_only_the_latest_selection_is_answered(qtbot, compute):
+    answers = []
+    compute.parametersReady.connect(answers.append)
+    for path in ("conv1", "conv2", "fc1", "fc3"):
+        compute.select_module(path)
+    qtbot.waitUntil(lambda: bool(answers), timeout=10_000)
+    qtbot.wait(200)
+    assert [a.module for a in answers] == ["fc3"]
+
+
+def test_a_failing_forward_is_one_sentence_and_the_runner_survives(qtbot, compute):
+    failures, results = [], []
+    compute.failed.connect(lambda message, details: failures.append((message, details)))
+    compute.forwardReady.connect(results.append)
+    from inspector.core.inputs import InputSpec
+
+    compute.configure(input=InputSpec((1, 1, 7, 7), "image"))  # too small for the LeNet
+    compute.submit(_stroke(1))
+    qtbot.waitUntil(lambda: bool(failures), timeout=10_000)
+    message, details = failures[0]
+    assert message.startswith("The forward pass failed: RuntimeError") and "\n" not in message
+    assert "Traceback" in details
+    compute.configure(input=InputSpec((1, 1, 32, 32), "mnist"))
+    compute.submit(_stroke(2))
+    qtbot.waitUntil(lambda: bool(results), timeout=10_000)
+
+
+def test_open_failure_of_any_type_is_reported(qtbot, compute):
+    with qtbot.waitSignal(compute.loadFailed, timeout=30_000) as blocker:
+        compute.open_model(f"{ZOO / 'nets.py'}:RaisesInForward")
+    assert "RaisesInForward" in blocker.args[0]
+
+
+def test_cancel_abandons_a_constructor_stuck_in_python(qtbot, compute):
+    loaded, cancelled, results = [], [], []
+    compute.modelLoaded.connect(loaded.append)
+    compute.workCancelled.connect(cancelled.append)
+    compute.forwardReady.connect(results.append)
+    compute.open_model(f"{ZOO / 'nets.py'}:SlowToBuild")
+    qtbot.wait(300)
+    started = time.monotonic()
+    compute.cancel_load()
+    qtbot.waitUntil(lambda: cancelled == ["open"], timeout=5_000)
+    assert time.monotonic() - started < 5  # not the constructor's 30 s
+    compute.submit(_stroke(4))  # the runner is free again, still on the LeNet
+    qtbot.waitUntil(lambda: bool(results), timeout=10_000)
+    assert results[-1].probabilities is not None and not loaded
+
+
+def test_shutdown_does_not_wait_for_a_stuck_constructor(qtbot):
+    compute = Compute(bundled_lenet())
+    compute.open_model(f"{ZOO / 'nets.py'}:SlowToBuild")
+    qtbot.wait(300)
+    started = time.monotonic()
+    assert compute.shutdown()  # the runner stops; the side thread is left behind
+    assert time.monotonic() - started < 2
+    assert not compute.runner.isRunning()

@@ -1,0 +1,112 @@
+"""Each panel on its own, fed results the engine made: no window, no thread."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from inspector.core.engine import Engine
+from inspector.core.loading import bundled_lenet
+from inspector.core.losses import LossSpec
+from inspector.core.results import ForwardRequest
+from inspector.core.state import AppState
+from inspector.testing import SEVEN, polyline
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine(bundled_lenet())
+
+
+def _seven() -> np.ndarray:
+    from inspector.core.brush import paint_segment
+
+    drawing = np.zeros((32, 32), np.float32)
+    points = [(x * 32, y * 32) for x, y in polyline(SEVEN)]
+    for a, b in itertools.pairwise(points):
+        paint_segment(drawing, a, b, 1.4, False)
+    return drawing
+
+
+def test_activations_panel_shows_every_step(qtbot, engine):
+    from inspector.gui.activations_panel import ActivationsPanel
+
+    panel = ActivationsPanel()
+    qtbot.addWidget(panel)
+    result = engine.forward(ForwardRequest(1, _seven()))
+    panel.show_result(result)
+    assert len(panel.column.rows) == len(result.steps) == 12
+    assert panel.shown_request_id == 1
+
+
+def test_prediction_panel_names_the_top_class(qtbot, engine):
+    from inspector.gui.prediction_panel import PredictionPanel
+
+    panel = PredictionPanel()
+    qtbot.addWidget(panel)
+    result = engine.forward(ForwardRequest(2, _seven()))
+    panel.show_result(result)
+    assert panel.label.text().startswith("7 (")
+    np.testing.assert_allclose(panel.bars.opts["height"], result.probabilities)
+
+
+def test_weights_panel_titles_each_parameter(qtbot, engine):
+    from inspector.gui.weights_panel import WeightsPanel
+
+    panel = WeightsPanel()
+    qtbot.addWidget(panel)
+    panel.show_parameters(engine.parameters("conv1"))
+    assert "conv1.weight [6, 1, 5, 5]" in panel.title.text()
+    assert "conv1.bias [6]" in panel.title.text()
+
+
+def test_graph_panel_steps_through_a_recorded_backward(qtbot, engine):
+    from inspector.gui.graph_panel import GraphPanel
+
+    panel = GraphPanel()
+    qtbot.addWidget(panel)
+    steps = []
+    panel.stepChanged.connect(steps.append)
+    result = engine.backward(ForwardRequest(3, _seven()), LossSpec("mse"))
+    panel.show_backward(result)
+    assert len(panel.scene.nodes) == 26 and steps == [-1]
+    assert panel.step() and steps[-1] == 0
+    assert panel.node_label.text().startswith("MseLossBackward0 (1/")
+    assert panel.current_gradient() is not None
+    assert panel.back() and steps[-1] == -1
+
+
+def test_loss_panel_and_the_state_follow_each_other(qtbot):
+    from inspector.gui.loss_panel import LossPanel
+
+    state = AppState()
+    panel = LossPanel(state)
+    qtbot.addWidget(panel)
+    state.update(loss_kind="ce", target_class=4, learning_rate=0.2)
+    assert panel.loss_combo.currentData() == "ce" and panel.class_spin.value() == 4
+    assert panel.class_spin.isEnabled() and panel.lr_spin.value() == pytest.approx(0.2)
+    panel.zero_grad.setChecked(False)
+    panel.class_spin.setValue(6)
+    assert state.zero_grad is False and state.target_class == 6
+    assert panel.spec() == LossSpec("ce", 6)
+
+
+def test_canvas_panel_writes_the_drawing_to_the_state(qtbot):
+    from inspector.core.inputs import InputSpec
+    from inspector.gui.canvas_panel import CanvasPanel
+    from inspector.testing import stroke
+
+    state = AppState()
+    panel = CanvasPanel(state, InputSpec((1, 1, 32, 32), "mnist"))
+    qtbot.addWidget(panel)
+    panel.resize(400, 400)
+    panel.show()
+    heard = []
+    state.on("drawing", heard.append)
+    stroke(panel.canvas)
+    assert heard and heard[-1].sum() > 10
+    np.testing.assert_array_equal(state.drawing, panel.canvas.drawing)
+    panel.random_input()
+    assert state.raw_input.shape == (1, 1, 32, 32) and state.seed == 1
+    state.brush_radius = 2.5
+    assert panel.brush_spin.value() == pytest.approx(2.5)
