@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 from pathlib import Path
 
 import torch
@@ -182,11 +183,7 @@ def pt2_code_parts(path: Path) -> list[str]:
                 except ValueError:
                     parts.append(f"{name} (unreadable, so it cannot be checked)")
                     continue
-                parts.extend(
-                    f"{name} (symbolic shape {text[:40]!r} is evaluated as code)"
-                    for text in _strings_under(program, "expr_str")
-                    if not _safe_sympy_text(text)
-                )
+                parts.extend(_code_in_program_json(name, program))
     return parts
 
 
@@ -221,6 +218,36 @@ def exported_program_code(program) -> list[str]:
             label = getattr(target, "__qualname__", None) or repr(target)
             found.append(f"a call to {getattr(target, '__module__', '')}.{label}")
     return found
+
+
+def _code_in_program_json(name: str, program) -> list[str]:
+    """Symbolic shapes sympy would evaluate, guards ``.module()`` would exec, and graph calls
+    to anything but operators, read from a serialized ``models/<model>.json``."""
+    import ast
+
+    parts = [
+        f"{name} (symbolic shape {text[:40]!r} is evaluated as code)"
+        for text in _strings_under(program, "expr_str")
+        if not _safe_sympy_text(text)
+    ]
+    guards = program.get("guards_code") if isinstance(program, dict) else None
+    for guard in guards if isinstance(guards, list) else []:
+        if not (isinstance(guard, str) and _safe_python(guard, ast)):
+            parts.append(f"{name} (guard {str(guard)[:40]!r} is Python code)")
+    parts.extend(
+        f"{name} (calls {target[:60]})"
+        for target in _strings_under(program, "target")
+        if not _OPERATOR_TARGET.fullmatch(target) or "__" in target
+    )
+    return parts
+
+
+# How operators are named in a serialized graph (serialize.py's serialize_operator):
+# torch.ops.<namespace>.<op>.<overload>, _operator.<name>, math.<name>, torch.sym_<name>,
+# and "#<namespace>:<op>" for registered extension operators.
+_OPERATOR_TARGET = re.compile(
+    r"torch\.ops\.\w+\.\w+(\.\w+)?|_operator\.\w+|math\.\w+|torch\.sym_\w+|#\w+:[\w.]+"
+)
 
 
 def _pickled_payloads(archive, info) -> list[str]:
