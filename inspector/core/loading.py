@@ -16,7 +16,13 @@ import torch
 from torch import nn
 
 from .capture import set_training
-from .checkpoints import ModelLoadError, read_state_dict, torch_load
+from .checkpoints import (
+    ModelLoadError,
+    exported_program_code,
+    pt2_code_parts,
+    read_state_dict,
+    torch_load,
+)
 from .inputs import InputSpec, infer_input_spec, parse_shape
 from .nets import LENET_WEIGHTS, Net, load_lenet
 from .zoo import ResNet50, transformer_encoder
@@ -101,7 +107,7 @@ def _from_file(spec: str, trust: bool) -> tuple[nn.Module, str, tuple[int, ...] 
     if not path.exists():
         raise ModelLoadError(f"{spec}: no such file (and not a built-in: {', '.join(BUILTIN)})")
     if path.suffix == ".pt2":
-        return _from_export(path)
+        return _from_export(path, trust)
     if _is_torchscript(path):
         try:
             model = torch.jit.load(str(path), map_location="cpu")
@@ -127,14 +133,32 @@ def _is_torchscript(path: Path) -> bool:
         )
 
 
-def _from_export(path: Path) -> tuple[nn.Module, str, tuple[int, ...] | None]:
+def _from_export(path: Path, trust: bool = False) -> tuple[nn.Module, str, tuple[int, ...] | None]:
+    """A ``torch.export`` archive. Without ``trust`` it is checked before ``torch.export.load``
+    (pickled parts, compiled code, symbolic shapes sympy would evaluate) and again before
+    ``.module()`` (guards it would exec, calls to anything but operators)."""
+    if not trust:
+        _refuse_code(path, pt2_code_parts(path))
     try:
         program = torch.export.load(str(path))
     except Exception as exc:
         raise ModelLoadError(f"{path.name}: not a loadable torch.export archive: {exc}") from exc
+    if not trust:
+        _refuse_code(path, exported_program_code(program))
     args = program.example_inputs[0] if program.example_inputs else ()
     shape = tuple(args[0].shape) if args and isinstance(args[0], torch.Tensor) else None
     return program.module(), path.stem, shape
+
+
+def _refuse_code(path: Path, parts: list[str]) -> None:
+    if parts:
+        more = f" and {len(parts) - 2} more" if len(parts) > 2 else ""
+        raise ModelLoadError(
+            f"{path.name} has parts that would run code when opened ({'; '.join(parts[:2])}"
+            f"{more}): it would unpickle or execute them, so open it only if you trust it, "
+            "with --trust-checkpoint (or the dialog's tick box)",
+            "\n".join(parts),
+        )
 
 
 def _from_python(path: Path, attr: str) -> nn.Module:
