@@ -90,6 +90,7 @@ class Heatmap:
     kind: str  # "strip" (a vector), "image" (2-d), "channels" (C tiles), "kernels" (out × in)
     stride: int = 1  # the image shows every stride-th pixel of the full picture
     length: int = 0  # for a wrapped vector ("strip" taller than one row): how many values
+    group: int = 0  # "kernels": input channels per output channel (0: one row per output)
 
     def describe(self, row: int, col: int) -> str | None:
         """``ch 3 (12, 7)`` or ``[41]`` for the pixel, or None off the data."""
@@ -103,7 +104,7 @@ class Heatmap:
         if self.kind == "image":
             return f"({y}, {x})"
         if self.kind == "kernels":
-            out_ch, in_ch = divmod(tile, self.layout.cols)
+            out_ch, in_ch = divmod(tile, self.group or self.layout.cols)
             return f"out {out_ch}, in {in_ch} ({y}, {x})"
         return f"ch {tile} ({y}, {x})"
 
@@ -150,7 +151,7 @@ def _bounded(heatmap: Heatmap) -> Heatmap:
         return heatmap
     stride = math.ceil(side / MAX_SIDE)
     image = np.ascontiguousarray(heatmap.image[::stride, ::stride])
-    return Heatmap(image, heatmap.layout, heatmap.kind, stride, heatmap.length)
+    return Heatmap(image, heatmap.layout, heatmap.kind, stride, heatmap.length, heatmap.group)
 
 
 def _tensor_heatmap(data: np.ndarray, rows: int | None) -> Heatmap:
@@ -178,8 +179,39 @@ def _tensor_heatmap(data: np.ndarray, rows: int | None) -> Heatmap:
         layout = grid_for(out_ch, flat.shape[1], flat.shape[2], rows)
         return Heatmap(layout.tile(flat), layout, "channels")
     tiles = data.reshape(out_ch * in_ch, data.shape[2], -1)
-    layout = TileLayout(out_ch * in_ch, out_ch, in_ch, tiles.shape[1], tiles.shape[2])
-    return Heatmap(layout.tile(tiles), layout, "kernels")
+    layout = kernel_grid(out_ch, in_ch, tiles.shape[1], tiles.shape[2])
+    return Heatmap(layout.tile(tiles), layout, "kernels", group=in_ch)
+
+
+KERNEL_ASPECT = 3.0  # one row per output channel while the picture is at most this far from square
+
+
+def _aspect(layout: TileLayout) -> float:
+    """How far the picture is from square: 1 for a square, 4 for 4:1 either way."""
+    height, width = layout.shape
+    return max(height / width, width / height)
+
+
+def kernel_grid(out_ch: int, in_ch: int, height: int, width: int) -> TileLayout:
+    """The grid for ``out_ch × in_ch`` kernels of ``height × width``, tiled in order (output
+    channel major), so that every output channel's kernels stay together and in order.
+
+    One row per output channel (a column per input channel) where that picture is within
+    ``KERNEL_ASPECT`` of square: it reads best. Otherwise the columns are a multiple of
+    ``in_ch`` (several output channels per row: ``[64, 3, 7, 7]`` → 8 per row) or a divisor of
+    it (each output channel over several rows: ``[8, 512, 3, 3]``), whichever is nearest square.
+    """
+    count = out_ch * in_ch
+
+    def layout(cols: int) -> TileLayout:
+        return TileLayout(count, max(1, math.ceil(count / cols)), cols, height, width)
+
+    simple = layout(in_ch)
+    if _aspect(simple) <= KERNEL_ASPECT:
+        return simple
+    candidates = {in_ch * m for m in range(1, out_ch + 1)}
+    candidates |= {d for d in range(1, in_ch + 1) if in_ch % d == 0}
+    return min((layout(c) for c in candidates), key=lambda g: (_aspect(g), g.cols))
 
 
 SAMPLE = 16_384  # values per array that levels are estimated from
