@@ -118,8 +118,8 @@ class InputSpec:
             )
         if self.is_integer:
             return (
-                f"This model takes integer ids, not an image: it gets {self.fed()} (Random draws "
-                "new ones). The canvas is not used."
+                f"This model takes integer ids, not an image: it gets {self.fed()}; Random draws "
+                "new ones. The canvas is not used."
             )
         return (
             f"This model takes a {dims} tensor, not an image: it gets a random tensor of that "
@@ -230,7 +230,7 @@ def _from_hugging_face(model: nn.Module) -> InputSpec | None:
     if main == "pixel_values":
         channels = _positive_int(get("num_channels")) or 3
         size = _pair(get("image_size"))
-        source = "config.image_size" if size else "a Hugging Face image model (224 by default)"
+        source = "config.image_size" if size else "the usual 224×224 (the config names no size)"
         height, width = size or (224, 224)
         return InputSpec((1, channels, height, width), IMAGE, source=source)
     if main == "input_ids":
@@ -238,7 +238,7 @@ def _from_hugging_face(model: nn.Module) -> InputSpec | None:
         limit = _positive_int(get("max_position_embeddings", "n_positions", "n_ctx"))
         return _token_spec(vocab, limit, "config.vocab_size")
     if main == "input_values":  # raw audio (wav2vec2, HuBERT): one second at 16 kHz
-        return InputSpec((1, 16000), TENSOR, source="a Hugging Face audio model")
+        return InputSpec((1, 16000), TENSOR, source="the usual one second at 16 kHz")
     if main == "input_features":  # log-mel features (Whisper): the length it was built for
         bins = _positive_int(get("num_mel_bins", "feature_size")) or 80
         positions = _positive_int(get("max_source_positions"))
@@ -480,6 +480,17 @@ def _suggested_shape(spec: InputSpec, message: str) -> tuple[int, ...] | None:
     return None
 
 
+def _how_chosen(source: str) -> str:
+    """``given`` → ``as given``; what the model says → ``read from …``; a layer → ``guessed…``."""
+    if source == "given":
+        return "as given"
+    if source.startswith("the first "):
+        return f"guessed from {source}"
+    if source.startswith("the usual "):
+        return f"guessed as {source}"
+    return f"read from {source}"
+
+
 def explain_forward_failure(spec: InputSpec, exc: BaseException, name: str = "the model") -> str:
     """One sentence for a forward that rejected ``spec``'s input: what was fed (shape, dtype,
     where that came from), the model's complaint, and how to choose another input."""
@@ -488,11 +499,7 @@ def explain_forward_failure(spec: InputSpec, exc: BaseException, name: str = "th
     if len(complaint) > 200:
         complaint = complaint[:197] + "…"
     complaint = complaint.rstrip(".!")
-    source = (
-        f", {'as given' if spec.source == 'given' else 'guessed from ' + spec.source}"
-        if (spec.source)
-        else ""
-    )
+    source = f", {_how_chosen(spec.source)}" if spec.source else ""
     fed = "×".join(map(str, spec.shape))
     message = str(exc)
     hints = []
@@ -502,8 +509,7 @@ def explain_forward_failure(spec: InputSpec, exc: BaseException, name: str = "th
     elif not spec.is_integer and re.search(r"indices|Long, Int|Embedding|index_select", message):
         hints.append(f"--input-shape {','.join(map(str, spec.shape[:2]))} --input-dtype long")
     how = (
-        f"try {hints[0]}, or choose the input with --input-shape and --input-dtype or the Input "
-        "dialog"
+        f"try {hints[0]}, or set the input in the Input dialog"
         if hints
         else "choose the input with --input-shape and --input-dtype, or in the Input dialog"
     )
