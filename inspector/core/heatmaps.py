@@ -103,6 +103,12 @@ class Heatmap:
             return f"[{index}]" if not self.length or index < self.length else None
         if self.kind == "image":
             return f"({y}, {x})"
+        if self.kind == "wrapped":  # a long matrix cut into chunks along its long side
+            if self.layout.cols == 1:  # wide: column chunks stacked top to bottom
+                y, x = y, tile * self.layout.width + x
+            else:  # tall: row chunks side by side
+                y, x = tile * self.layout.height + y, x
+            return f"({y}, {x})" if (x if self.layout.cols == 1 else y) < self.length else None
         if self.kind == "kernels":
             out_ch, in_ch = divmod(tile, self.group or self.layout.cols)
             return f"out {out_ch}, in {in_ch} ({y}, {x})"
@@ -113,6 +119,8 @@ class Heatmap:
         if self.kind == "strip" and self.length:
             mask = np.arange(self.layout.height * self.layout.width) >= self.length
             mask = mask.reshape(self.layout.height, self.layout.width)
+        elif self.kind == "wrapped":
+            mask = _wrapped_mask(self.layout, self.length)
         else:
             mask = self.layout.gap_mask()
         if mask is None:
@@ -168,6 +176,8 @@ def _tensor_heatmap(data: np.ndarray, rows: int | None) -> Heatmap:
     if data.ndim == 2:
         if data.shape[0] == 1:  # a [1, N] row reads as a vector
             return _tensor_heatmap(data[0], rows)
+        if max(data.shape) > MAX_STRIP and max(data.shape) / min(data.shape) > WRAP_ASPECT:
+            return _wrapped(data)
         return Heatmap(data.copy(), TileLayout(1, 1, 1, *data.shape), "image")
     if data.ndim == 3:
         layout = grid_for(data.shape[0], data.shape[1], data.shape[2], rows)
@@ -181,6 +191,44 @@ def _tensor_heatmap(data: np.ndarray, rows: int | None) -> Heatmap:
     tiles = data.reshape(out_ch * in_ch, data.shape[2], -1)
     layout = kernel_grid(out_ch, in_ch, tiles.shape[1], tiles.shape[2])
     return Heatmap(layout.tile(tiles), layout, "kernels", group=in_ch)
+
+
+WRAP_ASPECT = 16  # a matrix longer than this (and than MAX_STRIP) is cut into chunks
+
+
+def _wrapped(data: np.ndarray) -> Heatmap:
+    """A very long matrix (``[16, 50257]`` sequence logits, ``[50257, 768]`` embeddings) cut
+    along its long side into chunks tiled near-square, instead of a one-pixel line."""
+    short, long = sorted(data.shape)
+    chunk = max(1, math.ceil(math.sqrt(long * (short + GAP))))
+    count = math.ceil(long / chunk)
+    wide = data.shape[1] > data.shape[0]
+    matrix = data if wide else data.T
+    padded = np.full((short, count * chunk), np.nan, np.float32)
+    padded[:, :long] = matrix
+    tiles = padded.reshape(short, count, chunk).transpose(1, 0, 2)  # [count, short, chunk]
+    if wide:
+        layout = TileLayout(count, count, 1, short, chunk)
+    else:
+        tiles = tiles.transpose(0, 2, 1)  # [count, chunk, short]
+        layout = TileLayout(count, 1, count, chunk, short)
+    return Heatmap(layout.tile(tiles), layout, "wrapped", length=long)
+
+
+@functools.lru_cache(maxsize=64)
+def _wrapped_mask(layout: TileLayout, length: int) -> np.ndarray:
+    mask = _gap_mask(layout).copy()
+    last = layout.count - 1
+    if layout.cols == 1:  # the tail of the last column chunk
+        used = length - last * layout.width
+        y = last * (layout.height + GAP)
+        mask[y : y + layout.height, used:] = True
+    else:
+        used = length - last * layout.height
+        x = last * (layout.width + GAP)
+        mask[used:, x : x + layout.width] = True
+    mask.flags.writeable = False
+    return mask
 
 
 KERNEL_ASPECT = 3.0  # one row per output channel while the picture is at most this far from square

@@ -205,3 +205,19 @@ def test_kernels_with_many_inputs_span_rows():
     row, col = divmod(2 * 256 + 200, heatmap.layout.cols)
     assert heatmap.describe(row * 4 + 1, col * 4 + 2) == "out 2, in 200 (1, 2)"
     assert heatmap.image[row * 4 + 1, col * 4 + 2] == weights[2, 200, 1, 2]
+
+
+@pytest.mark.parametrize("shape", [(16, 5000), (5000, 12)])
+def test_long_matrices_wrap_near_square_instead_of_a_line(shape):
+    data = np.random.default_rng(2).normal(size=shape).astype(np.float32)
+    heatmap = tensor_heatmap(data)  # [T, V] sequence logits, or [V, D] embedding weights
+    height, width = heatmap.image.shape
+    assert heatmap.kind == "wrapped" and max(height, width) / min(height, width) < 1.5
+    gaps = heatmap.gaps()
+    assert (~gaps).sum() == data.size and not np.isnan(heatmap.image[~gaps]).any()
+    rows, cols = np.nonzero(~gaps)
+    for r, c in zip(rows[::997], cols[::997], strict=True):
+        y, x = map(int, heatmap.describe(r, c).strip("()").split(","))
+        assert heatmap.image[r, c] == data[y, x]
+    r, c = np.argwhere(gaps)[-1]
+    assert heatmap.describe(r, c) is None
