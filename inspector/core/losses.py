@@ -48,9 +48,9 @@ class LossSpec:
         if self.kind == "sum":
             return "sum of the output"
         if self.kind == "mse":
-            if output_shape is None:
-                return "MSELoss vs torch.arange(1, 11) for a 10-wide output, zeros otherwise"
-            if tuple(output_shape) == (1, 10):
+            # No shape: the old label, which the window's loss panel still shows until it
+            # passes the shape (or shows BackwardRecord.loss_label); true for 10-wide outputs.
+            if output_shape is None or tuple(output_shape) == (1, 10):
                 return "MSELoss vs torch.arange(1, 11)"
             return f"MSELoss vs zeros {_dims(output_shape)}"
         if output_shape is not None and len(output_shape) == 3:
