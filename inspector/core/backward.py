@@ -19,7 +19,7 @@ from torch import nn
 
 from .autograd_graph import AutogradGraph, extract_graph
 from .capture import check, module_hooks, named_outputs, set_training
-from .losses import LossSpec, compute_loss
+from .losses import LossSpec, compute_loss, evaluate_loss, loss_note
 
 MAX_KEPT_ELEMENTS = 1_000_000  # larger gradients keep their statistics, not their values
 
@@ -66,6 +66,13 @@ class BackwardRecord:
     loss: LossSpec
     input_grad: np.ndarray | None = None  # d loss / d input: the saliency map
     output: np.ndarray | None = None
+    loss_label: str = ""  # the loss and its real target: "MSELoss vs zeros [1, 1000]"
+    loss_note: str = ""  # why the loss is NaN, infinite or exactly 0 ("" when it is fine)
+
+    @property
+    def loss_is_finite(self) -> bool:
+        """False for a NaN or infinite loss: report ``loss_note``, do not draw its gradients."""
+        return math.isfinite(self.loss_value)
 
     def carried(self) -> set[tuple[int, int]]:
         """Edges (from, to) along which a gradient actually flowed."""
@@ -161,7 +168,7 @@ def record_backward(
                 model.zero_grad(set_to_none=True)
             output, owners = forward_with_ownership(model, x, cancel=cancel)
             out = chosen_output(output, output_index)
-            loss = compute_loss(out, spec)
+            loss, label = evaluate_loss(out, spec, x)
             names = {id(p): n for n, p in model.named_parameters()}
             graph, fns = extract_graph(loss, names, owners)
             order: list[int] = []
@@ -186,15 +193,19 @@ def record_backward(
             n: GradInfo.of(p.grad) for n, p in model.named_parameters() if p.grad is not None
         }
         saliency = input_gradient(model, x, spec, output_index) if with_saliency else None
+        value = float(loss.detach().float().cpu())
+        zero = zero_parameters(model) if value == 0.0 else []
         record = BackwardRecord(
             graph=graph,
             order=order,
             grads=grads,
             param_grads=param_grads,
-            loss_value=float(loss.detach().float().cpu()),
+            loss_value=value,
             loss=spec,
             input_grad=saliency,
             output=out.detach().float().cpu().numpy(),
+            loss_label=label,
+            loss_note=loss_note(value, out, spec, label, zero),
         )
         return record, LiveGraph(fns, loss)
     finally:
@@ -220,8 +231,16 @@ def input_gradient(
     with torch.enable_grad():
         x = x.detach().clone().requires_grad_(True)
         out = chosen_output(model(x), output_index)
-        (grad,) = torch.autograd.grad(compute_loss(out, spec), x, allow_unused=True)
+        (grad,) = torch.autograd.grad(compute_loss(out, spec, x), x, allow_unused=True)
     return None if grad is None else grad.detach().float().cpu().numpy()
+
+
+def zero_parameters(model: nn.Module) -> list[str]:
+    """Weight matrices and kernels (2-d or more) that are all zero, last first: the usual
+    reason for an all-zero output is a zero-initialised head."""
+    with torch.no_grad():
+        found = [n for n, p in model.named_parameters() if p.ndim >= 2 and not bool(p.any())]
+    return found[::-1]
 
 
 def saved_value(live: LiveGraph, node_id: int, name: str) -> np.ndarray | None:

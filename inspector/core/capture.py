@@ -44,11 +44,23 @@ class Capture:
     module_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
+PREFERRED_KEYS = ("logits",)  # a transformers ModelOutput's scores come first, wherever they are
+
+
+def _dict_items(value: dict) -> list[tuple[Any, Any]]:
+    """A dict's items with ``logits`` first (transformers' ``ModelOutput`` puts ``loss`` or
+    ``last_hidden_state`` before it), the rest in their order."""
+    items = list(value.items())
+    first = [kv for key in PREFERRED_KEYS for kv in items if kv[0] == key]
+    return first + [kv for kv in items if kv[0] not in PREFERRED_KEYS]
+
+
 def first_tensor(value: Any) -> torch.Tensor | None:
-    """The first tensor in a (possibly nested) output: tuples, lists and dicts are searched."""
+    """The first tensor in a (possibly nested) output: tuples, lists and dicts are searched
+    (a dict's ``logits`` first)."""
     if isinstance(value, torch.Tensor):
         return value
-    items = value.values() if isinstance(value, dict) else value
+    items = [v for _, v in _dict_items(value)] if isinstance(value, dict) else value
     if isinstance(items, (tuple, list)) or isinstance(value, dict):
         for item in items:
             found = first_tensor(item)
@@ -58,7 +70,10 @@ def first_tensor(value: Any) -> torch.Tensor | None:
 
 
 def named_outputs(output: Any) -> list[tuple[str, torch.Tensor]]:
-    """Every tensor in an output, named: ``output``, ``output[1]``, ``output['aux']``."""
+    """Every tensor in an output, named: ``output``, ``output[1]``, ``output['aux']``.
+
+    A dict-like output (a transformers ``ModelOutput``) lists ``logits`` first, so that the
+    default output index 0 is the model's scores rather than a loss or hidden state."""
     if isinstance(output, torch.Tensor):
         return [("output", output)]
     found: list[tuple[str, torch.Tensor]] = []
@@ -67,7 +82,7 @@ def named_outputs(output: Any) -> list[tuple[str, torch.Tensor]]:
         if isinstance(value, torch.Tensor):
             found.append((name, value))
         elif isinstance(value, dict):
-            for key, item in value.items():
+            for key, item in _dict_items(value):
                 walk(item, f"{name}[{key!r}]")
         elif isinstance(value, (tuple, list)):
             for i, item in enumerate(value):

@@ -90,6 +90,7 @@ class Heatmap:
     kind: str  # "strip" (a vector), "image" (2-d), "channels" (C tiles), "kernels" (out × in)
     stride: int = 1  # the image shows every stride-th pixel of the full picture
     length: int = 0  # for a wrapped vector ("strip" taller than one row): how many values
+    group: int = 0  # "kernels": input channels per output channel (0: one row per output)
 
     def describe(self, row: int, col: int) -> str | None:
         """``ch 3 (12, 7)`` or ``[41]`` for the pixel, or None off the data."""
@@ -102,8 +103,14 @@ class Heatmap:
             return f"[{index}]" if not self.length or index < self.length else None
         if self.kind == "image":
             return f"({y}, {x})"
+        if self.kind == "wrapped":  # a long matrix cut into chunks along its long side
+            if self.layout.cols == 1:  # wide: column chunks stacked top to bottom
+                y, x = y, tile * self.layout.width + x
+            else:  # tall: row chunks side by side
+                y, x = tile * self.layout.height + y, x
+            return f"({y}, {x})" if (x if self.layout.cols == 1 else y) < self.length else None
         if self.kind == "kernels":
-            out_ch, in_ch = divmod(tile, self.layout.cols)
+            out_ch, in_ch = divmod(tile, self.group or self.layout.cols)
             return f"out {out_ch}, in {in_ch} ({y}, {x})"
         return f"ch {tile} ({y}, {x})"
 
@@ -112,6 +119,8 @@ class Heatmap:
         if self.kind == "strip" and self.length:
             mask = np.arange(self.layout.height * self.layout.width) >= self.length
             mask = mask.reshape(self.layout.height, self.layout.width)
+        elif self.kind == "wrapped":
+            mask = _wrapped_mask(self.layout, self.length)
         else:
             mask = self.layout.gap_mask()
         if mask is None:
@@ -150,7 +159,7 @@ def _bounded(heatmap: Heatmap) -> Heatmap:
         return heatmap
     stride = math.ceil(side / MAX_SIDE)
     image = np.ascontiguousarray(heatmap.image[::stride, ::stride])
-    return Heatmap(image, heatmap.layout, heatmap.kind, stride, heatmap.length)
+    return Heatmap(image, heatmap.layout, heatmap.kind, stride, heatmap.length, heatmap.group)
 
 
 def _tensor_heatmap(data: np.ndarray, rows: int | None) -> Heatmap:
@@ -167,6 +176,8 @@ def _tensor_heatmap(data: np.ndarray, rows: int | None) -> Heatmap:
     if data.ndim == 2:
         if data.shape[0] == 1:  # a [1, N] row reads as a vector
             return _tensor_heatmap(data[0], rows)
+        if max(data.shape) > MAX_STRIP and max(data.shape) / min(data.shape) > WRAP_ASPECT:
+            return _wrapped(data)
         return Heatmap(data.copy(), TileLayout(1, 1, 1, *data.shape), "image")
     if data.ndim == 3:
         layout = grid_for(data.shape[0], data.shape[1], data.shape[2], rows)
@@ -178,8 +189,77 @@ def _tensor_heatmap(data: np.ndarray, rows: int | None) -> Heatmap:
         layout = grid_for(out_ch, flat.shape[1], flat.shape[2], rows)
         return Heatmap(layout.tile(flat), layout, "channels")
     tiles = data.reshape(out_ch * in_ch, data.shape[2], -1)
-    layout = TileLayout(out_ch * in_ch, out_ch, in_ch, tiles.shape[1], tiles.shape[2])
-    return Heatmap(layout.tile(tiles), layout, "kernels")
+    layout = kernel_grid(out_ch, in_ch, tiles.shape[1], tiles.shape[2])
+    return Heatmap(layout.tile(tiles), layout, "kernels", group=in_ch)
+
+
+WRAP_ASPECT = 16  # a matrix longer than this (and than MAX_STRIP) is cut into chunks
+
+
+def _wrapped(data: np.ndarray) -> Heatmap:
+    """A very long matrix (``[16, 50257]`` sequence logits, ``[50257, 768]`` embeddings) cut
+    along its long side into chunks tiled near-square, instead of a one-pixel line."""
+    short, long = sorted(data.shape)
+    chunk = max(1, math.ceil(math.sqrt(long * (short + GAP))))
+    count = math.ceil(long / chunk)
+    wide = data.shape[1] > data.shape[0]
+    matrix = data if wide else data.T
+    padded = np.full((short, count * chunk), np.nan, np.float32)
+    padded[:, :long] = matrix
+    tiles = padded.reshape(short, count, chunk).transpose(1, 0, 2)  # [count, short, chunk]
+    if wide:
+        layout = TileLayout(count, count, 1, short, chunk)
+    else:
+        tiles = tiles.transpose(0, 2, 1)  # [count, chunk, short]
+        layout = TileLayout(count, 1, count, chunk, short)
+    return Heatmap(layout.tile(tiles), layout, "wrapped", length=long)
+
+
+@functools.lru_cache(maxsize=64)
+def _wrapped_mask(layout: TileLayout, length: int) -> np.ndarray:
+    mask = _gap_mask(layout).copy()
+    last = layout.count - 1
+    if layout.cols == 1:  # the tail of the last column chunk
+        used = length - last * layout.width
+        y = last * (layout.height + GAP)
+        mask[y : y + layout.height, used:] = True
+    else:
+        used = length - last * layout.height
+        x = last * (layout.width + GAP)
+        mask[used:, x : x + layout.width] = True
+    mask.flags.writeable = False
+    return mask
+
+
+KERNEL_ASPECT = 3.0  # one row per output channel while the picture is at most this far from square
+
+
+def _aspect(layout: TileLayout) -> float:
+    """How far the picture is from square: 1 for a square, 4 for 4:1 either way."""
+    height, width = layout.shape
+    return max(height / width, width / height)
+
+
+def kernel_grid(out_ch: int, in_ch: int, height: int, width: int) -> TileLayout:
+    """The grid for ``out_ch × in_ch`` kernels of ``height × width``, tiled in order (output
+    channel major), so that every output channel's kernels stay together and in order.
+
+    One row per output channel (a column per input channel) where that picture is within
+    ``KERNEL_ASPECT`` of square: it reads best. Otherwise the columns are a multiple of
+    ``in_ch`` (several output channels per row: ``[64, 3, 7, 7]`` → 8 per row) or a divisor of
+    it (each output channel over several rows: ``[8, 512, 3, 3]``), whichever is nearest square.
+    """
+    count = out_ch * in_ch
+
+    def layout(cols: int) -> TileLayout:
+        return TileLayout(count, max(1, math.ceil(count / cols)), cols, height, width)
+
+    simple = layout(in_ch)
+    if _aspect(simple) <= KERNEL_ASPECT:
+        return simple
+    candidates = {in_ch * m for m in range(1, out_ch + 1)}
+    candidates |= {d for d in range(1, in_ch + 1) if in_ch % d == 0}
+    return min((layout(c) for c in candidates), key=lambda g: (_aspect(g), g.cols))
 
 
 SAMPLE = 16_384  # values per array that levels are estimated from

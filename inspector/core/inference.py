@@ -14,7 +14,7 @@ from .capture import Step, capture_forward, named_outputs
 from .colormap import nice_bound
 from .devices import synchronize
 from .heatmaps import activation_heatmap, any_heatmap, finite_range, tensor_heatmap
-from .inputs import MNIST, InputSpec, make_input
+from .inputs import MNIST, InputSpec, make_input, to_tensor
 from .results import ForwardRequest, ForwardResult, ParametersResult, ParameterView, StepResult
 
 MAX_PARAMETERS_SHOWN = 16
@@ -31,6 +31,9 @@ def shared_levels(images: list[np.ndarray]) -> tuple[float, float]:
 
 
 LENET_INPUT = InputSpec((1, 1, 32, 32), MNIST)
+TOP_K_ABOVE = 20  # a [1, N] output wider than this also gets a top-k list (bars get too thin)
+TOP_K = 10
+POSITION_TOP_K = 5
 MAX_KEPT_STEPS = 48  # heatmaps shown at once; a big model shows the focused module's steps
 CHANNEL_PAGE = 64  # channels shown at once for a wide layer
 
@@ -91,7 +94,7 @@ def run_forward(
     x_np = network_input(request, settings.input)
     started = time.perf_counter()
     with torch.inference_mode():
-        x = torch.from_numpy(x_np).to(device)
+        x = to_tensor(x_np, settings.input, device)
         capture = capture_forward(model, x, keep=step_keeper(settings), cancel=cancel)
         outputs = named_outputs(capture.output)
         index = min(settings.output_index, max(0, len(outputs) - 1))
@@ -118,14 +121,21 @@ def run_forward(
         warnings.append("The input contains NaN or Inf.")
     probabilities = None
     output_heatmap = output_rgba = None
+    ranked: tuple[tuple[int, float], ...] = ()
+    per_position: tuple[tuple[tuple[int, float], ...], ...] = ()
+    classes = classes_rgba = None
     if output.ndim == 2 and output.shape[0] == 1 and output.shape[1] >= 2:
-        logits = output[0].astype(np.float64)
-        shifted = np.exp(logits - np.max(logits)) if np.isfinite(logits).all() else None
-        if shifted is not None:
-            probabilities = (shifted / shifted.sum()).astype(np.float32)
+        probabilities = softmax(output[0])
+        if probabilities is not None and output.shape[1] > TOP_K_ABOVE:
+            ranked = top_k(probabilities, TOP_K)
     elif output.size:
         output_heatmap = any_heatmap(_page(output, settings.channel_page)[0])
         output_rgba = output_heatmap.colorize(finite_range([output_heatmap.image]))
+        if output.ndim == 3 and output.shape[0] == 1 and output.shape[2] >= 2:
+            per_position = position_top_k(output[0], POSITION_TOP_K)
+        if output.ndim == 4 and output.shape[0] == 1 and output.shape[1] >= 2:
+            classes = class_map(output)
+            classes_rgba = class_map_rgba(classes)
     return ForwardResult(
         request_id=request.request_id,
         input=x_np,
@@ -142,7 +152,80 @@ def run_forward(
         total_steps=len(capture.steps),
         output_heatmap=output_heatmap,
         output_rgba=output_rgba,
+        top_k=ranked,
+        position_top_k=per_position,
+        class_map=classes,
+        class_map_rgba=classes_rgba,
     )
+
+
+def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray | None:
+    """Softmax in float64, returned as float32; None when a logit is NaN or infinite."""
+    values = np.asarray(logits, np.float64)
+    if not np.isfinite(values).all():
+        return None
+    shifted = np.exp(values - values.max(axis=axis, keepdims=True))
+    return (shifted / shifted.sum(axis=axis, keepdims=True)).astype(np.float32)
+
+
+def top_k(probabilities: np.ndarray, k: int = TOP_K) -> tuple[tuple[int, float], ...]:
+    """The ``k`` likeliest ``(class, probability)`` of a 1-d probability vector, likeliest
+    first (ties: the lower class first)."""
+    p = np.asarray(probabilities, np.float64).reshape(-1)
+    k = max(0, min(k, p.size))
+    if k == 0:
+        return ()
+    best = np.argpartition(-p, k - 1)[:k] if k < p.size else np.arange(p.size)
+    best = best[np.lexsort((best, -p[best]))]
+    return tuple((int(i), float(p[i])) for i in best)
+
+
+def position_top_k(
+    logits: np.ndarray, k: int = POSITION_TOP_K
+) -> tuple[tuple[tuple[int, float], ...], ...]:
+    """Sequence logits ``[T, V]`` (or ``[1, T, V]``): for every position the ``k`` likeliest
+    ``(token id, probability)`` under the softmax over the vocabulary; a position with a NaN or
+    infinite logit gets ``()``."""
+    values = np.asarray(logits)
+    if values.ndim == 3 and values.shape[0] == 1:
+        values = values[0]
+    if values.ndim != 2:
+        raise ValueError(f"position_top_k needs [T, V] logits, got {list(values.shape)}")
+    found = []
+    for row in values:
+        p = softmax(row)
+        found.append(() if p is None else top_k(p, k))
+    return tuple(found)
+
+
+def class_map(output: np.ndarray) -> np.ndarray:
+    """A segmentation output ``[1, C, H, W]`` (or ``[C, H, W]``) → the argmax class of every
+    pixel, ``[H, W]`` int32 (NaN scores never win)."""
+    scores = np.asarray(output, np.float32)
+    if scores.ndim == 4:
+        scores = scores[0]
+    if scores.ndim != 3:
+        raise ValueError(f"class_map needs [C, H, W] scores, got {list(scores.shape)}")
+    return np.nan_to_num(scores, nan=-np.inf).argmax(axis=0).astype(np.int32)
+
+
+# Distinct colours for classes (Glasbey-like, readable on dark and light backgrounds).
+_PALETTE = np.array(
+    [
+        (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
+        (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207),
+        (174, 199, 232), (255, 187, 120), (152, 223, 138), (255, 152, 150), (197, 176, 213),
+        (196, 156, 148), (247, 182, 210), (199, 199, 199), (219, 219, 141), (158, 218, 229),
+    ],
+    dtype=np.uint8,
+)  # fmt: skip
+
+
+def class_map_rgba(classes: np.ndarray) -> np.ndarray:
+    """An ``[H, W]`` class map coloured one colour per class (cycling after 20), RGBA uint8."""
+    rgb = _PALETTE[np.asarray(classes, np.int64) % len(_PALETTE)]
+    alpha = np.full((*rgb.shape[:2], 1), 255, np.uint8)
+    return np.ascontiguousarray(np.concatenate([rgb, alpha], axis=-1))
 
 
 def module_parameters(model: nn.Module, path: str, request_id: int = 0) -> ParametersResult:

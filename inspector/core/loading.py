@@ -23,7 +23,7 @@ from .checkpoints import (
     read_state_dict,
     torch_load,
 )
-from .inputs import InputSpec, infer_input_spec, parse_shape
+from .inputs import InputSpec, infer_input_spec, parse_dtype, parse_shape
 from .nets import LENET_WEIGHTS, Net, load_lenet
 from .zoo import ResNet50, transformer_encoder
 
@@ -42,6 +42,7 @@ class OpenedModel:
     warning: str | None = None
     spec: str = "lenet"
     weights: str | None = None
+    note: str | None = None  # how the model is inspected, e.g. through a compiled module's original
 
 
 def open_model(
@@ -49,10 +50,18 @@ def open_model(
     weights: Path | str | None = None,
     trust: bool = False,
     input_shape: str | tuple[int, ...] | None = None,
+    input_dtype: str | None = None,
 ) -> OpenedModel:
     """Open ``spec`` (a built-in name, ``path.py:Name``, a TorchScript ``.pt`` or a ``.pt2``),
-    load ``weights`` into it, and settle the input it takes."""
-    shape = parse_shape(input_shape) if isinstance(input_shape, str) else input_shape
+    load ``weights`` into it, and settle the input it takes: ``input_shape`` ("1,16") and
+    ``input_dtype`` ("long", "float32", ... see ``parse_dtype``) where given, the rest from what
+    the model says (``inputs.infer_input_spec``). A ``torch.compile``d model is inspected
+    through its original module, and ``note`` says so."""
+    try:
+        shape = parse_shape(input_shape) if isinstance(input_shape, str) else input_shape
+        dtype = parse_dtype(input_dtype)
+    except ValueError as exc:
+        raise ModelLoadError(str(exc)) from exc
     key = spec.strip()
     warning = None
     example: tuple[int, ...] | None = None
@@ -62,15 +71,69 @@ def open_model(
     else:
         model, name, example = _from_file(key, trust)
         weights_done = False
+    model, unwrapped = unwrap_compiled(model)
+    note = compiled_note(unwrapped)
     if weights is not None and not weights_done:
         load_weights(model, Path(weights), trust)
     set_training(model, False)
     try:
-        input_spec = infer_input_spec(model, shape or example, mnist=key.lower() == "lenet")
+        input_spec = infer_input_spec(
+            model, shape or example, mnist=key.lower() == "lenet", dtype=dtype
+        )
     except ValueError as exc:
         raise ModelLoadError(f"{name}: {exc}") from exc
     return OpenedModel(
-        model, name, input_spec, warning, spec, None if weights is None else str(weights)
+        model, name, input_spec, warning, spec, None if weights is None else str(weights), note
+    )
+
+
+def is_compiled(module: nn.Module) -> bool:
+    """A ``torch.compile`` wrapper (``OptimizedModule``): it holds the original as ``_orig_mod``."""
+    return (
+        isinstance(getattr(module, "_orig_mod", None), nn.Module)
+        and type(module).__name__ == "OptimizedModule"
+    )
+
+
+def unwrap_compiled(model: nn.Module) -> tuple[nn.Module, list[str]]:
+    """The model with every ``torch.compile`` wrapper replaced by its original module, and the
+    paths that were unwrapped (``""`` for the model itself).
+
+    Inspection needs the eager modules: hooks see every layer, and no compiler (dynamo,
+    inductor, a C++ toolchain) runs. Nothing is called here: the compiled code is never built.
+    The weights are shared, so the model computes exactly what the compiled one does."""
+    unwrapped: list[str] = []
+    while is_compiled(model):
+        model = model._orig_mod
+        unwrapped.append("")
+    if isinstance(model, torch.jit.ScriptModule):
+        return model, unwrapped
+    for path, module in list(model.named_modules()):
+        for child_name, child in list(module.named_children()):
+            if is_compiled(child):
+                original = child
+                while is_compiled(original):
+                    original = original._orig_mod
+                setattr(module, child_name, original)
+                unwrapped.append(f"{path}.{child_name}" if path else child_name)
+    return model, unwrapped
+
+
+def compiled_note(unwrapped: list[str]) -> str | None:
+    """What the note says about the compiled modules ``unwrap_compiled`` found."""
+    if not unwrapped:
+        return None
+    if "" in unwrapped:
+        return (
+            "This is a torch.compile'd model: it is inspected through its original module "
+            "(_orig_mod), run eagerly so that every layer shows; the weights are the same."
+        )
+    shown = ", ".join(unwrapped[:3]) + (
+        f" and {len(unwrapped) - 3} more" if len(unwrapped) > 3 else ""
+    )
+    return (
+        f"The torch.compile'd submodules ({shown}) are inspected through their original modules, "
+        "run eagerly so that every layer shows; the weights are the same."
     )
 
 

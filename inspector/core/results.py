@@ -32,7 +32,7 @@ class StepResult:
 @dataclass(frozen=True)
 class ForwardResult:
     request_id: int
-    input: np.ndarray  # what the network got, [1, 1, H, W]
+    input: np.ndarray  # what the network got: [1, C, H, W] floats, [1, T] token ids, ...
     steps: tuple[StepResult, ...]
     output: np.ndarray  # the raw output (first tensor), as numpy
     probabilities: np.ndarray | None  # softmax over a [1, N] output, else None
@@ -46,6 +46,14 @@ class ForwardResult:
     total_steps: int = 0  # steps the forward ran (``steps`` holds the ones kept)
     output_heatmap: Heatmap | None = None  # for outputs that are not class scores
     output_rgba: np.ndarray | None = None
+    # [1, N] outputs wider than inference.TOP_K_ABOVE: the k likeliest (class, probability)
+    top_k: tuple[tuple[int, float], ...] = ()
+    # [1, T, V] sequence logits: per position the k likeliest (token id, probability)
+    position_top_k: tuple[tuple[tuple[int, float], ...], ...] = ()
+    # [1, C, H, W] outputs (C >= 2, a segmentation map): the argmax class per pixel, [H, W]
+    # int32, and the same coloured one colour per class (RGBA uint8, [H, W, 4])
+    class_map: np.ndarray | None = None
+    class_map_rgba: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
