@@ -8,6 +8,7 @@ from typing import Any
 
 from .autograd_graph import AutogradGraph, GraphNode, SavedTensor
 from .backward import BackwardRecord
+from .io import atomic_write_text
 from .palette import NODE_COLOURS
 
 FORMAT_VERSION = 1
@@ -109,16 +110,8 @@ def to_dot(record: BackwardRecord) -> str:
 TEXT_FORMATS = ("json", "dot")
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write a temporary file beside ``path`` and rename it, so a crash never leaves half."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-
-
 def write_text_format(record: BackwardRecord, path: Path, fmt: str) -> None:
     """``json`` or ``dot`` to ``path`` (no Qt needed)."""
     if fmt not in TEXT_FORMATS:
         raise ValueError(f"{fmt!r} is not a text format ({', '.join(TEXT_FORMATS)})")
-    write_atomically(Path(path), dumps(record) if fmt == "json" else to_dot(record))
+    atomic_write_text(Path(path), dumps(record) if fmt == "json" else to_dot(record))

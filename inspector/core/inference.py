@@ -14,7 +14,7 @@ from .capture import Step, capture_forward, named_outputs
 from .colormap import nice_bound
 from .devices import synchronize
 from .heatmaps import activation_heatmap, any_heatmap, finite_range, tensor_heatmap
-from .inputs import MNIST, InputSpec, make_input, to_tensor
+from .inputs import LENET_INPUT, InputSpec, make_input, to_tensor
 from .results import ForwardRequest, ForwardResult, ParametersResult, ParameterView, StepResult
 
 MAX_PARAMETERS_SHOWN = 16
@@ -30,7 +30,6 @@ def shared_levels(images: list[np.ndarray]) -> tuple[float, float]:
     return (-bound, bound)
 
 
-LENET_INPUT = InputSpec((1, 1, 32, 32), MNIST)
 TOP_K_ABOVE = 20  # a [1, N] output wider than this also gets a top-k list (bars get too thin)
 TOP_K = 10
 POSITION_TOP_K = 5
@@ -228,9 +227,17 @@ def class_map_rgba(classes: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate([rgb, alpha], axis=-1))
 
 
+def submodule(model: nn.Module, path: str) -> nn.Module:
+    """``model.get_submodule(path)``, also for TorchScript modules (which lack it)."""
+    module = model
+    for part in path.split(".") if path else ():
+        module = getattr(module, part)
+    return module
+
+
 def module_parameters(model: nn.Module, path: str, request_id: int = 0) -> ParametersResult:
     """The parameters of module ``path`` (its own first, then its children's) as numpy views."""
-    module = model.get_submodule(path) if path else model
+    module = submodule(model, path)
     named = list(module.named_parameters(prefix=path, recurse=True))
     note = ""
     if not named:

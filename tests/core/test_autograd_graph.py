@@ -12,8 +12,8 @@ from inspector.core.autograd_graph import PARAM, ROOT, extract_graph
 from inspector.core.backward import record_backward, sgd_step
 from inspector.core.graph_export import dumps, graph_from_json, to_dot
 from inspector.core.layout import layered_layout
+from inspector.core.loading import bundled_lenet
 from inspector.core.losses import LossSpec, compute_loss
-from inspector.core.nets import load_lenet
 from inspector.core.stepping import Stepper
 
 LENET_COUNTS = {
@@ -29,7 +29,7 @@ LENET_COUNTS = {
 
 @pytest.fixture
 def lenet():
-    return load_lenet().model
+    return bundled_lenet().model
 
 
 @pytest.fixture
