@@ -15,7 +15,14 @@ from .colormap import nice_bound
 from .devices import synchronize
 from .heatmaps import activation_heatmap, any_heatmap, finite_range, tensor_heatmap
 from .inputs import LENET_INPUT, InputSpec, make_input, to_tensor
-from .results import ForwardRequest, ForwardResult, ParametersResult, ParameterView, StepResult
+from .results import (
+    ForwardRequest,
+    ForwardResult,
+    ParametersResult,
+    ParameterView,
+    Picture,
+    StepResult,
+)
 
 MAX_PARAMETERS_SHOWN = 16
 # The shared colour scale covers this percentile of |activation| over all layers, so that ten
@@ -227,6 +234,20 @@ def class_map_rgba(classes: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate([rgb, alpha], axis=-1))
 
 
+HISTOGRAM_BINS = 40
+
+
+def picture(values: np.ndarray) -> Picture:
+    """Heatmap, colours and histogram of a weight or gradient (all here, off the GUI thread)."""
+    heatmap = tensor_heatmap(values)
+    finite = values[np.isfinite(values)]
+    if finite.size:
+        counts, edges = np.histogram(finite, bins=HISTOGRAM_BINS)
+    else:
+        counts, edges = np.zeros(0, np.int64), np.zeros(1)
+    return Picture(heatmap, heatmap.colorize(finite_range([heatmap.image])), counts, edges)
+
+
 def submodule(model: nn.Module, path: str) -> nn.Module:
     """``model.get_submodule(path)``, also for TorchScript modules (which lack it)."""
     module = model
@@ -255,9 +276,9 @@ def module_parameters(model: nn.Module, path: str, request_id: int = 0) -> Param
                     name,
                     tuple(param.shape),
                     values,
-                    tensor_heatmap(values),
+                    picture(values),
                     grad,
-                    None if grad is None else tensor_heatmap(grad),
+                    None if grad is None else picture(grad),
                 )
             )
     return ParametersResult(request_id, path, tuple(views), note)

@@ -57,13 +57,23 @@ class ForwardResult:
 
 
 @dataclass(frozen=True)
+class Picture:
+    """A tensor ready to show: its heatmap, coloured at its own range, and its histogram."""
+
+    heatmap: Heatmap
+    rgba: np.ndarray
+    counts: np.ndarray  # histogram of the finite values
+    edges: np.ndarray
+
+
+@dataclass(frozen=True)
 class ParameterView:
     name: str  # qualified: "conv1.weight"
     shape: tuple[int, ...]
     values: np.ndarray
-    heatmap: Heatmap
+    picture: Picture
     grad: np.ndarray | None = None  # .grad, where a backward pass has filled it
-    grad_heatmap: Heatmap | None = None
+    grad_picture: Picture | None = None
 
     @property
     def title(self) -> str:
