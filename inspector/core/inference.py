@@ -78,8 +78,9 @@ def step_keeper(settings: ForwardSettings):
     return keep
 
 
-def _page(array: np.ndarray, page: int) -> tuple[np.ndarray, str]:
-    """One page of channels of a [1, C, H, W] activation, and a note saying which."""
+def _page(array, page: int):
+    """One page of channels of a [1, C, H, W] activation (numpy or torch: paging before the
+    copy to numpy moves only the channels shown), and a note saying which."""
     if array.ndim != 4 or array.shape[1] <= CHANNEL_PAGE:
         return array, ""
     pages = (array.shape[1] + CHANNEL_PAGE - 1) // CHANNEL_PAGE
@@ -87,6 +88,11 @@ def _page(array: np.ndarray, page: int) -> tuple[np.ndarray, str]:
     start = page * CHANNEL_PAGE
     stop = min(array.shape[1], start + CHANNEL_PAGE)
     return array[:, start:stop], f"channels {start}–{stop - 1} of {array.shape[1]}"
+
+
+def _numpy_page(tensor: torch.Tensor, page: int) -> tuple[np.ndarray, str]:
+    shown, note = _page(tensor, page)
+    return shown.float().cpu().numpy(), note
 
 
 def run_forward(
@@ -97,6 +103,7 @@ def run_forward(
     cancel: threading.Event | None = None,
 ) -> ForwardResult:
     """Forward ``request`` through ``model`` on ``device`` and capture its steps as numpy."""
+    began = time.perf_counter()
     x_np = network_input(request, settings.input)
     started = time.perf_counter()
     with torch.inference_mode():
@@ -106,7 +113,7 @@ def run_forward(
         index = min(settings.output_index, max(0, len(outputs) - 1))
         out = outputs[index][1] if outputs else None
         tensors = [
-            _page(t.float().cpu().numpy(), settings.channel_page) if t is not None else None
+            _numpy_page(t, settings.channel_page) if t is not None else None
             for t in capture.tensors
         ]
         output = out.float().cpu().numpy() if out is not None else np.zeros((1, 0), np.float32)
@@ -162,6 +169,7 @@ def run_forward(
         position_top_k=per_position,
         class_map=classes,
         class_map_rgba=classes_rgba,
+        compute_ms=(time.perf_counter() - began) * 1000,
     )
 
 

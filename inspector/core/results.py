@@ -54,6 +54,7 @@ class ForwardResult:
     # int32, and the same coloured one colour per class (RGBA uint8, [H, W, 4])
     class_map: np.ndarray | None = None
     class_map_rgba: np.ndarray | None = None
+    compute_ms: float = 0.0  # all of it on the worker: input, forward, capture, colouring
 
 
 @dataclass(frozen=True)
