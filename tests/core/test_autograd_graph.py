@@ -264,3 +264,13 @@ def test_repeated_blocks_collapse_and_map_every_node():
     carried = view.view_edges(record.carried())
     assert carried == {(a, b) for a, b, _ in view.graph.edges}
     assert collapse(record.graph, set()).graph is record.graph
+
+
+def test_the_graph_alone_is_the_same_graph_without_a_backward_pass(lenet):
+    x = torch.randn(1, 1, 32, 32)
+    full, _ = record_backward(lenet, x, LossSpec("mse"))
+    bare, _ = record_backward(lenet, x, LossSpec("mse"), run_backward=False)
+    assert [n.label for n in bare.graph.nodes] == [n.label for n in full.graph.nodes]
+    assert bare.graph.edges == full.graph.edges
+    assert bare.order == [] and bare.grads == {} and len(full.order) == 26
+    assert bare.loss_value == full.loss_value
