@@ -75,6 +75,10 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q)) if values else float("nan")
 
 
+class BenchError(Exception):
+    """A benchmark that cannot run (its model does not open): one sentence, exit 1."""
+
+
 def open_in_window(app, window, model: str) -> dict[str, float]:
     """Open ``model`` through File > Open's path and time it until usable: the first result
     painted, then a backward pass with its graph laid out and drawn."""
@@ -82,13 +86,15 @@ def open_in_window(app, window, model: str) -> dict[str, float]:
 
     started = time.perf_counter()
     loaded: list = []
+    failed: list = []
     window.compute.modelLoaded.connect(loaded.append)
+    window.compute.loadFailed.connect(lambda message, _details: failed.append(message))
     window.open_model(ModelRef(model))
     deadline = started + 120
-    while not loaded and time.perf_counter() < deadline:
+    while not loaded and not failed and time.perf_counter() < deadline:
         app.processEvents()
     if not loaded:
-        raise RuntimeError(f"{model} did not open: {window.last_error}")
+        raise BenchError(failed[0] if failed else f"{model} did not open within 120 s")
     opened = (time.perf_counter() - started) * 1000
     target = window.compute.latest_request_id
     while (
@@ -124,12 +130,18 @@ def run(events: int = 320, interval_ms: float = 8.0, model: str = "lenet") -> di
 
     app = QApplication.instance() or QApplication(["net-inspector-bench"])
     window = create_window()
-    opening = open_in_window(app, window, model) if model != "lenet" else None
+    try:
+        opening = open_in_window(app, window, model) if model != "lenet" else None
+    except BenchError:
+        window.close()  # stops the worker: never leave a running QThread behind
+        raise
     canvas = window.canvas_panel.canvas
     panels = [p for p in window.frames.panels if p.isVisible()]
     forward_ms: list[float] = []
+    worker_ms: list[float] = []
     frame_times: list[float] = []
     window.compute.forwardReady.connect(lambda r: forward_ms.append(r.forward_ms))
+    window.compute.forwardReady.connect(lambda r: worker_ms.append(r.compute_ms))
     pending: list[tuple[int, float]] = []  # (request id, time sent), oldest first
     latencies: list[float] = []
     final: dict[str, float] = {}
@@ -193,6 +205,7 @@ def run(events: int = 320, interval_ms: float = 8.0, model: str = "lenet") -> di
     bare = bare_forward_ms(model)
     overhead = capture_overhead(model)
     capture = statistics.median(forward_ms) if forward_ms else float("nan")
+    worker = statistics.median(worker_ms) if worker_ms else float("nan")
     intervals = [b - a for a, b in itertools.pairwise(frame_times)]
     frame_interval = statistics.median(intervals) * 1000 if intervals else float("nan")
     p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
@@ -212,6 +225,9 @@ def run(events: int = 320, interval_ms: float = 8.0, model: str = "lenet") -> di
         "final_frame_ms": round(final.get("frame", float("nan")), 2),
         "bare_forward_ms": round(bare, 3),
         "forward_capture_ms": round(capture, 3),
+        "worker_ms": round(worker, 2),
+        "worker_over_bare": round(worker / bare, 2),
+        "p95_over_bare_forward": round(p95 / bare, 1),
         "frame_interval_ms": round(frame_interval, 2),
         "capture_overhead": overhead,
         "p50_over_bare_forward": round(p50 / bare, 1),
@@ -246,6 +262,8 @@ def format_report(r: dict) -> str:
             f"last event → final frame: {r['final_frame_ms']} ms   (target ≤ 50 ms)",
             f"bare forward (same model, same run): {r['bare_forward_ms']} ms; "
             f"p50 latency = {r['p50_over_bare_forward']}× bare forward",
+            f"worker (input, forward, capture, colouring): {r['worker_ms']} ms = "
+            f"{r['worker_over_bare']}× bare forward; p95 = {r['p95_over_bare_forward']}× it",
             f"forward + capture on the worker: {r['forward_capture_ms']} ms; a new frame every "
             f"{r['frame_interval_ms']} ms = {r['frame_interval_over_forward_capture']}× it",
             f"capture alone (hooks, function mode, kept steps): {r['capture_overhead']['ratio']}× "
@@ -266,7 +284,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--graph", action="store_true", help="time the autograd graph view on three models instead"
     )
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help="every speed figure in one table: LeNet ×3, ResNet-50, a ResNet-18 file, export",
+    )
     args = parser.parse_args(argv)
+    from .machine import describe, headline
+
+    if args.all:
+        from .suite import run as run_suite
+        from .suite import table
+
+        report = run_suite()
+        print(json.dumps(report, indent=2) if args.json else table(report))
+        return 0
     if args.graph:
         from .graph import format_rows
         from .graph import run as run_graph
@@ -274,8 +306,14 @@ def main(argv: list[str] | None = None) -> int:
         rows = run_graph()
         print(json.dumps(rows, indent=2) if args.json else format_rows(rows))
         return 0
-    report = run(args.events, args.interval_ms, args.model)
-    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    try:
+        report = run(args.events, args.interval_ms, args.model)
+    except BenchError as exc:
+        print(f"net-inspector: {exc}", file=sys.stderr)
+        return 1
+    report["machine"] = describe()
+    text = headline(report["machine"]) + "\n" + format_report(report)
+    print(json.dumps(report, indent=2) if args.json else text)
     return 0
 
 
