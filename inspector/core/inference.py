@@ -156,6 +156,7 @@ def run_forward(
         position_top_k=per_position,
         class_map=classes,
         class_map_rgba=classes_rgba,
+        focus=settings.focus,
     )
 
 

@@ -54,6 +54,7 @@ class ForwardResult:
     # int32, and the same coloured one colour per class (RGBA uint8, [H, W, 4])
     class_map: np.ndarray | None = None
     class_map_rgba: np.ndarray | None = None
+    focus: str = ""  # the module whose steps were kept ("" for all): ForwardSettings.focus
 
 
 @dataclass(frozen=True)
