@@ -75,6 +75,10 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q)) if values else float("nan")
 
 
+class OpenFailed(Exception):
+    """The benchmarked model did not open: its one sentence."""
+
+
 def open_in_window(app, window, model: str) -> dict[str, float]:
     """Open ``model`` through File > Open's path and time it until usable: the first result
     painted, then a backward pass with its graph laid out and drawn."""
@@ -82,13 +86,15 @@ def open_in_window(app, window, model: str) -> dict[str, float]:
 
     started = time.perf_counter()
     loaded: list = []
+    refused: list[str] = []
     window.compute.modelLoaded.connect(loaded.append)
+    window.compute.loadFailed.connect(lambda message, _details: refused.append(message))
     window.open_model(ModelRef(model))
     deadline = started + 120
-    while not loaded and time.perf_counter() < deadline:
+    while not loaded and not refused and time.perf_counter() < deadline:
         app.processEvents()
     if not loaded:
-        raise RuntimeError(f"{model} did not open: {window.last_error}")
+        raise OpenFailed(refused[0] if refused else f"{model} did not open in 120 s")
     opened = (time.perf_counter() - started) * 1000
     target = window.compute.latest_request_id
     while (
@@ -124,7 +130,11 @@ def run(events: int = 320, interval_ms: float = 8.0, model: str = "lenet") -> di
 
     app = QApplication.instance() or QApplication(["net-inspector-bench"])
     window = create_window()
-    opening = open_in_window(app, window, model) if model != "lenet" else None
+    try:
+        opening = open_in_window(app, window, model) if model != "lenet" else None
+    except OpenFailed:
+        window.close()  # stops the worker: never a QThread destroyed while running
+        raise
     canvas = window.canvas_panel.canvas
     panels = [p for p in window.frames.panels if p.isVisible()]
     forward_ms: list[float] = []
@@ -274,7 +284,21 @@ def main(argv: list[str] | None = None) -> int:
         rows = run_graph()
         print(json.dumps(rows, indent=2) if args.json else format_rows(rows))
         return 0
-    report = run(args.events, args.interval_ms, args.model)
+    if args.model != "lenet":
+        # A model that cannot run is refused in one sentence before any window (exit 1).
+        from ..core.engine import check_runs
+        from ..core.loading import open_model
+
+        try:
+            check_runs(open_model(args.model))
+        except Exception as exc:
+            print(f"net-inspector: {exc}", file=sys.stderr)
+            return 1
+    try:
+        report = run(args.events, args.interval_ms, args.model)
+    except OpenFailed as exc:
+        print(f"net-inspector: {exc}", file=sys.stderr)
+        return 1
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     return 0
 
