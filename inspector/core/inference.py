@@ -229,9 +229,21 @@ def class_map_rgba(classes: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate([rgb, alpha], axis=-1))
 
 
+def submodule(model: nn.Module, path: str) -> nn.Module:
+    """``model.get_submodule(path)``, also for TorchScript (which refuses ``get_submodule``
+    but keeps its submodules as attributes)."""
+    module = model
+    for part in path.split(".") if path else ():
+        child = getattr(module, part, None)
+        if not isinstance(child, (nn.Module, torch.jit.ScriptModule)):
+            raise AttributeError(f"{type(model).__name__} has no submodule {path!r}")
+        module = child
+    return module
+
+
 def module_parameters(model: nn.Module, path: str, request_id: int = 0) -> ParametersResult:
     """The parameters of module ``path`` (its own first, then its children's) as numpy views."""
-    module = model.get_submodule(path) if path else model
+    module = submodule(model, path)
     named = list(module.named_parameters(prefix=path, recurse=True))
     note = ""
     if not named:
