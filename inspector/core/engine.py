@@ -171,6 +171,7 @@ class Engine:
             warning=opened.warning,
             load_ms=(time.perf_counter() - started) * 1000,
             spec=spec,
+            note=opened.note,
         )
 
     def check_runs(self, opened: OpenedModel, model: nn.Module) -> tuple[str, ...]:

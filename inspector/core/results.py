@@ -91,6 +91,7 @@ class ModelLoaded:
     warning: str | None
     load_ms: float
     spec: str = ""
+    note: str | None = None  # how it is inspected (a torch.compile'd model: its original)
 
 
 @dataclass(frozen=True)

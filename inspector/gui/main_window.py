@@ -126,6 +126,8 @@ class MainWindow(QMainWindow):
         self.persistence.restore_settings()
         if loaded.warning:
             self.show_message(loaded.warning, warning=True)
+        elif loaded.note:  # e.g. a torch.compile'd model is inspected through its original
+            self.show_message(loaded.note)
         elif loaded.spec == "lenet":
             accuracy = lenet_card().get("test_accuracy")
             if accuracy:
@@ -280,6 +282,8 @@ class MainWindow(QMainWindow):
             )
         self.submit_input()
         message = f"Opened {loaded.name} in {loaded.load_ms:.0f} ms; input {loaded.input.shape}."
+        if loaded.note:
+            message = f"{message} {loaded.note}"
         self.show_message(f"{message} {loaded.warning}" if loaded.warning else message,
                           warning=bool(loaded.warning))  # fmt: skip
 
@@ -319,6 +323,7 @@ class MainWindow(QMainWindow):
         self.loss.show_record(record)
         if not record.loss_is_finite:  # reported, not drawn: a graph of NaN gradients says nothing
             self.graph.clear()
+            self.tabs.setCurrentWidget(self.activations)
             self.canvas_panel.set_input_gradient(None)
             self.actions["exportGraphAction"].setEnabled(False)
             self.show_message(record.loss_note, warning=True)
