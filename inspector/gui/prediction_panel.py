@@ -59,10 +59,14 @@ class PredictionPanel(QWidget):
         self.output_combo.currentIndexChanged.connect(self._on_output_picked)
         self.label = QLabel("–")
         self.label.setObjectName("predictionLabel")
-        font = QFont(self.label.font())
-        font.setPointSizeF(font.pointSizeF() * 2.2)
-        font.setBold(True)
-        self.label.setFont(font)
+        self._class_font = QFont(self.label.font())
+        self._class_font.setPointSizeF(self._class_font.pointSizeF() * 2.2)
+        self._class_font.setBold(True)
+        self._shape_font = QFont(self.label.font())  # "output['logits'] [1, 8, 97]"
+        self._shape_font.setPointSizeF(self._shape_font.pointSizeF() * 1.2)
+        self._shape_font.setBold(True)
+        self.label.setFont(self._class_font)
+        self.label.setMinimumWidth(1)  # a long output name must never widen the dock
         self.label.setToolTip("The most probable class and its softmax probability")
         self.plot = BarPlot()
         self.plot.setObjectName("predictionPlot")
@@ -141,6 +145,7 @@ class PredictionPanel(QWidget):
         p = result.probabilities
         self.probabilities = p
         name = result.output_names[result.output_index]
+        self.label.setFont(self._shape_font if p is None else self._class_font)
         if p is None:
             self.bars.setOpts(x=np.arange(0), height=np.zeros(0))
             tokens = result.input.dtype.kind in "iub"  # ids in: [1, T, V] out are logits
