@@ -48,6 +48,7 @@ def set_identity() -> None:
 
 def last_model_or_none():
     """The model open when the app last closed, reopened; ``(None, note)`` if it cannot be."""
+    from .core.engine import check_runs
     from .core.loading import open_model
     from .gui.persistence import Persistence
 
@@ -55,7 +56,9 @@ def last_model_or_none():
     if last is None or (last.spec == "lenet" and not last.weights):
         return None, None
     try:
-        return open_model(last.spec, last.weights, last.trust, last.input_shape), None
+        opened = open_model(last.spec, last.weights, last.trust, last.input_shape, last.input_dtype)
+        check_runs(opened)  # a model that no longer runs must not half-open
+        return opened, None
     except Exception as exc:
         LOG.warning("could not reopen %s: %s", last.spec, exc)
         return None, f"Could not reopen {last.spec} ({exc}); opened the LeNet instead."

@@ -306,6 +306,16 @@ def main(argv: list[str] | None = None) -> int:
         rows = run_graph()
         print(json.dumps(rows, indent=2) if args.json else format_rows(rows))
         return 0
+    if args.model != "lenet":
+        # A model that cannot run is refused in one sentence before any window (exit 1).
+        from ..core.engine import check_runs
+        from ..core.loading import open_model
+
+        try:
+            check_runs(open_model(args.model))
+        except Exception as exc:
+            print(f"net-inspector: {exc}", file=sys.stderr)
+            return 1
     try:
         report = run(args.events, args.interval_ms, args.model)
     except BenchError as exc:

@@ -37,16 +37,24 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from ..core.backward import record_backward
+    from ..core.engine import check_runs
     from ..core.graph_export import TEXT_FORMATS, write_text_format
-    from ..core.inputs import random_input
+    from ..core.inputs import random_input, to_tensor
     from ..core.losses import LossSpec
 
     try:
         loss = LossSpec.parse(args.loss)
-        opened = open_from_arguments(args)
+        opened = open_from_arguments(args, check=False)
         device = torch.device(args.device or "cpu")
         model = opened.model.to(device)
-        x = torch.from_numpy(random_input(opened.input, args.seed)).to(device)
+        names = check_runs(opened, model, device)  # one sentence if the forward fails
+        if not 0 <= args.output < len(names):
+            listed = ", ".join(f"{i}: {name}" for i, name in enumerate(names))
+            raise ValueError(
+                f"--output {args.output} is out of range: {opened.name} returns "
+                f"{len(names)} output{'s' if len(names) != 1 else ''} ({listed})"
+            )
+        x = to_tensor(random_input(opened.input, args.seed), opened.input, device)
         record, _live = record_backward(
             model, x, loss, with_saliency=False, output_index=args.output
         )
@@ -54,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         return refuse(exc, args.debug)
     if opened.warning:
         print(f"net-inspector: {opened.warning}", file=sys.stderr)
+    if record.loss_note:  # NaN, infinite or exactly 0: say why
+        print(f"net-inspector: {record.loss_note}", file=sys.stderr)
     if fmt in TEXT_FORMATS:
         write_text_format(record, args.out, fmt)
     else:

@@ -14,6 +14,8 @@ from pathlib import Path
 from ..testing import stroke
 from .args import add_model_arguments, open_from_arguments, refuse
 
+DEADLINE_MS = 30_000  # for everything together: a model this slow is refused, not drawn
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
@@ -45,6 +47,33 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(["net-inspector-snapshot"])
     follow_system_theme(app)  # as the app looks when run
     window = MainWindow(device=args.device or "cpu", opened=opened)
+    try:
+        return _shoot(app, window, args)
+    finally:
+        window.close()
+
+
+def _shoot(app, window, args) -> int:
+    """Draw, select, step; write the PNG only if every panel got what it waits for, else say
+    what failed in one sentence (exit 1): never an empty picture with exit 0."""
+    from PySide6.QtCore import QDeadlineTimer
+
+    from ..core.inference import MAX_KEPT_STEPS
+
+    failures: list[str] = []
+    window.compute.failed.connect(lambda message, _details: failures.append(message))
+    deadline = QDeadlineTimer(DEADLINE_MS)
+
+    def wait(done) -> bool:
+        while not done() and not failures and not deadline.hasExpired():
+            app.processEvents()
+        return done()
+
+    def refuse_with(what: str) -> int:
+        reason = failures[0] if failures else f"{what} did not arrive in {DEADLINE_MS // 1000} s"
+        print(f"net-inspector: {reason}", file=sys.stderr)
+        return 1
+
     width, height = (int(v) for v in args.size.lower().split("x"))
     window.resize(width, height)
     window.show()
@@ -52,39 +81,40 @@ def main(argv: list[str] | None = None) -> int:
     if args.image is not None:
         if not window.canvas_panel.load_image(args.image):
             print(f"net-inspector: {window.statusBar().currentMessage()}", file=sys.stderr)
-            window.close()
             return 1
-    else:
+    elif window.canvas_panel.canvas.isEnabled():
         stroke(window.canvas_panel.canvas)
+    # The first result says whether the model is big (its activations then follow the
+    # selection): select only after it, then wait for a result focused on the selection.
+    if not wait(lambda: window.last_result is not None):
+        return refuse_with("the forward pass")
     if args.select and args.select not in {
         n.path for n in window.tree.tree_model._by_path.values()
     }:
         args.select = ""  # the default conv1 only exists in the LeNet
     if args.select:
         window.tree.select_path(args.select)
+    big = window.last_result.total_steps > MAX_KEPT_STEPS
+    focus = args.select if big else ""
     target = window.compute.latest_request_id
 
     def settled() -> bool:
         result, params = window.last_result, window.weights.result
-        done = result is not None and result.request_id >= target
+        done = result is not None and result.request_id >= target and result.focus == focus
         return done and (not args.select or (params is not None and params.module == args.select))
 
-    from PySide6.QtCore import QDeadlineTimer
-
-    deadline = QDeadlineTimer(20_000)
-    while not settled() and not deadline.hasExpired():
-        app.processEvents()
+    if not wait(settled):
+        return refuse_with("the forward pass")
     if args.backward_step is not None:
         window.run_backward()
-        while window.graph.result is None and not deadline.hasExpired():
-            app.processEvents()
+        if not wait(lambda: window.graph.result is not None or window.loss.record is not None):
+            return refuse_with("the backward pass")
         for _ in range(args.backward_step):
             window.graph.step()
         window.canvas_panel.saliency_check.setChecked(True)
     for _ in range(5):
         app.processEvents()
     ok = window.grab().save(str(args.out))
-    window.close()
     if not ok:
         print(f"net-inspector: could not write {args.out}", file=sys.stderr)
         return 1

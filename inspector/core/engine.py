@@ -21,7 +21,7 @@ from .capture import named_outputs
 from .collapse import lay_out, repeated_blocks
 from .devices import available_devices
 from .inference import ForwardSettings, module_parameters, network_input, run_forward
-from .inputs import TENSOR, make_input
+from .inputs import TENSOR, explain_forward_failure, make_input, to_tensor
 from .loading import ModelLoadError, OpenedModel, open_model
 from .losses import LossSpec
 from .results import (
@@ -80,7 +80,7 @@ class Engine:
         """Forward with grad, ``loss.backward()`` with every node hooked, and the graph laid
         out (big graphs with their repeated blocks collapsed) — all here, off the GUI thread."""
         started = time.perf_counter()
-        x = torch.from_numpy(network_input(request, self.settings.input)).to(self.device)
+        x = to_tensor(network_input(request, self.settings.input), self.settings.input, self.device)
         self._live = None  # free the previous graph before building the next
         record, live = record_backward(
             self.model,
@@ -152,12 +152,13 @@ class Engine:
         input_shape: tuple[int, ...] | None = None,
         token: int = 0,
         opened: OpenedModel | None = None,
+        input_dtype: str | None = None,
     ) -> ModelLoaded:
         """Open a model (or take ``opened``, already built elsewhere); only if it runs on its
         input does it replace the current one. Raises ``ModelLoadError`` (one sentence)."""
         started = time.perf_counter()
         if opened is None:
-            opened = open_model(spec, weights, trust, input_shape)
+            opened = open_model(spec, weights, trust, input_shape, input_dtype)
         model = opened.model.to(self.device)
         names = self.check_runs(opened, model)
         self._adopt(opened)
@@ -170,24 +171,13 @@ class Engine:
             warning=opened.warning,
             load_ms=(time.perf_counter() - started) * 1000,
             spec=spec,
+            note=opened.note,
         )
 
     def check_runs(self, opened: OpenedModel, model: nn.Module) -> tuple[str, ...]:
-        """The names of the tensors ``model`` returns for its input; ``ModelLoadError`` if
-        the forward fails or returns no tensor."""
-        x = make_input(opened.input, np.zeros((32, 32), np.float32))
-        try:
-            with torch.inference_mode():
-                output = model(torch.from_numpy(x).to(self.device))
-        except Exception as exc:  # any type: user code can raise anything
-            raise ModelLoadError(
-                f"{opened.name} rejected an input of shape {list(opened.input.shape)}: "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
-        names = tuple(name for name, _ in named_outputs(output))
-        if not names:
-            raise ModelLoadError(f"{opened.name} returned no tensor")
-        return names
+        """The names of the tensors ``model`` returns for its input; ``ModelLoadError`` (one
+        sentence: what was fed, the complaint, how to choose) if the forward fails."""
+        return check_runs(opened, model, self.device)
 
     def set_device(self, name: str) -> DeviceResult:
         """Move the model; on failure it stays where it was and the result says why."""
@@ -202,3 +192,24 @@ class Engine:
         self.device = target
         self._live = None  # the recorded graph lives on the old device
         return DeviceResult(str(target), True, "", devices)
+
+
+def check_runs(
+    opened: OpenedModel, model: nn.Module | None = None, device: torch.device | str = "cpu"
+) -> tuple[str, ...]:
+    """Run ``model`` (``opened.model`` by default) once on its input and return the names of
+    the tensors it returns. Raises ``ModelLoadError`` in one sentence when the forward raises
+    (any exception type: user code can raise anything) or returns no tensor, so that a model
+    that cannot run is refused before anything shows it."""
+    model = opened.model if model is None else model
+    spec = opened.input
+    try:
+        x = to_tensor(make_input(spec, np.zeros((32, 32), np.float32)), spec, device)
+        with torch.inference_mode():
+            output = model(x)
+    except Exception as exc:
+        raise ModelLoadError(explain_forward_failure(spec, exc, opened.name)) from exc
+    names = tuple(name for name, _ in named_outputs(output))
+    if not names:
+        raise ModelLoadError(f"{opened.name} returned no tensor")
+    return names

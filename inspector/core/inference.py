@@ -170,6 +170,7 @@ def run_forward(
         class_map=classes,
         class_map_rgba=classes_rgba,
         compute_ms=(time.perf_counter() - began) * 1000,
+        focus=settings.focus,
     )
 
 
@@ -257,10 +258,14 @@ def picture(values: np.ndarray) -> Picture:
 
 
 def submodule(model: nn.Module, path: str) -> nn.Module:
-    """``model.get_submodule(path)``, also for TorchScript modules (which lack it)."""
+    """``model.get_submodule(path)``, also for TorchScript (which refuses ``get_submodule``
+    but keeps its submodules as attributes)."""
     module = model
     for part in path.split(".") if path else ():
-        module = getattr(module, part)
+        child = getattr(module, part, None)
+        if not isinstance(child, (nn.Module, torch.jit.ScriptModule)):
+            raise AttributeError(f"{type(model).__name__} has no submodule {path!r}")
+        module = child
     return module
 
 

@@ -54,6 +54,7 @@ class ForwardResult:
     # int32, and the same coloured one colour per class (RGBA uint8, [H, W, 4])
     class_map: np.ndarray | None = None
     class_map_rgba: np.ndarray | None = None
+    focus: str = ""  # the module whose steps were kept ("" for all): ForwardSettings.focus
     compute_ms: float = 0.0  # all of it on the worker: input, forward, capture, colouring
 
 
@@ -101,6 +102,7 @@ class ModelLoaded:
     warning: str | None
     load_ms: float
     spec: str = ""
+    note: str | None = None  # how it is inspected (a torch.compile'd model: its original)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ class ModelRef:
     weights: str | None = None
     input_shape: tuple[int, ...] | None = None
     trust: bool = False
+    input_dtype: str | None = None  # a canonical name ("int64"); None: what the model says
 
 
 class Evented:

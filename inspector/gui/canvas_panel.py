@@ -12,19 +12,113 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QGridLayout,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 from ..core.images import to_drawing
-from ..core.inputs import MNIST, TENSOR, InputSpec, random_input, resample_square
+from ..core.inputs import MNIST, TENSOR, InputSpec, parse_ids, random_input, resample_square
 from ..core.preprocess import CANVAS_SIZE, input_map_on_canvas
 from ..core.state import AppState
 from .array_image import minmax01
 from .draw_canvas import DrawCanvas, InputPreview, SquareHolder
+
+
+class InputEditor(QGroupBox):
+    """The input of a model that does not take the drawing: its shape and dtype, and for
+    integer inputs (token ids) the ids themselves — random (Re-roll) or typed as numbers.
+
+    Typed ids are checked (``parse_ids``) before anything changes: a mistake is one sentence
+    (``problem``) and the text stays in the box to be corrected."""
+
+    idsTyped = Signal(object)  # a valid array of ids of the input's shape
+    problem = Signal(str)  # one sentence: why the typed ids were refused
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Input", parent)
+        self.setObjectName("inputEditor")
+        self.spec: InputSpec | None = None
+        self.shape_label = QLabel("")
+        self.shape_label.setObjectName("inputShapeLabel")
+        self.shape_label.setWordWrap(True)
+        self.shape_label.setMinimumWidth(1)
+        self.ids_edit = QLineEdit()
+        self.ids_edit.setObjectName("inputIdsEdit")
+        self.ids_edit.setToolTip(
+            "The token ids the model gets, as whole numbers separated by spaces or commas; "
+            "Enter (or Apply) feeds them"
+        )
+        self.apply_button = QPushButton("Apply")
+        self.apply_button.setObjectName("applyIdsButton")
+        self.apply_button.setToolTip("Feed the ids typed beside it (Enter does the same)")
+        self.error = QLabel("")
+        self.error.setObjectName("inputIdsError")
+        self.error.setWordWrap(True)
+        self.error.setMinimumWidth(1)
+        self.error.setStyleSheet("color: #d9534f")
+        self.error.setVisible(False)
+        row = QHBoxLayout()
+        row.addWidget(self.ids_edit, 1)
+        row.addWidget(self.apply_button)
+        self.ids_row = QWidget()
+        self.ids_row.setLayout(row)
+        row.setContentsMargins(0, 0, 0, 0)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.shape_label)
+        layout.addWidget(self.ids_row)
+        layout.addWidget(self.error)
+        self.ids_edit.returnPressed.connect(self.apply)
+        self.apply_button.clicked.connect(self.apply)
+        self.setVisible(False)
+
+    def set_spec(self, spec: InputSpec) -> None:
+        self.spec = spec
+        self.setVisible(spec.kind == TENSOR)
+        dims = "×".join(map(str, spec.shape))
+        if spec.is_integer:
+            text = f"{dims} {spec.dtype}: ids in [0, {spec.id_bound})"
+        else:
+            text = f"{dims} {spec.dtype}: random values (Re-roll draws new ones)"
+        if spec.source:
+            text += f" · shape {_how(spec.source)}"
+        self.shape_label.setText(text)
+        self.ids_row.setVisible(spec.is_integer)
+        self._set_error("")
+
+    def show_values(self, raw: np.ndarray | None) -> None:
+        """The ids the model gets now (after a re-roll, a session, typed ids applied)."""
+        if self.spec is None or not self.spec.is_integer or raw is None:
+            return
+        self.ids_edit.setText(" ".join(str(int(v)) for v in np.asarray(raw).reshape(-1)))
+        self._set_error("")
+
+    @Slot()
+    def apply(self) -> None:
+        if self.spec is None or not self.spec.is_integer:
+            return
+        try:
+            ids = parse_ids(self.ids_edit.text(), self.spec)
+        except ValueError as exc:
+            sentence = str(exc)
+            sentence = sentence[0].upper() + sentence[1:]
+            self._set_error(f"{sentence}; the input is unchanged.")
+            self.problem.emit(f"{sentence}; the input is unchanged.")
+            return
+        self._set_error("")
+        self.idsTyped.emit(ids)
+
+    def _set_error(self, text: str) -> None:
+        self.error.setText(text)
+        self.error.setVisible(bool(text))
+
+
+def _how(source: str) -> str:
+    return "as given" if source == "given" else f"from {source}"
 
 
 class CanvasPanel(QWidget):
@@ -33,6 +127,7 @@ class CanvasPanel(QWidget):
     Writes the drawing, random input and brush to the app state; follows the state back."""
 
     message = Signal(str)  # for the status bar
+    warning = Signal(str)  # for the status bar, as a warning
 
     def __init__(self, state: AppState, spec: InputSpec, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -68,6 +163,7 @@ class CanvasPanel(QWidget):
         self.input_note = QLabel()
         self.input_note.setObjectName("inputNote")
         self.input_note.setWordWrap(True)
+        self.input_editor = InputEditor()
 
         buttons = QHBoxLayout()
         for b in (self.clear_button, self.random_button, self.load_button, self.undo_button):
@@ -85,6 +181,7 @@ class CanvasPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(top, 1)
         layout.addLayout(buttons)
+        layout.addWidget(self.input_editor)
         layout.addWidget(self.input_note)
 
         self.canvas.drawingChanged.connect(self._on_drawing_changed)
@@ -94,10 +191,12 @@ class CanvasPanel(QWidget):
         self.undo_button.clicked.connect(self.canvas.undo)
         self.brush_spin.valueChanged.connect(lambda r: setattr(state, "brush_radius", r))
         self.saliency_check.toggled.connect(self._show_saliency)
+        self.input_editor.idsTyped.connect(self._on_ids_typed)
+        self.input_editor.problem.connect(self.warning)
         state.on("brush_radius", self._on_brush)
         state.on("raw_input", self._on_raw_input)
         self.canvas.brush_radius = state.brush_radius
-        self._update_note()
+        self._apply_spec(spec, seed=state.seed)
 
     def _button(self, text: str, name: str, tip: str) -> QPushButton:
         button = QPushButton(text)
@@ -145,7 +244,12 @@ class CanvasPanel(QWidget):
         else:
             plane = raw.reshape(-1, *raw.shape[-2:])[0] if raw.ndim >= 3 else None
             self.canvas.show_overlay(plane)
+        self.input_editor.show_values(raw)
         self._update_note()
+
+    def _on_ids_typed(self, ids: np.ndarray) -> None:
+        self.state.raw_input = ids
+        self.message.emit(f"Feeding the {ids.size} ids typed.")
 
     @Slot()
     def random_input(self, seed: int | None = None) -> None:
@@ -162,16 +266,21 @@ class CanvasPanel(QWidget):
 
     def set_input_spec(self, spec: InputSpec) -> None:
         """What the current model takes: the canvas draws only for image inputs."""
+        self._apply_spec(spec, seed=0)
+
+    def _apply_spec(self, spec: InputSpec, seed: int) -> None:
         self.input_spec = spec
         uses_canvas = spec.kind != TENSOR
         self.canvas.setEnabled(uses_canvas)
         for button in (self.clear_button, self.load_button, self.undo_button):
             button.setEnabled(uses_canvas)
         self.random_button.setText("Random" if uses_canvas else "Re-roll input")
+        self.input_editor.set_spec(spec)
         if uses_canvas:
             self.state.raw_input = None
         else:
-            self.random_input(seed=0)
+            self.random_input(seed=seed)
+        self.input_editor.show_values(self.state.raw_input)
         self.set_input_gradient(None)
         self._update_note()
 

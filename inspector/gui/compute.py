@@ -176,13 +176,18 @@ class Compute(QObject):
         self._call("device", "Moving the model", lambda e, c: e.set_device(device), self._moved)
 
     def open_model(
-        self, spec: str, weights: str | None = None, trust: bool = False, input_shape=None
+        self,
+        spec: str,
+        weights: str | None = None,
+        trust: bool = False,
+        input_shape=None,
+        input_dtype: str | None = None,
     ) -> int:
         """Open a model on the worker: built in a side thread that Cancel can leave behind,
         switched to only once it runs on its input."""
 
         def build(engine: Engine, cancel) -> OpenedModel:
-            opened = open_model(spec, weights, trust, input_shape)
+            opened = open_model(spec, weights, trust, input_shape, input_dtype)
             engine.check_runs(opened, opened.model.to(engine.device))
             return opened
 

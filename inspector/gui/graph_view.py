@@ -53,21 +53,41 @@ def _node_shape() -> QPainterPath:
 
 
 def _edge_path(points: list[tuple[float, float]]) -> QPainterPath:
-    """A smooth curve from the bottom of the first node to the top of the last, with an arrow."""
+    """A smooth curve from the bottom of the first node to the top of the last: an open path,
+    only ever stroked (filled, a curve that bends — a skip connection — becomes a wedge)."""
     pts = [QPointF(x * X_UNIT, y * Y_UNIT) for x, y in points]
     pts[0] = pts[0] + QPointF(0, NODE_H / 2)
-    end = pts[-1] - QPointF(0, NODE_H / 2 + 7)
-    pts[-1] = end
+    pts[-1] = pts[-1] - QPointF(0, NODE_H / 2 + 7)
     path = QPainterPath(pts[0])
     for a, b in itertools.pairwise(pts):
         dy = (b.y() - a.y()) / 2
         path.cubicTo(QPointF(a.x(), a.y() + dy), QPointF(b.x(), b.y() - dy), b)
-    tip = end + QPointF(0, 7)
-    path.moveTo(tip)
+    return path
+
+
+def _arrow_path(points: list[tuple[float, float]]) -> QPainterPath:
+    """The arrowhead at the end of ``_edge_path(points)``: a small closed triangle, filled."""
+    x, y = points[-1]
+    end = QPointF(x * X_UNIT, y * Y_UNIT) - QPointF(0, NODE_H / 2 + 7)
+    path = QPainterPath(end + QPointF(0, 7))
     path.lineTo(end + QPointF(-5, 0))
     path.lineTo(end + QPointF(5, 0))
     path.closeSubpath()
     return path
+
+
+def _stroked(path: QPainterPath, pen: QPen) -> QGraphicsPathItem:
+    item = QGraphicsPathItem(path)
+    item.setPen(pen)
+    item.setBrush(Qt.BrushStyle.NoBrush)
+    return item
+
+
+def _filled(path: QPainterPath, colour: QColor) -> QGraphicsPathItem:
+    item = QGraphicsPathItem(path)
+    item.setPen(NO_PEN)
+    item.setBrush(colour)
+    return item
 
 
 class GraphScene(QGraphicsScene):
@@ -97,24 +117,26 @@ class GraphScene(QGraphicsScene):
         pen = QPen(EDGE, 1.5)
         pen.setCosmetic(True)
         self._edge_pens = (pen, self._carried_pen())
-        self.edge_paths: dict[tuple[int, int], QPainterPath] = {}
-        bands: dict[int, QPainterPath] = {}
+        # Each edge is a curve (stroked, never filled) and an arrowhead (filled, never
+        # stroked), batched into two items per band of layers.
+        self.edge_paths: dict[tuple[int, int], tuple[QPainterPath, QPainterPath]] = {}
+        bands: dict[int, tuple[QPainterPath, QPainterPath]] = {}
         for (a, b, _slot), route in zip(graph.edges, layout.routes, strict=True):
             if (a, b) in self.edge_paths:  # two slots to the same node: one drawn edge
                 continue
-            path = _edge_path(route)
-            self.edge_paths[(a, b)] = path
+            curve, arrow = _edge_path(route), _arrow_path(route)
+            self.edge_paths[(a, b)] = (curve, arrow)
             band = int(layout.y[a]) // self.BAND_LAYERS
-            bands.setdefault(band, QPainterPath()).addPath(path)
-        for path in bands.values():
-            item = QGraphicsPathItem(path)
-            item.setPen(pen)
-            item.setBrush(EDGE)
-            self.addItem(item)
-        self.carried_item = QGraphicsPathItem()
-        self.carried_item.setPen(self._edge_pens[1])
-        self.carried_item.setBrush(EDGE_CARRIED)
+            curves, arrows = bands.setdefault(band, (QPainterPath(), QPainterPath()))
+            curves.addPath(curve)
+            arrows.addPath(arrow)
+        for curves, arrows in bands.values():
+            self.addItem(_stroked(curves, pen))
+            self.addItem(_filled(arrows, EDGE))
+        self.carried_item = _stroked(QPainterPath(), self._edge_pens[1])
+        self.carried_arrows = _filled(QPainterPath(), EDGE_CARRIED)
         self.addItem(self.carried_item)
+        self.addItem(self.carried_arrows)
 
         shape = _node_shape()
         self.nodes: list[QGraphicsPathItem] = []
@@ -183,12 +205,14 @@ class GraphScene(QGraphicsScene):
             kind = self.graph.nodes[node].kind
             self.nodes[node].setBrush(VISITED_FILL[kind] if node in visited else FILL[kind])
         if carried != self._carried:
-            path = QPainterPath()
+            curves, arrows = QPainterPath(), QPainterPath()
             for edge in carried:
-                edge_path = self.edge_paths.get(edge)
-                if edge_path is not None:
-                    path.addPath(edge_path)
-            self.carried_item.setPath(path)
+                paths = self.edge_paths.get(edge)
+                if paths is not None:
+                    curves.addPath(paths[0])
+                    arrows.addPath(paths[1])
+            self.carried_item.setPath(curves)
+            self.carried_arrows.setPath(arrows)
         previous, self._current = self._current, current
         self._visited, self._carried = set(visited), set(carried)
         for node in {previous, current} - {None}:

@@ -19,7 +19,12 @@ from PySide6.QtWidgets import (
 from ..core.losses import LossSpec
 from ..core.state import AppState
 
-LOSSES = [("mse", "MSELoss vs torch.arange(1, 11)"), ("ce", "CrossEntropyLoss vs class")]
+LOSSES = [
+    ("mse", "MSELoss vs a target"),
+    ("ce", "CrossEntropyLoss vs class"),
+    ("sum", "Sum of the output"),
+]
+NOTE_STYLE = "color: #e0a030"
 
 
 class LossPanel(QWidget):
@@ -36,8 +41,9 @@ class LossPanel(QWidget):
         for key, text in LOSSES:
             self.loss_combo.addItem(text, key)
         self.loss_combo.setToolTip(
-            "MSE against the tutorial's dummy target torch.arange(1, 11).view(1, -1), "
-            "or cross-entropy against the class chosen beside it"
+            "MSE against the tutorial's dummy target torch.arange(1, 11).view(1, -1) for a "
+            "10-wide output (zeros of the output's shape otherwise), cross-entropy against the "
+            "class chosen beside it (the next token for sequence logits), or the output's sum"
         )
         self.class_spin = QSpinBox()
         self.class_spin.setObjectName("targetClassSpin")
@@ -45,6 +51,20 @@ class LossPanel(QWidget):
         self.class_spin.setToolTip("The class CrossEntropyLoss should push the network towards")
         self.loss_label = QLabel("loss: – (press Backward)")
         self.loss_label.setObjectName("lossValueLabel")
+        # What the loss really compares against: from the output's shape before a backward
+        # pass, the recorded label (with the real target) after it.
+        self.target_label = QLabel(LossSpec(state.loss_kind).describe())
+        self.target_label.setObjectName("lossTargetLabel")
+        self.target_label.setWordWrap(True)
+        self.note_label = QLabel("")
+        self.note_label.setObjectName("lossNoteLabel")
+        self.note_label.setWordWrap(True)
+        self.note_label.setStyleSheet(NOTE_STYLE)
+        self.note_label.setVisible(False)
+        for label in (self.target_label, self.note_label, self.loss_label):
+            label.setMinimumWidth(1)  # wrapped text must never widen the dock
+        self._output_shape: tuple[int, ...] | None = None
+        self.record = None  # the last BackwardRecord shown
         self.backward_button = QPushButton("Backward")
         self.backward_button.setObjectName("backwardButton")
         self.backward_button.setToolTip(
@@ -76,7 +96,9 @@ class LossPanel(QWidget):
         target.addWidget(self.class_spin)
         form = QFormLayout()
         form.addRow("Loss", target)
+        form.addRow("", self.target_label)
         form.addRow("", self.loss_label)
+        form.addRow("", self.note_label)
         form.addRow("", self.backward_button)
         form.addRow("", self.zero_grad)
         form.addRow("Learning rate", self.lr_spin)
@@ -100,7 +122,7 @@ class LossPanel(QWidget):
         self.zero_grad.toggled.connect(lambda on: setattr(state, "zero_grad", on))
         self.lr_spin.valueChanged.connect(lambda v: setattr(state, "learning_rate", v))
         state.on("loss_kind", self._show_kind)
-        state.on("target_class", lambda v: self._show(self.class_spin.setValue, self.class_spin, v))
+        state.on("target_class", self._show_target_class)
         state.on("zero_grad", lambda v: self._show(self.zero_grad.setChecked, self.zero_grad, v))
         state.on("learning_rate", lambda v: self._show(self.lr_spin.setValue, self.lr_spin, v))
         self._show_kind(state.loss_kind)
@@ -114,15 +136,59 @@ class LossPanel(QWidget):
         self._show(
             self.loss_combo.setCurrentIndex, self.loss_combo, max(0, self.loss_combo.findData(kind))
         )
-        self.class_spin.setEnabled(kind == "ce")
+        sequence = self._output_shape is not None and len(self._output_shape) == 3
+        self.class_spin.setEnabled(kind == "ce" and not sequence)
+        self._show_target()
+
+    def _show_target_class(self, value: int) -> None:
+        self._show(self.class_spin.setValue, self.class_spin, value)
+        self._show_target()
 
     def set_classes(self, count: int) -> None:
         if self.class_spin.maximum() != count - 1:
             self.class_spin.setMaximum(max(0, count - 1))
 
+    def set_output_shape(self, shape: tuple[int, ...]) -> None:
+        """The shape of the output the loss uses (from the last forward result): the label
+        names the real target, and the class spin box covers the output's classes."""
+        shape = tuple(int(d) for d in shape)
+        if shape == self._output_shape:
+            return
+        self._output_shape = shape
+        if len(shape) in (2, 4) and shape[1] >= 1:
+            self.set_classes(shape[1])
+        self._show_kind(self.state.loss_kind)
+
     def spec(self) -> LossSpec:
         return LossSpec(self.state.loss_kind, self.state.target_class)
 
+    def _show_target(self) -> None:
+        """The recorded label while it is for the loss set up now, else what it will be."""
+        record = self.record
+        if record is not None and record.loss == self.spec() and record.loss_label:
+            self.target_label.setText(record.loss_label)
+        else:
+            self.target_label.setText(self.spec().describe(self._output_shape))
+
+    def reset(self) -> None:
+        """A new model: no loss yet."""
+        self.record = None
+        self._output_shape = None
+        self.loss_label.setText("loss: – (press Backward)")
+        self.note_label.clear()
+        self.note_label.setVisible(False)
+        self._show_kind(self.state.loss_kind)
+
+    def show_record(self, record) -> None:
+        """A backward pass's loss (``core.backward.BackwardRecord``): the value as the tutorial
+        prints it (``tensor(38.7042)``), the real target, and why it is NaN or 0 if it is."""
+        self.record = record
+        self.loss_label.setText(f"loss: tensor({record.loss_value:.4f})")
+        self.note_label.setText(record.loss_note)
+        self.note_label.setVisible(bool(record.loss_note))
+        self._show_target()
+
     def show_loss(self, value: float, spec: LossSpec) -> None:
         """The tutorial prints ``tensor(38.7042)``: show the value the same way."""
-        self.loss_label.setText(f"loss: tensor({value:.4f})  ·  {spec.describe()}")
+        self.loss_label.setText(f"loss: tensor({value:.4f})")
+        self.target_label.setText(spec.describe(self._output_shape))

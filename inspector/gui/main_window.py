@@ -58,8 +58,9 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         loaded = opened or bundled_lenet(weights)
         shape = loaded.input.shape if opened is not None else None
+        dtype = loaded.input.dtype if opened is not None else None
         self.state = AppState(
-            device=device, model=ModelRef(loaded.spec, loaded.weights, shape, False)
+            device=device, model=ModelRef(loaded.spec, loaded.weights, shape, False, dtype)
         )
         self.last_open: ModelRef | None = None  # what File > Open suggests next
         self._opening: ModelRef | None = None
@@ -125,6 +126,8 @@ class MainWindow(QMainWindow):
         self.persistence.restore_settings()
         if loaded.warning:
             self.show_message(loaded.warning, warning=True)
+        elif loaded.note:  # e.g. a torch.compile'd model is inspected through its original
+            self.show_message(loaded.note)
         elif loaded.spec == "lenet":
             accuracy = lenet_card().get("test_accuracy")
             if accuracy:
@@ -168,6 +171,7 @@ class MainWindow(QMainWindow):
         self.loss.updateRequested.connect(self.update_weights)
         self.loss.resetRequested.connect(compute.reset_weights)
         self.canvas_panel.message.connect(self.show_message)
+        self.canvas_panel.warning.connect(lambda text: self.show_message(text, warning=True))
         self.device_combo.currentTextChanged.connect(self._on_device_picked)
         self.frames.frameShown.connect(lambda _id: compute.frame_shown())
         compute.forwardReady.connect(self.show_result)
@@ -224,8 +228,13 @@ class MainWindow(QMainWindow):
         self.canvas_panel.preview.show_input(result.input, result.request_id)
         self.activations.show_result(result)
         self.prediction.show_result(result)
-        if result.probabilities is not None:  # the target class must be one of the outputs
-            self.loss.set_classes(len(result.probabilities))
+        self.loss.set_output_shape(result.output.shape)  # the loss's real target, its classes
+        selected = self.state.selected_module
+        if result.total_steps > MAX_KEPT_STEPS and selected and result.focus != selected:
+            # A big model shows the selected module's steps: selected before the first result
+            # said the model is big (start-up, a session), the focus is set now.
+            self.compute.configure(focus=selected)
+            self.submit_input()
         self.tree.tree_model.set_shapes(result.module_shapes)
         now = time.monotonic()
         if now - self._timing_shown_at > 0.25:  # a number changing 100×/s cannot be read
@@ -244,7 +253,7 @@ class MainWindow(QMainWindow):
     def open_model(self, ref: ModelRef) -> None:
         """Open a model on the worker; the current one stays until the new one works."""
         self.last_open = self._opening = ref
-        self.compute.open_model(ref.spec, ref.weights, ref.trust, ref.input_shape)
+        self.compute.open_model(ref.spec, ref.weights, ref.trust, ref.input_shape, ref.input_dtype)
         self.open_busy.open(f"Opening {ref.spec}…", self._cancel_open)
         self.show_message(f"Opening {ref.spec}…")
 
@@ -259,6 +268,7 @@ class MainWindow(QMainWindow):
         self.tree.set_root(loaded.summary)
         self.canvas_panel.set_input_spec(loaded.input)
         self.prediction.set_outputs(loaded.output_names)
+        self.loss.reset()
         self.graph.clear()
         self.weights.clear()
         self.actions["exportGraphAction"].setEnabled(False)
@@ -269,9 +279,12 @@ class MainWindow(QMainWindow):
                 selected_module=None,
                 output_index=0,
                 backward_step=None,
+                target_class=0,  # a class every classifier has, until its first result
             )
         self.submit_input()
         message = f"Opened {loaded.name} in {loaded.load_ms:.0f} ms; input {loaded.input.shape}."
+        if loaded.note:
+            message = f"{message} {loaded.note}"
         self.show_message(f"{message} {loaded.warning}" if loaded.warning else message,
                           warning=bool(loaded.warning))  # fmt: skip
 
@@ -308,13 +321,23 @@ class MainWindow(QMainWindow):
         self.backward_busy.close()
         started = time.perf_counter()
         record = result.record
+        self.loss.show_record(record)
+        if not record.loss_is_finite:  # reported, not drawn: a graph of NaN gradients says nothing
+            self.graph.clear()
+            self.tabs.setCurrentWidget(self.activations)
+            self.canvas_panel.set_input_gradient(None)
+            self.actions["exportGraphAction"].setEnabled(False)
+            self.show_message(record.loss_note, warning=True)
+            return
         self.graph.show_backward(result)
         self.graph.link_module(self.state.selected_module)
         self.tabs.setCurrentWidget(self.graph)
-        self.loss.show_loss(record.loss_value, record.loss)
         self.canvas_panel.set_input_gradient(record.input_grad)
         self.actions["exportGraphAction"].setEnabled(True)
         self._refresh_parameters()  # the weights panel can show .grad now
+        if record.loss_note:  # a loss of exactly 0: every gradient is 0, and why
+            self.show_message(record.loss_note, warning=True)
+            return
         scene_ms = (time.perf_counter() - started) * 1000
         t = result.timings_ms
         self.show_message(

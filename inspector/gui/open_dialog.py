@@ -1,4 +1,4 @@
-"""File > Open Model: a model file (or built-in), its weights, its input shape, trust."""
+"""File > Open Model: a model file (or built-in), its weights, its input shape and dtype, trust."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.inputs import parse_shape
+from ..core.inputs import parse_dtype, parse_shape
 from ..core.loading import BUILTIN
 from ..core.state import ModelRef
 
@@ -47,6 +47,15 @@ class OpenModelDialog(QDialog):
         )
         self.shape_edit.setObjectName("inputShapeEdit")
         self.shape_edit.setPlaceholderText("optional, e.g. 1,3,64,64 (else inferred)")
+        self.dtype_edit = QLineEdit(last.input_dtype or "" if last else "")
+        self.dtype_edit.setObjectName("inputDtypeEdit")
+        self.dtype_edit.setPlaceholderText(
+            "optional: long for token ids, float32, half… (else inferred)"
+        )
+        self.dtype_edit.setToolTip(
+            "The input's dtype: long (int64) for token ids, int32, float32, float16, bfloat16, "
+            "...; empty: what the model says (a first nn.Embedding means long ids)"
+        )
         self.trust_check = QCheckBox("Trust this checkpoint (allow full unpickling)")
         self.trust_check.setObjectName("trustCheckpointCheck")
         self.trust_check.setChecked(bool(last and last.trust))
@@ -68,6 +77,7 @@ class OpenModelDialog(QDialog):
         form.addRow("Model", self._with_browse(self.model_edit, self._browse_model))
         form.addRow("Weights", self._with_browse(self.weights_edit, self._browse_weights))
         form.addRow("Input shape", self.shape_edit)
+        form.addRow("Input dtype", self.dtype_edit)
         form.addRow("", self.trust_check)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel
@@ -112,7 +122,8 @@ class OpenModelDialog(QDialog):
             raise ValueError(f"{Path(spec[:-1]).name}: add the class or function name after ':'")
         weights = self.weights_edit.text().strip() or None
         shape = parse_shape(self.shape_edit.text())
-        return ModelRef(spec, weights, shape, self.trust_check.isChecked())
+        dtype = parse_dtype(self.dtype_edit.text())
+        return ModelRef(spec, weights, shape, self.trust_check.isChecked(), dtype)
 
     def _accept(self) -> None:
         try:

@@ -237,6 +237,7 @@ class Persistence(QObject):
         s.setValue("model/weights", _absolute_spec(model.weights) if model.weights else "")
         s.setValue("model/trust", model.trust)
         s.setValue("model/input_shape", ",".join(map(str, model.input_shape or ())))
+        s.setValue("model/input_dtype", model.input_dtype or "")
 
     def restore_settings(self) -> None:
         w = self.window
@@ -265,6 +266,7 @@ class Persistence(QObject):
             s.value("model/weights", "") or None,
             tuple(int(v) for v in shape.split(",")) if shape else None,
             str(s.value("model/trust", "false")).lower() == "true",
+            str(s.value("model/input_dtype", "")) or None,
         )
 
     @staticmethod

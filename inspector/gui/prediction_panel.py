@@ -1,4 +1,6 @@
-"""Softmax probabilities as ten bars, and the top class as text (``7 (98.6%)``)."""
+"""The output as it is: softmax probabilities as bars (``7 (98.6%)``), a top-k list for wide
+outputs, the top tokens of every position for sequence logits, the class map of a segmentation
+net, and a heatmap for anything else."""
 
 from __future__ import annotations
 
@@ -8,7 +10,17 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSignalBlocker, Signal, Slot
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QComboBox, QLabel, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHeaderView,
+    QLabel,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..core.palette import PANEL_BACKGROUND
 from ..core.results import ForwardResult
@@ -47,10 +59,14 @@ class PredictionPanel(QWidget):
         self.output_combo.currentIndexChanged.connect(self._on_output_picked)
         self.label = QLabel("–")
         self.label.setObjectName("predictionLabel")
-        font = QFont(self.label.font())
-        font.setPointSizeF(font.pointSizeF() * 2.2)
-        font.setBold(True)
-        self.label.setFont(font)
+        self._class_font = QFont(self.label.font())
+        self._class_font.setPointSizeF(self._class_font.pointSizeF() * 2.2)
+        self._class_font.setBold(True)
+        self._shape_font = QFont(self.label.font())  # "output['logits'] [1, 8, 97]"
+        self._shape_font.setPointSizeF(self._shape_font.pointSizeF() * 1.2)
+        self._shape_font.setBold(True)
+        self.label.setFont(self._class_font)
+        self.label.setMinimumWidth(1)  # a long output name must never widen the dock
         self.label.setToolTip("The most probable class and its softmax probability")
         self.plot = BarPlot()
         self.plot.setObjectName("predictionPlot")
@@ -65,6 +81,8 @@ class PredictionPanel(QWidget):
         self.plot.addItem(self.bars)
         self._classes = 0
         self.probabilities: np.ndarray | None = None
+        self.output_names: tuple[str, ...] = ()
+        self.showing = "bars"  # bars, top-k, positions, class map, heatmap
         self.output_view = OutputView()
         self.output_view.setObjectName("outputHeatmap")
         self.output_view.setBackground(PANEL_BACKGROUND)
@@ -73,9 +91,21 @@ class PredictionPanel(QWidget):
         self.output_image = pg.ImageItem(axisOrder="row-major")
         box.addItem(self.output_image)
         self._output_box = box
+        # Wide outputs (a top-k list) and sequence logits (the top tokens of every position).
+        self.table = QTableWidget(0, 2)
+        self.table.setObjectName("topKTable")
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 4)
+        self.table.setAlternatingRowColors(True)
+        self.table.horizontalHeader().setSectionResizeMode(
+            0, QHeaderView.ResizeMode.ResizeToContents
+        )
+        self.table.horizontalHeader().setStretchLastSection(True)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.plot)
         self.stack.addWidget(self.output_view)
+        self.stack.addWidget(self.table)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.output_combo)
@@ -84,6 +114,7 @@ class PredictionPanel(QWidget):
 
     def set_outputs(self, names: tuple[str, ...]) -> None:
         """The outputs of a newly opened model; the first is shown."""
+        self.output_names = tuple(names)
         with QSignalBlocker(self.output_combo):
             self.output_combo.clear()
             self.output_combo.addItems(list(names))
@@ -106,37 +137,99 @@ class PredictionPanel(QWidget):
         return self.plot.shown_request_id
 
     def show_result(self, result: ForwardResult) -> None:
+        if tuple(result.output_names) != self.output_names:
+            # The model says what it returns with its first result (also a model opened from
+            # the command line or a session): the picker lists them.
+            self.set_outputs(result.output_names)
+            self.set_output_index(result.output_index)
         p = result.probabilities
         self.probabilities = p
+        name = result.output_names[result.output_index]
+        self.label.setFont(self._shape_font if p is None else self._class_font)
         if p is None:
-            name = result.output_names[result.output_index]
-            self.label.setText(f"{name} {format_shape(result.output.shape)}")
             self.bars.setOpts(x=np.arange(0), height=np.zeros(0))
-            if result.output_rgba is not None:
-                self.stack.setCurrentWidget(self.output_view)
-                first = self.output_image.image is None or (
-                    self.output_image.image.shape[:2] != result.output_rgba.shape[:2]
+            tokens = result.input.dtype.kind in "iub"  # ids in: [1, T, V] out are logits
+            if result.position_top_k and tokens:
+                self.label.setText(f"{name} {format_shape(result.output.shape)}")
+                self._show_positions(result.position_top_k)
+            elif result.class_map_rgba is not None:
+                classes = result.output.shape[1]
+                self.label.setText(f"{name} {format_shape(result.output.shape)}")
+                self.label.setToolTip(
+                    f"The class map: the likeliest of the {classes} classes at every pixel, "
+                    "one colour per class"
                 )
-                self.output_image.setImage(result.output_rgba)
-                if first:
-                    h, w = result.output_rgba.shape[:2]
-                    self._output_box.setAspectLocked(not result.output_heatmap.is_strip)
-                    self._output_box.setRange(xRange=(0, w), yRange=(0, h), padding=0.02)
+                self._show_image(result.class_map_rgba, aspect=True)
+                self.showing = "class map"
+            elif result.output_rgba is not None:
+                self.label.setText(f"{name} {format_shape(result.output.shape)}")
+                self._show_image(result.output_rgba, aspect=not result.output_heatmap.is_strip)
+                self.showing = "heatmap"
+            else:
+                self.label.setText(f"{name} {format_shape(result.output.shape)}")
+        elif result.top_k:
+            top, best = result.top_k[0]
+            self.label.setText(f"{top} ({best:.1%})")
+            self._show_top_k(result.top_k, len(p))
         else:
-            self.stack.setCurrentWidget(self.plot)
-            n = len(p)
-            if n != self._classes:
-                self._classes = n
-                self.plot.setXRange(-0.6, n - 0.4, padding=0)
-                step = max(1, math.ceil(n / 10))  # at most about ten labels
-                step = next(
-                    m
-                    for m in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, step)
-                    if m >= step
-                )
-                self.plot.getAxis("bottom").setTicks([[(i, str(i)) for i in range(0, n, step)]])
-            top = int(np.argmax(p))
-            brushes = [TOP if i == top else BAR for i in range(n)]
-            self.bars.setOpts(x=np.arange(n), height=p, brushes=brushes)
-            self.label.setText(f"{top} ({p[top]:.1%})")
+            self._show_bars(p)
         self.plot.shown_request_id = self.output_view.shown_request_id = result.request_id
+
+    def _show_image(self, rgba: np.ndarray, aspect: bool) -> None:
+        self.stack.setCurrentWidget(self.output_view)
+        first = self.output_image.image is None or (
+            self.output_image.image.shape[:2] != rgba.shape[:2]
+        )
+        self.output_image.setImage(rgba)
+        if first:
+            h, w = rgba.shape[:2]
+            self._output_box.setAspectLocked(aspect)
+            self._output_box.setRange(xRange=(0, w), yRange=(0, h), padding=0.02)
+
+    def _fill_table(self, headers: tuple[str, str], rows: list[tuple[str, str]]) -> None:
+        self.stack.setCurrentWidget(self.table)
+        if self.table.rowCount() != len(rows):
+            self.table.setRowCount(len(rows))
+        self.table.setHorizontalHeaderLabels(list(headers))
+        for r, cells in enumerate(rows):
+            for c, text in enumerate(cells):
+                item = self.table.item(r, c)
+                if item is None:
+                    self.table.setItem(r, c, QTableWidgetItem(text))
+                elif item.text() != text:
+                    item.setText(text)
+
+    def _show_top_k(self, ranked, classes: int) -> None:
+        """A wide output: the k likeliest classes, (index, probability), likeliest first."""
+        self._fill_table(("class", "p"), [(str(i), f"{p:.2%}") for i, p in ranked])
+        self.table.setToolTip(
+            f"The {len(ranked)} likeliest of {classes} classes: too many for readable bars"
+        )
+        self.showing = "top-k"
+
+    def _show_positions(self, per_position) -> None:
+        """Sequence logits [1, T, V]: for every position its likeliest tokens."""
+        rows = [
+            (str(t), "  ".join(f"{i} ({p:.0%})" for i, p in ranked) if ranked else "NaN/Inf")
+            for t, ranked in enumerate(per_position)
+        ]
+        self._fill_table(("position", "top tokens (id, p)"), rows)
+        self.table.setToolTip("For every position, the likeliest next tokens and their softmax")
+        self.showing = "positions"
+
+    def _show_bars(self, p: np.ndarray) -> None:
+        self.stack.setCurrentWidget(self.plot)
+        n = len(p)
+        if n != self._classes:
+            self._classes = n
+            self.plot.setXRange(-0.6, n - 0.4, padding=0)
+            step = max(1, math.ceil(n / 10))  # at most about ten labels
+            step = next(
+                m for m in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, step) if m >= step
+            )
+            self.plot.getAxis("bottom").setTicks([[(i, str(i)) for i in range(0, n, step)]])
+        top = int(np.argmax(p))
+        brushes = [TOP if i == top else BAR for i in range(n)]
+        self.bars.setOpts(x=np.arange(n), height=p, brushes=brushes)
+        self.label.setText(f"{top} ({p[top]:.1%})")
+        self.showing = "bars"

@@ -78,7 +78,7 @@ class WeightsPanel(QWidget):
                 self.view.addLabel(f"{title}: no gradient yet (press Backward)", row=row, col=0)
                 continue
             heatmap = shown.heatmap
-            view = self.view.addPlot(row=row, col=0, title=title)
+            view = self.view.addPlot(row=row, col=0, title=_short(title, result.module))
             view.setObjectName(param.name)
             view.invertY(True)
             view.hideAxis("bottom")
@@ -121,3 +121,14 @@ class WeightsPanel(QWidget):
             if where is not None:
                 self.readout.setText(f"{title} {where} = {float(heatmap.image[r, c]):.4g}")
             return
+
+
+TITLE_CHARS = 30  # a plot title longer than this is cut off in the dock's usual width
+
+
+def _short(title: str, module: str) -> str:
+    """``resnet.embedder.convolution.weight [8, 3, 7, 7]`` → ``weight [8, 3, 7, 7]`` when the
+    whole name would not fit (the panel's title above names the module)."""
+    if len(title) <= TITLE_CHARS or not module or not title.startswith(module + "."):
+        return title
+    return title[len(module) + 1 :]

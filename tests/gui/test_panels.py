@@ -110,3 +110,45 @@ def test_canvas_panel_writes_the_drawing_to_the_state(qtbot):
     assert state.raw_input.shape == (1, 1, 32, 32) and state.seed == 1
     state.brush_radius = 2.5
     assert panel.brush_spin.value() == pytest.approx(2.5)
+
+
+def test_skip_connections_are_stroked_curves_never_filled_shapes(qtbot, zoo_files, tmp_path):
+    """A filled open curve that bends (a skip edge) is a wedge: only arrowheads are filled."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QPainterPath
+    from PySide6.QtWidgets import QGraphicsPathItem
+
+    from inspector.core.collapse import lay_out
+    from inspector.core.loading import open_model
+    from inspector.gui.exports import export_graph
+    from inspector.gui.graph_view import NODE_ID, GraphScene
+
+    opened = open_model(f"{zoo_files['nets']}:ResNetish")
+    engine = Engine(opened)
+    record = engine.backward(ForwardRequest(1, np.zeros((32, 32), np.float32)), LossSpec()).record
+    view = lay_out(record.graph)
+    scene = GraphScene(view.shown.graph, view.layout)
+    scene.set_progress(record.order[-1], set(record.order), record.carried())
+    curve = QPainterPath.ElementType.CurveToElement
+    edges = [
+        item
+        for item in scene.items()
+        if isinstance(item, QGraphicsPathItem) and item.data(NODE_ID) is None
+    ]
+    stroked = [i for i in edges if i.brush().style() == Qt.BrushStyle.NoBrush]
+    filled = [i for i in edges if i.brush().style() != Qt.BrushStyle.NoBrush]
+    assert stroked and filled
+    bends = [
+        i
+        for i in stroked
+        if any(i.path().elementAt(k).type == curve for k in range(i.path().elementCount()))
+    ]
+    assert bends, "the edges are curves"
+    for item in filled:  # arrowheads: straight triangles, never a curve
+        path = item.path()
+        assert all(path.elementAt(k).type != curve for k in range(path.elementCount()))
+        assert item.pen().style() == Qt.PenStyle.NoPen
+    for fmt in ("svg", "png"):
+        out = tmp_path / f"graph.{fmt}"
+        export_graph(record, scene, out, fmt)
+        assert out.stat().st_size > 1000
