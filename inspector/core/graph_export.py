@@ -8,6 +8,7 @@ from typing import Any
 
 from .autograd_graph import AutogradGraph, GraphNode, SavedTensor
 from .backward import BackwardRecord
+from .io import atomic_write_text
 from .palette import NODE_COLOURS
 
 FORMAT_VERSION = 1
@@ -110,11 +111,8 @@ TEXT_FORMATS = ("json", "dot")
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write a temporary file beside ``path`` and rename it, so a crash never leaves half."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+    """Write ``text`` to ``path`` atomically (``core.io``): a crash never leaves half a file."""
+    atomic_write_text(path, text)
 
 
 def write_text_format(record: BackwardRecord, path: Path, fmt: str) -> None:
