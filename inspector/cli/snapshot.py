@@ -1,7 +1,9 @@
 """``net-inspector snapshot --out shot.png``: render the whole window offscreen to a PNG.
 
 The README's screenshot is made with it. Without ``--image`` it draws a scripted "7" on the
-canvas with real mouse events, as a person would.
+canvas with real mouse events, as a person would. ``--session FILE`` renders a saved session
+instead; one that names code to run (a ``.py`` model, a checkpoint that needs unpickling) is
+refused unless ``--trust-session`` is given. The PNG is written atomically.
 """
 
 from __future__ import annotations
@@ -12,7 +14,13 @@ import sys
 from pathlib import Path
 
 from ..testing import stroke
-from .args import add_model_arguments, open_from_arguments, refuse
+from .args import (
+    add_model_arguments,
+    add_session_arguments,
+    open_from_arguments,
+    open_session_from_arguments,
+    refuse,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,8 +29,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, required=True, help="PNG file to write")
     parser.add_argument("--image", type=Path, help="a digit image to load instead of drawing")
-    parser.add_argument("--select", default="conv1", help="module to select (default conv1)")
+    parser.add_argument(
+        "--select", default=None, help="module to select (default conv1; a session's own)"
+    )
     add_model_arguments(parser)
+    add_session_arguments(parser)
     parser.add_argument("--size", default="1500x940", help="window size, WxH")
     parser.add_argument(
         "--backward-step",
@@ -38,10 +49,16 @@ def main(argv: list[str] | None = None) -> int:
     from ..app import MainWindow
     from ..gui.theme import follow_system_theme
 
+    saved = None
     try:
-        opened = open_from_arguments(args)
+        if args.session is not None:  # consent on the command line only: --trust-session
+            saved, opened, _risks = open_session_from_arguments(args.session, args.trust_session)
+        else:
+            opened = open_from_arguments(args)
     except Exception as exc:
         return refuse(exc, args.debug)
+    if args.select is None and saved is None:
+        args.select = "conv1"
     app = QApplication.instance() or QApplication(["net-inspector-snapshot"])
     follow_system_theme(app)  # as the app looks when run
     window = MainWindow(device=args.device or "cpu", opened=opened)
@@ -49,8 +66,22 @@ def main(argv: list[str] | None = None) -> int:
     window.resize(width, height)
     window.show()
     app.processEvents()
-    if args.image is not None:
-        if not window.canvas_panel.load_image(args.image):
+    from PySide6.QtCore import QDeadlineTimer
+
+    deadline = QDeadlineTimer(20_000)
+    if saved is not None:
+        restored = []
+        window.persistence.sessionRestored.connect(restored.append)
+        window.persistence.apply_session(args.session, saved)
+        while not restored and not deadline.hasExpired():
+            app.processEvents()
+    elif args.image is not None:
+        loaded = []
+        window.canvas_panel.imageLoaded.connect(loaded.append)
+        if window.canvas_panel.load_image(args.image):
+            while not loaded and not deadline.hasExpired():
+                app.processEvents()
+        if not loaded or not loaded[0]:
             print(f"net-inspector: {window.statusBar().currentMessage()}", file=sys.stderr)
             window.close()
             return 1
@@ -69,9 +100,6 @@ def main(argv: list[str] | None = None) -> int:
         done = result is not None and result.request_id >= target
         return done and (not args.select or (params is not None and params.module == args.select))
 
-    from PySide6.QtCore import QDeadlineTimer
-
-    deadline = QDeadlineTimer(20_000)
     while not settled() and not deadline.hasExpired():
         app.processEvents()
     if args.backward_step is not None:
@@ -83,10 +111,14 @@ def main(argv: list[str] | None = None) -> int:
         window.canvas_panel.saliency_check.setChecked(True)
     for _ in range(5):
         app.processEvents()
-    ok = window.grab().save(str(args.out))
-    window.close()
-    if not ok:
-        print(f"net-inspector: could not write {args.out}", file=sys.stderr)
+    from ..gui.exports import save_image
+
+    try:
+        save_image(window.grab(), args.out)
+    except OSError as exc:
+        print(f"net-inspector: could not write {args.out}: {exc}", file=sys.stderr)
         return 1
+    finally:
+        window.close()
     print(f"wrote {args.out}")
     return 0

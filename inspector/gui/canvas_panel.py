@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSignalBlocker, QSize, Qt, Signal, Slot
-from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen, QPixmap
+from PySide6.QtGui import QColor, QImage, QImageReader, QMouseEvent, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
@@ -30,6 +32,11 @@ from .array_image import grey_image, heat_image, minmax01
 from .frames import PaintTracked
 
 UNDO_DEPTH = 50
+# Images bigger than this are refused before decoding (a 16-megapixel photo still loads; the
+# 8190² PNG that froze the app for 2.7 s does not): they are digits for a 32×32 canvas.
+MAX_IMAGE_SIDE = 4096  # at most 4096×4096 pixels
+MAX_IMAGE_BYTES = 50 << 20  # at most 50 MB on disk
+DECODE_SIDE = 1024  # bigger images are decoded scaled down where the format can
 
 
 class DrawCanvas(QWidget):
@@ -230,6 +237,8 @@ class CanvasPanel(QWidget):
     Writes the drawing, random input and brush to the app state; follows the state back."""
 
     message = Signal(str)  # for the status bar
+    imageLoaded = Signal(bool)  # a load_image finished: on the canvas, or refused
+    _decoded = Signal(object)  # from the decoding thread
 
     def __init__(self, state: AppState, spec: InputSpec, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -262,6 +271,7 @@ class CanvasPanel(QWidget):
         )
         self.saliency_check.setEnabled(False)
         self._input_grad: np.ndarray | None = None
+        self._image_request = 0  # the latest load_image; older decodes are dropped
         self.input_note = QLabel()
         self.input_note.setObjectName("inputNote")
         self.input_note.setWordWrap(True)
@@ -285,6 +295,7 @@ class CanvasPanel(QWidget):
         layout.addWidget(self.input_note)
 
         self.canvas.drawingChanged.connect(self._on_drawing_changed)
+        self._decoded.connect(self._on_decoded, Qt.ConnectionType.QueuedConnection)
         self.clear_button.clicked.connect(self.canvas.clear)
         self.random_button.clicked.connect(lambda: self.random_input())
         self.load_button.clicked.connect(self.choose_image)
@@ -389,21 +400,88 @@ class CanvasPanel(QWidget):
             self.load_image(Path(path))
 
     def load_image(self, path: Path) -> bool:
-        """Load an image file as the drawing; on failure say why and keep the drawing."""
-        image = QImage(str(path))
-        if image.isNull():
-            reason = "file not found" if not Path(path).exists() else "not a readable image"
-            self.message.emit(f"Could not load {Path(path).name}: {reason}. The drawing is kept.")
+        """Load an image file as the drawing, decoded off the GUI thread; ``imageLoaded(ok)``
+        says when it is on the canvas (or why not, in ``message``). Returns False at once, the
+        drawing kept, for a file that is missing, not an image, or too big to decode
+        (``check_image``); True when decoding has started."""
+        path = Path(path)
+        problem = check_image(path)
+        if problem is not None:
+            self.message.emit(f"Could not load {path.name}: {problem}. The drawing is kept.")
             return False
-        grey = image.convertToFormat(QImage.Format.Format_Grayscale8)
-        w, h, stride = grey.width(), grey.height(), grey.bytesPerLine()
-        buffer = np.frombuffer(grey.constBits(), np.uint8, count=stride * h)
-        pixels = buffer.reshape(h, stride)[:, :w].astype(np.float32)
-        try:
-            drawing = to_drawing(pixels, CANVAS_SIZE)
-        except ValueError as exc:
-            self.message.emit(f"Could not use {Path(path).name}: {exc}. The drawing is kept.")
-            return False
-        self.canvas.set_drawing(drawing)
-        self.message.emit(f"Loaded {Path(path).name} ({w}×{h}).")
+        self._image_request += 1
+        request = self._image_request
+        threading.Thread(
+            target=self._decode, args=(path, request), name="image-decode", daemon=True
+        ).start()
         return True
+
+    def _decode(self, path: Path, request: int) -> None:
+        """On a side thread: decode, convert to grey, fit to the canvas (no widget touched)."""
+        try:
+            drawing, size = decode_drawing(path)
+            outcome = (request, path.name, drawing, size, "")
+        except Exception as exc:  # anything a decoder raises is a refusal, not a crash
+            outcome = (request, path.name, None, None, str(exc))
+        with contextlib.suppress(RuntimeError):  # the panel was closed meanwhile
+            self._decoded.emit(outcome)
+
+    @Slot(object)
+    def _on_decoded(self, outcome) -> None:
+        request, name, drawing, size, problem = outcome
+        if request != self._image_request:
+            return  # a newer image was asked for since
+        if drawing is None:
+            self.message.emit(f"Could not use {name}: {problem}. The drawing is kept.")
+            self.imageLoaded.emit(False)
+            return
+        self.canvas.set_drawing(drawing)
+        self.message.emit(f"Loaded {name} ({size[0]}×{size[1]}).")
+        self.imageLoaded.emit(True)
+
+
+def check_image(path: Path) -> str | None:
+    """Why ``path`` cannot be loaded as a digit image without decoding it, or None: missing,
+    not an image Qt reads, over ``MAX_IMAGE_BYTES`` on disk or ``MAX_IMAGE_SIDE``² pixels
+    (read from the header only)."""
+    if not path.exists():
+        return "file not found"
+    if not path.is_file():
+        return "not a file"
+    size_bytes = path.stat().st_size
+    if size_bytes > MAX_IMAGE_BYTES:
+        return (
+            f"the file is {size_bytes / 2**20:.0f} MB, over the {MAX_IMAGE_BYTES >> 20} MB "
+            "an image may be here"
+        )
+    reader = QImageReader(str(path))
+    if not reader.canRead():
+        return "not a readable image"
+    size = reader.size()
+    if size.isValid() and size.width() * size.height() > MAX_IMAGE_SIDE**2:
+        return (
+            f"it is {size.width()}×{size.height()} pixels, over the "
+            f"{MAX_IMAGE_SIDE}×{MAX_IMAGE_SIDE} an image may be here"
+        )
+    return None
+
+
+def decode_drawing(path: Path) -> tuple[np.ndarray, tuple[int, int]]:
+    """Decode ``path`` (any thread) to a canvas drawing and its size; ``ValueError`` if not."""
+    reader = QImageReader(str(path))
+    reader.setAutoTransform(True)
+    reader.setAllocationLimit(2 * (MAX_IMAGE_SIDE**2 * 4 >> 20))  # MB: a header that lied
+    size = reader.size()
+    if size.isValid() and max(size.width(), size.height()) > DECODE_SIDE:
+        # The canvas is 32×32: formats that can (JPEG) decode straight to a smaller size.
+        keep = Qt.AspectRatioMode.KeepAspectRatio
+        reader.setScaledSize(size.scaled(DECODE_SIDE, DECODE_SIDE, keep))
+    image = reader.read()
+    if image.isNull():
+        raise ValueError(reader.errorString() or "not a readable image")
+    w0, h0 = (size.width(), size.height()) if size.isValid() else (image.width(), image.height())
+    grey = image.convertToFormat(QImage.Format.Format_Grayscale8)
+    w, h, stride = grey.width(), grey.height(), grey.bytesPerLine()
+    buffer = np.frombuffer(grey.constBits(), np.uint8, count=stride * h)
+    pixels = buffer.reshape(h, stride)[:, :w].astype(np.float32)
+    return to_drawing(pixels, CANVAS_SIZE), (w0, h0)
