@@ -368,3 +368,13 @@ def test_closing_while_a_constructor_runs_python_exits_at_once(tmp_path):
     closing = float(out.split("closing ")[1].split()[0])
     print(f"close to exit: {ended - closing:.2f} s")
     assert ended - closing < 3.0, f"{ended - closing:.1f} s from close to exit"
+
+
+@pytest.mark.parametrize("spec", ["folder", "x" * 4096 + ".pt"])
+def test_an_os_error_while_opening_closes_the_progress_dialog(qtbot, window, tmp_path, spec):
+    if spec == "folder":
+        spec = str(tmp_path)
+    with qtbot.waitSignal(window.compute.loadFailed, timeout=30_000) as failed:
+        window.open_model(ModelRef(spec))
+    assert failed.args[0]
+    qtbot.waitUntil(lambda: window.open_busy.dialog is None, timeout=5_000)
