@@ -122,10 +122,10 @@ ZOO = Path(__file__).parent / "zoo"
 @pytest.fixture(scope="session")
 def zoo_files(tmp_path_factory) -> dict[str, Path]:
     """Files a user might open: TorchScript and .pt2 LeNets, checkpoints good and bad."""
-    from inspector.core.nets import load_lenet
+    from inspector.core.loading import bundled_lenet
 
     folder = tmp_path_factory.mktemp("zoo")
-    lenet = load_lenet().model.eval()
+    lenet = bundled_lenet().model.eval()
     files = {"nets": ZOO / "nets.py", "syntax": ZOO / "broken_syntax.py"}
     files["torchscript"] = folder / "lenet_scripted.pt"
     torch.jit.script(lenet).save(str(files["torchscript"]))
@@ -143,3 +143,16 @@ def zoo_files(tmp_path_factory) -> dict[str, Path]:
     files["pickled_model"] = folder / "whole_model.pt"
     torch.save(TinyResNet(), files["pickled_model"])  # needs full unpickling
     return files
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--update-goldens",
+        action="store_true",
+        help="rewrite tests/golden/ from what the code writes now (then review the diff)",
+    )
+
+
+@pytest.fixture
+def update_goldens(request) -> bool:
+    return request.config.getoption("--update-goldens")

@@ -19,11 +19,11 @@ from collections.abc import Callable
 
 
 def _models() -> list[tuple[str, Callable, tuple[int, ...], bool]]:
-    from ..core.nets import load_lenet
+    from ..core.loading import bundled_lenet
     from ..core.zoo import ResNet50, transformer_encoder
 
     return [
-        ("lenet", lambda: load_lenet().model, (1, 1, 32, 32), False),
+        ("lenet", lambda: bundled_lenet().model, (1, 1, 32, 32), False),
         ("resnet50", ResNet50, (1, 3, 64, 64), False),
         ("transformer48", transformer_encoder, (1, 16, 128), True),
         ("transformer136", lambda: transformer_encoder(136), (1, 16, 128), True),  # ~10k nodes

@@ -56,15 +56,10 @@ class AutogradGraph:
     def counts(self) -> Counter:
         return Counter(n.name for n in self.nodes)
 
-    def children(self) -> list[list[int]]:
-        out: list[list[int]] = [[] for _ in self.nodes]
-        for a, b, _ in self.edges:
-            out[a].append(b)
-        return out
 
-
-def format_shape(shape: tuple[int, ...] | None) -> str:
-    return "[" + ", ".join(map(str, shape)) + "]" if shape is not None else "?"
+def format_shape(shape: tuple[int, ...] | None, unknown: str = "?") -> str:
+    """``(1, 6, 28, 28)`` → ``[1, 6, 28, 28]``; ``unknown`` for a shape nobody knows."""
+    return "[" + ", ".join(map(str, shape)) + "]" if shape is not None else unknown
 
 
 _saved_names: dict[type, list[str]] = {}
@@ -109,7 +104,8 @@ def extract_graph(
     """Walk ``loss.grad_fn`` breadth-first. Returns the graph and the Node objects by id.
 
     ``parameter_names`` maps ``id(param)`` to its qualified name (for AccumulateGrad labels and
-    modules); ``owners`` maps a Node to the module path it was created in (see ``ownership``).
+    modules); ``owners`` maps a Node to the module path it was created in (see
+    ``backward.forward_with_ownership``).
     """
     root = loss.grad_fn
     if root is None:

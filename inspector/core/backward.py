@@ -153,11 +153,14 @@ def record_backward(
     with_saliency: bool = True,
     output_index: int = 0,
     cancel: threading.Event | None = None,
+    run_backward: bool = True,
 ) -> tuple[BackwardRecord, LiveGraph]:
     """Forward ``x`` with grad, build the loss's graph, run backward with hooks, record it all.
 
     The graph is retained (``retain_graph=True``) so that saved tensors can be read afterwards.
-    Hooks are removed in ``finally``; the model's train/eval mode is restored.
+    Hooks are removed in ``finally``; the model's train/eval mode is restored. With
+    ``run_backward=False`` only the graph is built (order and gradients stay empty): all a
+    picture of the graph needs, for a fraction of the time.
     """
     was_training = model.training
     handles = []
@@ -173,7 +176,7 @@ def record_backward(
             graph, fns = extract_graph(loss, names, owners)
             order: list[int] = []
             grads: dict[int, NodeGrads] = {}
-            for i, fn in enumerate(fns):
+            for i, fn in enumerate(fns if run_backward else ()):
 
                 def pre(grad_outputs, i=i):
                     check(cancel)  # raising here stops the engine: quitting never waits long
@@ -185,7 +188,8 @@ def record_backward(
 
                 handles.append(fn.register_prehook(pre))
                 handles.append(fn.register_hook(post))
-            loss.backward(retain_graph=True)
+            if run_backward:
+                loss.backward(retain_graph=True)
         for h in handles:
             h.remove()
         handles = []

@@ -110,13 +110,8 @@ def to_dot(record: BackwardRecord) -> str:
 TEXT_FORMATS = ("json", "dot")
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (``core.io``): a crash never leaves half a file."""
-    atomic_write_text(path, text)
-
-
 def write_text_format(record: BackwardRecord, path: Path, fmt: str) -> None:
     """``json`` or ``dot`` to ``path`` (no Qt needed)."""
     if fmt not in TEXT_FORMATS:
         raise ValueError(f"{fmt!r} is not a text format ({', '.join(TEXT_FORMATS)})")
-    write_atomically(Path(path), dumps(record) if fmt == "json" else to_dot(record))
+    atomic_write_text(Path(path), dumps(record) if fmt == "json" else to_dot(record))

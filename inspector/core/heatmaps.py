@@ -262,14 +262,14 @@ def kernel_grid(out_ch: int, in_ch: int, height: int, width: int) -> TileLayout:
     return min((layout(c) for c in candidates), key=lambda g: (_aspect(g), g.cols))
 
 
-SAMPLE = 16_384  # values per array that levels are estimated from
+SAMPLE = 65_536  # values that levels are estimated from, over all the arrays together
 
 
-def _sample(array: np.ndarray) -> np.ndarray:
-    """Up to ``SAMPLE`` evenly spaced finite values: levels need a percentile, not every value."""
+def _sample(array: np.ndarray, budget: int = SAMPLE) -> np.ndarray:
+    """Up to ``budget`` evenly spaced finite values: levels need a percentile, not every value."""
     flat = np.asarray(array).ravel()
-    if flat.size > SAMPLE:
-        flat = flat[:: flat.size // SAMPLE]
+    if flat.size > budget:
+        flat = flat[:: -(-flat.size // budget)]
     return flat[np.isfinite(flat)]
 
 
@@ -281,7 +281,8 @@ def finite_range(
     ``percentile`` < 100 (symmetric only) ignores the largest magnitudes, so that ten big logits
     do not wash out thousands of small convolution outputs on a shared scale.
     """
-    finite = [_sample(a) for a in arrays]
+    budget = max(1024, SAMPLE // max(1, len(arrays)))  # 48 steps share it, not 48 × it
+    finite = [_sample(a, budget) for a in arrays]
     values = np.concatenate(finite) if finite else np.zeros(0, np.float32)
     if values.size == 0:  # nothing finite at all
         return (-1.0, 1.0)

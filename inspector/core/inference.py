@@ -14,8 +14,15 @@ from .capture import Step, capture_forward, named_outputs
 from .colormap import nice_bound
 from .devices import synchronize
 from .heatmaps import activation_heatmap, any_heatmap, finite_range, tensor_heatmap
-from .inputs import MNIST, InputSpec, make_input, to_tensor
-from .results import ForwardRequest, ForwardResult, ParametersResult, ParameterView, StepResult
+from .inputs import LENET_INPUT, InputSpec, make_input, to_tensor
+from .results import (
+    ForwardRequest,
+    ForwardResult,
+    ParametersResult,
+    ParameterView,
+    Picture,
+    StepResult,
+)
 
 MAX_PARAMETERS_SHOWN = 16
 # The shared colour scale covers this percentile of |activation| over all layers, so that ten
@@ -30,7 +37,6 @@ def shared_levels(images: list[np.ndarray]) -> tuple[float, float]:
     return (-bound, bound)
 
 
-LENET_INPUT = InputSpec((1, 1, 32, 32), MNIST)
 TOP_K_ABOVE = 20  # a [1, N] output wider than this also gets a top-k list (bars get too thin)
 TOP_K = 10
 POSITION_TOP_K = 5
@@ -72,8 +78,9 @@ def step_keeper(settings: ForwardSettings):
     return keep
 
 
-def _page(array: np.ndarray, page: int) -> tuple[np.ndarray, str]:
-    """One page of channels of a [1, C, H, W] activation, and a note saying which."""
+def _page(array, page: int):
+    """One page of channels of a [1, C, H, W] activation (numpy or torch: paging before the
+    copy to numpy moves only the channels shown), and a note saying which."""
     if array.ndim != 4 or array.shape[1] <= CHANNEL_PAGE:
         return array, ""
     pages = (array.shape[1] + CHANNEL_PAGE - 1) // CHANNEL_PAGE
@@ -81,6 +88,11 @@ def _page(array: np.ndarray, page: int) -> tuple[np.ndarray, str]:
     start = page * CHANNEL_PAGE
     stop = min(array.shape[1], start + CHANNEL_PAGE)
     return array[:, start:stop], f"channels {start}–{stop - 1} of {array.shape[1]}"
+
+
+def _numpy_page(tensor: torch.Tensor, page: int) -> tuple[np.ndarray, str]:
+    shown, note = _page(tensor, page)
+    return shown.float().cpu().numpy(), note
 
 
 def run_forward(
@@ -91,6 +103,7 @@ def run_forward(
     cancel: threading.Event | None = None,
 ) -> ForwardResult:
     """Forward ``request`` through ``model`` on ``device`` and capture its steps as numpy."""
+    began = time.perf_counter()
     x_np = network_input(request, settings.input)
     started = time.perf_counter()
     with torch.inference_mode():
@@ -100,7 +113,7 @@ def run_forward(
         index = min(settings.output_index, max(0, len(outputs) - 1))
         out = outputs[index][1] if outputs else None
         tensors = [
-            _page(t.float().cpu().numpy(), settings.channel_page) if t is not None else None
+            _numpy_page(t, settings.channel_page) if t is not None else None
             for t in capture.tensors
         ]
         output = out.float().cpu().numpy() if out is not None else np.zeros((1, 0), np.float32)
@@ -156,6 +169,7 @@ def run_forward(
         position_top_k=per_position,
         class_map=classes,
         class_map_rgba=classes_rgba,
+        compute_ms=(time.perf_counter() - began) * 1000,
     )
 
 
@@ -228,9 +242,31 @@ def class_map_rgba(classes: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate([rgb, alpha], axis=-1))
 
 
+HISTOGRAM_BINS = 40
+
+
+def picture(values: np.ndarray) -> Picture:
+    """Heatmap, colours and histogram of a weight or gradient (all here, off the GUI thread)."""
+    heatmap = tensor_heatmap(values)
+    finite = values[np.isfinite(values)]
+    if finite.size:
+        counts, edges = np.histogram(finite, bins=HISTOGRAM_BINS)
+    else:
+        counts, edges = np.zeros(0, np.int64), np.zeros(1)
+    return Picture(heatmap, heatmap.colorize(finite_range([heatmap.image])), counts, edges)
+
+
+def submodule(model: nn.Module, path: str) -> nn.Module:
+    """``model.get_submodule(path)``, also for TorchScript modules (which lack it)."""
+    module = model
+    for part in path.split(".") if path else ():
+        module = getattr(module, part)
+    return module
+
+
 def module_parameters(model: nn.Module, path: str, request_id: int = 0) -> ParametersResult:
     """The parameters of module ``path`` (its own first, then its children's) as numpy views."""
-    module = model.get_submodule(path) if path else model
+    module = submodule(model, path)
     named = list(module.named_parameters(prefix=path, recurse=True))
     note = ""
     if not named:
@@ -248,9 +284,9 @@ def module_parameters(model: nn.Module, path: str, request_id: int = 0) -> Param
                     name,
                     tuple(param.shape),
                     values,
-                    tensor_heatmap(values),
+                    picture(values),
                     grad,
-                    None if grad is None else tensor_heatmap(grad),
+                    None if grad is None else picture(grad),
                 )
             )
     return ParametersResult(request_id, path, tuple(views), note)

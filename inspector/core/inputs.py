@@ -127,6 +127,9 @@ class InputSpec:
         )
 
 
+LENET_INPUT = InputSpec((1, 1, 32, 32), MNIST)  # the tutorial's LeNet: the drawing, MNIST-style
+
+
 def parse_shape(text: str | None) -> tuple[int, ...] | None:
     """``"1,3,64,64"`` → ``(1, 3, 64, 64)``; raises ValueError naming the bad part."""
     if text is None or not str(text).strip():

@@ -23,8 +23,8 @@ from .checkpoints import (
     read_state_dict,
     torch_load,
 )
-from .inputs import InputSpec, infer_input_spec, parse_dtype, parse_shape
-from .nets import LENET_WEIGHTS, Net, load_lenet
+from .inputs import LENET_INPUT, InputSpec, infer_input_spec, parse_dtype, parse_shape
+from .nets import LENET_WEIGHTS, Net, untrained_lenet
 from .zoo import ResNet50, transformer_encoder
 
 BUILTIN = {
@@ -140,16 +140,28 @@ def compiled_note(unwrapped: list[str]) -> str | None:
 def bundled_lenet(weights: Path | None = LENET_WEIGHTS) -> OpenedModel:
     """The start-up model. Never refuses: missing or broken weights give an untrained LeNet and
     a warning, so the app always opens."""
-    loaded = load_lenet(weights)
-    return OpenedModel(
-        loaded.model, loaded.name, InputSpec((1, 1, 32, 32), "mnist"), loaded.warning
-    )
+    name, untrained = "LeNet (untrained)", "Showing an untrained LeNet."
+    if weights is None:
+        return OpenedModel(
+            untrained_lenet(), name, LENET_INPUT, "No weights: the LeNet is untrained."
+        )
+    if not Path(weights).exists():
+        warning = f"Weights file not found: {weights}. {untrained}"
+        return OpenedModel(untrained_lenet(), name, LENET_INPUT, warning)
+    try:
+        model = Net()
+        model.load_state_dict(read_state_dict(Path(weights)))
+    except Exception as exc:  # unreadable, corrupt, wrong keys or shapes: say which, carry on
+        warning = f"Could not load weights from {weights}: {exc}. {untrained}"
+        return OpenedModel(untrained_lenet(), name, LENET_INPUT, warning)
+    model.eval()
+    return OpenedModel(model, "LeNet (MNIST)", LENET_INPUT)
 
 
 def _builtin(key: str, weights) -> tuple[nn.Module, str, str | None, tuple[int, ...]]:
     if key == "lenet":
         if weights is None:
-            loaded = load_lenet(LENET_WEIGHTS)
+            loaded = bundled_lenet(LENET_WEIGHTS)
             return loaded.model, loaded.name, loaded.warning, (1, 1, 32, 32)
         model = Net()  # weights the user asked for must fit, or the open is refused
         load_weights(model, Path(weights))

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-from .checkpoints import read_state_dict
 
 
 def _resources() -> Path:
@@ -55,43 +52,11 @@ class Net(nn.Module):
         return output
 
 
-@dataclass(frozen=True)
-class LoadedNet:
-    """A model ready for the worker, with what the user should be told about how it was made."""
-
-    model: nn.Module
-    name: str
-    warning: str | None = None
-
-
 def untrained_lenet(seed: int = 0) -> Net:
     """A freshly initialised LeNet, the same for the same seed."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return Net()
-
-
-def load_lenet(weights: Path | None = LENET_WEIGHTS) -> LoadedNet:
-    """The tutorial's LeNet with the bundled MNIST weights.
-
-    A missing or unreadable weights file gives an untrained LeNet and a warning to show, never a
-    crash: the app stays usable for exploring the architecture.
-    """
-    if weights is None:
-        return LoadedNet(
-            untrained_lenet(), "LeNet (untrained)", "No weights: the LeNet is untrained."
-        )
-    if not Path(weights).exists():
-        warning = f"Weights file not found: {weights}. Showing an untrained LeNet."
-        return LoadedNet(untrained_lenet(), "LeNet (untrained)", warning)
-    try:
-        model = Net()
-        model.load_state_dict(read_state_dict(Path(weights)))
-    except Exception as exc:  # unreadable, corrupt, wrong keys or shapes: say which, carry on
-        warning = f"Could not load weights from {weights}: {exc}. Showing an untrained LeNet."
-        return LoadedNet(untrained_lenet(), "LeNet (untrained)", warning)
-    model.eval()
-    return LoadedNet(model, "LeNet (MNIST)")
 
 
 def lenet_card() -> dict:

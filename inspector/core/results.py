@@ -54,6 +54,17 @@ class ForwardResult:
     # int32, and the same coloured one colour per class (RGBA uint8, [H, W, 4])
     class_map: np.ndarray | None = None
     class_map_rgba: np.ndarray | None = None
+    compute_ms: float = 0.0  # all of it on the worker: input, forward, capture, colouring
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A tensor ready to show: its heatmap, coloured at its own range, and its histogram."""
+
+    heatmap: Heatmap
+    rgba: np.ndarray
+    counts: np.ndarray  # histogram of the finite values
+    edges: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -61,9 +72,9 @@ class ParameterView:
     name: str  # qualified: "conv1.weight"
     shape: tuple[int, ...]
     values: np.ndarray
-    heatmap: Heatmap
+    picture: Picture
     grad: np.ndarray | None = None  # .grad, where a backward pass has filled it
-    grad_heatmap: Heatmap | None = None
+    grad_picture: Picture | None = None
 
     @property
     def title(self) -> str:

@@ -66,6 +66,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Update weights: one SGD step, p -= lr * p.grad", "updateAction"),
     ActionSpec("&Backward", "Rese&t Weights", "compute.reset_weights", "",
                "Back to the weights the model was opened with", "resetWeightsAction"),
+    ActionSpec("&View", "&Find Module…", "tree_panel.focus_filter", "Ctrl+F",
+               "Filter the module tree by name or type", "findModuleAction"),
     ActionSpec("&View", "&Activations", "show_activations_tab", "Ctrl+1",
                "The activations tab", "activationsTabAction"),
     ActionSpec("&View", "Autograd &Graph", "show_graph_tab", "Ctrl+2",

@@ -63,7 +63,11 @@ class ActivationsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(header)
-        layout.addWidget(scroll, 1)
+        body = QHBoxLayout()
+        body.setContentsMargins(0, 0, 0, 0)
+        body.addWidget(scroll, 1)
+        body.addWidget(self.column.bar_view)  # outside the scroll area: always in sight
+        layout.addLayout(body, 1)
         self.column.hovered.connect(self.readout.setText)
         self.auto_levels.toggled.connect(self._on_auto_toggled)
         self.result: ForwardResult | None = None
@@ -92,6 +96,7 @@ class ActivationsPanel(QWidget):
                 )
             row.show(s.heatmap, s.rgba if auto else s.heatmap.colorize(levels))
         self.column.shown_request_id = result.request_id
+        self.column.update()
         self._show_notes(result, steps)
 
     def _show_notes(self, result: ForwardResult, steps) -> None:
@@ -124,3 +129,4 @@ class ActivationsPanel(QWidget):
         for row in self.column.rows:
             if row.heatmap is not None:
                 row.show(row.heatmap, row.heatmap.colorize(levels))
+        self.column.update()

@@ -1,15 +1,13 @@
-"""The drawing canvas (the whole widget is the 32×32 grid) and the network-input preview."""
+"""The drawing dock: canvas, buttons, brush, the network-input preview and the input note."""
 
 from __future__ import annotations
 
 import contextlib
-import math
 import threading
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSignalBlocker, QSize, Qt, Signal, Slot
-from PySide6.QtGui import QColor, QImage, QImageReader, QMouseEvent, QPainter, QPen, QPixmap
+from PySide6.QtCore import QSignalBlocker, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
@@ -18,217 +16,16 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
-from ..core.brush import DEFAULT_RADIUS, paint_segment
-from ..core.images import to_drawing
 from ..core.inputs import MNIST, TENSOR, InputSpec, random_input, resample_square
 from ..core.preprocess import CANVAS_SIZE, input_map_on_canvas
 from ..core.state import AppState
-from .array_image import grey_image, heat_image, minmax01
-from .frames import PaintTracked
-
-UNDO_DEPTH = 50
-# Images bigger than this are refused before decoding (a 16-megapixel photo still loads; the
-# 8190² PNG that froze the app for 2.7 s does not): they are digits for a 32×32 canvas.
-MAX_IMAGE_SIDE = 4096  # at most 4096×4096 pixels
-MAX_IMAGE_BYTES = 50 << 20  # at most 50 MB on disk
-DECODE_SIDE = 1024  # bigger images are decoded scaled down where the format can
-
-
-class DrawCanvas(QWidget):
-    """Widget point (x, y) is grid cell (32·x/width, 32·y/height). Left draws, right erases."""
-
-    drawingChanged = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("drawCanvas")
-        self.setMinimumSize(192, 192)
-        policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        policy.setHeightForWidth(True)
-        self.setSizePolicy(policy)
-        self.setCursor(Qt.CursorShape.CrossCursor)
-        self.setToolTip("Left button: draw · Right button: erase")
-        self.drawing = np.zeros((CANVAS_SIZE, CANVAS_SIZE), np.float32)
-        self.brush_radius = DEFAULT_RADIUS
-        self.overlay: np.ndarray | None = None  # shown instead of the drawing (random input)
-        self.saliency: np.ndarray | None = None  # 0-1 |d loss / d input| over the grid
-        self._last: tuple[float, float] | None = None
-        self._erasing = False
-        self._undo: list[np.ndarray] = []
-        self._grid_pixmap: QPixmap | None = None
-
-    def sizeHint(self) -> QSize:
-        return QSize(320, 320)
-
-    def hasHeightForWidth(self) -> bool:
-        return True
-
-    def heightForWidth(self, width: int) -> int:
-        return width
-
-    # -- coordinates ----------------------------------------------------------------------
-    def to_grid(self, pos: QPointF) -> tuple[float, float]:
-        return (
-            CANVAS_SIZE * pos.x() / max(1, self.width()),
-            CANVAS_SIZE * pos.y() / max(1, self.height()),
-        )
-
-    # -- editing --------------------------------------------------------------------------
-    def set_drawing(self, drawing: np.ndarray) -> None:
-        """Replace the drawing (undoable)."""
-        self._push_undo()
-        self.drawing = np.asarray(drawing, np.float32).copy()
-        self.overlay = None
-        self._changed()
-
-    def clear(self) -> None:
-        if self.drawing.any() or self.overlay is not None:
-            self.set_drawing(np.zeros_like(self.drawing))
-
-    def show_overlay(self, values: np.ndarray | None) -> None:
-        """Show ``values`` (e.g. a random input) over the drawing, which is kept underneath."""
-        self.overlay = None if values is None else minmax01(np.asarray(values, np.float32))
-        self.update()
-
-    def set_saliency(self, values01: np.ndarray | None) -> None:
-        """Overlay a 0-1 map (the input gradient's magnitude) in red over the drawing."""
-        self.saliency = None if values01 is None else np.asarray(values01, np.float32)
-        self.update()
-
-    def undo(self) -> bool:
-        if not self._undo:
-            return False
-        self.drawing = self._undo.pop()
-        self.overlay = None
-        self._changed()
-        return True
-
-    def _push_undo(self) -> None:
-        self._undo.append(self.drawing.copy())
-        del self._undo[:-UNDO_DEPTH]
-
-    def _changed(self, cells: tuple[int, int, int, int] | None = None) -> None:
-        """The drawing changed (within ``cells`` = top, left, bottom, right, if given)."""
-        if cells is None:
-            self.update()
-        else:
-            top, left, bottom, right = cells
-            sx, sy = self.width() / CANVAS_SIZE, self.height() / CANVAS_SIZE
-            x, y = math.floor(left * sx), math.floor(top * sy)
-            self.update(x, y, math.ceil(right * sx) - x + 1, math.ceil(bottom * sy) - y + 1)
-        self.drawingChanged.emit()
-
-    # -- mouse ----------------------------------------------------------------------------
-    def mousePressEvent(self, event: QMouseEvent) -> None:
-        button = event.button()
-        if button not in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
-            return super().mousePressEvent(event)
-        self._push_undo()
-        self.overlay = None
-        self._erasing = button == Qt.MouseButton.RightButton
-        self._last = self.to_grid(event.position())
-        self._stroke_to(self._last)
-
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        if self._last is None:
-            return super().mouseMoveEvent(event)
-        self._stroke_to(self.to_grid(event.position()))
-
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        if self._last is not None:
-            self._stroke_to(self.to_grid(event.position()))
-        self._last = None
-
-    def _stroke_to(self, point: tuple[float, float]) -> None:
-        start = self._last or point
-        cells = paint_segment(self.drawing, start, point, self.brush_radius, self._erasing)
-        self._last = point
-        self._changed(cells)
-
-    # -- painting -------------------------------------------------------------------------
-    def _grid(self) -> QPixmap:
-        """Faint cell lines, drawn once per size (a stroke repaints the canvas very often)."""
-        ratio = self.devicePixelRatioF()  # sharp lines on high-DPI screens
-        wanted = self.size() * ratio
-        if self._grid_pixmap is None or self._grid_pixmap.size() != wanted:
-            pixmap = QPixmap(wanted)
-            pixmap.setDevicePixelRatio(ratio)
-            pixmap.fill(Qt.GlobalColor.transparent)
-            grid = QPainter(pixmap)
-            pen = QPen(QColor(255, 255, 255, 22))
-            pen.setWidth(0)
-            grid.setPen(pen)
-            w, h = self.width(), self.height()
-            for i in range(1, CANVAS_SIZE):
-                x, y = i * w / CANVAS_SIZE, i * h / CANVAS_SIZE
-                grid.drawLine(QPointF(x, 0), QPointF(x, h))
-                grid.drawLine(QPointF(0, y), QPointF(w, y))
-            grid.end()
-            self._grid_pixmap = pixmap
-        return self._grid_pixmap
-
-    def paintEvent(self, event) -> None:
-        painter = QPainter(self)
-        shown = self.overlay if self.overlay is not None else self.drawing
-        painter.drawImage(QRectF(self.rect()), grey_image(shown))
-        if self.saliency is not None:
-            painter.drawImage(QRectF(self.rect()), heat_image(self.saliency))
-        painter.drawPixmap(0, 0, self._grid())
-        if self.overlay is not None:
-            painter.setPen(QColor(255, 210, 80))
-            painter.drawText(self.rect().adjusted(6, 4, -6, -4), "torch.randn(1, 1, 32, 32)")
-        painter.end()
-
-
-class SquareHolder(QWidget):
-    """Keeps its one child the largest centred square, so the canvas's cells stay square."""
-
-    def __init__(self, child: QWidget, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.child = child
-        child.setParent(self)
-        self.setMinimumSize(child.minimumSize())
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-
-    def sizeHint(self) -> QSize:
-        return self.child.sizeHint()
-
-    def resizeEvent(self, event) -> None:
-        side = min(self.width(), self.height())
-        self.child.setGeometry((self.width() - side) // 2, (self.height() - side) // 2, side, side)
-
-
-class InputPreview(PaintTracked, QWidget):
-    """The tensor the network actually got, drawn nearest-neighbour, min-max scaled."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("inputPreview")
-        self.setFixedSize(96, 96)
-        self.setToolTip(
-            "What the network gets: the drawing cropped, scaled to 20×20, centred by "
-            "mass in 28×28, padded to 32×32 and normalised like MNIST"
-        )
-        self._image = QImage()
-
-    def show_input(self, values: np.ndarray, request_id: int) -> None:
-        plane = np.asarray(values, np.float32).reshape(-1, *values.shape[-2:])[0]
-        self._image = grey_image(minmax01(plane))
-        self.shown_request_id = request_id
-        self.update()
-
-    def paintEvent(self, event) -> None:
-        painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor(0, 0, 0))
-        if not self._image.isNull():
-            painter.drawImage(QRectF(self.rect()), self._image)
-        painter.end()
-        self.mark_painted()
+from . import image_loading
+from .array_image import minmax01
+from .draw_canvas import DrawCanvas, InputPreview, SquareHolder
 
 
 class CanvasPanel(QWidget):
@@ -401,25 +198,22 @@ class CanvasPanel(QWidget):
 
     def load_image(self, path: Path) -> bool:
         """Load an image file as the drawing, decoded off the GUI thread; ``imageLoaded(ok)``
-        says when it is on the canvas (or why not, in ``message``). Returns False at once, the
-        drawing kept, for a file that is missing, not an image, or too big to decode
-        (``check_image``); True when decoding has started."""
+        says when it is on the canvas (or why not, in ``message``). False at once, the drawing
+        kept, for a file that is missing, not an image, or too big (``check_image``)."""
         path = Path(path)
-        problem = check_image(path)
+        problem = image_loading.check_image(path)
         if problem is not None:
             self.message.emit(f"Could not load {path.name}: {problem}. The drawing is kept.")
             return False
         self._image_request += 1
-        request = self._image_request
-        threading.Thread(
-            target=self._decode, args=(path, request), name="image-decode", daemon=True
-        ).start()
+        args = (path, self._image_request)
+        threading.Thread(target=self._decode, args=args, name="image-decode", daemon=True).start()
         return True
 
     def _decode(self, path: Path, request: int) -> None:
         """On a side thread: decode, convert to grey, fit to the canvas (no widget touched)."""
         try:
-            drawing, size = decode_drawing(path)
+            drawing, size = image_loading.decode_drawing(path)
             outcome = (request, path.name, drawing, size, "")
         except Exception as exc:  # anything a decoder raises is a refusal, not a crash
             outcome = (request, path.name, None, None, str(exc))
@@ -438,50 +232,3 @@ class CanvasPanel(QWidget):
         self.canvas.set_drawing(drawing)
         self.message.emit(f"Loaded {name} ({size[0]}×{size[1]}).")
         self.imageLoaded.emit(True)
-
-
-def check_image(path: Path) -> str | None:
-    """Why ``path`` cannot be loaded as a digit image without decoding it, or None: missing,
-    not an image Qt reads, over ``MAX_IMAGE_BYTES`` on disk or ``MAX_IMAGE_SIDE``² pixels
-    (read from the header only)."""
-    if not path.exists():
-        return "file not found"
-    if not path.is_file():
-        return "not a file"
-    size_bytes = path.stat().st_size
-    if size_bytes > MAX_IMAGE_BYTES:
-        return (
-            f"the file is {size_bytes / 2**20:.0f} MB, over the {MAX_IMAGE_BYTES >> 20} MB "
-            "an image may be here"
-        )
-    reader = QImageReader(str(path))
-    if not reader.canRead():
-        return "not a readable image"
-    size = reader.size()
-    if size.isValid() and size.width() * size.height() > MAX_IMAGE_SIDE**2:
-        return (
-            f"it is {size.width()}×{size.height()} pixels, over the "
-            f"{MAX_IMAGE_SIDE}×{MAX_IMAGE_SIDE} an image may be here"
-        )
-    return None
-
-
-def decode_drawing(path: Path) -> tuple[np.ndarray, tuple[int, int]]:
-    """Decode ``path`` (any thread) to a canvas drawing and its size; ``ValueError`` if not."""
-    reader = QImageReader(str(path))
-    reader.setAutoTransform(True)
-    reader.setAllocationLimit(2 * (MAX_IMAGE_SIDE**2 * 4 >> 20))  # MB: a header that lied
-    size = reader.size()
-    if size.isValid() and max(size.width(), size.height()) > DECODE_SIDE:
-        # The canvas is 32×32: formats that can (JPEG) decode straight to a smaller size.
-        keep = Qt.AspectRatioMode.KeepAspectRatio
-        reader.setScaledSize(size.scaled(DECODE_SIDE, DECODE_SIDE, keep))
-    image = reader.read()
-    if image.isNull():
-        raise ValueError(reader.errorString() or "not a readable image")
-    w0, h0 = (size.width(), size.height()) if size.isValid() else (image.width(), image.height())
-    grey = image.convertToFormat(QImage.Format.Format_Grayscale8)
-    w, h, stride = grey.width(), grey.height(), grey.bytesPerLine()
-    buffer = np.frombuffer(grey.constBits(), np.uint8, count=stride * h)
-    pixels = buffer.reshape(h, stride)[:, :w].astype(np.float32)
-    return to_drawing(pixels, CANVAS_SIZE), (w0, h0)

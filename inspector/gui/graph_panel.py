@@ -5,25 +5,21 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QPoint, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QHBoxLayout,
     QLabel,
-    QLineEdit,
     QMenu,
-    QPushButton,
-    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from ..core.autograd_graph import OP, PARAM, ROOT
+from ..core.autograd_graph import PARAM
 from ..core.collapse import GROUP, SAVED, CollapsedGraph, LaidOutView, repeated_blocks
 from ..core.results import BackwardResult
 from ..core.stepping import Stepper
 from .gradient_panel import GradientPanel
-from .graph_view import FILL, GraphScene, GraphView
+from .graph_controls import GraphControls
+from .graph_view import GraphScene, GraphView
 
 PLAY_INTERVAL_MS = 350
 
@@ -55,66 +51,18 @@ class GraphPanel(QWidget):
         self._matches: list[int] = []
         self._match = -1
 
-        def button(text: str, name: str, tip: str) -> QPushButton:
-            b = QPushButton(text)
-            b.setObjectName(name)
-            b.setToolTip(tip)
-            b.setEnabled(False)
-            return b
-
-        self.reset_button = button("Reset", "backwardResetButton", "Back to before the first node")
-        self.prev_button = button("◀ Back", "backwardPrevButton", "Step back (Shift+Space)")
-        self.step_button = button("Step ▶", "backwardStepButton", "Run the next node (Space)")
-        self.play_button = button("Play", "backwardPlayButton", "Step through every node")
-        self.fit_button = button("Fit", "graphFitButton", "Fit the graph in the view")
-        self.collapse_button = button(
-            "Collapse blocks",
-            "collapseBlocksButton",
-            "Draw each repeated block (layer1.0, layers.12, ...) as one box",
+        self.controls = GraphControls()
+        c = self.controls
+        # The panel's own names for its controls (tests and the window use them).
+        self.reset_button, self.prev_button = c.reset_button, c.prev_button
+        self.step_button, self.play_button, self.fit_button = (
+            c.step_button,
+            c.play_button,
+            c.fit_button,
         )
-        self.expand_button = button("Expand all", "expandAllButton", "Draw every node again")
-        self.saved_check = QCheckBox("Saved tensors")
-        self.saved_check.setObjectName("showSavedCheck")
-        self.saved_check.setToolTip(
-            "Draw the tensors each op saved for its backward (as torchviz does); click one to "
-            "see its values"
-        )
-        self.saved_check.setEnabled(False)
+        self.collapse_button, self.expand_button = c.collapse_button, c.expand_button
+        self.saved_check, self.search, self.node_label = c.saved_check, c.search, c.node_label
         self.saved_check.toggled.connect(self._on_saved_toggled)
-        legend = " ".join(
-            f"<span style='color:{FILL[kind].name()}'>■</span> {text}"
-            for kind, text in (
-                (ROOT, "loss"),
-                (OP, "op"),
-                (PARAM, "parameter"),
-                (GROUP, "module box"),
-                (SAVED, "saved tensor"),
-            )
-        )
-        self.legend = QLabel(legend)
-        self.legend.setObjectName("graphLegend")
-        self.legend.setToolTip("Node colours; orange edges carried a gradient, yellow outline: now")
-        self.search = QLineEdit()
-        self.search.setObjectName("graphSearch")
-        self.search.setPlaceholderText("Find a node (Enter: next)")
-        self.search.setClearButtonEnabled(True)
-        self.search.setToolTip("Finds nodes by name, label or module; Enter jumps to the next")
-        self.search.setEnabled(False)
-        self.node_label = QLabel("Press Backward to build the autograd graph of the loss.")
-        self.node_label.setObjectName("backwardNodeLabel")
-        # A long node label must not widen the whole window.
-        self.node_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.node_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        controls = QHBoxLayout()
-        for b in (self.reset_button, self.prev_button, self.step_button, self.play_button):
-            controls.addWidget(b)
-        controls.addWidget(self.node_label, 1)
-        view_controls = QHBoxLayout()  # a second row: the window stays narrow enough
-        view_controls.addWidget(self.search, 1)
-        view_controls.addWidget(self.saved_check)
-        view_controls.addWidget(self.collapse_button)
-        view_controls.addWidget(self.expand_button)
-        view_controls.addWidget(self.fit_button)
 
         self.placeholder = QLabel(
             "The autograd graph of the loss appears here.\n\n"
@@ -134,9 +82,7 @@ class GraphPanel(QWidget):
         splitter.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
-        layout.addLayout(controls)
-        layout.addLayout(view_controls)
-        layout.addWidget(self.legend)
+        layout.addWidget(self.controls)
         layout.addWidget(splitter, 1)
 
         self.play_timer = QTimer(self)
@@ -158,16 +104,7 @@ class GraphPanel(QWidget):
         self.result = result
         self.stepper = Stepper(result.record)
         self.collapsed = set(result.view.collapsed)
-        for b in (self.reset_button, self.prev_button, self.step_button, self.play_button):
-            b.setEnabled(True)
-        for w in (
-            self.fit_button,
-            self.collapse_button,
-            self.expand_button,
-            self.search,
-            self.saved_check,
-        ):
-            w.setEnabled(True)
+        self.controls.set_enabled(True)
         self._rebuild()
 
     def _rebuild(self) -> None:
@@ -312,13 +249,9 @@ class GraphPanel(QWidget):
             self.scene.deleteLater()
         self.scene = self.shown = None
         self.collapsed = set()
-        for w in (self.collapse_button, self.expand_button, self.search, self.saved_check):
-            w.setEnabled(False)
+        self.controls.set_enabled(False)
         self.stack.setCurrentWidget(self.placeholder)
-        for b in (self.reset_button, self.prev_button, self.step_button, self.play_button):
-            b.setEnabled(False)
-        self.fit_button.setEnabled(False)
-        self.node_label.setText("Press Backward to build the autograd graph of the loss.")
+        self.node_label.setText(GraphControls.NO_GRAPH)
 
     # -- stepping -----------------------------------------------------------------------------
     @Slot()

@@ -1,14 +1,21 @@
-"""A column of titled heatmaps in one pyqtgraph scene, with hover read-out.
+"""A column of titled heatmaps painted by one plain widget, with hover read-out.
 
-Shared by the activations and the weights panels: one ``ImageItem`` per heatmap, rows built
-once per layout and only re-imaged afterwards (a ``setImage`` is cheap, rebuilding is not).
+One ``QPainter`` pass draws every row: a title and the heatmap the worker already coloured,
+scaled nearest-neighbour into a rectangle computed once per layout or resize. A new result
+only swaps the images and repaints: no scene, no items, no re-layout. (The first version used
+one pyqtgraph view box and image item per row; its scene bookkeeping was most of the GUI
+thread's time per frame.) The shared colour bar is a separate, rarely repainted widget.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QSignalBlocker, Signal
+from PySide6.QtCore import QPointF, QRectF, QSignalBlocker, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QStaticText, QTextOption
+from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from ..core.colormap import ANCHORS
 from ..core.heatmaps import Heatmap
@@ -16,7 +23,11 @@ from ..core.palette import PANEL_BACKGROUND
 from .frames import PaintTracked
 
 STRIP_HEIGHT = 26  # pixels for a vector shown as a strip
+MIN_IMAGE_HEIGHT = 70  # pixels at least for a row of channels
 TITLE_WIDTH = 190
+SPACING = 4
+MARGIN = 4
+DETAIL_COLOUR = "#9aa0a6"
 
 
 def make_colorbar() -> pg.ColorBarItem:
@@ -26,78 +37,116 @@ def make_colorbar() -> pg.ColorBarItem:
 
 
 class HeatmapRow:
-    """A title, a view box and an image item for one heatmap."""
+    """One titled heatmap: what it shows and where (the column lays the rows out)."""
 
-    def __init__(self, layout: pg.GraphicsLayout, row: int, key: object, strip: bool) -> None:
-        # Items go straight into the Qt grid: pyqtgraph's addItem re-lays out the whole grid
-        # each time (quadratic in rows), and a ViewBox's context menu costs 3 ms to build.
+    def __init__(self, key: object, strip: bool) -> None:
         self.key = key
-        self.title = pg.LabelItem("", justify="right")
-        self.title.setFixedWidth(TITLE_WIDTH)
-        self.view = pg.ViewBox(
-            invertY=True, enableMouse=False, enableMenu=False, defaultPadding=0.0
-        )
-        layout.layout.addItem(self.title, row, 0)
-        layout.layout.addItem(self.view, row, 1)
-        self.image = pg.ImageItem(axisOrder="row-major")
-        self.image.setAutoDownsample(False)
-        self.view.addItem(self.image)
         self.strip = strip
-        if strip:
-            layout.layout.setRowFixedHeight(row, STRIP_HEIGHT)
-        else:
-            self.view.setAspectLocked(True)
         self.heatmap: Heatmap | None = None
         self.name = ""
+        self.title = QStaticText()
+        self.title.setTextFormat(Qt.TextFormat.RichText)
+        option = QTextOption(Qt.AlignmentFlag.AlignRight)
+        option.setWrapMode(QTextOption.WrapMode.NoWrap)
+        self.title.setTextOption(option)
+        self.image: QImage | None = None
+        self._rgba: np.ndarray | None = None  # the QImage reads this buffer: keep it alive
+        self.cell = QRectF()  # the row's room for the image (set by the column's layout)
+        self.target = QRectF()  # where the image is drawn, aspect kept
 
     def set_title(self, name: str, detail: str) -> None:
         self.name = name
         self.title.setText(
-            f"<b>{name}</b><br><span style='color:#9aa0a6; font-size:8pt'>{detail}</span>"
+            f"<b>{name}</b><br><span style='color:{DETAIL_COLOUR}; font-size:8pt'>{detail}</span>"
         )
+        self.title.setTextWidth(TITLE_WIDTH)
 
     def show(self, heatmap: Heatmap, rgba: np.ndarray) -> None:
         """Show ``rgba`` (the heatmap already coloured); ``heatmap`` keeps the values."""
+        resized = self.heatmap is None or self.heatmap.image.shape != heatmap.image.shape
         self.heatmap = heatmap
-        first = self.image.image is None or self.image.image.shape[:2] != heatmap.image.shape
-        self.image.setImage(rgba, autoLevels=False)
-        if first:
-            h, w = heatmap.image.shape
-            self.view.setRange(xRange=(0, w), yRange=(0, h), padding=0.0)
+        self._rgba = np.ascontiguousarray(rgba, np.uint8)
+        h, w = self._rgba.shape[:2]
+        self.image = QImage(self._rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888)
+        if resized:
+            self.fit()
+
+    def fit(self) -> None:
+        """The largest rectangle of the image's aspect in the cell (left-aligned)."""
+        if self.heatmap is None or self.cell.isEmpty():
+            self.target = QRectF()
+            return
+        h, w = self.heatmap.image.shape
+        if self.strip:
+            self.target = QRectF(self.cell)
+            return
+        scale = min(self.cell.width() / w, self.cell.height() / h)
+        self.target = QRectF(self.cell.left(), self.cell.top(), w * scale, h * scale)
+
+    def pixel_at(self, pos: QPointF) -> tuple[int, int] | None:
+        if self.heatmap is None or not self.target.contains(pos):
+            return None
+        h, w = self.heatmap.image.shape
+        c = math.floor((pos.x() - self.target.left()) * w / self.target.width())
+        r = math.floor((pos.y() - self.target.top()) * h / self.target.height())
+        return (min(r, h - 1), min(c, w - 1))
 
 
-class HeatmapColumn(PaintTracked, pg.GraphicsLayoutWidget):
+class HeatmapColumn(PaintTracked, QWidget):
     """Rows of heatmaps sharing one colour bar; ``hovered`` says what is under the mouse."""
 
     hovered = Signal(str)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.setBackground(PANEL_BACKGROUND)
-        self.ci.layout.setSpacing(2)
-        self.ci.setContentsMargins(2, 2, 2, 2)
+        self.setMouseTracking(True)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # we fill every pixel
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.rows: list[HeatmapRow] = []
-        self.colorbar = make_colorbar()
         self._layout_key: tuple = ()
-        self.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self._background = QColor(PANEL_BACKGROUND)
+        self.bar_view = pg.GraphicsLayoutWidget()
+        self.bar_view.setObjectName("activationsColorBar")
+        self.bar_view.setBackground(PANEL_BACKGROUND)
+        self.bar_view.setFixedWidth(72)
+        self.colorbar = make_colorbar()
+        self.bar_view.addItem(self.colorbar)
 
     def set_layout(self, keys: list[tuple[object, bool]]) -> None:
-        """(key, is_strip) per row; rebuilds the scene only when the keys change."""
+        """(key, is_strip) per row; rebuilds the rows only when the keys change."""
         key = tuple(keys)
         if key == self._layout_key:
             return
         self._layout_key = key
-        grid = pg.GraphicsLayout()  # a fresh grid replaces (and frees) the old one at once
-        grid.layout.setSpacing(2)
-        grid.setContentsMargins(2, 2, 2, 2)
-        self.rows = [HeatmapRow(grid, i, k, strip) for i, (k, strip) in enumerate(keys)]
-        self.colorbar = make_colorbar()
-        if self.rows:
-            grid.layout.addItem(self.colorbar, 0, 2, len(self.rows), 1)
-        self.ci = grid
-        self.setCentralItem(grid)
-        height = sum(STRIP_HEIGHT if r.strip else 70 for r in self.rows) + 8
-        self.setMinimumHeight(min(height, 2000))
+        self.rows = [HeatmapRow(k, strip) for k, strip in keys]
+        height = sum(STRIP_HEIGHT if r.strip else MIN_IMAGE_HEIGHT for r in self.rows)
+        self.setMinimumHeight(min(height + SPACING * len(self.rows) + 2 * MARGIN, 2000))
+        self._lay_out()
+        self.updateGeometry()
+
+    def sizeHint(self) -> QSize:
+        return QSize(600, self.minimumHeight())
+
+    def _lay_out(self) -> None:
+        """Strips get their fixed height; rows of channels share the rest equally."""
+        if not self.rows:
+            return
+        strips = sum(1 for r in self.rows if r.strip)
+        images = len(self.rows) - strips
+        free = self.height() - 2 * MARGIN - SPACING * (len(self.rows) - 1) - strips * STRIP_HEIGHT
+        share = max(MIN_IMAGE_HEIGHT, free / images) if images else 0
+        left = MARGIN + TITLE_WIDTH + SPACING
+        width = max(1.0, self.width() - left - MARGIN)
+        y = float(MARGIN)
+        for row in self.rows:
+            height = STRIP_HEIGHT if row.strip else share
+            row.cell = QRectF(left, y, width, height)
+            row.fit()
+            y += height + SPACING
+
+    def resizeEvent(self, event) -> None:
+        self._lay_out()
+        super().resizeEvent(event)
 
     def levels(self) -> tuple[float, float]:
         return tuple(self.colorbar.levels())
@@ -109,19 +158,29 @@ class HeatmapColumn(PaintTracked, pg.GraphicsLayoutWidget):
         with QSignalBlocker(self.colorbar):
             self.colorbar.setLevels(levels)
 
-    def _on_mouse_moved(self, pos: QPointF) -> None:
+    def mouseMoveEvent(self, event) -> None:
+        pos = event.position()
         for row in self.rows:
-            if row.heatmap is None or not row.view.sceneBoundingRect().contains(pos):
+            pixel = row.pixel_at(pos)
+            if pixel is None:
                 continue
-            point = row.image.mapFromScene(pos)
-            r, c = int(np.floor(point.y())), int(np.floor(point.x()))
-            where = row.heatmap.describe(r, c)
-            if where is None:
-                return
-            value = float(row.heatmap.image[r, c])
-            self.hovered.emit(f"{row.name} {where} = {value:.4g}")
+            where = row.heatmap.describe(*pixel)
+            if where is not None:
+                value = float(row.heatmap.image[pixel])
+                self.hovered.emit(f"{row.name} {where} = {value:.4g}")
             return
 
     def paintEvent(self, event) -> None:
-        super().paintEvent(event)
+        painter = QPainter(self)
+        painter.fillRect(event.rect(), self._background)
+        painter.setPen(QColor("#e6e6e6"))
+        exposed = QRectF(event.rect())
+        for row in self.rows:
+            if row.cell.bottom() < exposed.top() or row.cell.top() > exposed.bottom():
+                continue  # scrolled out of sight
+            title_top = row.cell.top() + max(0.0, (row.cell.height() - 30) / 2)
+            painter.drawStaticText(QPointF(MARGIN, title_top), row.title)
+            if row.image is not None and not row.target.isEmpty():
+                painter.drawImage(row.target, row.image)
+        painter.end()
         self.mark_painted()

@@ -21,15 +21,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.autograd_graph import format_shape
 from ..core.summary import ModuleNode
 
 COLUMNS = ("Name", "Module", "Parameters", "Output shape")
 NAME, MODULE, PARAMS, SHAPE = range(4)
 _ROOT = QModelIndex()  # the invalid index Qt uses for "no parent"
-
-
-def format_shape(shape: tuple[int, ...] | None) -> str:
-    return "" if shape is None else "[" + ", ".join(map(str, shape)) + "]"
 
 
 class ModuleTreeModel(QAbstractItemModel):
@@ -117,7 +114,7 @@ class ModuleTreeModel(QAbstractItemModel):
             if column == PARAMS:
                 return f"{node.parameters:,}"
             if column == SHAPE:
-                return format_shape(self._shapes.get(node.path))
+                return format_shape(self._shapes.get(node.path), unknown="")
         elif role == Qt.ItemDataRole.ToolTipRole:
             return f"{node.path or node.name}\n{node.text}\n{node.parameters:,} parameters"
         elif role == Qt.ItemDataRole.TextAlignmentRole and column == PARAMS:
@@ -220,3 +217,11 @@ class TreePanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.filter)
         layout.addWidget(tree, 1)
+
+    def focus_filter(self) -> None:
+        """Ctrl+F: type to filter the tree (the dock is shown if it was closed)."""
+        dock = self.parentWidget()
+        if dock is not None and not dock.isVisible():
+            dock.show()
+        self.filter.setFocus()
+        self.filter.selectAll()

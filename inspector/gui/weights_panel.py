@@ -7,11 +7,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from ..core.heatmaps import finite_range
 from ..core.palette import PANEL_BACKGROUND
 from ..core.results import ParametersResult
 
-BINS = 40
 STRIP_ROW = 110  # pixels for a bias (title, strip and a small histogram)
 IMAGE_ROW = 240
 
@@ -74,13 +72,12 @@ class WeightsPanel(QWidget):
         if result.note:
             self.title.setText(self.title.text() + f"<br><i>{result.note}</i>")
         for row, param in enumerate(result.parameters):
-            heatmap = param.grad_heatmap if grad else param.heatmap
-            values = param.grad if grad else param.values
+            shown = param.grad_picture if grad else param.picture
             title = f"{param.name}.grad [{param.title.split('[', 1)[1]}" if grad else param.title
-            if heatmap is None or values is None:
+            if shown is None:
                 self.view.addLabel(f"{title}: no gradient yet (press Backward)", row=row, col=0)
                 continue
-            levels = finite_range([heatmap.image])
+            heatmap = shown.heatmap
             view = self.view.addPlot(row=row, col=0, title=title)
             view.setObjectName(param.name)
             view.invertY(True)
@@ -89,27 +86,29 @@ class WeightsPanel(QWidget):
             view.setMouseEnabled(x=False, y=False)
             view.setMenuEnabled(False)
             view.hideButtons()
-            image = pg.ImageItem(heatmap.colorize(levels), axisOrder="row-major")
+            image = pg.ImageItem(shown.rgba, axisOrder="row-major")
             view.addItem(image)
             h, w = heatmap.image.shape
             if not heatmap.is_strip:
                 view.setAspectLocked(True)
             view.setRange(xRange=(0, w), yRange=(0, h), padding=0.02)
-            finite = values[np.isfinite(values)]
-            counts, edges = np.histogram(finite, bins=BINS) if finite.size else ([], [0])
             hist = self.view.addPlot(row=row, col=1, title="histogram")
             hist.setMouseEnabled(x=False, y=False)
             hist.setMenuEnabled(False)
             hist.hideButtons()
-            if len(counts):
-                hist.plot(edges, counts, stepMode="center", fillLevel=0, brush="#4f8cc980")
+            if len(shown.counts):
+                hist.plot(
+                    shown.edges, shown.counts, stepMode="center", fillLevel=0, brush="#4f8cc980"
+                )
             hist.setMaximumWidth(220)
             self._images.append((image, heatmap, title))
             if heatmap.is_strip:
                 self.view.ci.layout.setRowMaximumHeight(row, STRIP_ROW)
             else:
                 self.view.ci.layout.setRowPreferredHeight(row, IMAGE_ROW)
-        total = sum(STRIP_ROW if p.heatmap.is_strip else IMAGE_ROW for p in result.parameters)
+        total = sum(
+            STRIP_ROW if p.picture.heatmap.is_strip else IMAGE_ROW for p in result.parameters
+        )
         self.view.setMinimumHeight(max(120, total))
 
     def _on_mouse_moved(self, pos) -> None:

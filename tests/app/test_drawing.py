@@ -118,7 +118,7 @@ def test_clicking_conv1_in_the_tree_shows_its_kernels(qtbot, window):
     params = window.weights.result.parameters
     assert [p.name for p in params] == ["conv1.weight", "conv1.bias"]
     assert params[0].values.shape == (6, 1, 5, 5)
-    assert params[0].heatmap.layout.count == 6
+    assert params[0].picture.heatmap.layout.count == 6
 
 
 def test_tree_columns_and_root_row(qtbot, window):

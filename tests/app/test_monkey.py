@@ -31,7 +31,12 @@ def rss_mb() -> float | None:
 
 
 def test_monkey(qtbot, window, zoo_files):
+    """Random clicks, strokes, keys, docks, models, backward passes: nothing may fail. Every
+    model here opens and runs, so any failure message or error dialog is a bug."""
     rng = random.Random(1234)
+    failures: list[str] = []
+    window.compute.failed.connect(lambda message, _details: failures.append(message))
+    window.compute.loadFailed.connect(lambda message, _details: failures.append(message))
     models = [
         "lenet",
         f"{zoo_files['nets']}:make_mlp",
@@ -141,9 +146,12 @@ def test_monkey(qtbot, window, zoo_files):
     window.open_model(ModelRef("lenet", None, None, False))
     qtbot.waitUntil(lambda: window.windowTitle() == "Net Inspector — LeNet (MNIST)", timeout=30_000)
     qtbot.wait(500)
-    for widget in QApplication.topLevelWidgets():  # error boxes the monkey provoked, if any
-        if widget.objectName() in ("loadErrorDialog", "errorDialog"):
-            widget.close()
+    dialogs = [
+        w.objectName()
+        for w in QApplication.topLevelWidgets()
+        if w.isVisible() and w.objectName() in ("loadErrorDialog", "errorDialog")
+    ]
+    assert not failures and not dialogs, f"failures: {failures}; dialogs: {dialogs}"
     gc.collect()
     after = rss_mb()
     assert done > 20

@@ -12,8 +12,8 @@ from inspector.core.autograd_graph import PARAM, ROOT, extract_graph
 from inspector.core.backward import record_backward, sgd_step
 from inspector.core.graph_export import dumps, graph_from_json, to_dot
 from inspector.core.layout import layered_layout
+from inspector.core.loading import bundled_lenet
 from inspector.core.losses import LossSpec, compute_loss
-from inspector.core.nets import load_lenet
 from inspector.core.stepping import Stepper
 
 LENET_COUNTS = {
@@ -29,7 +29,7 @@ LENET_COUNTS = {
 
 @pytest.fixture
 def lenet():
-    return load_lenet().model
+    return bundled_lenet().model
 
 
 @pytest.fixture
@@ -264,3 +264,13 @@ def test_repeated_blocks_collapse_and_map_every_node():
     carried = view.view_edges(record.carried())
     assert carried == {(a, b) for a, b, _ in view.graph.edges}
     assert collapse(record.graph, set()).graph is record.graph
+
+
+def test_the_graph_alone_is_the_same_graph_without_a_backward_pass(lenet):
+    x = torch.randn(1, 1, 32, 32)
+    full, _ = record_backward(lenet, x, LossSpec("mse"))
+    bare, _ = record_backward(lenet, x, LossSpec("mse"), run_backward=False)
+    assert [n.label for n in bare.graph.nodes] == [n.label for n in full.graph.nodes]
+    assert bare.graph.edges == full.graph.edges
+    assert bare.order == [] and bare.grads == {} and len(full.order) == 26
+    assert bare.loss_value == full.loss_value

@@ -7,7 +7,6 @@ import torch
 from inspector.core.engine import COLLAPSE_ABOVE, Engine
 from inspector.core.loading import ModelLoadError, bundled_lenet
 from inspector.core.losses import LossSpec
-from inspector.core.nets import load_lenet
 from inspector.core.preprocess import preprocess_drawing
 from inspector.core.results import ForwardRequest
 from tests.conftest import ZOO
@@ -30,7 +29,7 @@ def test_forward_is_numpy_and_matches_a_plain_forward(engine):
     assert isinstance(result.output, np.ndarray)
     assert [s.step.op for s in result.steps][:3] == ["Conv2d", "relu", "max_pool2d"]
     with torch.no_grad():
-        expected = load_lenet().model(torch.from_numpy(preprocess_drawing(drawing))).numpy()
+        expected = bundled_lenet().model(torch.from_numpy(preprocess_drawing(drawing))).numpy()
     np.testing.assert_allclose(result.output, expected, rtol=1e-5, atol=1e-5)
     assert result.probabilities.sum() == pytest.approx(1.0, abs=1e-5)
 

@@ -2,7 +2,8 @@ from pathlib import Path
 
 import torch
 
-from inspector.core.nets import LENET_WEIGHTS, Net, load_lenet, untrained_lenet
+from inspector.core.loading import bundled_lenet
+from inspector.core.nets import LENET_WEIGHTS, Net, untrained_lenet
 
 TUTORIAL_PRINT = """Net(
   (conv1): Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1))
@@ -30,7 +31,7 @@ def test_forward_shape_on_tutorial_input():
 
 
 def test_bundled_weights_load_without_warning():
-    loaded = load_lenet()
+    loaded = bundled_lenet()
     assert loaded.warning is None
     assert LENET_WEIGHTS.stat().st_size < 1_000_000
     assert not loaded.model.training
@@ -38,7 +39,7 @@ def test_bundled_weights_load_without_warning():
 
 def test_missing_weights_fall_back_to_untrained_with_warning(tmp_path: Path):
     missing = tmp_path / "nope.safetensors"
-    loaded = load_lenet(missing)
+    loaded = bundled_lenet(missing)
     assert "not found" in loaded.warning and "nope.safetensors" in loaded.warning
     reference = untrained_lenet()
     assert torch.equal(loaded.model.conv1.weight, reference.conv1.weight)
@@ -47,7 +48,7 @@ def test_missing_weights_fall_back_to_untrained_with_warning(tmp_path: Path):
 def test_corrupt_weights_fall_back_with_a_message_naming_the_file(tmp_path: Path):
     corrupt = tmp_path / "broken.safetensors"
     corrupt.write_bytes(b"\x00\x01 this is not a safetensors file")
-    loaded = load_lenet(corrupt)
+    loaded = bundled_lenet(corrupt)
     assert loaded.warning is not None and "broken.safetensors" in loaded.warning
     assert isinstance(loaded.model, Net)
 
@@ -55,5 +56,5 @@ def test_corrupt_weights_fall_back_with_a_message_naming_the_file(tmp_path: Path
 def test_wrong_state_dict_is_reported(tmp_path: Path):
     path = tmp_path / "wrong.pt"
     torch.save({"conv1.weight": torch.zeros(3, 3)}, path)
-    loaded = load_lenet(path)
+    loaded = bundled_lenet(path)
     assert "wrong.pt" in loaded.warning

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from inspector.core import mnist
-from inspector.core.nets import LENET_CARD, load_lenet
+from inspector.core.loading import bundled_lenet
+from inspector.core.nets import LENET_CARD
 from inspector.core.train import evaluate
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "mnist_test_1000.npz"
@@ -19,7 +20,7 @@ def test_sample_accuracy_agrees_with_the_card():
     a 99.46 % net misses about 5, so the sample's accuracy is within 1.5 % of the claim)."""
     card = json.loads(LENET_CARD.read_text())
     data = np.load(SAMPLE)
-    accuracy = evaluate(load_lenet().model, data["images"], data["labels"])
+    accuracy = evaluate(bundled_lenet().model, data["images"], data["labels"])
     assert abs(accuracy - card["test_accuracy"]) < 0.015
 
 
@@ -34,7 +35,7 @@ def test_card_names_the_data_it_was_trained_on():
 def test_accuracy_on_full_test_set():
     images, labels = mnist.load_split(FULL, "test")
     assert len(images) == 10_000
-    accuracy = evaluate(load_lenet().model, images, labels)
+    accuracy = evaluate(bundled_lenet().model, images, labels)
     assert accuracy >= 0.99
     card = json.loads(LENET_CARD.read_text())
     assert accuracy == pytest.approx(card["test_accuracy"], abs=1e-4)

@@ -78,7 +78,7 @@ def test_huge_images_are_refused_from_the_header(panel, tmp_path):
 
 
 def test_images_are_decoded_off_the_gui_thread(panel, tmp_path, qtbot, monkeypatch):
-    import inspector.gui.canvas_panel as canvas_panel
+    import inspector.gui.image_loading as image_loading
 
     path = tmp_path / "one.png"
     image = QImage(64, 64, QImage.Format.Format_RGB32)
@@ -89,13 +89,13 @@ def test_images_are_decoded_off_the_gui_thread(panel, tmp_path, qtbot, monkeypat
     painter.end()
     assert image.save(str(path))
     threads = []
-    real = canvas_panel.decode_drawing
+    real = image_loading.decode_drawing
 
     def spying(p):
         threads.append(threading.current_thread())
         return real(p)
 
-    monkeypatch.setattr(canvas_panel, "decode_drawing", spying)
+    monkeypatch.setattr(image_loading, "decode_drawing", spying)
     with qtbot.waitSignal(panel.imageLoaded, timeout=10_000) as done:
         assert panel.load_image(path)
     assert done.args == [True]
