@@ -200,9 +200,9 @@ def test_hostile_pickles_and_pt2_in_sessions(qtbot, window, tmp_path, zoo_files)
 def test_a_session_whose_weights_do_not_fit_changes_nothing_and_leaves_nothing_armed(
     qtbot, window, tmp_path
 ):
-    from inspector.core.nets import load_lenet
+    from inspector.core.loading import bundled_lenet
 
-    weights = {k: v.clone() for k, v in load_lenet().model.state_dict().items()}
+    weights = {k: v.clone() for k, v in bundled_lenet().model.state_dict().items()}
     weights["fc3.bias"] = weights["fc3.bias"][:5].clone()
     path = hostile.session(tmp_path / "misfit.netinspector", weights=weights, learning_rate=0.5)
     stroke(window.canvas_panel.canvas)

@@ -140,9 +140,9 @@ def test_trusted_pickles_in_a_session_are_refused_or_never_read(tmp_path):
     )
     with pytest.raises(Exception, match="needs full unpickling"):  # built-ins never trust
         open_session_from_arguments(no_weights, trust_session=False)
-    from inspector.core.nets import load_lenet
+    from inspector.core.loading import bundled_lenet
 
-    lenet = {k: v.clone() for k, v in load_lenet().model.state_dict().items()}
+    lenet = {k: v.clone() for k, v in bundled_lenet().model.state_dict().items()}
     holds_weights = hostile.session(
         tmp_path / "c.netinspector", model_weights=str(evil), trust=True, weights=lenet
     )
