@@ -46,22 +46,54 @@ def set_identity() -> None:
     QCoreApplication.setApplicationName("Net Inspector")
 
 
-def last_model_or_none():
-    """The model open when the app last closed, reopened; ``(None, note)`` if it cannot be."""
+def remembered_model():
+    """``(opened, note, ask)``: the model open when the app last closed, reopened if the user
+    agreed to run its code and it has not changed since; otherwise ``opened`` is None and
+    ``ask`` is ``(ref, risks)`` to ask about once the window is up (``offer_remembered_model``)
+    — nothing of it runs before Yes. ``note`` says why it could not be reopened."""
     from .core.engine import check_runs
     from .core.loading import open_model
+    from .gui import trust
     from .gui.persistence import Persistence
 
     last = Persistence.last_model()
     if last is None or (last.spec == "lenet" and not last.weights):
-        return None, None
+        return None, None, None
+    try:
+        pending = trust.to_ask(last)
+    except OSError as exc:
+        LOG.warning("could not read %s: %s", last.spec, exc)
+        return None, f"Could not reopen {last.spec} ({exc}); opened the LeNet instead.", None
+    if pending:
+        return None, None, (last, pending)
     try:
         opened = open_model(last.spec, last.weights, last.trust, last.input_shape, last.input_dtype)
         check_runs(opened)  # a model that no longer runs must not half-open
-        return opened, None
+        return opened, None, None
     except Exception as exc:
         LOG.warning("could not reopen %s: %s", last.spec, exc)
-        return None, f"Could not reopen {last.spec} ({exc}); opened the LeNet instead."
+        return None, f"Could not reopen {last.spec} ({exc}); opened the LeNet instead.", None
+
+
+def last_model_or_none():
+    """``remembered_model`` without the question: ``(opened, note)``."""
+    opened, note, _ask = remembered_model()
+    return opened, note
+
+
+def offer_remembered_model(window: MainWindow, ref, risks) -> None:
+    """Ask (without blocking, default No) whether to reopen the model from last time, whose
+    code the user has not agreed to run or which has changed since; the LeNet is open."""
+    from .gui import trust
+
+    window.show_message(f"Opened the LeNet: reopening {ref.spec} waits for your answer.")
+    window.persistence.consent_box = trust.ask(
+        window,
+        risks,
+        f"Reopening {ref.spec}, the model open when Net Inspector last closed,",
+        lambda: window.open_model(ref),
+        lambda: window.show_message(f"Did not reopen {ref.spec}; the LeNet is open."),
+    )
 
 
 def offer_autosave(window: MainWindow) -> None:
@@ -90,8 +122,15 @@ def offer_autosave(window: MainWindow) -> None:
 
 
 def run(
-    weights: Path | None = LENET_WEIGHTS, device: str = "cpu", opened=None, note: str | None = None
+    weights: Path | None = LENET_WEIGHTS,
+    device: str = "cpu",
+    opened=None,
+    note: str | None = None,
+    session=None,
+    ask=None,
 ) -> int:
+    """The app until its window closes. ``session``: ``(path, saved)`` whose model ``opened``
+    is (with its weights); ``ask``: ``(ref, risks)`` of a remembered model to ask about."""
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -105,6 +144,10 @@ def run(
     install_excepthook(window.show_error)
     if note:
         window.show_message(note, warning=True)
+    if session is not None:
+        window.persistence.apply_session(*session)
+    elif ask is not None:
+        offer_remembered_model(window, *ask)
     offer_autosave(window)
     # Ctrl+C in the terminal closes the window like the close button (which stops the worker,
     # even mid-backward, within a second). Python only sees signals between Qt events: the
@@ -118,6 +161,8 @@ def run(
     if threads_left_behind():  # a model still busy in Python or a kernel: do not wait for it
         LOG.info("leaving a busy worker behind")
         logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
         os._exit(code)
     del window
     return code

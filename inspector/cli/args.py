@@ -33,6 +33,48 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", help="print tracebacks of errors")
 
 
+def add_session_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--session FILE`` and ``--trust-session``."""
+    parser.add_argument("--session", type=Path, help="a saved session (.netinspector) to open")
+    parser.add_argument(
+        "--trust-session",
+        action="store_true",
+        help="allow the session to run the code it names (a .py model, a checkpoint that needs "
+        "unpickling): trusted files only",
+    )
+
+
+class SessionRefused(Exception):
+    """A session that would run code the user has not agreed to; ``str()`` is one sentence."""
+
+
+def open_session_from_arguments(path: Path, trust_session: bool, consented=frozenset()):
+    """``(saved, opened, risks)``: the session at ``path`` read and checked completely, its
+    model opened with the session's weights in it, and the files that run code. Refused with
+    ``SessionRefused`` before anything is imported or unpickled unless each such file is in
+    ``consented`` ((path, sha256) pairs) or ``trust_session`` is given; other failures raise
+    ``SessionError`` / ``ModelLoadError`` (one sentence)."""
+    from ..core.consent import code_risks, not_consented
+    from ..core.loading import open_model
+    from ..core.session_file import load_session, model_to_open, restore_weights
+
+    path = Path(path)
+    saved = load_session(path)
+    target = model_to_open(saved)
+    risks = code_risks(target.spec, target.weights, target.trust)
+    pending = not_consented(risks, consented)
+    if pending and not trust_session:
+        files = "; ".join(risk.text for risk in pending)
+        raise SessionRefused(
+            f"refused {path.name}: opening it would run code ({files}); "
+            "pass --trust-session to allow that"
+        )
+    opened = open_model(target.spec, target.weights, target.trust, target.input_shape)
+    if saved.weights:
+        restore_weights(opened.model, saved, path.name)
+    return saved, opened, risks
+
+
 def open_from_arguments(args: argparse.Namespace, check: bool = True):
     """The model the options name, checked to run once on its input (unless ``check`` is
     False), so that a model whose forward fails is refused before anything shows it. Raises

@@ -1,7 +1,9 @@
 """``net-inspector snapshot --out shot.png``: render the whole window offscreen to a PNG.
 
 The README's screenshot is made with it. Without ``--image`` it draws a scripted "7" on the
-canvas with real mouse events, as a person would.
+canvas with real mouse events, as a person would. ``--session FILE`` renders a saved session
+instead; one that names code to run (a ``.py`` model, a checkpoint that needs unpickling) is
+refused unless ``--trust-session`` is given. The PNG is written atomically.
 """
 
 from __future__ import annotations
@@ -12,7 +14,13 @@ import sys
 from pathlib import Path
 
 from ..testing import stroke
-from .args import add_model_arguments, open_from_arguments, refuse
+from .args import (
+    add_model_arguments,
+    add_session_arguments,
+    open_from_arguments,
+    open_session_from_arguments,
+    refuse,
+)
 
 DEADLINE_MS = 30_000  # for everything together: a model this slow is refused, not drawn
 
@@ -23,8 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, required=True, help="PNG file to write")
     parser.add_argument("--image", type=Path, help="a digit image to load instead of drawing")
-    parser.add_argument("--select", default="conv1", help="module to select (default conv1)")
+    parser.add_argument(
+        "--select", default=None, help="module to select (default conv1; a session's own)"
+    )
     add_model_arguments(parser)
+    add_session_arguments(parser)
     parser.add_argument("--size", default="1500x940", help="window size, WxH")
     parser.add_argument(
         "--backward-step",
@@ -40,20 +51,26 @@ def main(argv: list[str] | None = None) -> int:
     from ..app import MainWindow
     from ..gui.theme import follow_system_theme
 
+    saved = None
     try:
-        opened = open_from_arguments(args)
+        if args.session is not None:  # consent on the command line only: --trust-session
+            saved, opened, _risks = open_session_from_arguments(args.session, args.trust_session)
+        else:
+            opened = open_from_arguments(args)
     except Exception as exc:
         return refuse(exc, args.debug)
+    if args.select is None and saved is None:
+        args.select = "conv1"
     app = QApplication.instance() or QApplication(["net-inspector-snapshot"])
     follow_system_theme(app)  # as the app looks when run
     window = MainWindow(device=args.device or "cpu", opened=opened)
     try:
-        return _shoot(app, window, args)
+        return _shoot(app, window, args, saved)
     finally:
         window.close()
 
 
-def _shoot(app, window, args) -> int:
+def _shoot(app, window, args, saved=None) -> int:
     """Draw, select, step; write the PNG only if every panel got what it waits for, else say
     what failed in one sentence (exit 1): never an empty picture with exit 0."""
     from PySide6.QtCore import QDeadlineTimer
@@ -78,8 +95,19 @@ def _shoot(app, window, args) -> int:
     window.resize(width, height)
     window.show()
     app.processEvents()
-    if args.image is not None:
-        if not window.canvas_panel.load_image(args.image):
+    if saved is not None:
+        restored = []
+        window.persistence.sessionRestored.connect(restored.append)
+        window.persistence.apply_session(args.session, saved)
+        while not restored and not deadline.hasExpired():
+            app.processEvents()
+    elif args.image is not None:
+        loaded = []
+        window.canvas_panel.imageLoaded.connect(loaded.append)
+        if window.canvas_panel.load_image(args.image):
+            while not loaded and not deadline.hasExpired():
+                app.processEvents()
+        if not loaded or not loaded[0]:
             print(f"net-inspector: {window.statusBar().currentMessage()}", file=sys.stderr)
             return 1
     elif window.canvas_panel.canvas.isEnabled():
@@ -114,9 +142,12 @@ def _shoot(app, window, args) -> int:
         window.canvas_panel.saliency_check.setChecked(True)
     for _ in range(5):
         app.processEvents()
-    ok = window.grab().save(str(args.out))
-    if not ok:
-        print(f"net-inspector: could not write {args.out}", file=sys.stderr)
+    from ..gui.exports import save_image
+
+    try:
+        save_image(window.grab(), args.out)
+    except OSError as exc:
+        print(f"net-inspector: could not write {args.out}: {exc}", file=sys.stderr)
         return 1
     print(f"wrote {args.out}")
     return 0

@@ -1,12 +1,24 @@
-"""``net-inspector [--model M] [--weights W] [--device D]``: the app's window."""
+"""``net-inspector [--model M] [--weights W] [--device D] [SESSION]``: the app's window.
+
+A model named here is the user's consent to run its code (remembered, ``gui.trust``). A session
+(``--session FILE`` or the only argument) that names code the user has not agreed to run is
+refused before anything runs, unless ``--trust-session`` is given.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from .. import __version__
-from .args import add_model_arguments, open_from_arguments, refuse
+from .args import (
+    add_model_arguments,
+    add_session_arguments,
+    open_from_arguments,
+    open_session_from_arguments,
+    refuse,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,13 +35,25 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="forget the saved window layout, last model and settings",
     )
+    add_session_arguments(parser)
+    parser.add_argument(
+        "session_file", nargs="?", type=Path, metavar="SESSION", help="a session to open"
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    from ..app import last_model_or_none, run, set_identity
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.session is not None and args.session_file is not None:
+        parser.error("name the session once: --session FILE or FILE")
+    session = args.session or args.session_file
+    if session is not None and (args.model is not None or args.weights is not None):
+        parser.error("a session names its own model: leave out --model and --weights")
+    from ..app import remembered_model, run, set_identity
     from ..core.devices import available_devices
+    from ..core.state import ModelRef
+    from ..gui import trust
     from ..gui.persistence import Persistence
 
     set_identity()
@@ -47,13 +71,26 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    if session is not None:  # checked, consented and opened before any window
+        try:
+            saved, opened, risks = open_session_from_arguments(
+                session, args.trust_session, trust.consented()
+            )
+        except Exception as exc:
+            return refuse(exc, args.debug)
+        trust.remember(risks)  # agreed to: already remembered, or --trust-session
+        return run(device=args.device, opened=opened, session=(session, saved))
     note = None
     opened = None
+    ask = None
     if args.model is None and args.weights is None:  # come back to what was open last time
-        opened, note = last_model_or_none()
+        opened, note, ask = remembered_model()
+    else:  # the user names the model: consent to run its code
+        weights = None if args.weights is None else str(args.weights)
+        trust.consent_to(ModelRef(args.model or "lenet", weights, None, args.trust_checkpoint))
     if opened is None:
         try:  # open the model before any window: a refusal is one sentence and an exit code
             opened = open_from_arguments(args)
         except Exception as exc:
             return refuse(exc, args.debug)
-    return run(device=args.device, opened=opened, note=note)
+    return run(device=args.device, opened=opened, note=note, ask=ask)

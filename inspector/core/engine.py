@@ -18,6 +18,7 @@ from torch import nn
 
 from .backward import LiveGraph, record_backward, saved_value, sgd_step
 from .capture import named_outputs
+from .checkpoints import apply_state_dict
 from .collapse import lay_out, repeated_blocks
 from .devices import available_devices
 from .inference import ForwardSettings, module_parameters, network_input, run_forward
@@ -127,19 +128,19 @@ class Engine:
         values = saved_value(self._live, node, name) if self._live is not None else None
         return SavedValueResult(node, name, values)
 
-    def weights(self) -> dict[str, np.ndarray]:
-        """Every tensor of the state dict as it is now (for a session file)."""
-        return {k: v.detach().cpu().numpy().copy() for k, v in self.model.state_dict().items()}
+    def weights(self) -> dict[str, torch.Tensor]:
+        """Every tensor of the state dict as it is now, as CPU copies in its own dtype and
+        shape (bf16 and 0-d included: numpy has no bf16), for a session file."""
+        return {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
 
-    def load_weights(self, state: dict[str, np.ndarray]) -> UpdateResult:
-        """Replace every weight (a saved session's); refused unless it fits exactly."""
-        own = self.model.state_dict()
-        if set(state) != set(own) or any(
-            tuple(np.shape(state[k])) != tuple(own[k].shape) for k in own
-        ):
-            raise ValueError("the saved weights do not fit the model")
-        tensors = {k: torch.as_tensor(np.asarray(v)) for k, v in state.items()}
-        self.model.load_state_dict(tensors)
+    def load_weights(self, state: dict[str, torch.Tensor | np.ndarray]) -> UpdateResult:
+        """Replace every weight (a saved session's) bit for bit; refused with ``ModelLoadError``
+        (naming the keys) and nothing changed unless names, shapes and dtypes all fit."""
+        tensors = {
+            k: v if isinstance(v, torch.Tensor) else torch.from_numpy(np.array(v, copy=True))
+            for k, v in state.items()
+        }
+        apply_state_dict(self.model, tensors, "the session")
         names = tuple(n for n, _ in self.model.named_parameters())
         return UpdateResult("restore", names, "Weights restored.")
 

@@ -87,7 +87,7 @@ class SessionState:
     target_class: int = 0
     zero_grad: bool = True
     learning_rate: float = 0.01
-    backward_step: int | None = None  # None: no backward pass was shown
+    backward_step: int | None = None  # None: no backward pass shown; -1: shown, not stepped
     output_index: int = 0
     brush_radius: float = 1.4
     drawing: np.ndarray = field(default_factory=lambda: np.zeros((32, 32), np.float32))
@@ -427,7 +427,7 @@ def _check_settings(meta: dict, problem) -> dict:
     integer("target_class", 0, MAX_CLASS)
     flag("zero_grad")
     positive("learning_rate", 1e6)
-    integer("backward_step", 0, 10**9, optional=True)
+    integer("backward_step", -1, 10**9, optional=True)  # -1: shown, before the first node
     integer("output_index", 0, 10**6)
     positive("brush_radius", 64.0)
     pins = get("pins")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSignalBlocker, Signal, Slot
-from PySide6.QtGui import QImage
+from PySide6.QtCore import QSignalBlocker, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
@@ -21,10 +22,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.images import to_drawing
 from ..core.inputs import MNIST, TENSOR, InputSpec, parse_ids, random_input, resample_square
 from ..core.preprocess import CANVAS_SIZE, input_map_on_canvas
 from ..core.state import AppState
+from . import image_loading
 from .array_image import minmax01
 from .draw_canvas import DrawCanvas, InputPreview, SquareHolder
 
@@ -128,6 +129,8 @@ class CanvasPanel(QWidget):
 
     message = Signal(str)  # for the status bar
     warning = Signal(str)  # for the status bar, as a warning
+    imageLoaded = Signal(bool)  # a load_image finished: on the canvas, or refused
+    _decoded = Signal(object)  # from the decoding thread
 
     def __init__(self, state: AppState, spec: InputSpec, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -160,6 +163,7 @@ class CanvasPanel(QWidget):
         )
         self.saliency_check.setEnabled(False)
         self._input_grad: np.ndarray | None = None
+        self._image_request = 0  # the latest load_image; older decodes are dropped
         self.input_note = QLabel()
         self.input_note.setObjectName("inputNote")
         self.input_note.setWordWrap(True)
@@ -185,6 +189,7 @@ class CanvasPanel(QWidget):
         layout.addWidget(self.input_note)
 
         self.canvas.drawingChanged.connect(self._on_drawing_changed)
+        self._decoded.connect(self._on_decoded, Qt.ConnectionType.QueuedConnection)
         self.clear_button.clicked.connect(self.canvas.clear)
         self.random_button.clicked.connect(lambda: self.random_input())
         self.load_button.clicked.connect(self.choose_image)
@@ -301,21 +306,38 @@ class CanvasPanel(QWidget):
             self.load_image(Path(path))
 
     def load_image(self, path: Path) -> bool:
-        """Load an image file as the drawing; on failure say why and keep the drawing."""
-        image = QImage(str(path))
-        if image.isNull():
-            reason = "file not found" if not Path(path).exists() else "not a readable image"
-            self.message.emit(f"Could not load {Path(path).name}: {reason}. The drawing is kept.")
+        """Load an image file as the drawing, decoded off the GUI thread; ``imageLoaded(ok)``
+        says when it is on the canvas (or why not, in ``message``). False at once, the drawing
+        kept, for a file that is missing, not an image, or too big (``check_image``)."""
+        path = Path(path)
+        problem = image_loading.check_image(path)
+        if problem is not None:
+            self.message.emit(f"Could not load {path.name}: {problem}. The drawing is kept.")
             return False
-        grey = image.convertToFormat(QImage.Format.Format_Grayscale8)
-        w, h, stride = grey.width(), grey.height(), grey.bytesPerLine()
-        buffer = np.frombuffer(grey.constBits(), np.uint8, count=stride * h)
-        pixels = buffer.reshape(h, stride)[:, :w].astype(np.float32)
-        try:
-            drawing = to_drawing(pixels, CANVAS_SIZE)
-        except ValueError as exc:
-            self.message.emit(f"Could not use {Path(path).name}: {exc}. The drawing is kept.")
-            return False
-        self.canvas.set_drawing(drawing)
-        self.message.emit(f"Loaded {Path(path).name} ({w}×{h}).")
+        self._image_request += 1
+        args = (path, self._image_request)
+        threading.Thread(target=self._decode, args=args, name="image-decode", daemon=True).start()
         return True
+
+    def _decode(self, path: Path, request: int) -> None:
+        """On a side thread: decode, convert to grey, fit to the canvas (no widget touched)."""
+        try:
+            drawing, size = image_loading.decode_drawing(path)
+            outcome = (request, path.name, drawing, size, "")
+        except Exception as exc:  # anything a decoder raises is a refusal, not a crash
+            outcome = (request, path.name, None, None, str(exc))
+        with contextlib.suppress(RuntimeError):  # the panel was closed meanwhile
+            self._decoded.emit(outcome)
+
+    @Slot(object)
+    def _on_decoded(self, outcome) -> None:
+        request, name, drawing, size, problem = outcome
+        if request != self._image_request:
+            return  # a newer image was asked for since
+        if drawing is None:
+            self.message.emit(f"Could not use {name}: {problem}. The drawing is kept.")
+            self.imageLoaded.emit(False)
+            return
+        self.canvas.set_drawing(drawing)
+        self.message.emit(f"Loaded {name} ({size[0]}×{size[1]}).")
+        self.imageLoaded.emit(True)

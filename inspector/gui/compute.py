@@ -8,9 +8,11 @@ backward, a cancelled open) before the signal carrying the result goes out.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
+from torch import nn
 
 from ..core.engine import Engine
 from ..core.loading import OpenedModel, open_model
@@ -31,7 +33,7 @@ class Compute(QObject):
     viewReady = Signal(object)  # LaidOutView of the graph, re-collapsed on request
     modelLoaded = Signal(object)  # ModelLoaded, for the latest Open only
     workCancelled = Signal(str)  # the kind of job the user stopped
-    stateReady = Signal(object)  # the current weights as numpy
+    stateReady = Signal(object)  # the current weights: CPU tensors, each in its own dtype
     loadFailed = Signal(str, str)  # one sentence, details; the previous model stays
     failed = Signal(str, str)  # one sentence, details
 
@@ -182,12 +184,17 @@ class Compute(QObject):
         trust: bool = False,
         input_shape=None,
         input_dtype: str | None = None,
+        prepare: Callable[[nn.Module], None] | None = None,
     ) -> int:
         """Open a model on the worker: built in a side thread that Cancel can leave behind,
-        switched to only once it runs on its input."""
+        switched to only once it runs on its input. ``prepare(model)`` (e.g. putting a
+        session's weights in) runs on the new model first; if it raises, the open fails and
+        the previous model stays."""
 
         def build(engine: Engine, cancel) -> OpenedModel:
             opened = open_model(spec, weights, trust, input_shape, input_dtype)
+            if prepare is not None:
+                prepare(opened.model)
             engine.check_runs(opened, opened.model.to(engine.device))
             return opened
 
@@ -198,6 +205,11 @@ class Compute(QObject):
             "open", "Opening the model", build, self.modelLoaded.emit, then=adopt, abandonable=True
         )
         return token
+
+    def is_current(self, kind: str, ident: int) -> bool:
+        """Whether ``ident`` is the latest request of ``kind`` still wanted (not cancelled,
+        failed or superseded)."""
+        return self._latest.get(kind) == ident
 
     def cancel_load(self) -> None:
         """The user gave up waiting: the model being opened is dropped, now or when ready."""

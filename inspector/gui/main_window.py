@@ -29,6 +29,7 @@ from ..core.results import BackwardResult, DeviceResult, ForwardResult, ModelLoa
 from ..core.state import AppState, ModelRef
 from ..core.summary import summarize
 from ..logs import LOG
+from . import trust
 from .actions import build_actions, help_rows
 from .activations_panel import ActivationsPanel
 from .canvas_panel import CanvasPanel
@@ -248,14 +249,20 @@ class MainWindow(QMainWindow):
     def choose_model(self) -> None:
         dialog = OpenModelDialog(self, self.last_open)
         if dialog.exec() == OpenModelDialog.DialogCode.Accepted and dialog.request is not None:
+            trust.consent_to(dialog.request)  # the user picked it: consent for its files
             self.open_model(dialog.request)
 
-    def open_model(self, ref: ModelRef) -> None:
-        """Open a model on the worker; the current one stays until the new one works."""
+    def open_model(self, ref: ModelRef, prepare=None) -> int:
+        """Open a model on the worker; the current one stays until the new one works (and
+        ``prepare(model)``, if given, succeeded on it). Returns the request's token. Asks
+        nothing: callers make sure the user agreed to run its code (``gui.trust``)."""
         self.last_open = self._opening = ref
-        self.compute.open_model(ref.spec, ref.weights, ref.trust, ref.input_shape, ref.input_dtype)
+        token = self.compute.open_model(
+            ref.spec, ref.weights, ref.trust, ref.input_shape, ref.input_dtype, prepare
+        )
         self.open_busy.open(f"Opening {ref.spec}…", self._cancel_open)
         self.show_message(f"Opening {ref.spec}…")
+        return token
 
     def _cancel_open(self) -> None:
         self.compute.cancel_load()

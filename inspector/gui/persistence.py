@@ -2,8 +2,10 @@
 remembered between runs (QSettings), and the drawing autosave.
 
 Saving a session asks the worker for the weights as they are now, then writes one file
-atomically. Opening one reads and validates it completely first, then re-opens its model, puts
-its weights back and applies the rest to the state, which the panels follow.
+atomically. Opening one reads and validates it completely first, asks before running any code
+it names (``gui.trust``), then re-opens its model with the session's weights put in before it
+replaces the current one, and applies the rest to the state, which the panels follow. The
+"last model" remembered in QSettings is only ever one whose code the user agreed to run.
 """
 
 from __future__ import annotations
@@ -15,9 +17,17 @@ import numpy as np
 from PySide6.QtCore import QObject, QSettings, QStandardPaths, Qt, QTimer, Signal, Slot
 
 from ..core.io import atomic_write
-from ..core.session_file import SessionError, SessionState, load_session, save_session
+from ..core.session_file import (
+    SessionError,
+    SessionState,
+    load_session,
+    model_to_open,
+    restore_weights,
+    save_session,
+)
 from ..core.state import AppState, ModelRef
 from ..logs import LOG
+from . import trust
 
 AUTOSAVE_MS = 3000
 
@@ -36,7 +46,14 @@ def autosave_path() -> Path:
     return Path(base or Path.home() / ".net-inspector") / "autosave" / f"drawing-{os.getpid()}.npy"
 
 
-def session_state(state: AppState, weights: dict[str, np.ndarray]) -> SessionState:
+def session_model(saved: SessionState) -> ModelRef:
+    """How a session's model is opened: without its original weights file when the session
+    holds the weights (``core.session_file.model_to_open``)."""
+    target = model_to_open(saved)
+    return ModelRef(target.spec, target.weights, target.input_shape, target.trust)
+
+
+def session_state(state: AppState, weights: dict) -> SessionState:
     """The session file's contents: the live state and the weights as they are now."""
     return SessionState(
         model_spec=state.model.spec,
@@ -77,14 +94,17 @@ class Persistence(QObject):
         self.window = window
         self.state: AppState = window.state
         self._saving_to: Path | None = None
-        self._restoring: SessionState | None = None
+        self._restoring: SessionState | None = None  # armed: applied once its model opens
+        self._restore_token: int | None = None  # the open request the restore waits for
         self._restore_path = ""
+        self.consent_box = None  # the last consent question asked
         self._dirty = False
         window.compute.stateReady.connect(self._write_session)
         # Queued: the window must have taken in the new model / graph before we build on it.
         queued = Qt.ConnectionType.QueuedConnection
         window.compute.modelLoaded.connect(self._continue_restore, queued)
         window.compute.loadFailed.connect(self._abandon_restore)
+        window.compute.workCancelled.connect(self._on_cancelled)
         window.compute.backwardReady.connect(self._finish_restore, queued)
         self.state.on("drawing", self._mark_dirty)
         self.autosave_timer = QTimer(self)
@@ -105,38 +125,86 @@ class Persistence(QObject):
             return
         try:
             save_session(path, session_state(self.state, weights))
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: a state that would not read back
             self.window.show_message(f"Could not save {path.name}: {exc}", warning=True)
             return
         LOG.info("saved session %s", path)
         self.window.show_message(f"Saved the session to {path}.")
         self.sessionSaved.emit(str(path))
 
-    def open_session(self, path: Path) -> bool:
-        """Read ``path``; if it is sound, re-open its model and restore everything in it."""
+    def open_session(self, path: Path, trusted: bool = False) -> bool:
+        """Read and check ``path`` completely; if it is sound, and the user agrees to run the
+        code it names (asked without blocking, default No; ``trusted``: agreed already),
+        re-open its model with the session's weights, then restore everything else in it.
+        False if it is refused at once; nothing is changed then, nor when the user says No
+        or the model does not open."""
+        path = Path(path)
+        self._drop_restore()
         try:
-            saved = load_session(Path(path))
+            saved = load_session(path)
+            ref = session_model(saved)
+            pending = [] if trusted else trust.to_ask(ref)
         except SessionError as exc:
-            self.window.last_error = str(exc)
-            self.window.show_message(f"{exc}. Nothing was changed.", warning=True)
-            return False
-        self._restoring, self._restore_path = saved, str(path)
-        ref = ModelRef(saved.model_spec, saved.model_weights, saved.input_shape, saved.trust)
-        self.window.open_model(ref)
+            return self._refuse(f"{exc}.")
+        except OSError as exc:
+            return self._refuse(f"Could not read a file {path.name} names: {exc}.")
+        if not pending:
+            self._start_restore(path, saved, ref)
+            return True
+        self.consent_box = trust.ask(
+            self.window,
+            pending,
+            f"Opening the session {path.name}",
+            lambda: self._start_restore(path, saved, ref),
+            lambda: self._refuse(f"Did not open the session {path.name}."),
+        )
         return True
+
+    def apply_session(self, path: Path, saved: SessionState) -> None:
+        """Restore all but the model of ``saved`` (already opened with its weights, as the
+        command line does before the window exists)."""
+        self._drop_restore()
+        self._restoring, self._restore_path = saved, str(path)
+        self._apply(saved)
+
+    def _refuse(self, sentence: str) -> bool:
+        self.window.last_error = sentence
+        self.window.show_message(f"{sentence} Nothing was changed.", warning=True)
+        return False
+
+    def _start_restore(self, path: Path, saved: SessionState, ref: ModelRef) -> None:
+        def prepare(model) -> None:  # on the new model, before it replaces the current one
+            restore_weights(model, saved, path.name)
+
+        self._restoring, self._restore_path = saved, str(path)
+        self._restore_token = self.window.open_model(ref, prepare if saved.weights else None)
+
+    def _drop_restore(self) -> None:
+        self._restoring = None
+        self._restore_token = None
 
     @Slot(str, str)
     def _abandon_restore(self, *_: str) -> None:
         """The session's model did not open: nothing of it is applied, now or later."""
-        self._restoring = None
+        self._drop_restore()
+
+    @Slot(str)
+    def _on_cancelled(self, kind: str) -> None:
+        if kind == "open":
+            self._drop_restore()
 
     @Slot(object)
-    def _continue_restore(self, _loaded) -> None:
-        saved = self._restoring
-        if saved is None:
+    def _continue_restore(self, loaded) -> None:
+        saved, token = self._restoring, self._restore_token
+        if saved is None or token is None:
             return
+        if loaded.token != token or not self.window.compute.is_current("open", token):
+            self._drop_restore()  # cancelled, or another model was asked for since
+            return
+        self._apply(saved)
+
+    def _apply(self, saved: SessionState) -> None:
         w = self.window
-        w.compute.set_weights(saved.weights)
         self.state.update(
             output_index=saved.output_index,
             brush_radius=saved.brush_radius,
@@ -166,7 +234,8 @@ class Persistence(QObject):
         self._done()
 
     def _done(self) -> None:
-        path, self._restoring = self._restore_path, None
+        path = self._restore_path
+        self._drop_restore()
         self.window.show_message(f"Opened the session {Path(path).name}.")
         self.sessionRestored.emit(path)
 
@@ -233,6 +302,14 @@ class Persistence(QObject):
             s.setValue(key, getattr(state, name))
         s.setValue("device", state.device)
         model = state.model
+        try:
+            agreed = not trust.to_ask(model)
+        except OSError:
+            agreed = False
+        if not agreed:  # never remember a model whose code the user has not agreed to run
+            for key in ("model/spec", "model/weights", "model/trust", "model/input_shape"):
+                s.remove(key)
+            return
         s.setValue("model/spec", _absolute_spec(model.spec))
         s.setValue("model/weights", _absolute_spec(model.weights) if model.weights else "")
         s.setValue("model/trust", model.trust)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import threading
 import traceback
+import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -204,7 +205,9 @@ class Runner(QThread):
             finally:
                 finished.set()
 
-        threading.Thread(target=work, name=f"{job.kind}-side", daemon=True).start()
+        thread = threading.Thread(target=work, name=f"{job.kind}-side", daemon=True)
+        _SIDE_THREADS.add(thread)
+        thread.start()
         while not finished.wait(POLL_S):
             if cancel.is_set():
                 raise Cancelled  # the side thread finishes (or not) on its own; nobody waits
@@ -214,11 +217,15 @@ class Runner(QThread):
 
 
 _LEFT_BEHIND: list[Runner] = []
+_SIDE_THREADS: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
 
 
 def threads_left_behind() -> bool:
-    """Whether quitting left a worker busy (the app then exits without waiting for it)."""
-    return any(r.isRunning() for r in _LEFT_BEHIND)
+    """Whether quitting left a worker or a side thread busy (a model constructor still running
+    Python after Cancel or quit): the app then exits without waiting for it."""
+    return any(r.isRunning() for r in _LEFT_BEHIND) or any(
+        t.is_alive() for t in list(_SIDE_THREADS)
+    )
 
 
 def _sentence(job: Job, exc: BaseException) -> str:

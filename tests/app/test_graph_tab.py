@@ -117,6 +117,8 @@ def test_update_weights_moves_them_by_minus_lr_grad(qtbot, drawn):
     drawn.tree.select_path("fc3")
     qtbot.waitUntil(lambda: drawn.weights.result is not None, timeout=5_000)
     record = _backward(qtbot, drawn)
+    # The panel asks for the parameters again after a backward (to show .grad): wait for it.
+    qtbot.waitUntil(lambda: drawn.weights.result.parameters[0].grad is not None, timeout=5_000)
     before = {p.name: p.values for p in drawn.weights.result.parameters}
     grad = record.param_grads["fc3.weight"].values
     forward_before = drawn.last_result.request_id

@@ -207,29 +207,44 @@ def test_snapshot_command_writes_the_window(tmp_path, qapp):
     assert (image.width(), image.height()) == (1400, 900)
 
 
-def _open_then_quit(qtbot, spec: str) -> None:
+def _open_then_quit(qtbot, spec: str, monkeypatch) -> None:
+    """File > Open (the user's own choice, so consent to run it), then close the window."""
+    import inspector.gui.main_window as main_window
     from inspector.app import MainWindow
     from inspector.core.state import ModelRef
 
+    class Accepting:  # the Open Model dialog, filled in and accepted
+        DialogCode = main_window.OpenModelDialog.DialogCode
+
+        def __init__(self, *args) -> None:
+            self.request = ModelRef(spec, None, None, False)
+
+        def exec(self):
+            return self.DialogCode.Accepted
+
+    monkeypatch.setattr(main_window, "OpenModelDialog", Accepting)
     window = MainWindow()
     qtbot.addWidget(window)
     window.show()
     with qtbot.waitSignal(window.compute.modelLoaded, timeout=30_000):
-        window.open_model(ModelRef(spec, None, None, False))
+        window.choose_model()
     window.close()
 
 
 def test_the_next_start_reopens_the_last_model(qtbot, zoo_files, tmp_path, monkeypatch):
+    """A model the user opened is reopened at the next start without asking (they chose it);
+    one whose file is gone is not (issue 9: only consented models are remembered, so the
+    model is opened through File > Open here rather than window.open_model)."""
     from inspector.app import last_model_or_none
 
-    _open_then_quit(qtbot, f"{zoo_files['nets']}:TwoHeads")
+    _open_then_quit(qtbot, f"{zoo_files['nets']}:TwoHeads", monkeypatch)
     monkeypatch.chdir(tmp_path)  # from another folder: the saved path is absolute
     opened, note = last_model_or_none()
     assert note is None and opened.name == "TwoHeads"
 
     zoo_copy = tmp_path / "gone.py"
     zoo_copy.write_text(zoo_files["nets"].read_text())
-    _open_then_quit(qtbot, f"{zoo_copy}:TwoHeads")
+    _open_then_quit(qtbot, f"{zoo_copy}:TwoHeads", monkeypatch)
     zoo_copy.unlink()
     opened, note = last_model_or_none()
     assert opened is None and "Could not reopen" in note and "gone.py" in note

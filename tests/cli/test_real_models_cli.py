@@ -152,8 +152,8 @@ def test_snapshot_select_shows_that_module_in_activations_and_weights(tmp_path, 
     seen = {}
     original = snapshot._shoot
 
-    def spy(app, window, args):
-        code = original(app, window, args)
+    def spy(app, window, args, saved=None):
+        code = original(app, window, args, saved)
         seen["result"], seen["weights"] = window.last_result, window.weights.result
         return code
 

@@ -69,7 +69,7 @@ def test_weights_round_trip_and_must_fit(engine):
     engine.load_weights(weights)
     assert (engine.weights()["fc3.bias"] == 0.5).all()
     weights["fc3.bias"] = np.zeros(11, np.float32)
-    with pytest.raises(ValueError, match="do not fit"):
+    with pytest.raises(ModelLoadError, match="do not fit"):
         engine.load_weights(weights)
 
 
@@ -120,3 +120,37 @@ def test_cuda_gives_the_same_prediction(engine):
     gpu = engine.forward(ForwardRequest(2, _stroke(5)))
     assert gpu.device == "cuda:0"
     np.testing.assert_allclose(gpu.output, cpu, rtol=1e-3, atol=1e-3)
+
+
+def test_weights_of_every_dtype_and_shape_round_trip_bit_for_bit():
+    """bf16 (which numpy lacks), fp16, int64 and 0-d tensors come back exactly."""
+    from inspector.core.inputs import infer_input_spec
+    from inspector.core.loading import OpenedModel
+
+    class Mixed(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bn = torch.nn.BatchNorm1d(4)  # num_batches_tracked: a 0-d int64
+            self.fc = torch.nn.Linear(4, 3)
+            self.bf = torch.nn.Parameter(torch.randn(3, dtype=torch.bfloat16))
+            self.register_buffer("fp16", torch.randn(5, dtype=torch.float16))
+            self.register_buffer("ids", torch.arange(6))
+
+        def forward(self, x):
+            return self.fc(self.bn(x)) + self.bf.float() + self.fp16.float().sum()
+
+    model = Mixed().eval()
+    engine = Engine(OpenedModel(model, "Mixed", infer_input_spec(model, (1, 4))))
+    saved = engine.weights()
+    assert saved["bf"].dtype == torch.bfloat16 and saved["bn.num_batches_tracked"].dim() == 0
+    with torch.no_grad():
+        for value in model.state_dict().values():
+            value.add_(1)
+    engine.load_weights(saved)
+    for name, value in engine.weights().items():
+        assert value.dtype == saved[name].dtype and value.shape == saved[name].shape
+        assert _bits(value).equal(_bits(saved[name])), name
+
+
+def _bits(tensor: torch.Tensor) -> torch.Tensor:
+    return tensor.reshape(-1).view(torch.uint8)

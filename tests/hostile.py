@@ -1,0 +1,151 @@
+"""Files from someone else, built by the tests themselves: model code that writes a marker when
+imported, hostile pickles, a ``.pt2`` with a pickled weight, oversized sessions, and a model
+with every dtype and shape a session must carry (fp32, fp16, bf16, int64, 0-d, BatchNorm)."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from inspector.core.session_file import SessionState, save_session
+
+MIXED_SOURCE = '''
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class Mixed(nn.Module):
+    """fp32 conv and linear, BatchNorm (0-d int64 num_batches_tracked), bf16, fp16, int64."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, 3)
+        self.bn = nn.BatchNorm2d(2)
+        self.fc = nn.Linear(32, 10)
+        self.bf = nn.Parameter(torch.randn(10, dtype=torch.bfloat16))
+        self.register_buffer("fp16", torch.randn(10, dtype=torch.float16))
+        self.register_buffer("ids", torch.randint(0, 10**12, (4,)))
+        with torch.no_grad():  # every construction differs, so a restore shows
+            self.bn.running_mean.normal_()
+            self.bn.num_batches_tracked.fill_(int(torch.randint(1, 10**9, ())))
+
+    def forward(self, x):
+        y = F.adaptive_avg_pool2d(self.bn(self.conv(x)), 4).flatten(1)
+        return self.fc(y) + self.bf.float() + self.fp16.float()
+'''
+
+
+def marker_line(marker: Path | None) -> str:
+    if marker is None:
+        return ""
+    return f"import pathlib\npathlib.Path({str(marker)!r}).write_text('imported')\n"
+
+
+def model_file(folder: Path, marker: Path | None = None, name: str = "mixed.py") -> Path:
+    """A model file (class ``Mixed``) that writes ``marker`` when imported, if given."""
+    path = folder / name
+    path.write_text(marker_line(marker) + MIXED_SOURCE)
+    return path
+
+
+def mixed_weights() -> dict[str, torch.Tensor]:
+    """A state dict that fits ``Mixed``, made without importing any file."""
+    namespace: dict = {}
+    exec(MIXED_SOURCE, namespace)
+    return {k: v.clone() for k, v in namespace["Mixed"]().state_dict().items()}
+
+
+class WritesMarker:
+    """Unpickling this writes ``path``: stands for any code a hostile file runs."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (exec, (f"__import__('pathlib').Path({str(self.path)!r}).write_text('ran')",))
+
+
+def hostile_checkpoint(path: Path, marker: Path) -> Path:
+    """A checkpoint that only full unpickling reads, and that writes ``marker`` then."""
+    torch.save({"conv1.weight": torch.zeros(1), "evil": WritesMarker(marker)}, path)
+    return path
+
+
+def hostile_pt2(clean: Path, path: Path, marker: Path) -> Path:
+    """``clean`` (a torch.export archive) with its first weight pickled: loading it runs code."""
+    with zipfile.ZipFile(clean) as archive:
+        parts = [(info.filename, archive.read(info)) for info in archive.infolist()]
+    buffer = io.BytesIO()
+    torch.save(WritesMarker(marker), buffer)
+    out = []
+    for name, data in parts:
+        if name.endswith("data/weights/model_weights_config.json"):
+            config = json.loads(data)
+            first = next(iter(config["config"]))
+            config["config"][first]["use_pickle"] = True
+            data = json.dumps(config).encode()
+        elif name.endswith("data/weights/weight_0"):
+            data = buffer.getvalue()
+        out.append((name, data))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        for name, data in out:
+            archive.writestr(name, data)
+    return path
+
+
+def session(path: Path, **fields) -> Path:
+    """A session file with ``fields`` (a drawing with a stroke unless given)."""
+    drawing = np.zeros((32, 32), np.float32)
+    drawing[8:24, 15:17] = 1.0
+    fields.setdefault("drawing", drawing)
+    save_session(path, SessionState(**fields))
+    return path
+
+
+def bomb_session(path: Path) -> Path:
+    """A valid-looking session whose weights member expands 1000-fold (a zip bomb)."""
+    session(path)
+    with zipfile.ZipFile(path) as archive:
+        parts = {n: archive.read(n) for n in archive.namelist()}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            if name == "weights.safetensors":
+                data = b"\0" * (32 << 20)
+            archive.writestr(name, data)
+    return path
+
+
+def padded_json_session(path: Path) -> Path:
+    """A session whose session.json is padded past the 1 MiB a session's settings may take."""
+    session(path)
+    with zipfile.ZipFile(path) as archive:
+        parts = {n: archive.read(n) for n in archive.namelist()}
+    meta = json.loads(parts["session.json"])
+    meta["padding"] = " " * (3 << 20)
+    parts["session.json"] = json.dumps(meta).encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    return path
+
+
+def bits(tensor: torch.Tensor) -> torch.Tensor:
+    """The bytes of ``tensor``: equal bits, whatever the dtype (bf16, NaN, -0.0 included)."""
+    return tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8)
+
+
+def assert_same_bits(got: dict, want: dict) -> None:
+    assert got.keys() == want.keys()
+    for name, value in want.items():
+        value = value if isinstance(value, torch.Tensor) else torch.from_numpy(np.asarray(value))
+        mine = got[name]
+        mine = mine if isinstance(mine, torch.Tensor) else torch.from_numpy(np.asarray(mine))
+        assert mine.dtype == value.dtype, name
+        assert tuple(mine.shape) == tuple(value.shape), name
+        assert bits(mine).equal(bits(value)), name
