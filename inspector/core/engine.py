@@ -154,14 +154,17 @@ class Engine:
         token: int = 0,
         opened: OpenedModel | None = None,
         input_dtype: str | None = None,
+        names: tuple[str, ...] | None = None,
     ) -> ModelLoaded:
         """Open a model (or take ``opened``, already built elsewhere); only if it runs on its
-        input does it replace the current one. Raises ``ModelLoadError`` (one sentence)."""
+        input does it replace the current one. Raises ``ModelLoadError`` (one sentence).
+        ``names``: the outputs of an ``opened`` already checked to run (no second forward)."""
         started = time.perf_counter()
         if opened is None:
             opened = open_model(spec, weights, trust, input_shape, input_dtype)
         model = opened.model.to(self.device)
-        names = self.check_runs(opened, model)
+        if names is None:
+            names = self.check_runs(opened, model)
         self._adopt(opened)
         return ModelLoaded(
             token=token,

@@ -191,15 +191,15 @@ class Compute(QObject):
         session's weights in) runs on the new model first; if it raises, the open fails and
         the previous model stays."""
 
-        def build(engine: Engine, cancel) -> OpenedModel:
+        def build(engine: Engine, cancel) -> tuple[OpenedModel, tuple[str, ...]]:
             opened = open_model(spec, weights, trust, input_shape, input_dtype)
             if prepare is not None:
                 prepare(opened.model)
-            engine.check_runs(opened, opened.model.to(engine.device))
-            return opened
+            return opened, engine.check_runs(opened, opened.model.to(engine.device))
 
-        def adopt(engine: Engine, opened: OpenedModel):
-            return engine.open(spec, opened=opened, token=token)
+        def adopt(engine: Engine, built: tuple[OpenedModel, tuple[str, ...]]):
+            opened, names = built  # it ran once already: no second forward
+            return engine.open(spec, opened=opened, token=token, names=names)
 
         token = self._call(
             "open", "Opening the model", build, self.modelLoaded.emit, then=adopt, abandonable=True
