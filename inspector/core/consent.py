@@ -26,7 +26,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .checkpoints import ModelLoadError, needs_unpickling, pt2_code_parts
+from .checkpoints import ModelLoadError, needs_unpickling
+from .pt2_scan import pt2_code_parts
 
 __all__ = ["Risk", "code_risks", "consent_for", "file_digest", "not_consented"]
 

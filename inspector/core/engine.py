@@ -22,7 +22,8 @@ from .checkpoints import apply_state_dict
 from .collapse import lay_out, repeated_blocks
 from .devices import available_devices
 from .inference import ForwardSettings, module_parameters, network_input, run_forward
-from .inputs import TENSOR, explain_forward_failure, make_input, to_tensor
+from .input_inference import explain_forward_failure
+from .inputs import TENSOR, make_input, to_tensor
 from .loading import ModelLoadError, OpenedModel, open_model
 from .losses import LossSpec
 from .results import (

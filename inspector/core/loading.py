@@ -16,15 +16,11 @@ import torch
 from torch import nn
 
 from .capture import set_training
-from .checkpoints import (
-    ModelLoadError,
-    exported_program_code,
-    pt2_code_parts,
-    read_state_dict,
-    torch_load,
-)
-from .inputs import LENET_INPUT, InputSpec, infer_input_spec, parse_dtype, parse_shape
+from .checkpoints import ModelLoadError, read_state_dict, torch_load
+from .input_inference import infer_input_spec
+from .inputs import LENET_INPUT, InputSpec, parse_dtype, parse_shape
 from .nets import LENET_WEIGHTS, Net, untrained_lenet
+from .pt2_scan import exported_program_code, pt2_code_parts
 from .zoo import ResNet50, transformer_encoder
 
 BUILTIN = {
@@ -55,7 +51,7 @@ def open_model(
     """Open ``spec`` (a built-in name, ``path.py:Name``, a TorchScript ``.pt`` or a ``.pt2``),
     load ``weights`` into it, and settle the input it takes: ``input_shape`` ("1,16") and
     ``input_dtype`` ("long", "float32", ... see ``parse_dtype``) where given, the rest from what
-    the model says (``inputs.infer_input_spec``). A ``torch.compile``d model is inspected
+    the model says (``input_inference.infer_input_spec``). A ``torch.compile``d model is inspected
     through its original module, and ``note`` says so."""
     try:
         shape = parse_shape(input_shape) if isinstance(input_shape, str) else input_shape

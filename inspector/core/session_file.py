@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import os
-import re
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -34,6 +32,18 @@ import numpy as np
 import torch
 
 from .io import atomic_write
+from .session_checks import (
+    Invalid,
+    check_drawing,
+    check_raw,
+    check_settings,
+    is_int,
+    resolve,
+    resolve_spec,
+    show,
+    size_text,
+    spec_file,
+)
 
 FORMAT = "net-inspector-session"
 VERSION = 2
@@ -62,10 +72,6 @@ _MEMBER_CAPS = {
     "raw_input.npy": MAX_RAW_INPUT_BYTES,
     "weights.safetensors": MAX_WEIGHTS_BYTES,
 }
-LOSS_KINDS = ("mse", "ce", "sum")
-MAX_CLASS = 2**31 - 1
-MAX_TEXT = 4096  # a path or a module name
-MAX_PINS = 1000
 
 
 class SessionError(Exception):
@@ -143,14 +149,15 @@ def save_session(path: Path, state: SessionState) -> None:
     folder = path.resolve().parent
     meta = {"format": FORMAT, "version": VERSION, **state.settings()}
     meta["model_files"] = {
-        "spec": _file_record(_spec_file(state.model_spec), folder),
+        "spec": _file_record(spec_file(state.model_spec), folder),
         "weights": _file_record(state.model_weights, folder),
     }
     try:
-        _check_settings(meta, lambda f, v, want: f"its {f} is {_show(v)}, not {want}")
-        drawing = _check_drawing(state.drawing, "drawing")
-        raw = None if state.raw_input is None else _check_raw(state.raw_input)
-    except _Invalid as exc:
+        problem = lambda f, v, want: f"its {f} is {show(v)}, not {want}"  # noqa: E731
+        check_settings(meta, problem, SessionState())
+        drawing = check_drawing(state.drawing, "drawing")
+        raw = None if state.raw_input is None else check_raw(state.raw_input)
+    except Invalid as exc:
         raise ValueError(f"cannot save {path.name}: {exc}") from None
     text = json.dumps(meta, indent=1, allow_nan=False)
     weights = _encode_weights(state.weights)
@@ -202,17 +209,6 @@ def _as_tensor(value: Tensorish) -> torch.Tensor:
     return torch.from_numpy(np.require(array, requirements=["C", "W"]).copy())
 
 
-def _spec_file(spec: str) -> str | None:
-    """The file in a model spec (``nets.py`` in ``nets.py:Net``); None for a built-in."""
-    from .loading import BUILTIN
-
-    key = spec.strip()
-    if key.lower() in BUILTIN:
-        return None
-    path_text, sep, _ = key.rpartition(":")
-    return path_text if sep and path_text.endswith(".py") else key
-
-
 def _file_record(typed: str | None, folder: Path) -> dict | None:
     if typed is None:
         return None
@@ -241,8 +237,8 @@ def load_session(path: Path) -> SessionState:
             if not isinstance(meta, dict) or meta.get("format") != FORMAT:
                 raise SessionError(f"{path.name} is not a Net Inspector session")
             version = meta.get("version")
-            if not _is_int(version) or version < 1:
-                raise SessionError(f"{path.name} is damaged: its version is {_show(version)}")
+            if not is_int(version) or version < 1:
+                raise SessionError(f"{path.name} is damaged: its version is {show(version)}")
             if version > VERSION:
                 raise SessionError(
                     f"{path.name} was saved by a newer Net Inspector (session format "
@@ -268,25 +264,23 @@ def load_session(path: Path) -> SessionState:
         raise SessionError(f"{path.name} is damaged and cannot be opened ({exc})") from exc
 
     def problem(name: str, value: Any, want: str) -> str:
-        return f"{path.name} is damaged: its {name} is {_show(value)}, not {want}"
+        return f"{path.name} is damaged: its {name} is {show(value)}, not {want}"
 
     try:
-        settings = _check_settings(meta, problem)
-    except _Invalid as exc:
+        settings = check_settings(meta, problem, SessionState())
+    except Invalid as exc:
         raise SessionError(str(exc)) from None
     try:
-        drawing = _check_drawing(drawing, "drawing")
-        raw = None if raw is None else _check_raw(raw)
-    except _Invalid as exc:
+        drawing = check_drawing(drawing, "drawing")
+        raw = None if raw is None else check_raw(raw)
+    except Invalid as exc:
         raise SessionError(f"{path.name} is damaged: {exc}") from None
     folder = path.resolve().parent
     files = meta.get("model_files") if version >= 2 else None
     files = files if isinstance(files, dict) else {}
-    settings["model_spec"] = _resolve_spec(settings["model_spec"], files.get("spec"), folder)
+    settings["model_spec"] = resolve_spec(settings["model_spec"], files.get("spec"), folder)
     if settings["model_weights"] is not None:
-        settings["model_weights"] = _resolve(
-            settings["model_weights"], files.get("weights"), folder
-        )
+        settings["model_weights"] = resolve(settings["model_weights"], files.get("weights"), folder)
     return SessionState(
         **settings,
         drawing=drawing,
@@ -306,19 +300,19 @@ def _checked_members(archive: zipfile.ZipFile, path: Path) -> dict[str, zipfile.
         cap = _MEMBER_CAPS[name]
         if info.file_size > cap:
             raise SessionError(
-                f"{path.name} is refused: its {name} would expand to {_size(info.file_size)}, "
-                f"over the {_size(cap)} a session may hold"
+                f"{path.name} is refused: its {name} would expand to {size_text(info.file_size)}, "
+                f"over the {size_text(cap)} a session may hold"
             )
         if info.file_size > RATIO_EXEMPT_BYTES and info.file_size > MAX_RATIO * max(
             info.compress_size, 1
         ):
             raise SessionError(
                 f"{path.name} is refused: its {name} would expand from "
-                f"{_size(info.compress_size)} to {_size(info.file_size)} (a zip bomb)"
+                f"{size_text(info.compress_size)} to {size_text(info.file_size)} (a zip bomb)"
             )
         total += info.file_size
     if total > MAX_TOTAL_BYTES:
-        raise SessionError(f"{path.name} is refused: it would expand to {_size(total)}")
+        raise SessionError(f"{path.name} is refused: it would expand to {size_text(total)}")
     return known
 
 
@@ -332,178 +326,3 @@ def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
 
 
 # -- validation ---------------------------------------------------------------------------------
-class _Invalid(Exception):
-    pass
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _size(n: int) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} bytes"
-
-
-_DEVICE = re.compile(r"[a-z_]+(:\d{1,4})?")
-
-
-def _check_settings(meta: dict, problem) -> dict:
-    """The settings in ``meta`` with their types checked (``problem(field, value, want)`` words
-    a failure); returns the dataclass fields only."""
-    out: dict[str, Any] = {}
-    defaults = SessionState()
-
-    def get(name: str):
-        return meta.get(name, getattr(defaults, name))
-
-    def fail(name: str, want: str):
-        raise _Invalid(problem(name.replace("_", " "), meta.get(name), want))
-
-    def text(name: str, optional: bool) -> None:
-        value = get(name)
-        if value is None and optional:
-            out[name] = None
-        elif isinstance(value, str) and 0 < len(value) <= MAX_TEXT and "\0" not in value:
-            out[name] = value
-        else:
-            fail(name, "a path or name" + (" or null" if optional else ""))
-
-    def flag(name: str) -> None:
-        if not isinstance(get(name), bool):
-            fail(name, "true or false")
-        out[name] = get(name)
-
-    def integer(name: str, low: int, high: int, optional: bool = False) -> None:
-        value = get(name)
-        if value is None and optional:
-            out[name] = None
-        elif _is_int(value) and low <= value <= high:
-            out[name] = value
-        else:
-            fail(name, f"a whole number from {low} to {high}" + (" or null" if optional else ""))
-
-    def positive(name: str, high: float) -> None:
-        value = get(name)
-        if not (_is_number(value) and math.isfinite(value) and 0 < value <= high):
-            fail(name, f"a number above 0 and up to {high:g}")
-        out[name] = float(value)
-
-    text("model_spec", optional=False)
-    text("model_weights", optional=True)
-    flag("trust")
-    shape = get("input_shape")
-    if shape is None:
-        out["input_shape"] = None
-    elif (
-        isinstance(shape, (list, tuple))
-        and 1 <= len(shape) <= 8
-        and all(_is_int(d) and 1 <= d <= 1 << 20 for d in shape)
-        and math.prod(shape) <= 1 << 30
-    ):
-        out["input_shape"] = tuple(shape)
-    else:
-        fail("input_shape", "a list of 1 to 8 sizes")
-    device = get("device")
-    if not (isinstance(device, str) and _DEVICE.fullmatch(device)):
-        fail("device", "a device name such as cpu or cuda:0")
-    out["device"] = device
-    text("selected_module", optional=True)
-    if get("loss_kind") not in LOSS_KINDS:
-        fail("loss_kind", " or ".join(LOSS_KINDS))
-    out["loss_kind"] = get("loss_kind")
-    integer("target_class", 0, MAX_CLASS)
-    flag("zero_grad")
-    positive("learning_rate", 1e6)
-    integer("backward_step", -1, 10**9, optional=True)  # -1: shown, before the first node
-    integer("output_index", 0, 10**6)
-    positive("brush_radius", 64.0)
-    pins = get("pins")
-    if not (
-        isinstance(pins, list)
-        and len(pins) <= MAX_PINS
-        and all(isinstance(p, str) and len(p) <= MAX_TEXT for p in pins)
-    ):
-        fail("pins", f"a list of up to {MAX_PINS} module names")
-    out["pins"] = list(pins)
-    files = meta.get("model_files")
-    if files is not None and not (
-        isinstance(files, dict) and all(_valid_record(files.get(k)) for k in ("spec", "weights"))
-    ):
-        fail("model_files", "the model's paths")
-    return out
-
-
-def _valid_record(record: Any) -> bool:
-    if record is None:
-        return True
-    return isinstance(record, dict) and all(
-        record.get(k) is None
-        or (isinstance(record.get(k), str) and len(record[k]) <= MAX_TEXT and "\0" not in record[k])
-        for k in ("absolute", "relative")
-    )
-
-
-def _check_drawing(drawing: Any, name: str) -> np.ndarray:
-    array = np.asarray(drawing)
-    if array.shape != (32, 32) or array.dtype.kind != "f" or not np.isfinite(array).all():
-        raise _Invalid(
-            f"its {name} is a {array.dtype} array of shape {list(array.shape)}, "
-            "not 32×32 finite numbers"
-        )
-    return array.astype(np.float32)
-
-
-def _check_raw(raw: Any) -> np.ndarray:
-    array = np.asarray(raw)
-    if (
-        array.dtype.kind not in "biuf"
-        or not 1 <= array.ndim <= 8
-        or (array.dtype.kind == "f" and not np.isfinite(array).all())
-    ):
-        raise _Invalid(
-            f"its raw input is a {array.dtype} array of shape {list(array.shape)}, "
-            "not finite numbers"
-        )
-    return array.astype(np.float32)
-
-
-# -- model paths --------------------------------------------------------------------------------
-def _resolve(typed: str, record: Any, folder: Path) -> str:
-    """The first of: relative to the session's folder, absolute, as typed (relative to the
-    working folder) that exists; as typed if none does (opening it then names it)."""
-    candidates: list[Path] = []
-    if isinstance(record, dict):
-        if record.get("relative"):
-            candidates.append(folder / record["relative"])
-        if record.get("absolute"):
-            candidates.append(Path(record["absolute"]))
-    elif not Path(typed).is_absolute():  # format 1: as typed, else beside the session
-        candidates.append(Path(typed))
-        candidates.append(folder / typed)
-    candidates.append(Path(typed))
-    for candidate in candidates:
-        if candidate.exists():
-            return str(Path(os.path.normpath(candidate.absolute())))
-    return typed
-
-
-def _resolve_spec(spec: str, record: Any, folder: Path) -> str:
-    file = _spec_file(spec)
-    if file is None:
-        return spec
-    resolved = _resolve(file, record, folder)
-    key = spec.strip()
-    return resolved + key[len(file) :] if resolved != file else spec

@@ -124,7 +124,7 @@ def test_cuda_gives_the_same_prediction(engine):
 
 def test_weights_of_every_dtype_and_shape_round_trip_bit_for_bit():
     """bf16 (which numpy lacks), fp16, int64 and 0-d tensors come back exactly."""
-    from inspector.core.inputs import infer_input_spec
+    from inspector.core.input_inference import infer_input_spec
     from inspector.core.loading import OpenedModel
 
     class Mixed(torch.nn.Module):

@@ -11,12 +11,11 @@ import torch
 
 from inspector.core.heatmaps import tensor_heatmap
 from inspector.core.inference import class_map, position_top_k, top_k
+from inspector.core.input_inference import explain_forward_failure, infer_input_spec
 from inspector.core.inputs import (
     IMAGE,
     TENSOR,
     InputSpec,
-    explain_forward_failure,
-    infer_input_spec,
     make_input,
     parse_dtype,
     parse_ids,

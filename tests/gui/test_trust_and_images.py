@@ -52,7 +52,7 @@ def _png_header(path: Path, width: int, height: int) -> Path:
 
 @pytest.fixture
 def panel(qtbot):
-    from inspector.core.inputs import infer_input_spec
+    from inspector.core.input_inference import infer_input_spec
     from inspector.core.nets import Net
     from inspector.gui.canvas_panel import CanvasPanel
 
