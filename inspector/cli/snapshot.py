@@ -120,6 +120,8 @@ def _shoot(app, window, args, saved=None) -> int:
         n.path for n in window.tree.tree_model._by_path.values()
     }:
         args.select = ""  # the default conv1 only exists in the LeNet
+    if not args.select:  # the window opens on the first layer with weights: keep that
+        args.select = window.state.selected_module or ""
     if args.select:
         window.tree.select_path(args.select)
     big = window.last_result.total_steps > MAX_KEPT_STEPS

@@ -184,9 +184,10 @@ def _tensor_heatmap(data: np.ndarray, rows: int | None) -> Heatmap:
         return Heatmap(layout.tile(data), layout, "channels")
     # [out, in, kh, kw(, ...)]: one row per output channel, one column per input channel.
     out_ch, in_ch = data.shape[:2]
-    if in_ch == 1:  # a single input channel reads better as a wide row of kernels
+    if in_ch == 1:  # one kernel per output channel: a near-square grid fills the panel
         flat = data.reshape(out_ch, data.shape[2], -1)
-        layout = grid_for(out_ch, flat.shape[1], flat.shape[2], rows)
+        square = max(1, round(math.sqrt(out_ch)))
+        layout = grid_for(out_ch, flat.shape[1], flat.shape[2], rows or square)
         return Heatmap(layout.tile(flat), layout, "channels")
     tiles = data.reshape(out_ch * in_ch, data.shape[2], -1)
     layout = kernel_grid(out_ch, in_ch, tiles.shape[1], tiles.shape[2])

@@ -14,7 +14,7 @@ from .capture import Step, capture_forward, named_outputs
 from .colormap import nice_bound
 from .devices import synchronize
 from .heatmaps import activation_heatmap, any_heatmap, finite_range, tensor_heatmap
-from .inputs import LENET_INPUT, InputSpec, make_input, to_tensor
+from .inputs import LENET_INPUT, TENSOR, InputSpec, make_input, to_tensor
 from .results import (
     ForwardRequest,
     ForwardResult,
@@ -170,6 +170,9 @@ def run_forward(
         class_map=classes,
         class_map_rgba=classes_rgba,
         compute_ms=(time.perf_counter() - began) * 1000,
+        blank=request.raw_input is None
+        and settings.input.kind != TENSOR
+        and not np.asarray(request.drawing).any(),
         focus=settings.focus,
     )
 

@@ -56,6 +56,7 @@ class ForwardResult:
     class_map_rgba: np.ndarray | None = None
     focus: str = ""  # the module whose steps were kept ("" for all): ForwardSettings.focus
     compute_ms: float = 0.0  # all of it on the worker: input, forward, capture, colouring
+    blank: bool = False  # the input is an empty canvas: the prediction answers nothing
 
 
 @dataclass(frozen=True)

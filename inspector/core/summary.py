@@ -46,3 +46,9 @@ def summarize(model: nn.Module) -> ModuleNode:
         return node
 
     return build(model, "", model._get_name(), None)
+
+
+def first_with_weights(root: ModuleNode) -> str | None:
+    """The first leaf module that has parameters (``conv1`` for the LeNet): what the weights
+    panel opens on."""
+    return next((n.path for n in root.walk() if not n.children and n.parameters > 0), None)

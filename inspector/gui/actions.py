@@ -74,6 +74,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "The autograd graph tab", "graphTabAction"),
     ActionSpec("&Help", "&Keyboard Shortcuts", "show_shortcuts", "F1",
                "This list of keyboard shortcuts", "shortcutsAction"),
+    ActionSpec("&Help", "&Tour", "hint.show_again", "",
+               "Show the first steps again: draw, click a layer, Backward and Space",
+               "tourAction"),
     ActionSpec("&Help", "&About", "show_about", "", "Version, credits and the log file",
                "aboutAction"),
 )  # fmt: skip

@@ -35,6 +35,8 @@ from ..core.palette import NODE_COLOURS, PANEL_BACKGROUND
 X_UNIT, Y_UNIT = 220.0, 70.0  # scene pixels per layout column / layer
 NODE_W, NODE_H = 200.0, 34.0
 LABEL_MIN_SCALE = 0.3  # below this zoom, labels are hidden
+SMALL_GRAPH = 80  # nodes; a graph this small opens at a readable zoom rather than all in view
+READABLE_SCALE = 0.85
 
 FILL = {kind: QColor(NODE_COLOURS[kind]) for kind in (ROOT, OP, PARAM, LEAF, GROUP, SAVED)}
 VISITED_FILL = {k: c.lighter(140) for k, c in FILL.items()}
@@ -328,7 +330,13 @@ class GraphView(QGraphicsView):
         width_scale = self.viewport().width() / max(1.0, rect.width())
         height_scale = self.viewport().height() / max(1.0, rect.height())
         scale = min(1.0, width_scale, height_scale)
-        if scale < LABEL_MIN_SCALE and height_scale < width_scale:
+        if len(scene.nodes) <= SMALL_GRAPH and scale < READABLE_SCALE:
+            # A small graph (the LeNet's 26 nodes) is read, not surveyed: labels at a size
+            # that reads, starting at the loss; stepping scrolls to each node.
+            scale = max(READABLE_SCALE, min(1.0, width_scale))
+            self.set_zoom(scale)
+            self.centerOn(rect.center().x(), rect.top() + self.viewport().height() / (2 * scale))
+        elif scale < LABEL_MIN_SCALE and height_scale < width_scale:
             # A tall graph fitted whole is unreadable: fit its width and start at the loss.
             scale = min(1.0, width_scale)
             self.set_zoom(scale)

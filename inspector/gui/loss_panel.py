@@ -171,9 +171,11 @@ class LossPanel(QWidget):
             self.target_label.setText(self.spec().describe(self._output_shape))
 
     def reset(self) -> None:
-        """A new model: no loss yet."""
+        """A new model: no loss yet, and no class but 0 until its first result says how many
+        (a class picked for the previous model may not exist in this one)."""
         self.record = None
         self._output_shape = None
+        self.set_classes(1)
         self.loss_label.setText("loss: – (press Backward)")
         self.note_label.clear()
         self.note_label.setVisible(False)

@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QTabWidget,
+    QVBoxLayout,
+    QWidget,
 )
 
 from ..core.devices import available_devices
@@ -27,7 +29,7 @@ from ..core.loading import OpenedModel, bundled_lenet
 from ..core.nets import LENET_WEIGHTS, lenet_card
 from ..core.results import BackwardResult, DeviceResult, ForwardResult, ModelLoaded
 from ..core.state import AppState, ModelRef
-from ..core.summary import summarize
+from ..core.summary import first_with_weights, summarize
 from ..logs import LOG
 from . import trust
 from .actions import build_actions, help_rows
@@ -42,6 +44,7 @@ from .open_dialog import OpenModelDialog
 from .persistence import Persistence
 from .prediction_panel import PredictionPanel
 from .progress import BusyDialog
+from .tour import FirstRunHint
 from .tree_panel import ModuleTreeView, TreePanel
 from .weights_panel import WeightsPanel
 
@@ -74,7 +77,8 @@ class MainWindow(QMainWindow):
 
         self.canvas_panel = CanvasPanel(self.state, loaded.input)
         self.tree = ModuleTreeView()
-        self.tree.set_root(summarize(loaded.model))
+        summary = summarize(loaded.model)
+        self.tree.set_root(summary)
         self.tree_panel = TreePanel(self.tree)
         self.activations = ActivationsPanel()
         self.graph = GraphPanel()
@@ -85,7 +89,8 @@ class MainWindow(QMainWindow):
         self.tabs.setObjectName("centralTabs")
         self.tabs.addTab(self.activations, "Activations")
         self.tabs.addTab(self.graph, "Autograd graph")
-        self.setCentralWidget(self.tabs)
+        self.hint = FirstRunHint(self.state)
+        self.setCentralWidget(stacked(self.hint, self.tabs))
         self._build_docks()
 
         self.compute = Compute(loaded, device)
@@ -125,6 +130,7 @@ class MainWindow(QMainWindow):
         self.persistence = Persistence(self)
         self._wire()
         self.persistence.restore_settings()
+        self.state.selected_module = first_with_weights(summary)  # the weights show at once
         if loaded.warning:
             self.show_message(loaded.warning, warning=True)
         elif loaded.note:  # e.g. a torch.compile'd model is inspected through its original
@@ -151,8 +157,11 @@ class MainWindow(QMainWindow):
             self.addDockWidget(area, dock)
             self.docks[key] = dock
         d, horizontal, vertical = self.docks, Qt.Orientation.Horizontal, Qt.Orientation.Vertical
-        self.resizeDocks([d["canvas"], d["prediction"]], [370, 380], horizontal)
-        self.resizeDocks([d["canvas"], d["tree"]], [470, 330], vertical)
+        # Drawing is the main thing people do: the canvas dock gets a generous share (again
+        # on the first show, in proportion to the screen the window opens on).
+        self.resizeDocks([d["canvas"], d["prediction"]], [400, 380], horizontal)
+        self.resizeDocks([d["canvas"], d["tree"]], [640, 260], vertical)
+        self._shared_room = False
         self.resizeDocks([d["prediction"], d["loss"], d["weights"]], [230, 200, 470], vertical)
 
     def _wire(self) -> None:
@@ -162,6 +171,7 @@ class MainWindow(QMainWindow):
         state.on("selected_module", self._on_module_selected)
         state.on("output_index", self._on_output_index)
         self.tree.moduleSelected.connect(lambda path: setattr(state, "selected_module", path))
+        self.tree.clicked.connect(lambda _index: self.hint.layer_clicked())
         self.prediction.outputChosen.connect(lambda i: setattr(state, "output_index", i))
         self.graph.stepChanged.connect(lambda k: setattr(state, "backward_step", k))
         self.graph.moduleSelected.connect(self.tree.select_path)
@@ -288,6 +298,7 @@ class MainWindow(QMainWindow):
                 backward_step=None,
                 target_class=0,  # a class every classifier has, until its first result
             )
+        self.state.selected_module = first_with_weights(loaded.summary)
         self.submit_input()
         message = f"Opened {loaded.name} in {loaded.load_ms:.0f} ms; input {loaded.input.shape}."
         if loaded.note:
@@ -308,6 +319,11 @@ class MainWindow(QMainWindow):
     # -- backward and weights ---------------------------------------------------------------
     @Slot()
     def run_backward(self) -> int:
+        """Backward on the current input; 0 (nothing asked) while a model is opening: its
+        loss and classes are not known yet."""
+        if self.open_busy.is_open:
+            self.show_message("A model is opening: press Backward once it is open.", True)
+            return 0
         self.show_message("Running backward…")
         state = self.state
         request = self.compute.request(state.drawing, state.raw_input, state.seed)
@@ -464,7 +480,30 @@ class MainWindow(QMainWindow):
         if path:
             self.persistence.open_session(Path(path))
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._shared_room and not self.persistence.restored_layout:
+            self._shared_room = True
+            d, width, height = self.docks, self.width(), self.height()
+            left, right = max(360, int(0.26 * width)), max(340, int(0.22 * width))
+            self.resizeDocks(
+                [d["canvas"], d["prediction"]], [left, right], Qt.Orientation.Horizontal
+            )
+            self.resizeDocks([d["canvas"], d["tree"]], [int(0.66 * height), int(0.28 * height)],
+                             Qt.Orientation.Vertical)  # fmt: skip
+
     def closeEvent(self, event) -> None:
         self.persistence.closing()
         self.compute.shutdown()
         super().closeEvent(event)
+
+
+def stacked(*widgets: QWidget) -> QWidget:
+    """The widgets one above the other, the last taking the room (the central area)."""
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(2)
+    for widget in widgets:
+        layout.addWidget(widget, 1 if widget is widgets[-1] else 0)
+    return box

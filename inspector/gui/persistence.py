@@ -99,6 +99,7 @@ class Persistence(QObject):
         self._restore_path = ""
         self.consent_box = None  # the last consent question asked
         self._dirty = False
+        self.restored_layout = False  # the window's own layout from last time was put back
         window.compute.stateReady.connect(self._write_session)
         # Queued: the window must have taken in the new model / graph before we build on it.
         queued = Qt.ConnectionType.QueuedConnection
@@ -322,6 +323,7 @@ class Persistence(QObject):
         if s.contains("window/geometry"):
             w.restoreState(s.value("window/state"))  # docks first: they may resize the window
             w.restoreGeometry(s.value("window/geometry"))
+            self.restored_layout = True
         changes = {}
         for key, (name, read) in REMEMBERED.items():
             if s.contains(key):

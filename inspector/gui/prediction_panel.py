@@ -29,6 +29,8 @@ from .tree_panel import format_shape
 
 BAR = "#4f8cc9"
 TOP = "#f0a030"
+FADED = "#4f8cc938"  # the bars of an empty canvas
+EMPTY_TEXT = "Draw a digit"
 
 
 class BarPlot(PaintTracked, pg.PlotWidget):
@@ -172,7 +174,7 @@ class PredictionPanel(QWidget):
             self.label.setText(f"{top} ({best:.1%})")
             self._show_top_k(result.top_k, len(p))
         else:
-            self._show_bars(p)
+            self._show_bars(p, blank=result.blank)
         self.plot.shown_request_id = self.output_view.shown_request_id = result.request_id
 
     def _show_image(self, rgba: np.ndarray, aspect: bool) -> None:
@@ -217,7 +219,9 @@ class PredictionPanel(QWidget):
         self.table.setToolTip("For every position, the likeliest next tokens and their softmax")
         self.showing = "positions"
 
-    def _show_bars(self, p: np.ndarray) -> None:
+    def _show_bars(self, p: np.ndarray, blank: bool = False) -> None:
+        """Bars and the top class; for an empty canvas, faded bars and an invitation: the
+        network's confident answer to nothing is not a prediction."""
         self.stack.setCurrentWidget(self.plot)
         n = len(p)
         if n != self._classes:
@@ -229,7 +233,11 @@ class PredictionPanel(QWidget):
             )
             self.plot.getAxis("bottom").setTicks([[(i, str(i)) for i in range(0, n, step)]])
         top = int(np.argmax(p))
-        brushes = [TOP if i == top else BAR for i in range(n)]
+        if blank:
+            brushes = [FADED] * n
+            self.label.setText(EMPTY_TEXT)
+        else:
+            brushes = [TOP if i == top else BAR for i in range(n)]
+            self.label.setText(f"{top} ({p[top]:.1%})")
         self.bars.setOpts(x=np.arange(n), height=p, brushes=brushes)
-        self.label.setText(f"{top} ({p[top]:.1%})")
         self.showing = "bars"

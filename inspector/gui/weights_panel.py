@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..core.palette import PANEL_BACKGROUND
 from ..core.results import ParametersResult
@@ -21,6 +29,8 @@ class WeightsPanel(QWidget):
         self.title = QLabel("Select a module in the tree to see its weights.")
         self.title.setObjectName("weightsTitle")
         self.title.setWordWrap(True)
+        # Long dotted names have no place to wrap: they must not widen the dock (and window).
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.readout = QLabel("")
         self.readout.setObjectName("weightsReadout")
@@ -100,7 +110,7 @@ class WeightsPanel(QWidget):
                 hist.plot(
                     shown.edges, shown.counts, stepMode="center", fillLevel=0, brush="#4f8cc980"
                 )
-            hist.setMaximumWidth(220)
+            hist.setMaximumWidth(150)  # the kernels get the room
             self._images.append((image, heatmap, title))
             if heatmap.is_strip:
                 self.view.ci.layout.setRowMaximumHeight(row, STRIP_ROW)

@@ -54,7 +54,27 @@ def test_initial_state_shows_every_layer(window):
     result = window.last_result
     assert [s.step.label for s in result.steps][:3] == ["conv1", "relu", "max_pool2d"]
     assert len(window.activations.column.rows) == 12
-    assert window.prediction.label.text()[0].isdigit()
+    # An empty canvas gets no confident answer: an invitation, and faded bars.
+    assert result.blank and window.prediction.label.text() == "Draw a digit"
+    assert all(QColor(b).alpha() < 100 for b in window.prediction.bars.opts["brushes"])
+
+
+def test_the_weights_open_on_the_first_layer_with_weights(qtbot, window):
+    qtbot.waitUntil(lambda: window.weights.result is not None, timeout=5_000)
+    assert window.weights.result.module == "conv1" and window.state.selected_module == "conv1"
+    assert window.tree.current_path() == "conv1"
+
+
+def test_the_canvas_takes_the_room_its_dock_has(qtbot, window):
+    """Square, as wide as its dock allows, and growing with it (not a fixed 200 px)."""
+    canvas, dock = window.canvas_panel.canvas, window.docks["canvas"]
+    assert canvas.width() == canvas.height()
+    assert canvas.width() >= 0.8 * dock.width()
+    before = canvas.width()
+    window.resize(window.width(), window.height() + 200)
+    window.resizeDocks([dock], [dock.width() + 120], Qt.Orientation.Horizontal)
+    qtbot.waitUntil(lambda: canvas.width() > before + 60, timeout=5_000)
+    assert canvas.width() == canvas.height()
 
 
 def test_drawing_with_the_mouse_changes_activations_and_prediction(qtbot, window):

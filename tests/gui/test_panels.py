@@ -152,3 +152,30 @@ def test_skip_connections_are_stroked_curves_never_filled_shapes(qtbot, zoo_file
         out = tmp_path / f"graph.{fmt}"
         export_graph(record, scene, out, fmt)
         assert out.stat().st_size > 1000
+
+
+def test_a_small_graph_opens_at_a_size_where_labels_read(qtbot, engine):
+    """Fit shows a small graph (the LeNet's 26 nodes) big enough to read, from the loss down;
+    a graph too big for that is fitted whole."""
+    from inspector.core.collapse import lay_out
+    from inspector.gui.graph_panel import GraphPanel
+    from inspector.gui.graph_view import LABEL_MIN_SCALE, READABLE_SCALE
+
+    panel = GraphPanel()
+    qtbot.addWidget(panel)
+    panel.resize(900, 560)
+    panel.show()
+    panel.show_backward(engine.backward(ForwardRequest(4, _seven()), LossSpec("mse")))
+    panel.view.fit()
+    assert panel.view.zoom() >= READABLE_SCALE
+    loss_node = panel.scene.nodes[panel.result.record.graph.root]
+    assert panel.view.viewport().rect().contains(panel.view.mapFromScene(loss_node.pos()))
+    big = Engine(bundled_lenet())
+    big.open("transformer")
+    result = big.backward(ForwardRequest(5, _seven()), LossSpec("sum"))
+    panel.show_backward(result)
+    panel.collapsed = set()  # every node drawn, as Expand all asks the worker to lay out
+    panel.show_view(lay_out(result.record.graph))
+    assert len(panel.scene.nodes) > 1000
+    panel.view.fit()
+    assert panel.view.zoom() < READABLE_SCALE and panel.view.zoom() >= LABEL_MIN_SCALE / 10

@@ -1,0 +1,76 @@
+"""The first-run hint: what to try first, ticked off as the user does it, gone for good once done
+(or dismissed); Help > Tour shows it again."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+
+from ..core.state import AppState
+
+SETTING = "hint/done"
+STEPS = (
+    ("draw", "Draw a digit on the canvas"),
+    ("layer", "click a layer in Modules to see its weights"),
+    ("backward", "press Backward (Ctrl+B), then Space to step through it"),
+)
+
+
+class FirstRunHint(QFrame):
+    """A slim bar above the tabs; each step is ticked when done, and when all are the bar goes
+    (remembered in QSettings, so the next start shows none)."""
+
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("firstRunHint")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setStyleSheet("#firstRunHint { background: #2d4a6b; border-radius: 4px; }")
+        self.done: set[str] = set()
+        self.text = QLabel()
+        self.text.setObjectName("firstRunHintText")
+        self.text.setTextFormat(Qt.TextFormat.RichText)
+        self.text.setWordWrap(True)
+        close = QPushButton("Got it")
+        close.setObjectName("dismissHintButton")
+        close.setToolTip("Hide this hint for good (Help > Tour shows it again)")
+        close.clicked.connect(self.dismiss)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.addWidget(self.text, 1)
+        layout.addWidget(close)
+        state.on("drawing", lambda drawing: drawing.any() and self.tick("draw"))
+        state.on("backward_step", lambda k: k is not None and k >= 0 and self.tick("backward"))
+        self._render()
+        self.setVisible(not QSettings().value(SETTING, False, type=bool))
+
+    def layer_clicked(self) -> None:
+        """The user (not the start-up) picked a module in the tree."""
+        self.tick("layer")
+
+    def tick(self, step: str) -> None:
+        if not self.isVisible() or step in self.done:
+            return
+        self.done.add(step)
+        if len(self.done) == len(STEPS):
+            self.dismiss()
+        else:
+            self._render()
+
+    def dismiss(self) -> None:
+        QSettings().setValue(SETTING, True)
+        self.hide()
+
+    def show_again(self) -> None:
+        """Help > Tour: the hint from the start."""
+        self.done.clear()
+        self._render()
+        self.show()
+
+    def _render(self) -> None:
+        parts = []
+        for i, (key, text) in enumerate(STEPS, 1):
+            if key in self.done:
+                parts.append(f"<span style='color:#9ad09a'>✓ <s>{text}</s></span>")
+            else:
+                parts.append(f"<b>{i}.</b> {text}")
+        self.text.setText("<b>Start here:</b> " + " · ".join(parts))
