@@ -64,14 +64,12 @@ def symmetric_levels(images: list[np.ndarray], percentile: float = DIFF_PERCENTI
     return (-bound, bound)
 
 
-def describe_change(relative: float, channel: int | None, channel_norm: float) -> str:
-    """The one-line summary of a step: ``Δ 12.3% · most changed: ch 4 (‖Δ‖ 0.83)``."""
+def describe_change(relative: float, channel: int | None) -> str:
+    """The one-line summary of a step: ``Δ 12.3% · ch 4 changed most`` (Δ: ‖B − A‖ / ‖A‖)."""
     if relative == 0.0:
         return "Δ 0 · unchanged"
     text = "Δ ∞ (A is all zero)" if math.isinf(relative) else f"Δ {relative:.1%}"
-    if channel is not None:
-        text += f" · most changed: ch {channel} (‖Δ‖ {channel_norm:.3g})"
-    return text
+    return text if channel is None else f"{text} · ch {channel} changed most"
 
 
 # -- results -----------------------------------------------------------------------------------
@@ -86,6 +84,7 @@ class ChannelDetail:
     rgba_a: np.ndarray
     rgba_b: np.ndarray
     rgba_diff: np.ndarray
+    heatmaps: tuple[Heatmap, Heatmap, Heatmap]  # of a, b and diff: what hovering reads
 
 
 @dataclass(frozen=True)
@@ -282,8 +281,16 @@ def _detail(comp_a: np.ndarray, comp_b: np.ndarray, channel: int, levels, diff_l
     a = np.asarray(comp_a[0, channel], np.float32).reshape(comp_a.shape[2], -1)
     b = np.asarray(comp_b[0, channel], np.float32).reshape(a.shape)
     d = b - a
+    heatmaps = (tensor_heatmap(a), tensor_heatmap(b), tensor_heatmap(d))
     return ChannelDetail(
-        channel, a, b, d, colorize(a, levels), colorize(b, levels), colorize(d, diff_levels)
+        channel,
+        a,
+        b,
+        d,
+        colorize(a, levels),
+        colorize(b, levels),
+        colorize(d, diff_levels),
+        heatmaps,
     )
 
 
@@ -336,7 +343,7 @@ def compare_forwards(a: ForwardResult, b: ForwardResult) -> ForwardComparison:
                 relative=rel,
                 channel=channel,
                 channel_norm=norm,
-                summary=describe_change(rel, channel, norm),
+                summary=describe_change(rel, channel),
                 detail=detail,
             )
         )

@@ -278,7 +278,10 @@ class Engine:
         pin = self.pinboard.pin
         if pin is None or not self.pinboard.comparing:
             return result
-        return replace(result, comparison=compare_parameters(result, pin.weights))
+        compared = compare_parameters(result, pin.weights)
+        if not any(c.relative > 0 for c in compared):
+            return result  # the weights are A's: nothing to compare, the usual view
+        return replace(result, comparison=compared)
 
 
 def check_runs(

@@ -45,9 +45,9 @@ def test_relative_change_and_channels():
 
 
 def test_summary_and_levels_are_centred_on_zero():
-    assert describe_change(0.0, 3, 0.0) == "Δ 0 · unchanged"
-    assert describe_change(0.123, 4, 0.83) == "Δ 12.3% · most changed: ch 4 (‖Δ‖ 0.83)"
-    assert describe_change(0.5, None, 0.0) == "Δ 50.0%"
+    assert describe_change(0.0, 3) == "Δ 0 · unchanged"
+    assert describe_change(0.123, 4) == "Δ 12.3% · ch 4 changed most"
+    assert describe_change(0.5, None) == "Δ 50.0%"
     lo, hi = symmetric_levels([np.array([[-0.3, 0.1, np.nan]], np.float32)])
     assert lo == -hi and hi >= 0.3
     assert change_colour(0.0) != change_colour(1.0)
@@ -181,3 +181,54 @@ def test_pin_refuses_weights_that_do_not_fit_and_a_new_model_drops_it(engine):
     engine.open("lenet", opened=bundled_lenet())
     assert engine.pinboard.pin is None
     assert engine.unpin().pinned is False
+
+
+def test_a_session_keeps_the_pin_and_checks_it(tmp_path):
+    import json
+    import zipfile
+
+    from inspector.core.session_file import SessionError, SessionState, load_session, save_session
+
+    net = bundled_lenet().model
+    weights = {k: v.clone() for k, v in net.state_dict().items()}
+    pinned = {k: v + 1 for k, v in weights.items()}
+    drawing = to_drawing(seven_image())
+    state = SessionState(
+        weights=weights,
+        pins=["A"],
+        pin_drawing=drawing,
+        pin_seed=5,
+        pin_weights=pinned,
+        comparing=True,
+    )
+    path = tmp_path / "pinned.netinspector"
+    save_session(path, state)
+    back = load_session(path)
+    assert back.pins == ["A"] and back.comparing and back.pin_seed == 5
+    np.testing.assert_array_equal(back.pin_drawing, drawing)
+    assert back.pin_raw_input is None
+    for k, v in pinned.items():
+        assert torch.equal(back.pin_weights[k], v)
+    # a session without a pin opens unpinned
+    plain = tmp_path / "plain.netinspector"
+    save_session(plain, SessionState(weights=weights))
+    assert load_session(plain).pins == [] and load_session(plain).pin_drawing is None
+    # a pin named but missing, or a bad field, is refused in one sentence
+    with zipfile.ZipFile(plain) as archive:
+        members = {n: archive.read(n) for n in archive.namelist()}
+    for field, value, words in (
+        ("pins", ["A"], "it pins A but has no pin_A_drawing.npy"),
+        ("pins", ["B"], "its pins is"),
+        ("pin_seed", -1, "its pin seed is"),
+        ("comparing", "yes", "its comparing is"),
+    ):
+        meta = json.loads(members["session.json"])
+        meta[field] = value
+        bad = tmp_path / "bad.netinspector"
+        with zipfile.ZipFile(bad, "w") as archive:
+            for name, data in members.items():
+                archive.writestr(name, json.dumps(meta) if name == "session.json" else data)
+        with pytest.raises(SessionError, match=words):
+            load_session(bad)
+    with pytest.raises(ValueError, match="pin A has no drawing"):
+        save_session(tmp_path / "x.netinspector", SessionState(weights=weights, pins=["A"]))
