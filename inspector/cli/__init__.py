@@ -12,6 +12,7 @@ COMMANDS = {
     "bench": "inspector.cli.bench",
     "graph": "inspector.cli.graph",
     "snapshot": "inspector.cli.snapshot",
+    "activations": "inspector.cli.activations",
 }
 
 

@@ -20,6 +20,7 @@ from .backward import LiveGraph, record_backward, saved_value, sgd_step
 from .capture import named_outputs
 from .checkpoints import apply_state_dict
 from .collapse import lay_out, repeated_blocks
+from .compare import Pinboard, PinResult, weights_copy
 from .devices import available_devices
 from .inference import ForwardSettings, module_parameters, network_input, run_forward
 from .input_inference import explain_forward_failure
@@ -61,6 +62,7 @@ class Engine:
         # What "Reset weights" goes back to: the weights the model came with.
         self._initial = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         self._live: LiveGraph | None = None  # the last backward's graph, for saved values
+        self.pinboard = Pinboard()  # Compare's A (core.compare): a new model drops the pin
 
     # -- forward ----------------------------------------------------------------------------
     def configure(self, **changes: Any) -> ForwardSettings:
@@ -69,7 +71,8 @@ class Engine:
         return self.settings
 
     def forward(self, request: ForwardRequest, cancel: CancelFlag | None = None) -> ForwardResult:
-        return run_forward(self.model, request, self.device, self.settings, cancel)
+        result = run_forward(self.model, request, self.device, self.settings, cancel)
+        return self._compared(result, cancel)
 
     # -- backward and the weights -------------------------------------------------------------
     def backward(
@@ -102,7 +105,8 @@ class Engine:
             "backward_ms": (recorded - started) * 1000,
             "layout_ms": (done - recorded) * 1000,
         }
-        return BackwardResult(request.request_id, record, view, timings)
+        result = BackwardResult(request.request_id, record, view, timings)
+        return self._compared_backward(result, loss, cancel)
 
     def update(self, lr: float) -> UpdateResult:
         """The tutorial's SGD step, ``p -= lr * p.grad``."""
@@ -123,7 +127,7 @@ class Engine:
         return UpdateResult("reset", names, message)
 
     def parameters(self, path: str, request_id: int = 0) -> ParametersResult:
-        return module_parameters(self.model, path, request_id)
+        return self._compared_parameters(module_parameters(self.model, path, request_id))
 
     def saved_value(self, node: int, name: str) -> SavedValueResult:
         values = saved_value(self._live, node, name) if self._live is not None else None
@@ -197,6 +201,91 @@ class Engine:
         self.device = target
         self._live = None  # the recorded graph lives on the old device
         return DeviceResult(str(target), True, "", devices)
+
+    # -- compare: A (pinned) against B (now), see core.compare --------------------------------
+    def pin(
+        self, request: ForwardRequest, weights: dict[str, torch.Tensor] | None = None
+    ) -> PinResult:
+        """Keep ``request`` and a copy of the weights as they are now as A (or ``weights``, a
+        saved session's A, refused with ``ModelLoadError`` unless they fit the model)."""
+        if weights is None:
+            pinned = weights_copy(self.model)
+        else:
+            live = self.model.state_dict()
+            tensors = {k: torch.as_tensor(v) for k, v in weights.items()}
+            misfit = sorted(set(live) ^ set(tensors)) + [
+                k
+                for k in live
+                if k in tensors
+                and (tensors[k].shape != live[k].shape or tensors[k].dtype != live[k].dtype)
+            ]
+            if misfit:
+                raise ModelLoadError(
+                    f"the pinned weights do not fit the model ({', '.join(misfit[:5])})"
+                )
+            pinned = {k: tensors[k].to(live[k].device).clone() for k in live}
+        self.pinboard.set_pin(request, pinned)
+        return PinResult(True, "Pinned A: the input and the weights as they are now.", request)
+
+    def unpin(self) -> PinResult:
+        self.pinboard.clear()
+        return PinResult(False, "Unpinned: back to the live view.")
+
+    def set_comparing(self, on: bool) -> bool:
+        """Forwards, backwards and parameters come with their comparison against A while on."""
+        self.pinboard.comparing = bool(on)
+        return self.pinboard.comparing
+
+    def pinned_weights(self) -> dict[str, torch.Tensor] | None:
+        """A's weights as CPU copies (for a session file); None when nothing is pinned."""
+        pin = self.pinboard.pin
+        return None if pin is None else {k: v.cpu().clone() for k, v in pin.weights.items()}
+
+    def _compared(self, result: ForwardResult, cancel: CancelFlag | None) -> ForwardResult:
+        from .compare import with_comparison
+
+        def run_a(request: ForwardRequest) -> ForwardResult:
+            return run_forward(self.model, request, self.device, self.settings, cancel)
+
+        board = self.pinboard
+        return with_comparison(board, self.model, self.device, self.settings, result, run_a)
+
+    def _compared_backward(
+        self, result: BackwardResult, loss: LossSpec, cancel: CancelFlag | None
+    ) -> BackwardResult:
+        """With A pinned and comparing: A's backward too (on a copy of the model holding A's
+        weights, so B's ``.grad`` is untouched) and how much every node's gradient changed."""
+        from .compare import gradient_change, twin_with
+
+        board = self.pinboard
+        if board.pin is None or not board.comparing or not result.record.loss_is_finite:
+            return result
+        pin = board.pin
+
+        def run_a():
+            x = to_tensor(network_input(pin.request, self.settings.input), self.settings.input,
+                          self.device)  # fmt: skip
+            twin = twin_with(self.model, pin.weights)
+            record, _live = record_backward(
+                twin, x, loss, with_saliency=False,
+                output_index=self.settings.output_index, cancel=cancel,
+            )  # fmt: skip
+            return record
+
+        key = (loss, self.settings.output_index, self.settings.input, str(self.device))
+        record_a = board.a_backward(key, run_a)
+        return replace(result, gradient_change=gradient_change(record_a, result.record))
+
+    def _compared_parameters(self, result: ParametersResult) -> ParametersResult:
+        from .compare import compare_parameters
+
+        pin = self.pinboard.pin
+        if pin is None or not self.pinboard.comparing:
+            return result
+        compared = compare_parameters(result, pin.weights)
+        if not any(c.relative > 0 for c in compared):
+            return result  # the weights are A's: nothing to compare, the usual view
+        return replace(result, comparison=compared)
 
 
 def check_runs(

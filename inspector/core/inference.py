@@ -123,7 +123,7 @@ def run_forward(
     heatmaps = [activation_heatmap(t[0]) if t is not None else None for t in tensors]
     levels = shared_levels([h.image for h in heatmaps if h is not None])
     steps = tuple(
-        StepResult(step, heatmap, heatmap.colorize(levels), note=tensors[i][1])
+        StepResult(step, heatmap, heatmap.colorize(levels), tensors[i][1], tensors[i][0])
         for i, (step, heatmap) in enumerate(zip(capture.steps, heatmaps, strict=True))
         if heatmap is not None
     )

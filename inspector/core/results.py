@@ -27,6 +27,7 @@ class StepResult:
     heatmap: Heatmap | None  # None when the step was not kept
     rgba: np.ndarray | None = None  # the heatmap coloured at the result's shared levels
     note: str = ""  # e.g. "channels 0–63 of 256" when only a page is shown
+    values: np.ndarray | None = None  # the step's values (batched; the page shown), float32
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class ForwardResult:
     focus: str = ""  # the module whose steps were kept ("" for all): ForwardSettings.focus
     compute_ms: float = 0.0  # all of it on the worker: input, forward, capture, colouring
     blank: bool = False  # the input is an empty canvas: the prediction answers nothing
+    comparison: Any = None  # core.compare.ForwardComparison against the pin, when comparing
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,7 @@ class ParametersResult:
     module: str
     parameters: tuple[ParameterView, ...]
     note: str = ""
+    comparison: Any = None  # tuple of core.compare.ParameterComparison, when comparing
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,7 @@ class BackwardResult:
     record: Any  # core.backward.BackwardRecord
     view: Any  # core.collapse.LaidOutView: collapsed as it opens, and laid out
     timings_ms: dict[str, float]
+    gradient_change: Any = None  # core.compare.GradientChange against A's backward, comparing
 
 
 @dataclass(frozen=True)

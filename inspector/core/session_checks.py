@@ -14,7 +14,7 @@ import numpy as np
 LOSS_KINDS = ("mse", "ce", "sum")
 MAX_CLASS = 2**31 - 1
 MAX_TEXT = 4096  # a path or a module name
-MAX_PINS = 1000
+PIN_NAMES = ("A",)  # the states a session may pin (Compare's A)
 
 
 def spec_file(spec: str) -> str | None:
@@ -127,13 +127,11 @@ def check_settings(meta: dict, problem, defaults: object) -> dict:
     integer("output_index", 0, 10**6)
     positive("brush_radius", 64.0)
     pins = get("pins")
-    if not (
-        isinstance(pins, list)
-        and len(pins) <= MAX_PINS
-        and all(isinstance(p, str) and len(p) <= MAX_TEXT for p in pins)
-    ):
-        fail("pins", f"a list of up to {MAX_PINS} module names")
+    if not (isinstance(pins, list) and pins in ([], list(PIN_NAMES))):
+        fail("pins", 'an empty list or ["A"]')
     out["pins"] = list(pins)
+    integer("pin_seed", 0, 2**63 - 1)
+    flag("comparing")
     files = meta.get("model_files")
     if files is not None and not (
         isinstance(files, dict) and all(_valid_record(files.get(k)) for k in ("spec", "weights"))

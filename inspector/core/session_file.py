@@ -11,7 +11,10 @@ Format versions:
 - 1: as above; the model path as typed; 0-d tensors stored as shape (1,); no bf16.
 - 2: weights stored exactly (0-d, bf16) and uncompressed; ``model_files`` holds each model
   file's path absolute and relative to the session, resolved on load (relative to the session
-  if that file exists, else the absolute path, else as typed); ``pins`` (module paths).
+  if that file exists, else the absolute path, else as typed); ``pins``: the states pinned
+  for Compare — ``["A"]`` or none — each with its input and weights in ``pin_A_drawing.npy``,
+  ``pin_A_raw_input.npy`` (a random input) and ``pin_A_weights.safetensors``, its seed in
+  ``pin_seed``; ``comparing`` whether Compare was on. Files without them open unpinned.
 
 Reading validates every field and caps every member's size before anything is returned; a
 file from a newer version, or a damaged or oversized one, raises ``SessionError`` whose
@@ -58,7 +61,7 @@ MAX_RAW_INPUT_BYTES = 256 << 20  # a 1×3×4096×4096 float32 input; far above a
 # interactively (every forward is captured layer by layer on the machine's memory), while a
 # session that holds more is most likely not a session at all.
 MAX_WEIGHTS_BYTES = 4 << 30
-MAX_TOTAL_BYTES = MAX_JSON_BYTES + MAX_DRAWING_BYTES + MAX_RAW_INPUT_BYTES + MAX_WEIGHTS_BYTES
+MAX_TOTAL_BYTES = 2 * (MAX_DRAWING_BYTES + MAX_RAW_INPUT_BYTES + MAX_WEIGHTS_BYTES) + MAX_JSON_BYTES
 MAX_MEMBERS = 64
 # Weights (format 2) are stored uncompressed and random-looking data deflates by ~1.1×, so a
 # member that expands by more than this is a zip bomb, not a session. Small members (a mostly
@@ -71,6 +74,9 @@ _MEMBER_CAPS = {
     "drawing.npy": MAX_DRAWING_BYTES,
     "raw_input.npy": MAX_RAW_INPUT_BYTES,
     "weights.safetensors": MAX_WEIGHTS_BYTES,
+    "pin_A_drawing.npy": MAX_DRAWING_BYTES,  # Compare's A (see ``pins``)
+    "pin_A_raw_input.npy": MAX_RAW_INPUT_BYTES,
+    "pin_A_weights.safetensors": MAX_WEIGHTS_BYTES,
 }
 
 
@@ -100,12 +106,21 @@ class SessionState:
     raw_input: np.ndarray | None = None
     # Written from torch tensors or numpy arrays; read back as CPU torch tensors.
     weights: dict[str, Tensorish] = field(default_factory=dict)
-    pins: list[str] = field(default_factory=list)  # format 2
+    pins: list[str] = field(default_factory=list)  # format 2: ["A"] when A is pinned
     format_version: int = VERSION  # the format the file was read from
+    # Compare's A (when ``pins`` is ["A"]): its input, seed and weights; and whether Compare
+    # was on. Weights as ``weights`` are.
+    pin_drawing: np.ndarray | None = None
+    pin_raw_input: np.ndarray | None = None
+    pin_seed: int = 0
+    pin_weights: dict[str, Tensorish] = field(default_factory=dict)
+    comparing: bool = False
 
     def settings(self) -> dict:
         data = asdict(self)
         for key in ("drawing", "raw_input", "weights", "format_version"):
+            data.pop(key)
+        for key in ("pin_drawing", "pin_raw_input", "pin_weights"):
             data.pop(key)
         data["input_shape"] = list(self.input_shape) if self.input_shape else None
         data["pins"] = list(self.pins)
@@ -157,10 +172,18 @@ def save_session(path: Path, state: SessionState) -> None:
         check_settings(meta, problem, SessionState())
         drawing = check_drawing(state.drawing, "drawing")
         raw = None if state.raw_input is None else check_raw(state.raw_input)
+        pinned = bool(state.pins)
+        if pinned and (state.pin_drawing is None or not state.pin_weights):
+            raise Invalid("its pin A has no drawing or no weights")
+        pin_drawing = check_drawing(state.pin_drawing, "pinned drawing") if pinned else None
+        pin_raw = (
+            check_raw(state.pin_raw_input) if pinned and state.pin_raw_input is not None else None
+        )
     except Invalid as exc:
         raise ValueError(f"cannot save {path.name}: {exc}") from None
     text = json.dumps(meta, indent=1, allow_nan=False)
     weights = _encode_weights(state.weights)
+    pin_weights = _encode_weights(state.pin_weights) if pinned else None
 
     def write(tmp: Path) -> None:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -169,6 +192,12 @@ def save_session(path: Path, state: SessionState) -> None:
             if raw is not None:
                 archive.writestr("raw_input.npy", _npy(raw))
             archive.writestr("weights.safetensors", weights, compress_type=zipfile.ZIP_STORED)
+            if pinned:
+                archive.writestr("pin_A_drawing.npy", _npy(pin_drawing))
+                if pin_raw is not None:
+                    archive.writestr("pin_A_raw_input.npy", _npy(pin_raw))
+                stored = zipfile.ZIP_STORED
+                archive.writestr("pin_A_weights.safetensors", pin_weights, compress_type=stored)
 
     atomic_write(path, write)
 
@@ -254,6 +283,7 @@ def load_session(path: Path) -> SessionState:
                 else None
             )
             weights = load_tensors(_read(archive, infos["weights.safetensors"]))
+            pin = _read_pin(archive, infos, meta, path, load_tensors)
     except SessionError:
         raise
     except FileNotFoundError:
@@ -287,7 +317,28 @@ def load_session(path: Path) -> SessionState:
         raw_input=raw,
         weights=dict(weights),
         format_version=version,
+        **pin,
     )
+
+
+def _read_pin(archive: zipfile.ZipFile, infos: dict, meta: dict, path: Path, load) -> dict:
+    """Compare's A, if the session pinned one: its members must all be there and sound."""
+    if meta.get("pins") != ["A"]:
+        return {}
+    for name in ("pin_A_drawing.npy", "pin_A_weights.safetensors"):
+        if name not in infos:
+            raise SessionError(f"{path.name} is damaged: it pins A but has no {name}")
+    drawing = np.load(io.BytesIO(_read(archive, infos["pin_A_drawing.npy"])), allow_pickle=False)
+    raw = None
+    if "pin_A_raw_input.npy" in infos:
+        raw = np.load(io.BytesIO(_read(archive, infos["pin_A_raw_input.npy"])), allow_pickle=False)
+    try:
+        drawing = check_drawing(drawing, "pinned drawing")
+        raw = None if raw is None else check_raw(raw)
+    except Invalid as exc:
+        raise SessionError(f"{path.name} is damaged: {exc}") from None
+    weights = load(_read(archive, infos["pin_A_weights.safetensors"]))
+    return {"pin_drawing": drawing, "pin_raw_input": raw, "pin_weights": dict(weights)}
 
 
 def _checked_members(archive: zipfile.ZipFile, path: Path) -> dict[str, zipfile.ZipInfo]:

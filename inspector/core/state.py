@@ -88,6 +88,16 @@ class Evented:
             listener(value)
 
 
+@dataclass(frozen=True, eq=False)
+class Pinned:
+    """Compare's A: the input pinned (its weights are kept on the worker). Compared by
+    identity, as arrays are."""
+
+    drawing: np.ndarray
+    raw_input: np.ndarray | None = None
+    seed: int = 0
+
+
 @dataclass(eq=False)
 class AppState(Evented):
     """What the user has set up. Arrays are replaced, never changed in place."""
@@ -105,3 +115,5 @@ class AppState(Evented):
     zero_grad: bool = True
     learning_rate: float = 0.01
     backward_step: int | None = None  # the step shown; None before any backward pass
+    pin: Pinned | None = None  # Compare's A (issue 13)
+    comparing: bool = False  # showing A | B | B − A

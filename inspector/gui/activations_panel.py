@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pyqtgraph as pg
 from PySide6.QtCore import QSignalBlocker, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -14,8 +15,9 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.inference import CHANNEL_PAGE
+from ..core.palette import PANEL_BACKGROUND
 from ..core.results import ForwardResult
-from .heatmap_view import HeatmapColumn
+from .heatmap_view import HeatmapColumn, make_colorbar
 from .tree_panel import format_shape
 
 
@@ -72,6 +74,7 @@ class ActivationsPanel(QWidget):
         self.auto_levels.toggled.connect(self._on_auto_toggled)
         self.result: ForwardResult | None = None
         self._connected_bar = None
+        self._build_compare(body, layout)
 
     @property
     def shown_request_id(self) -> int:
@@ -79,6 +82,10 @@ class ActivationsPanel(QWidget):
 
     def show_result(self, result: ForwardResult) -> None:
         self.result = result
+        if result.comparison is not None:
+            self._show_comparison(result)
+            return
+        self._leave_compare()
         steps = [s for s in result.steps if s.heatmap is not None]
         self.column.set_layout([((s.step.label, s.step.shape), s.heatmap.is_strip) for s in steps])
         if self.column.colorbar is not self._connected_bar:
@@ -117,6 +124,9 @@ class ActivationsPanel(QWidget):
         if self.auto_levels.isChecked():
             with QSignalBlocker(self.auto_levels):
                 self.auto_levels.setChecked(False)
+        if self.comparison is not None:
+            self._recolour_comparison()
+            return
         self._recolour()
 
     @Slot(bool)
@@ -130,3 +140,122 @@ class ActivationsPanel(QWidget):
             if row.heatmap is not None:
                 row.show(row.heatmap, row.heatmap.colorize(levels))
         self.column.update()
+
+    # -- compare: A | B | B − A per step (issue 13) ------------------------------------------------
+    PANES = ("A (pinned)", "B (now)", "B − A")
+
+    def _build_compare(self, body: QHBoxLayout, layout: QVBoxLayout) -> None:
+        """The difference's own colour bar and the large view of one channel (hidden until
+        comparing)."""
+        self.comparison = None  # core.compare.ForwardComparison on screen, or None
+        self.diff_bar_view = pg.GraphicsLayoutWidget()
+        self.diff_bar_view.setObjectName("diffColorBar")
+        self.diff_bar_view.setBackground(PANEL_BACKGROUND)
+        self.diff_bar_view.setFixedWidth(72)
+        self.diff_bar_view.setToolTip("B − A: its own scale, centred on 0")
+        self.diff_bar = make_colorbar()
+        self.diff_bar_view.addItem(self.diff_bar)
+        self.diff_bar_view.setVisible(False)
+        self.diff_bar.sigLevelsChanged.connect(self._on_user_levels)
+        body.addWidget(self.diff_bar_view)
+        self.detail_label = QLabel("")
+        self.detail_label.setObjectName("channelDetailLabel")
+        self.detail = HeatmapColumn()
+        self.detail.setObjectName("channelDetail")
+        self.detail.setMinimumHeight(180)
+        self.detail.hovered.connect(self.readout.setText)
+        self.detail_box = QWidget()
+        box = QVBoxLayout(self.detail_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.detail_label)
+        box.addWidget(self.detail, 1)
+        self.detail_box.setVisible(False)
+        layout.addWidget(self.detail_box)
+        self.detail_step: int | None = None  # the row whose channel is shown large
+        self.column.rowClicked.connect(self.show_channel)
+
+    def _show_comparison(self, result: ForwardResult) -> None:
+        c = self.comparison = result.comparison
+        steps = c.steps
+        keys = [((s.step.label, s.step.shape), s.heatmap_b.is_strip) for s in steps]
+        self.column.set_layout(keys, self.PANES)
+        if self.column.colorbar is not self._connected_bar:
+            self._connected_bar = self.column.colorbar
+            self._connected_bar.sigLevelsChanged.connect(self._on_user_levels)
+        self.diff_bar_view.setVisible(True)
+        auto = self.auto_levels.isChecked()
+        if auto:
+            self.column.set_levels(c.levels)
+            if tuple(c.diff_levels) != tuple(self.diff_bar.levels()):
+                with QSignalBlocker(self.diff_bar):
+                    self.diff_bar.setLevels(c.diff_levels)
+        for row, s in zip(self.column.rows, steps, strict=True):
+            row.set_title(
+                f"{s.step.index + 1}. {s.step.label}",
+                f"{s.step.op} {format_shape(s.step.shape)}",
+                s.summary,
+            )
+            if auto:
+                panes = ((s.heatmap_a, s.rgba_a), (s.heatmap_b, s.rgba_b),
+                         (s.heatmap_diff, s.rgba_diff))  # fmt: skip
+                for pane, (heatmap, rgba) in enumerate(panes):
+                    row.show(heatmap, rgba, pane)
+        if not auto:
+            self._recolour_comparison()
+        self.steps_note.setText(f"A | B | B − A · B differs in {c.what_differs}")
+        if c.note:
+            self.steps_note.setText(f"{self.steps_note.text()} · {c.note}")
+        self.column.shown_request_id = result.request_id
+        self.column.update()
+        if self.detail_step is not None:
+            self.show_channel(self.detail_step)
+
+    def _recolour_comparison(self) -> None:
+        levels, diff_levels = self.column.levels(), tuple(self.diff_bar.levels())
+        for row, s in zip(self.column.rows, self.comparison.steps, strict=False):
+            row.show(s.heatmap_a, s.heatmap_a.colorize(levels), 0)
+            row.show(s.heatmap_b, s.heatmap_b.colorize(levels), 1)
+            row.show(s.heatmap_diff, s.heatmap_diff.colorize(diff_levels), 2)
+        self.column.update()
+
+    def _leave_compare(self) -> None:
+        if self.comparison is None:
+            return
+        self.comparison = None
+        self.detail_step = None
+        self.diff_bar_view.setVisible(False)
+        self.detail_box.setVisible(False)
+
+    @Slot(int)
+    def show_channel(self, index: int) -> None:
+        """Show row ``index``'s most-changed channel large: A | B | B − A (a step without
+        channels: the whole step)."""
+        c = self.comparison
+        if c is None or not 0 <= index < len(c.steps):
+            return
+        s = c.steps[index]
+        self.detail_step = index
+        d = s.detail
+        self.detail.set_layout([(("detail", s.step.label), s.heatmap_b.is_strip and d is None)],
+                               self.PANES)  # fmt: skip
+        row = self.detail.rows[0]
+        name = f"{s.step.index + 1}. {s.step.label}"
+        if d is None:
+            row.set_title(name, f"all {format_shape(s.step.shape)}", s.summary)
+            for pane, (heatmap, rgba) in enumerate(
+                ((s.heatmap_a, s.rgba_a), (s.heatmap_b, s.rgba_b), (s.heatmap_diff, s.rgba_diff))
+            ):
+                row.show(heatmap, rgba, pane)
+            self.detail_label.setText(f"<b>{name}</b>: {s.summary}")
+        else:
+            row.set_title(f"{name} ch {d.channel}", f"{d.a.shape[0]}×{d.a.shape[1]}", s.summary)
+            for pane, (heatmap, rgba) in enumerate(
+                zip(d.heatmaps, (d.rgba_a, d.rgba_b, d.rgba_diff), strict=True)
+            ):
+                row.show(heatmap, rgba, pane)
+            self.detail_label.setText(
+                f"<b>{name}</b>, channel {d.channel} (changed most: ‖B − A‖ = "
+                f"{s.channel_norm:.4g}; the step: {s.summary})"
+            )
+        self.detail_box.setVisible(True)
+        self.detail.update()

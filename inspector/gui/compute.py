@@ -36,6 +36,9 @@ class Compute(QObject):
     stateReady = Signal(object)  # the current weights: CPU tensors, each in its own dtype
     loadFailed = Signal(str, str)  # one sentence, details; the previous model stays
     failed = Signal(str, str)  # one sentence, details
+    pinChanged = Signal(object)  # core.compare.PinResult: what is pinned as A now
+    pinWeightsReady = Signal(object)  # A's weights (CPU tensors), or None: for a session file
+    comparingChanged = Signal(bool)  # the engine compares (or not) from its next result on
 
     def __init__(self, opened: OpenedModel, device: str = "cpu", parent: QObject | None = None):
         super().__init__(parent)
@@ -233,6 +236,25 @@ class Compute(QObject):
     def _moved(self, result) -> None:
         self.device = result.device
         self.deviceChanged.emit(result)
+
+    # -- compare: A (pinned) against B (now), issue 13 -----------------------------------------
+    def pin(self, request: ForwardRequest, weights: dict | None = None) -> None:
+        """Pin ``request`` and the weights as they are now (or ``weights``: a session's A) as A;
+        the worker keeps its own copy of them."""
+        run = lambda e, c: e.pin(request, weights)  # noqa: E731
+        self._call("pin", "Pinning A", run, self.pinChanged.emit)
+
+    def unpin(self) -> None:
+        self._call("pin", "Unpinning A", lambda e, c: e.unpin(), self.pinChanged.emit)
+
+    def set_comparing(self, on: bool) -> None:
+        """Forwards, backwards and parameters come with their comparison against A while on."""
+        run = lambda e, c: e.set_comparing(on)  # noqa: E731
+        self._call("comparing", "Switching Compare", run, self.comparingChanged.emit)
+
+    def request_pin_weights(self) -> None:
+        run = lambda e, c: e.pinned_weights()  # noqa: E731
+        self._call("pin weights", "Reading A's weights", run, self.pinWeightsReady.emit)
 
 
 def _configure(changes: dict):

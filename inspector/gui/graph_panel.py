@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPoint, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QLabel,
     QMenu,
@@ -50,6 +51,7 @@ class GraphPanel(QWidget):
         self._saved_owner: dict[int, tuple[int, str]] = {}  # saved-tensor node -> (op, name)
         self._matches: list[int] = []
         self._match = -1
+        self.gradient_change = None  # core.compare.GradientChange: colours nodes when comparing
 
         self.controls = GraphControls()
         c = self.controls
@@ -102,6 +104,7 @@ class GraphPanel(QWidget):
     def show_backward(self, result: BackwardResult) -> None:
         self.play_timer.stop()
         self.result = result
+        self.gradient_change = result.gradient_change
         self.stepper = Stepper(result.record)
         self.collapsed = set(result.view.collapsed)
         self.controls.set_enabled(True)
@@ -144,6 +147,7 @@ class GraphPanel(QWidget):
         self.view.setScene(self.scene)
         self.stack.setCurrentWidget(self.view)
         self.view.fit()  # and again on every resize until the user zooms or pans
+        self._colour_by_change()
         self._refresh()
         self.viewShown.emit()
 
@@ -382,3 +386,24 @@ class GraphPanel(QWidget):
         if grads is None or not grads.incoming or grads.incoming[0] is None:
             return None
         return grads.incoming[0].values
+
+    # -- compare: nodes coloured by how much their gradient changed (issue 13) ---------------------
+    def show_gradient_change(self, change) -> None:
+        """Colour every node by ``change`` (a ``core.compare.GradientChange``: A's backward
+        against B's), or by kind again for None."""
+        self.gradient_change = change
+        self._colour_by_change()
+
+    def _colour_by_change(self) -> None:
+        scene, change = self.scene, self.gradient_change
+        if scene is None or self.shown is None:
+            return
+        if change is None:
+            scene.set_fills(None)
+            return
+        best: dict[int, tuple[float, int]] = {}  # shown node -> (largest change, its node)
+        for original, shown in enumerate(self.shown.shown_as):
+            value = change.change.get(original)
+            if value is not None and (shown not in best or value > best[shown][0]):
+                best[shown] = (value, original)
+        scene.set_fills({n: QColor(*change.colours[o]) for n, (_v, o) in best.items()})

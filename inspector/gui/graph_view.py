@@ -151,6 +151,7 @@ class GraphScene(QGraphicsScene):
             self.addItem(item)
             self.nodes.append(item)
         self._visited: set[int] = set()
+        self._fills: dict[int, QColor] = {}  # colours other than the kind's (Compare)
         self._carried: set[tuple[int, int]] = set()
         self._current: int | None = None
         self._linked: set[int] = set()
@@ -204,8 +205,7 @@ class GraphScene(QGraphicsScene):
     ) -> None:
         """Colour visited nodes and carried edges, outline the current node (diffs only)."""
         for node in self._visited ^ visited:
-            kind = self.graph.nodes[node].kind
-            self.nodes[node].setBrush(VISITED_FILL[kind] if node in visited else FILL[kind])
+            self.nodes[node].setBrush(self._fill(node, node in visited))
         if carried != self._carried:
             curves, arrows = QPainterPath(), QPainterPath()
             for edge in carried:
@@ -219,6 +219,20 @@ class GraphScene(QGraphicsScene):
         self._visited, self._carried = set(visited), set(carried)
         for node in {previous, current} - {None}:
             self._outline(node)
+
+    def set_fills(self, fills: dict[int, QColor] | None) -> None:
+        """Colour nodes by something else than their kind (Compare: how much each node's
+        gradient changed); the others, and all with None, by their kind again."""
+        self._fills = dict(fills or {})
+        for node, item in enumerate(self.nodes):
+            item.setBrush(self._fill(node, node in self._visited))
+
+    def _fill(self, node: int, visited: bool) -> QColor:
+        colour = self._fills.get(node)
+        if colour is not None:
+            return colour.lighter(125) if visited else colour
+        kind = self.graph.nodes[node].kind
+        return VISITED_FILL[kind] if visited else FILL[kind]
 
     def link_nodes(self, nodes: set[int]) -> None:
         """Outline the nodes of the module selected in the tree."""

@@ -28,6 +28,10 @@ TITLE_WIDTH = 190
 SPACING = 4
 MARGIN = 4
 DETAIL_COLOUR = "#9aa0a6"
+SUMMARY_COLOUR = "#f2a541"
+COMPARE_STRIP_HEIGHT = 44  # a strip row in compare mode: its title has a summary line
+PANE_GAP = 10  # pixels between the panes of a row (A | B | B − A)
+PANE_HEADER = 16  # pixels above the first row for the panes' names
 
 
 def make_colorbar() -> pg.ColorBarItem:
@@ -37,65 +41,101 @@ def make_colorbar() -> pg.ColorBarItem:
 
 
 class HeatmapRow:
-    """One titled heatmap: what it shows and where (the column lays the rows out)."""
+    """One titled row of heatmaps side by side (one pane, or A | B | B − A when comparing):
+    what it shows and where (the column lays the rows out)."""
 
-    def __init__(self, key: object, strip: bool) -> None:
+    def __init__(self, key: object, strip: bool, panes: int = 1) -> None:
         self.key = key
         self.strip = strip
-        self.heatmap: Heatmap | None = None
+        self.panes = panes
+        self.heatmaps: list[Heatmap | None] = [None] * panes
+        self.images: list[QImage | None] = [None] * panes
+        self._rgbas: list[np.ndarray | None] = [None] * panes  # the QImages read these buffers
+        self.targets = [QRectF() for _ in range(panes)]  # where each image is drawn, aspect kept
         self.name = ""
         self.title = QStaticText()
         self.title.setTextFormat(Qt.TextFormat.RichText)
         option = QTextOption(Qt.AlignmentFlag.AlignRight)
         option.setWrapMode(QTextOption.WrapMode.NoWrap)
         self.title.setTextOption(option)
-        self.image: QImage | None = None
-        self._rgba: np.ndarray | None = None  # the QImage reads this buffer: keep it alive
-        self.cell = QRectF()  # the row's room for the image (set by the column's layout)
-        self.target = QRectF()  # where the image is drawn, aspect kept
+        self.cell = QRectF()  # the row's room for the images (set by the column's layout)
+        self.summary = ""
 
-    def set_title(self, name: str, detail: str) -> None:
-        self.name = name
+    # The first pane (the only one outside compare mode), by its old names.
+    @property
+    def heatmap(self) -> Heatmap | None:
+        return self.heatmaps[0]
+
+    @property
+    def image(self) -> QImage | None:
+        return self.images[0]
+
+    @property
+    def target(self) -> QRectF:
+        return self.targets[0]
+
+    def set_title(self, name: str, detail: str, summary: str = "") -> None:
+        self.name, self.summary = name, summary
+        extra = (
+            f"<br><span style='color:{SUMMARY_COLOUR}; font-size:8pt'>{summary}</span>"
+            if summary
+            else ""
+        )
         self.title.setText(
             f"<b>{name}</b><br><span style='color:{DETAIL_COLOUR}; font-size:8pt'>{detail}</span>"
+            + extra
         )
         self.title.setTextWidth(TITLE_WIDTH)
 
-    def show(self, heatmap: Heatmap, rgba: np.ndarray) -> None:
-        """Show ``rgba`` (the heatmap already coloured); ``heatmap`` keeps the values."""
-        resized = self.heatmap is None or self.heatmap.image.shape != heatmap.image.shape
-        self.heatmap = heatmap
-        self._rgba = np.ascontiguousarray(rgba, np.uint8)
-        h, w = self._rgba.shape[:2]
-        self.image = QImage(self._rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888)
+    def show(self, heatmap: Heatmap, rgba: np.ndarray, pane: int = 0) -> None:
+        """Show ``rgba`` (the heatmap already coloured) in ``pane``; ``heatmap`` keeps the
+        values."""
+        old = self.heatmaps[pane]
+        resized = old is None or old.image.shape != heatmap.image.shape
+        self.heatmaps[pane] = heatmap
+        self._rgbas[pane] = np.ascontiguousarray(rgba, np.uint8)
+        h, w = self._rgbas[pane].shape[:2]
+        self.images[pane] = QImage(
+            self._rgbas[pane].data, w, h, 4 * w, QImage.Format.Format_RGBA8888
+        )
         if resized:
             self.fit()
 
-    def fit(self) -> None:
-        """The largest rectangle of the image's aspect in the cell (left-aligned)."""
-        if self.heatmap is None or self.cell.isEmpty():
-            self.target = QRectF()
-            return
-        h, w = self.heatmap.image.shape
-        if self.strip:
-            self.target = QRectF(self.cell)
-            return
-        scale = min(self.cell.width() / w, self.cell.height() / h)
-        self.target = QRectF(self.cell.left(), self.cell.top(), w * scale, h * scale)
+    def pane_cell(self, pane: int) -> QRectF:
+        width = (self.cell.width() - PANE_GAP * (self.panes - 1)) / self.panes
+        left = self.cell.left() + pane * (width + PANE_GAP)
+        return QRectF(left, self.cell.top(), max(1.0, width), self.cell.height())
 
-    def pixel_at(self, pos: QPointF) -> tuple[int, int] | None:
-        if self.heatmap is None or not self.target.contains(pos):
-            return None
-        h, w = self.heatmap.image.shape
-        c = math.floor((pos.x() - self.target.left()) * w / self.target.width())
-        r = math.floor((pos.y() - self.target.top()) * h / self.target.height())
-        return (min(r, h - 1), min(c, w - 1))
+    def fit(self) -> None:
+        """The largest rectangle of each image's aspect in its pane (left-aligned)."""
+        for pane, heatmap in enumerate(self.heatmaps):
+            cell = self.pane_cell(pane)
+            if heatmap is None or self.cell.isEmpty():
+                self.targets[pane] = QRectF()
+            elif self.strip:
+                self.targets[pane] = cell
+            else:
+                h, w = heatmap.image.shape
+                scale = min(cell.width() / w, cell.height() / h)
+                self.targets[pane] = QRectF(cell.left(), cell.top(), w * scale, h * scale)
+
+    def pixel_at(self, pos: QPointF) -> tuple[int, tuple[int, int]] | None:
+        """``(pane, (row, col))`` of the image pixel under ``pos``, or None."""
+        for pane, (heatmap, target) in enumerate(zip(self.heatmaps, self.targets, strict=True)):
+            if heatmap is None or not target.contains(pos):
+                continue
+            h, w = heatmap.image.shape
+            c = math.floor((pos.x() - target.left()) * w / target.width())
+            r = math.floor((pos.y() - target.top()) * h / target.height())
+            return pane, (min(r, h - 1), min(c, w - 1))
+        return None
 
 
 class HeatmapColumn(PaintTracked, QWidget):
     """Rows of heatmaps sharing one colour bar; ``hovered`` says what is under the mouse."""
 
     hovered = Signal(str)
+    rowClicked = Signal(int)  # the row's index
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -111,15 +151,20 @@ class HeatmapColumn(PaintTracked, QWidget):
         self.bar_view.setFixedWidth(72)
         self.colorbar = make_colorbar()
         self.bar_view.addItem(self.colorbar)
+        self.panes = 1
+        self.pane_names: tuple[str, ...] = ()
 
-    def set_layout(self, keys: list[tuple[object, bool]]) -> None:
-        """(key, is_strip) per row; rebuilds the rows only when the keys change."""
-        key = tuple(keys)
+    def set_layout(self, keys: list[tuple[object, bool]], panes: tuple[str, ...] = ()) -> None:
+        """(key, is_strip) per row, and the names of the panes side by side in every row (none:
+        one pane); rebuilds the rows only when these change."""
+        key = (tuple(keys), tuple(panes))
         if key == self._layout_key:
             return
         self._layout_key = key
-        self.rows = [HeatmapRow(k, strip) for k, strip in keys]
-        height = sum(STRIP_HEIGHT if r.strip else MIN_IMAGE_HEIGHT for r in self.rows)
+        self.panes, self.pane_names = max(1, len(panes)), tuple(panes)
+        self.rows = [HeatmapRow(k, strip, self.panes) for k, strip in keys]
+        height = sum(self._strip_height() if r.strip else MIN_IMAGE_HEIGHT for r in self.rows)
+        height += self._header()
         self.setMinimumHeight(min(height + SPACING * len(self.rows) + 2 * MARGIN, 2000))
         self._lay_out()
         self.updateGeometry()
@@ -127,19 +172,27 @@ class HeatmapColumn(PaintTracked, QWidget):
     def sizeHint(self) -> QSize:
         return QSize(600, self.minimumHeight())
 
+    def _strip_height(self) -> int:
+        return STRIP_HEIGHT if self.panes == 1 else COMPARE_STRIP_HEIGHT
+
+    def _header(self) -> int:
+        return PANE_HEADER if self.pane_names else 0
+
     def _lay_out(self) -> None:
         """Strips get their fixed height; rows of channels share the rest equally."""
         if not self.rows:
             return
         strips = sum(1 for r in self.rows if r.strip)
         images = len(self.rows) - strips
-        free = self.height() - 2 * MARGIN - SPACING * (len(self.rows) - 1) - strips * STRIP_HEIGHT
+        strip = self._strip_height()
+        free = self.height() - 2 * MARGIN - SPACING * (len(self.rows) - 1) - strips * strip
+        free -= self._header()
         share = max(MIN_IMAGE_HEIGHT, free / images) if images else 0
         left = MARGIN + TITLE_WIDTH + SPACING
         width = max(1.0, self.width() - left - MARGIN)
-        y = float(MARGIN)
+        y = float(MARGIN + self._header())
         for row in self.rows:
-            height = STRIP_HEIGHT if row.strip else share
+            height = strip if row.strip else share
             row.cell = QRectF(left, y, width, height)
             row.fit()
             y += height + SPACING
@@ -161,26 +214,45 @@ class HeatmapColumn(PaintTracked, QWidget):
     def mouseMoveEvent(self, event) -> None:
         pos = event.position()
         for row in self.rows:
-            pixel = row.pixel_at(pos)
-            if pixel is None:
+            found = row.pixel_at(pos)
+            if found is None:
                 continue
-            where = row.heatmap.describe(*pixel)
+            pane, pixel = found
+            heatmap = row.heatmaps[pane]
+            where = heatmap.describe(*pixel)
             if where is not None:
-                value = float(row.heatmap.image[pixel])
-                self.hovered.emit(f"{row.name} {where} = {value:.4g}")
+                value = float(heatmap.image[pixel])
+                side = f" {self.pane_names[pane]}" if self.pane_names else ""
+                self.hovered.emit(f"{row.name}{side} {where} = {value:.4g}")
             return
+
+    def mousePressEvent(self, event) -> None:
+        """A click on a row (its title, its summary or its images) says which row."""
+        y = event.position().y()
+        for index, row in enumerate(self.rows):
+            if row.cell.top() <= y <= row.cell.bottom():
+                self.rowClicked.emit(index)
+                return
+        super().mousePressEvent(event)
 
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
         painter.fillRect(event.rect(), self._background)
         painter.setPen(QColor("#e6e6e6"))
         exposed = QRectF(event.rect())
+        if self.pane_names and self.rows:
+            for pane, name in enumerate(self.pane_names):
+                cell = self.rows[0].pane_cell(pane)
+                box = QRectF(cell.left(), MARGIN, cell.width(), PANE_HEADER)
+                painter.drawText(box, Qt.AlignmentFlag.AlignLeft, name)
         for row in self.rows:
             if row.cell.bottom() < exposed.top() or row.cell.top() > exposed.bottom():
                 continue  # scrolled out of sight
-            title_top = row.cell.top() + max(0.0, (row.cell.height() - 30) / 2)
+            lines = 3 if row.summary else 2
+            title_top = row.cell.top() + max(0.0, (row.cell.height() - 15 * lines) / 2)
             painter.drawStaticText(QPointF(MARGIN, title_top), row.title)
-            if row.image is not None and not row.target.isEmpty():
-                painter.drawImage(row.target, row.image)
+            for image, target in zip(row.images, row.targets, strict=True):
+                if image is not None and not target.isEmpty():
+                    painter.drawImage(target, image)
         painter.end()
         self.mark_painted()

@@ -35,6 +35,7 @@ from . import trust
 from .actions import build_actions, help_rows
 from .activations_panel import ActivationsPanel
 from .canvas_panel import CanvasPanel
+from .compare import Comparer
 from .compute import Compute
 from .exports import Exporter
 from .frames import FrameTracker
@@ -196,6 +197,7 @@ class MainWindow(QMainWindow):
         compute.loadFailed.connect(self._on_load_failed)
         compute.workCancelled.connect(self._on_work_cancelled)
         compute.failed.connect(self._on_failed)
+        self.comparer = Comparer(self)  # Pin and Compare (issue 13): wires itself
 
     # -- input → worker -------------------------------------------------------------------
     @Slot()

@@ -53,8 +53,10 @@ def session_model(saved: SessionState) -> ModelRef:
     return ModelRef(target.spec, target.weights, target.input_shape, target.trust)
 
 
-def session_state(state: AppState, weights: dict) -> SessionState:
-    """The session file's contents: the live state and the weights as they are now."""
+def session_state(state: AppState, weights: dict, pin_weights: dict | None = None) -> SessionState:
+    """The session file's contents: the live state and the weights as they are now (and
+    Compare's A with ``pin_weights``, its weights, when one is pinned)."""
+    pin = state.pin if pin_weights else None
     return SessionState(
         model_spec=state.model.spec,
         model_weights=state.model.weights,
@@ -72,6 +74,12 @@ def session_state(state: AppState, weights: dict) -> SessionState:
         drawing=state.drawing.copy(),
         raw_input=None if state.raw_input is None else state.raw_input.copy(),
         weights=weights,
+        pins=["A"] if pin is not None else [],
+        pin_drawing=None if pin is None else pin.drawing.copy(),
+        pin_raw_input=None if pin is None or pin.raw_input is None else pin.raw_input.copy(),
+        pin_seed=0 if pin is None else pin.seed,
+        pin_weights=dict(pin_weights or {}),
+        comparing=state.comparing and pin is not None,
     )
 
 
@@ -101,6 +109,8 @@ class Persistence(QObject):
         self._dirty = False
         self.restored_layout = False  # the window's own layout from last time was put back
         window.compute.stateReady.connect(self._write_session)
+        self._pin_weights: dict | None = None  # A's, asked for just before the weights
+        window.compute.pinWeightsReady.connect(self._take_pin_weights)
         # Queued: the window must have taken in the new model / graph before we build on it.
         queued = Qt.ConnectionType.QueuedConnection
         window.compute.modelLoaded.connect(self._continue_restore, queued)
@@ -117,7 +127,14 @@ class Persistence(QObject):
     def save_session(self, path: Path) -> None:
         """Ask the worker for the weights; the file is written when they arrive."""
         self._saving_to = Path(path)
+        self._pin_weights = None
+        if self.state.pin is not None:  # answered before the weights: one queue, in order
+            self.window.compute.request_pin_weights()
         self.window.compute.request_weights()
+
+    @Slot(object)
+    def _take_pin_weights(self, weights: dict | None) -> None:
+        self._pin_weights = weights
 
     @Slot(object)
     def _write_session(self, weights: dict) -> None:
@@ -125,7 +142,7 @@ class Persistence(QObject):
         if path is None:
             return
         try:
-            save_session(path, session_state(self.state, weights))
+            save_session(path, session_state(self.state, weights, self._pin_weights))
         except (OSError, ValueError) as exc:  # ValueError: a state that would not read back
             self.window.show_message(f"Could not save {path.name}: {exc}", warning=True)
             return
@@ -219,6 +236,7 @@ class Persistence(QObject):
             self.state.selected_module = saved.selected_module
         if saved.device != w.compute.device and w.device_combo.findText(saved.device) >= 0:
             w.device_combo.setCurrentText(saved.device)
+        w.comparer.restore(saved)
         if saved.backward_step is None:
             self._done()
         else:

@@ -31,6 +31,8 @@ BAR = "#4f8cc9"
 TOP = "#f0a030"
 FADED = "#4f8cc938"  # the bars of an empty canvas
 EMPTY_TEXT = "Draw a digit"
+BAR_A = "#8a8f98"  # compare: A's bars (pinned), grey beside B's
+TOP_A = "#c9a36a"
 
 
 class BarPlot(PaintTracked, pg.PlotWidget):
@@ -144,6 +146,8 @@ class PredictionPanel(QWidget):
             # the command line or a session): the picker lists them.
             self.set_outputs(result.output_names)
             self.set_output_index(result.output_index)
+        if self._show_comparison(result):
+            return
         p = result.probabilities
         self.probabilities = p
         name = result.output_names[result.output_index]
@@ -241,3 +245,39 @@ class PredictionPanel(QWidget):
             self.label.setText(f"{top} ({p[top]:.1%})")
         self.bars.setOpts(x=np.arange(n), height=p, brushes=brushes)
         self.showing = "bars"
+
+    # -- compare: A and B side by side (issue 13) -------------------------------------------------
+    def _show_comparison(self, result: ForwardResult) -> bool:
+        """A's bars (grey) beside B's for a comparison of class scores; False (and A's bars
+        gone) otherwise."""
+        c = result.comparison
+        bars_a = getattr(self, "bars_a", None)
+        pa = None if c is None else c.probabilities_a
+        pb = None if c is None else c.probabilities_b
+        if pa is None or pb is None or len(pa) != len(pb) or result.top_k:
+            if bars_a is not None and bars_a.isVisible():
+                bars_a.setVisible(False)
+                self.bars.setOpts(width=0.7)
+            self.comparing = False
+            return False
+        if bars_a is None:
+            bars_a = self.bars_a = pg.BarGraphItem(
+                x=np.arange(0), height=np.zeros(0), width=0.38, brush=BAR_A
+            )
+            self.plot.addItem(bars_a)
+        self._show_bars(pb)  # B's, the axis and B's label
+        self.label.setFont(self._shape_font)
+        n, top_a, top_b = len(pb), int(np.argmax(pa)), int(np.argmax(pb))
+        bars_a.setVisible(True)
+        bars_a.setOpts(
+            x=np.arange(n) - 0.2,
+            height=pa,
+            brushes=[TOP_A if i == top_a else BAR_A for i in range(n)],
+        )
+        self.bars.setOpts(x=np.arange(n) + 0.2, width=0.38)
+        self.probabilities_a = pa
+        self.label.setText(f"A {top_a} ({pa[top_a]:.1%})  →  B {top_b} ({pb[top_b]:.1%})")
+        self.label.setToolTip("Left, grey: A (pinned). Right: B (now). The top class of each")
+        self.comparing = True
+        self.plot.shown_request_id = self.output_view.shown_request_id = result.request_id
+        return True

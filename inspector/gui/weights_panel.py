@@ -75,6 +75,9 @@ class WeightsPanel(QWidget):
         self.result = result
         self.view.clear()
         self._images = []
+        if result.comparison and not self.showing_grad:
+            self._show_comparison(result)
+            return
         grad = self.showing_grad
         names = ", ".join(p.title for p in result.parameters)
         module = result.module or "(model)"
@@ -131,6 +134,48 @@ class WeightsPanel(QWidget):
             if where is not None:
                 self.readout.setText(f"{title} {where} = {float(heatmap.image[r, c]):.4g}")
             return
+
+    # -- compare: A | B | B − A for each parameter (issue 13) --------------------------------------
+    def _image_plot(self, row: int, col: int, title: str, rgba, heatmap, hover: str):
+        view = self.view.addPlot(row=row, col=col, title=title)
+        view.invertY(True)
+        view.hideAxis("bottom")
+        view.hideAxis("left")
+        view.setMouseEnabled(x=False, y=False)
+        view.setMenuEnabled(False)
+        view.hideButtons()
+        image = pg.ImageItem(rgba, axisOrder="row-major")
+        view.addItem(image)
+        h, w = heatmap.image.shape
+        if not heatmap.is_strip:
+            view.setAspectLocked(True)
+        view.setRange(xRange=(0, w), yRange=(0, h), padding=0.02)
+        self._images.append((image, heatmap, hover))
+        return view
+
+    def _show_comparison(self, result: ParametersResult) -> None:
+        """Each parameter as A (pinned) | B (now) | B − A; A and B on one scale, B − A on its
+        own, centred on 0."""
+        module = result.module or "(model)"
+        changed = [c for c in result.comparison if c.relative > 0]
+        self.title.setText(
+            f"<b>{module}</b>: A | B | B − A — "
+            + (", ".join(f"{c.name} Δ {c.relative:.1%}" for c in changed) or "unchanged")
+        )
+        for row, c in enumerate(result.comparison):
+            short = _short(c.title, result.module)
+            self._image_plot(row, 0, f"A {short}", c.rgba_a, c.heatmap, f"A {c.title}")
+            self._image_plot(row, 1, "B", c.rgba_b, c.heatmap, f"B {c.title}")
+            diff = f"B − A (±{c.diff_levels[1]:.3g})"
+            self._image_plot(row, 2, diff, c.rgba_diff, c.diff_heatmap, f"B − A {c.title}")
+            if c.heatmap.is_strip:
+                self.view.ci.layout.setRowMaximumHeight(row, STRIP_ROW)
+            else:
+                self.view.ci.layout.setRowPreferredHeight(row, IMAGE_ROW)
+        for col in range(3):
+            self.view.ci.layout.setColumnStretchFactor(col, 1)
+        total = sum(STRIP_ROW if c.heatmap.is_strip else IMAGE_ROW for c in result.comparison)
+        self.view.setMinimumHeight(max(120, total))
 
 
 TITLE_CHARS = 30  # a plot title longer than this is cut off in the dock's usual width

@@ -1,0 +1,116 @@
+"""``net-inspector activations --out acts.npz``: every step of a forward pass as arrays, headless.
+
+Module outputs and functional ops, in the order they ran, named as the activations panel names
+them (``1. conv1``, ``2. relu``, ...). With ``--compare-image`` or ``--compare-weights`` the
+same for B, and ``diff/<step>`` = B − A: Compare (issue 13) without a window. The file is a
+plain ``.npz`` (no pickles), written atomically; the README lists its keys.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .args import add_model_arguments, open_from_arguments, refuse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="net-inspector activations", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--out", type=Path, required=True, help="the .npz file to write")
+    add_model_arguments(parser)
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--image", type=Path, help="a digit image as input A (PNG, JPEG, BMP)")
+    source.add_argument(
+        "--random", type=int, metavar="SEED", help="a seeded random input (default: seed 0)"
+    )
+    parser.add_argument("--compare-image", type=Path, help="B: the same net on this image")
+    parser.add_argument(
+        "--compare-weights", type=Path, help="B: the same input through these weights"
+    )
+    return parser
+
+
+def _drawing(path: Path):
+    """A digit image as a canvas drawing, checked and decoded as the app does (Qt's image
+    readers, no window)."""
+    from ..gui.image_loading import check_image, decode_drawing
+
+    problem = check_image(path)
+    if problem is not None:
+        raise ValueError(f"{path.name}: {problem}")
+    try:
+        return decode_drawing(path)[0]
+    except ValueError as exc:
+        raise ValueError(f"{path.name}: {exc}") from None
+
+
+def _network_input(opened, image: Path | None, seed: int | None):
+    import numpy as np
+
+    from ..core.inputs import TENSOR, make_input, random_input
+
+    spec = opened.input
+    if image is not None:
+        if spec.kind == TENSOR:
+            raise ValueError(f"{opened.name} does not take an image (its input is {spec.shape})")
+        return make_input(spec, _drawing(image))
+    if seed is not None or spec.kind == TENSOR:
+        return random_input(spec, seed or 0)
+    return make_input(spec, np.zeros((32, 32), np.float32))  # an empty canvas
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    import numpy as np
+    import torch
+
+    from ..core.compare import activation_arrays, forward_steps
+    from ..core.engine import check_runs
+    from ..core.inputs import to_tensor
+    from ..core.io import atomic_write
+    from ..core.loading import open_model
+
+    try:
+        opened = open_from_arguments(args, check=False)
+        device = torch.device(args.device or "cpu")
+        model = opened.model.to(device)
+        check_runs(opened, model, device)  # one sentence if the forward fails
+        x_a = _network_input(opened, args.image, args.random)
+        steps_a = forward_steps(model, to_tensor(x_a, opened.input, device))
+        x_b = steps_b = None
+        if args.compare_image is not None or args.compare_weights is not None:
+            x_b = x_a
+            if args.compare_image is not None:
+                x_b = _network_input(opened, args.compare_image, None)
+            model_b = model
+            if args.compare_weights is not None:
+                other = open_model(
+                    args.model or "lenet",
+                    args.compare_weights,
+                    args.trust_checkpoint,
+                    args.input_shape,
+                    args.input_dtype,
+                )
+                model_b = other.model.to(device)
+            steps_b = forward_steps(model_b, to_tensor(x_b, opened.input, device))
+        arrays = activation_arrays(x_a, steps_a, x_b, steps_b)
+    except Exception as exc:
+        return refuse(exc, args.debug)
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
+
+    try:
+        atomic_write(args.out, write)
+    except OSError as exc:
+        return refuse(exc, args.debug)
+    diffs = sum(1 for k in arrays if k.startswith("diff/"))
+    what = f", {diffs} differences B − A" if steps_b is not None else ""
+    print(f"wrote {args.out} ({len(steps_a)} steps of {opened.name}{what})")
+    if opened.warning:
+        print(f"net-inspector: {opened.warning}", file=sys.stderr)
+    return 0
