@@ -117,7 +117,7 @@ class Comparer(QObject):
     def _refresh(self, *_args) -> None:
         """Forward and parameters again, now with (or without) their comparison."""
         self.window.submit_input()
-        self.window._refresh_parameters()
+        self.window.refresh_parameters()
 
     @Slot(object)
     def _on_model_loaded(self, _loaded) -> None:

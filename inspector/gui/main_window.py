@@ -10,33 +10,30 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QSignalBlocker, Qt, Slot
+from PySide6.QtCore import QSignalBlocker, Slot
 from PySide6.QtWidgets import (
-    QComboBox,
-    QDockWidget,
-    QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
     QTabWidget,
-    QVBoxLayout,
-    QWidget,
 )
 
-from ..core.devices import available_devices
 from ..core.inference import MAX_KEPT_STEPS
 from ..core.loading import OpenedModel, bundled_lenet
 from ..core.nets import LENET_WEIGHTS, lenet_card
-from ..core.results import BackwardResult, DeviceResult, ForwardResult, ModelLoaded
+from ..core.results import BackwardResult, ForwardResult, ModelLoaded
 from ..core.state import AppState, ModelRef
 from ..core.summary import first_with_weights, summarize
 from ..logs import LOG
 from . import trust
-from .actions import build_actions, help_rows
+from .actions import build_actions
 from .activations_panel import ActivationsPanel
 from .canvas_panel import CanvasPanel
 from .compare import Comparer
 from .compute import Compute
+from .device_control import DeviceControl
+from .dialogs import open_message, show_about, show_shortcuts
+from .docks import LEFT, RIGHT, build_docks, share_room, stacked
 from .exports import Exporter
 from .frames import FrameTracker
 from .graph_panel import GraphPanel
@@ -92,7 +89,15 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.graph, "Autograd graph")
         self.hint = FirstRunHint(self.state)
         self.setCentralWidget(stacked(self.hint, self.tabs))
-        self._build_docks()
+        self.docks = build_docks(self, [
+            ("canvas", "Drawing", self.canvas_panel, LEFT),
+            ("tree", "Modules", self.tree_panel, LEFT),
+            ("prediction", "Prediction", self.prediction, RIGHT),
+            ("loss", "Loss and backward", self.loss, RIGHT),
+            ("weights", "Weights", self.weights, RIGHT),
+        ])  # fmt: skip
+        share_room(self, self.docks)
+        self._shared_room = False  # again on the first show, in proportion to the screen
 
         self.compute = Compute(loaded, device)
         self.exporter = Exporter(self)
@@ -100,19 +105,10 @@ class MainWindow(QMainWindow):
         self.actions["exportGraphAction"].setEnabled(False)
         for dock in self.docks.values():
             self.menus["&View"].addAction(dock.toggleViewAction())
-        self.device_combo = QComboBox()
-        self.device_combo.setObjectName("deviceCombo")
-        self.device_combo.setToolTip("The device the model runs on")
-        self.device_combo.addItems(available_devices())
-        self.device_combo.setCurrentText(device)
-        toolbar.addSeparator()
-        toolbar.addWidget(QLabel(" Device: "))
-        toolbar.addWidget(self.device_combo)
-        self.device_label = QLabel(device)
-        self.device_label.setObjectName("deviceStatus")
+        self.devices = DeviceControl(self, toolbar, device)
+        self.device_combo, self.device_label = self.devices.combo, self.devices.label
         self.timing_label = QLabel("")
         self.timing_label.setObjectName("timingStatus")
-        self.statusBar().addPermanentWidget(self.device_label)
         self.statusBar().addPermanentWidget(self.timing_label)
         self.open_busy = BusyDialog(self, "openProgress", "Opening model", 300)
         self.backward_busy = BusyDialog(self, "backwardProgress", "Backward", 400)
@@ -142,29 +138,6 @@ class MainWindow(QMainWindow):
                 self.show_message(f"{loaded.name}: {accuracy:.2%} on the MNIST test set. Draw!")
         self.submit_input()
 
-    def _build_docks(self) -> None:
-        left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
-        self.docks: dict[str, QDockWidget] = {}
-        for key, title, widget, area in (
-            ("canvas", "Drawing", self.canvas_panel, left),
-            ("tree", "Modules", self.tree_panel, left),
-            ("prediction", "Prediction", self.prediction, right),
-            ("loss", "Loss and backward", self.loss, right),
-            ("weights", "Weights", self.weights, right),
-        ):
-            dock = QDockWidget(title, self)
-            dock.setObjectName(f"{widget.objectName()}Dock")
-            dock.setWidget(widget)
-            self.addDockWidget(area, dock)
-            self.docks[key] = dock
-        d, horizontal, vertical = self.docks, Qt.Orientation.Horizontal, Qt.Orientation.Vertical
-        # Drawing is the main thing people do: the canvas dock gets a generous share (again
-        # on the first show, in proportion to the screen the window opens on).
-        self.resizeDocks([d["canvas"], d["prediction"]], [400, 380], horizontal)
-        self.resizeDocks([d["canvas"], d["tree"]], [640, 260], vertical)
-        self._shared_room = False
-        self.resizeDocks([d["prediction"], d["loss"], d["weights"]], [230, 200, 470], vertical)
-
     def _wire(self) -> None:
         state, compute = self.state, self.compute
         for name in ("drawing", "raw_input", "seed"):
@@ -184,7 +157,6 @@ class MainWindow(QMainWindow):
         self.loss.resetRequested.connect(compute.reset_weights)
         self.canvas_panel.message.connect(self.show_message)
         self.canvas_panel.warning.connect(lambda text: self.show_message(text, warning=True))
-        self.device_combo.currentTextChanged.connect(self._on_device_picked)
         self.frames.frameShown.connect(lambda _id: compute.frame_shown())
         compute.forwardReady.connect(self.show_result)
         compute.parametersReady.connect(self.weights.show_parameters)
@@ -192,7 +164,6 @@ class MainWindow(QMainWindow):
         compute.viewReady.connect(self.graph.show_view)
         compute.backwardReady.connect(self.show_backward)
         compute.weightsUpdated.connect(self._on_weights_updated)
-        compute.deviceChanged.connect(self._on_device_changed)
         compute.modelLoaded.connect(self._on_model_loaded)
         compute.loadFailed.connect(self._on_load_failed)
         compute.workCancelled.connect(self._on_work_cancelled)
@@ -219,7 +190,7 @@ class MainWindow(QMainWindow):
             self.submit_input()
         self.graph.link_module(path)
 
-    def _refresh_parameters(self) -> None:
+    def refresh_parameters(self) -> None:
         """The weights (or their .grad) changed: show the selected module's again."""
         if self.state.selected_module is not None:
             self.compute.select_module(self.state.selected_module)
@@ -313,7 +284,7 @@ class MainWindow(QMainWindow):
         self.open_busy.close()
         self.last_error = message
         self.show_message(f"{message} The previous model is still loaded.", warning=True)
-        self._dialog(
+        open_message(self,
             QMessageBox.Icon.Warning, "Could not open the model", message,
             "The previous model is still loaded.", details, "loadErrorDialog",
         )  # fmt: skip
@@ -359,7 +330,7 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.graph)
         self.canvas_panel.set_input_gradient(record.input_grad)
         self.actions["exportGraphAction"].setEnabled(True)
-        self._refresh_parameters()  # the weights panel can show .grad now
+        self.refresh_parameters()  # the weights panel can show .grad now
         if record.loss_note:  # a loss of exactly 0: every gradient is 0, and why
             self.show_message(record.loss_note, warning=True)
             return
@@ -379,28 +350,7 @@ class MainWindow(QMainWindow):
     def _on_weights_updated(self, result) -> None:
         self.show_message(result.message)
         self.submit_input()  # the activations and prediction follow the new weights
-        self._refresh_parameters()
-
-    # -- devices ----------------------------------------------------------------------------
-    @Slot(str)
-    def _on_device_picked(self, device: str) -> None:
-        if device and device != self.compute.device:
-            self.show_message(f"Moving the model to {device}…")
-            self.compute.set_device(device)
-
-    @Slot(object)
-    def _on_device_changed(self, result: DeviceResult) -> None:
-        self.device_label.setText(result.device)
-        self.state.device = result.device
-        if self.device_combo.currentText() != result.device:
-            with QSignalBlocker(self.device_combo):
-                self.device_combo.setCurrentText(result.device)
-        if result.ok:
-            self.show_message(f"Running on {result.device}.")
-            self.submit_input()
-            self._refresh_parameters()
-        else:
-            self.show_message(result.message, warning=True)
+        self.refresh_parameters()
 
     # -- messages -----------------------------------------------------------------------------
     @Slot(str, str)
@@ -413,18 +363,10 @@ class MainWindow(QMainWindow):
         """A non-blocking dialog for an unexpected error; the app goes on."""
         self.last_error = message
         self.show_message(message, warning=True)
-        self._dialog(
+        open_message(self,
             QMessageBox.Icon.Critical, "Net Inspector", message,
             f"The app carries on. Details are in the log: {self.log_path}", details, "errorDialog",
         )  # fmt: skip
-
-    def _dialog(self, icon, title: str, text: str, info: str, details: str, name: str) -> None:
-        box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self)
-        box.setObjectName(name)
-        box.setInformativeText(info)
-        box.setDetailedText(details)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.open()  # window-modal but not blocking: the app keeps running
 
     def show_message(self, text: str, warning: bool = False) -> None:
         self.statusBar().showMessage(("⚠ " if warning else "") + text, 0 if warning else 8000)
@@ -440,72 +382,19 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def show_shortcuts(self) -> None:
-        rows = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in help_rows())
-        box = QMessageBox(
-            QMessageBox.Icon.NoIcon,
-            "Keyboard shortcuts",
-            f"<table>{rows}</table>",
-            QMessageBox.StandardButton.Close,
-            self,
-        )
-        box.setObjectName("shortcutsDialog")
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.setModal(False)
-        box.show()
+        show_shortcuts(self)
 
     @Slot()
     def show_about(self) -> None:
-        from .. import __version__
-
-        QMessageBox.about(
-            self,
-            "About Net Inspector",
-            f"Net Inspector {__version__}<br>Look inside a PyTorch network while it "
-            "runs.<br>Bundled weights trained on MNIST (LeCun, Cortes, Burges)."
-            + (f"<br><br>Log file: {self.log_path}" if self.log_path else ""),
-        )
-
-    # -- sessions ---------------------------------------------------------------------------------
-    @Slot()
-    def choose_session_to_save(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(  # asks before overwriting
-            self, "Save session", "session.netinspector", "Net Inspector session (*.netinspector)"
-        )
-        if path:
-            self.persistence.save_session(Path(path))
-
-    @Slot()
-    def choose_session_to_open(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open session", "", "Net Inspector session (*.netinspector);;All files (*)"
-        )
-        if path:
-            self.persistence.open_session(Path(path))
+        show_about(self, self.log_path)
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
         if not self._shared_room and not self.persistence.restored_layout:
             self._shared_room = True
-            d, width, height = self.docks, self.width(), self.height()
-            left, right = max(360, int(0.26 * width)), max(340, int(0.22 * width))
-            self.resizeDocks(
-                [d["canvas"], d["prediction"]], [left, right], Qt.Orientation.Horizontal
-            )
-            self.resizeDocks([d["canvas"], d["tree"]], [int(0.66 * height), int(0.28 * height)],
-                             Qt.Orientation.Vertical)  # fmt: skip
+            share_room(self, self.docks)
 
     def closeEvent(self, event) -> None:
         self.persistence.closing()
         self.compute.shutdown()
         super().closeEvent(event)
-
-
-def stacked(*widgets: QWidget) -> QWidget:
-    """The widgets one above the other, the last taking the room (the central area)."""
-    box = QWidget()
-    layout = QVBoxLayout(box)
-    layout.setContentsMargins(0, 0, 0, 0)
-    layout.setSpacing(2)
-    for widget in widgets:
-        layout.addWidget(widget, 1 if widget is widgets[-1] else 0)
-    return box

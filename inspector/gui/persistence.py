@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, QSettings, QStandardPaths, Qt, QTimer, Signal, Slot
+from PySide6.QtWidgets import QFileDialog
 
 from ..core.io import atomic_write
 from ..core.session_file import (
@@ -124,6 +125,24 @@ class Persistence(QObject):
         self.autosave_timer.start()
 
     # -- session files --------------------------------------------------------------------
+    @Slot()
+    def choose_session_to_save(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(  # asks before overwriting
+            self.window, "Save session", "session.netinspector",
+            "Net Inspector session (*.netinspector)",
+        )  # fmt: skip
+        if path:
+            self.save_session(Path(path))
+
+    @Slot()
+    def choose_session_to_open(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self.window, "Open session", "",
+            "Net Inspector session (*.netinspector);;All files (*)",
+        )  # fmt: skip
+        if path:
+            self.open_session(Path(path))
+
     def save_session(self, path: Path) -> None:
         """Ask the worker for the weights; the file is written when they arrive."""
         self._saving_to = Path(path)
