@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
     import torch
 
-    from ..core.compare import activation_arrays, forward_steps
+    from ..core.activation_export import activation_arrays, forward_steps
     from ..core.engine import check_runs
     from ..core.inputs import to_tensor
     from ..core.io import atomic_write

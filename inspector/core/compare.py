@@ -4,23 +4,17 @@ backward pass — and the difference B − A.
 
 All of it is computed here, on the worker: the differences, their colour scales, the one-line
 summary of every step, the most-changed channel shown large, the colour of every autograd node.
-The panels only show the images. ``Pinboard`` is what the engine keeps: the pin (a copy of the
-weights, never a reference to the live ones), A's forward for the current settings, and A's
-backward for the current loss.
+The panels only show the images. What the engine keeps of the pin is ``core.pinboard``; every
+step as arrays for a file is ``core.activation_export``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import copy
 import math
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch import nn
 
 from .capture import Step
 from .colormap import colorize, nice_bound
@@ -174,109 +168,6 @@ class PinResult:
     request: ForwardRequest | None = None
 
 
-# -- the pin -----------------------------------------------------------------------------------
-def weights_copy(model: nn.Module) -> dict[str, torch.Tensor]:
-    """Every tensor of the state dict cloned where it lives (a copy, never a reference)."""
-    with torch.no_grad():
-        return {k: v.detach().clone() for k, v in model.state_dict().items()}
-
-
-def _same_tensor(x: torch.Tensor, y: torch.Tensor) -> bool:
-    if x.shape != y.shape or x.dtype != y.dtype:
-        return False
-    return bool(torch.equal(x, y.to(x.device)))
-
-
-@dataclass
-class Pin:
-    """A: the input (a frozen request) and a copy of every weight."""
-
-    request: ForwardRequest
-    weights: dict[str, torch.Tensor]
-
-
-@contextlib.contextmanager
-def weights_of(model: nn.Module, weights: dict[str, torch.Tensor] | None) -> Iterator[None]:
-    """Run the block with ``weights`` in ``model`` (copied in), the model's own put back after
-    it whatever happens. ``None``: the model as it is."""
-    if weights is None:
-        yield
-        return
-    live = model.state_dict()
-    saved = {k: v.detach().clone() for k, v in live.items()}
-    try:
-        with torch.no_grad():
-            for k, v in live.items():
-                v.copy_(weights[k])
-        yield
-    finally:
-        with torch.no_grad():
-            for k, v in live.items():
-                v.copy_(saved[k])
-
-
-def _request_key(request: ForwardRequest) -> tuple:
-    raw = None if request.raw_input is None else request.raw_input.tobytes()
-    return (request.drawing.tobytes(), raw, request.seed)
-
-
-@dataclass
-class Pinboard:
-    """What the engine keeps for Compare. One per model: opening a model drops the pin."""
-
-    pin: Pin | None = None
-    comparing: bool = False
-    _a_forward: tuple[Any, ForwardResult] | None = None  # (settings, device) -> A's result
-    _a_backward: tuple[Any, Any] | None = None  # (loss, output index, device) -> A's record
-    _versions: tuple | None = None  # the live weights' versions when last found equal to A's
-    _same: bool = True
-
-    def set_pin(self, request: ForwardRequest, weights: dict[str, torch.Tensor]) -> None:
-        self.pin = Pin(request, weights)
-        self._a_forward = self._a_backward = None
-        self._versions = None
-
-    def clear(self) -> None:
-        self.pin = None
-        self._a_forward = self._a_backward = None
-        self._versions = None
-
-    def same_weights(self, model: nn.Module) -> bool:
-        """Whether the live weights equal A's, looked at again only after an in-place change
-        (an update, a reset, training: every one bumps the tensors' version counters)."""
-        live = model.state_dict()
-        versions = tuple((k, v._version, v.data_ptr()) for k, v in live.items())
-        if versions != self._versions:
-            self._versions = versions
-            weights = self.pin.weights
-            self._same = live.keys() == weights.keys() and all(
-                _same_tensor(v, weights[k]) for k, v in live.items()
-            )
-        return self._same
-
-    def a_weights(self, model: nn.Module) -> dict[str, torch.Tensor] | None:
-        """A's weights to swap in, or None when they are the live ones already."""
-        return None if self.same_weights(model) else self.pin.weights
-
-    def a_forward(self, model, device, settings, run) -> ForwardResult:
-        """A's forward for these settings (computed once per pin, settings and device)."""
-        key = (settings, str(device))
-        if self._a_forward is not None and self._a_forward[0] == key:
-            return self._a_forward[1]
-        with weights_of(model, self.a_weights(model)):
-            result = run(self.pin.request)
-        self._a_forward = (key, result)
-        return result
-
-    def a_backward(self, key, run):
-        if self._a_backward is not None and self._a_backward[0] == key:
-            return self._a_backward[1]
-        record = run()
-        self._a_backward = (key, record)
-        return record
-
-
-# -- comparing forwards ------------------------------------------------------------------------
 def _detail(comp_a: np.ndarray, comp_b: np.ndarray, channel: int, levels, diff_levels):
     a = np.asarray(comp_a[0, channel], np.float32).reshape(comp_a.shape[2], -1)
     b = np.asarray(comp_b[0, channel], np.float32).reshape(a.shape)
@@ -361,15 +252,6 @@ def compare_forwards(a: ForwardResult, b: ForwardResult) -> ForwardComparison:
     )
 
 
-def with_comparison(board: Pinboard, model, device, settings, b: ForwardResult, run):
-    """``b`` with its comparison against the pin attached (``b`` as it is when not comparing)."""
-    if board.pin is None or not board.comparing:
-        return b
-    a = board.a_forward(model, device, settings, run)
-    comparison = replace(compare_forwards(a, b), same_weights=board.same_weights(model))
-    return replace(b, comparison=comparison)
-
-
 # -- comparing weights -------------------------------------------------------------------------
 def compare_parameters(
     result: ParametersResult, weights_a: dict[str, torch.Tensor]
@@ -452,64 +334,3 @@ def gradient_change(record_a, record_b) -> GradientChange:
     top = max(finite, default=0.0)
     colours = {n: change_colour(v / top if top > 0 else 0.0) for n, v in change.items()}
     return GradientChange(change, colours, top, note)
-
-
-def twin_with(model: nn.Module, weights: dict[str, torch.Tensor]) -> nn.Module:
-    """A deep copy of ``model`` holding ``weights``, for A's backward: B's ``.grad`` stays
-    untouched."""
-    twin = copy.deepcopy(model)
-    with torch.no_grad():
-        for k, v in twin.state_dict().items():
-            v.copy_(weights[k])
-    return twin
-
-
-# -- headless: every step as arrays (``net-inspector activations``) --------------------------
-def step_name(step: Step) -> str:
-    """A step as the activations panel names it: ``1. conv1``, ``2. relu``, ``5. layer1 › add``."""
-    return f"{step.index + 1}. {step.label}"
-
-
-def _numpy(tensor: torch.Tensor) -> np.ndarray:
-    """A tensor as numpy: floating point as float32 (numpy has no bf16), others as they are."""
-    t = tensor.detach()
-    return (t.float() if t.is_floating_point() else t).cpu().numpy()
-
-
-def forward_steps(model: nn.Module, x: torch.Tensor) -> list[tuple[str, np.ndarray]]:
-    """Every step of one forward of ``model`` on ``x`` — module outputs and functional ops, in
-    the order they ran, named as the panel names them — as whole (batched) arrays."""
-    from .capture import capture_forward
-
-    with torch.inference_mode():
-        capture = capture_forward(model, x)
-        return [
-            (step_name(step), _numpy(t))
-            for step, t in zip(capture.steps, capture.tensors, strict=True)
-            if t is not None
-        ]
-
-
-def activation_arrays(
-    input_a: np.ndarray,
-    steps_a: list[tuple[str, np.ndarray]],
-    input_b: np.ndarray | None = None,
-    steps_b: list[tuple[str, np.ndarray]] | None = None,
-) -> dict[str, np.ndarray]:
-    """The arrays of an ``activations`` file: ``steps`` (the step names in order), ``input``
-    and one array per step named as the panel names it; comparing, also ``b/input``,
-    ``b/<step>`` and ``diff/<step>`` = B − A for every step both ran with the same shape."""
-    arrays: dict[str, np.ndarray] = {"steps": np.array([name for name, _ in steps_a], dtype=str)}
-    arrays["input"] = np.asarray(input_a)
-    arrays.update(steps_a)
-    if steps_b is None:
-        return arrays
-    arrays["b/steps"] = np.array([name for name, _ in steps_b], dtype=str)
-    arrays["b/input"] = np.asarray(input_b)
-    arrays.update((f"b/{name}", b) for name, b in steps_b)
-    first = dict(steps_a)
-    for name, b in steps_b:
-        a = first.get(name)
-        if a is not None and a.shape == b.shape:
-            arrays[f"diff/{name}"] = b.astype(np.float32) - a.astype(np.float32)
-    return arrays

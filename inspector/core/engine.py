@@ -20,13 +20,14 @@ from .backward import LiveGraph, record_backward, saved_value, sgd_step
 from .capture import named_outputs
 from .checkpoints import apply_state_dict
 from .collapse import lay_out, repeated_blocks
-from .compare import Pinboard, PinResult, weights_copy
+from .compare import PinResult
 from .devices import available_devices
 from .inference import ForwardSettings, module_parameters, network_input, run_forward
 from .input_inference import explain_forward_failure
 from .inputs import TENSOR, make_input, to_tensor
 from .loading import ModelLoadError, OpenedModel, open_model
 from .losses import LossSpec
+from .pinboard import Pinboard, weights_copy
 from .results import (
     BackwardResult,
     DeviceResult,
@@ -242,7 +243,7 @@ class Engine:
         return None if pin is None else {k: v.cpu().clone() for k, v in pin.weights.items()}
 
     def _compared(self, result: ForwardResult, cancel: CancelFlag | None) -> ForwardResult:
-        from .compare import with_comparison
+        from .pinboard import with_comparison
 
         def run_a(request: ForwardRequest) -> ForwardResult:
             return run_forward(self.model, request, self.device, self.settings, cancel)
@@ -255,7 +256,8 @@ class Engine:
     ) -> BackwardResult:
         """With A pinned and comparing: A's backward too (on a copy of the model holding A's
         weights, so B's ``.grad`` is untouched) and how much every node's gradient changed."""
-        from .compare import gradient_change, twin_with
+        from .compare import gradient_change
+        from .pinboard import twin_with
 
         board = self.pinboard
         if board.pin is None or not board.comparing or not result.record.loss_is_finite:

@@ -7,21 +7,20 @@ import numpy as np
 import pytest
 import torch
 
+from inspector.core.activation_export import activation_arrays, forward_steps
 from inspector.core.compare import (
-    activation_arrays,
     change_colour,
     channel_changes,
     describe_change,
-    forward_steps,
     relative_change,
     symmetric_levels,
-    weights_copy,
 )
 from inspector.core.engine import Engine
 from inspector.core.images import to_drawing
 from inspector.core.inputs import LENET_INPUT, make_input, to_tensor
 from inspector.core.loading import ModelLoadError, bundled_lenet
 from inspector.core.losses import LossSpec
+from inspector.core.pinboard import weights_copy
 from tests.lenet_reference import NAMES, expected_steps, one_image, seven_image
 
 
