@@ -83,9 +83,12 @@ def apply_state_dict(
     source: str,
     *,
     scalars_saved_as_1d: bool = False,
+    same_dtypes: bool = True,
 ) -> None:
     """Put ``state`` into ``model`` exactly: refused (naming ``source`` and the keys) unless it
-    has the same names, shapes and dtypes as the model's own state_dict; nothing is changed then.
+    has the same names, shapes and (if ``same_dtypes``) dtypes as the model's own state_dict;
+    nothing is changed then. A user's checkpoint may differ in dtype (it is cast on loading);
+    a session's may not (it is restored bit for bit).
 
     ``scalars_saved_as_1d``: a shape ``(1,)`` tensor may fill a 0-d one (format-1 sessions
     stored BatchNorm's ``num_batches_tracked`` so).
@@ -106,7 +109,7 @@ def apply_state_dict(
     wrong_dtype = [
         f"{k} {state[k].dtype} vs {own[k].dtype}".replace("torch.", "")
         for k in own
-        if k in state and state[k].dtype != own[k].dtype
+        if same_dtypes and k in state and state[k].dtype != own[k].dtype
     ]
     problems = []
     for label, keys in (
@@ -119,8 +122,6 @@ def apply_state_dict(
             shown = ", ".join(keys[:4]) + (f" and {len(keys) - 4} more" if len(keys) > 4 else "")
             problems.append(f"{label}: {shown}")
     if problems:
-        raise ModelLoadError(
-            f"the weights in {source} do not fit the model ({'; '.join(problems)})"
-        )
+        raise ModelLoadError(f"{source} does not fit the model ({'; '.join(problems)})")
     with torch.no_grad():
         model.load_state_dict(state, strict=True)

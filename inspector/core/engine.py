@@ -146,7 +146,7 @@ class Engine:
             k: v if isinstance(v, torch.Tensor) else torch.from_numpy(np.array(v, copy=True))
             for k, v in state.items()
         }
-        apply_state_dict(self.model, tensors, "the session")
+        apply_state_dict(self.model, tensors, "the session's weights")
         names = tuple(n for n, _ in self.model.named_parameters())
         return UpdateResult("restore", names, "Weights restored.")
 

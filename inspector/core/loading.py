@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from .capture import set_training
-from .checkpoints import ModelLoadError, read_state_dict, torch_load
+from .checkpoints import ModelLoadError, apply_state_dict, read_state_dict, torch_load
 from .input_inference import infer_input_spec
 from .inputs import LENET_INPUT, InputSpec, parse_dtype, parse_shape
 from .nets import LENET_WEIGHTS, Net, untrained_lenet
@@ -298,24 +298,4 @@ def _required_arguments(factory) -> list[str]:
 
 def load_weights(model: nn.Module, path: Path, trust: bool = False) -> None:
     """Load a state_dict, refusing (and naming the keys) if it does not fit the model exactly."""
-    state = read_state_dict(path, trust)
-    own = model.state_dict()
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    mismatched = [
-        f"{k} {list(state[k].shape)} vs {list(own[k].shape)}"
-        for k in own
-        if k in state and tuple(state[k].shape) != tuple(own[k].shape)
-    ]
-    problems = []
-    for label, keys in (
-        ("missing", missing),
-        ("unexpected", unexpected),
-        ("wrong shape", mismatched),
-    ):
-        if keys:
-            shown = ", ".join(keys[:4]) + (f" and {len(keys) - 4} more" if len(keys) > 4 else "")
-            problems.append(f"{label}: {shown}")
-    if problems:
-        raise ModelLoadError(f"{path.name} does not fit the model ({'; '.join(problems)})")
-    model.load_state_dict(state)
+    apply_state_dict(model, read_state_dict(path, trust), path.name, same_dtypes=False)

@@ -69,7 +69,7 @@ def test_weights_round_trip_and_must_fit(engine):
     engine.load_weights(weights)
     assert (engine.weights()["fc3.bias"] == 0.5).all()
     weights["fc3.bias"] = np.zeros(11, np.float32)
-    with pytest.raises(ModelLoadError, match="do not fit"):
+    with pytest.raises(ModelLoadError, match="does not fit the model"):
         engine.load_weights(weights)
 
 
