@@ -29,6 +29,7 @@ from . import trust
 from .actions import build_actions
 from .activations_panel import ActivationsPanel
 from .canvas_panel import CanvasPanel
+from .collector import collect_on_gui_thread
 from .compare import Comparer
 from .compute import Compute
 from .device_control import DeviceControl
@@ -57,6 +58,7 @@ class MainWindow(QMainWindow):
         opened: OpenedModel | None = None,
     ) -> None:
         super().__init__()
+        collect_on_gui_thread()  # never a Qt object freed on the worker thread
         self.setObjectName("mainWindow")
         loaded = opened or bundled_lenet(weights)
         shape = loaded.input.shape if opened is not None else None
