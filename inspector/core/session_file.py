@@ -11,7 +11,10 @@ Format versions:
 - 1: as above; the model path as typed; 0-d tensors stored as shape (1,); no bf16.
 - 2: weights stored exactly (0-d, bf16) and uncompressed; ``model_files`` holds each model
   file's path absolute and relative to the session, resolved on load (relative to the session
-  if that file exists, else the absolute path, else as typed); ``pins`` (module paths).
+  if that file exists, else the absolute path, else as typed); ``pins`` (module paths);
+  optionally ``training`` (``core.training``'s snapshot: settings and counters in the JSON,
+  curves, gradient health, optimiser state, generator and order in ``training.safetensors``).
+  Files without it open as before; older readers ignore it.
 
 Reading validates every field and caps every member's size before anything is returned; a
 file from a newer version, or a damaged or oversized one, raises ``SessionError`` whose
@@ -26,7 +29,7 @@ import math
 import os
 import re
 import zipfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +37,7 @@ import numpy as np
 import torch
 
 from .io import atomic_write
+from .training import TrainingSnapshot, check_snapshot
 
 FORMAT = "net-inspector-session"
 VERSION = 2
@@ -48,7 +52,15 @@ MAX_RAW_INPUT_BYTES = 256 << 20  # a 1×3×4096×4096 float32 input; far above a
 # interactively (every forward is captured layer by layer on the machine's memory), while a
 # session that holds more is most likely not a session at all.
 MAX_WEIGHTS_BYTES = 4 << 30
-MAX_TOTAL_BYTES = MAX_JSON_BYTES + MAX_DRAWING_BYTES + MAX_RAW_INPUT_BYTES + MAX_WEIGHTS_BYTES
+# Training: Adam keeps two tensors per weight, plus the curves and the epoch's order.
+MAX_TRAINING_BYTES = 2 * MAX_WEIGHTS_BYTES + (64 << 20)
+MAX_TOTAL_BYTES = (
+    MAX_JSON_BYTES
+    + MAX_DRAWING_BYTES
+    + MAX_RAW_INPUT_BYTES
+    + MAX_WEIGHTS_BYTES
+    + MAX_TRAINING_BYTES
+)
 MAX_MEMBERS = 64
 # Weights (format 2) are stored uncompressed and random-looking data deflates by ~1.1×, so a
 # member that expands by more than this is a zip bomb, not a session. Small members (a mostly
@@ -61,6 +73,7 @@ _MEMBER_CAPS = {
     "drawing.npy": MAX_DRAWING_BYTES,
     "raw_input.npy": MAX_RAW_INPUT_BYTES,
     "weights.safetensors": MAX_WEIGHTS_BYTES,
+    "training.safetensors": MAX_TRAINING_BYTES,
 }
 LOSS_KINDS = ("mse", "ce", "sum")
 MAX_CLASS = 2**31 - 1
@@ -95,11 +108,12 @@ class SessionState:
     # Written from torch tensors or numpy arrays; read back as CPU torch tensors.
     weights: dict[str, Tensorish] = field(default_factory=dict)
     pins: list[str] = field(default_factory=list)  # format 2
+    training: TrainingSnapshot | None = None  # format 2, optional: the training so far
     format_version: int = VERSION  # the format the file was read from
 
     def settings(self) -> dict:
-        data = asdict(self)
-        for key in ("drawing", "raw_input", "weights", "format_version"):
+        data = asdict(replace(self, weights={}, training=None))
+        for key in ("drawing", "raw_input", "weights", "format_version", "training"):
             data.pop(key)
         data["input_shape"] = list(self.input_shape) if self.input_shape else None
         data["pins"] = list(self.pins)
@@ -152,8 +166,16 @@ def save_session(path: Path, state: SessionState) -> None:
         raw = None if state.raw_input is None else _check_raw(state.raw_input)
     except _Invalid as exc:
         raise ValueError(f"cannot save {path.name}: {exc}") from None
+    training = state.training
+    meta["training"] = None if training is None else training.meta
+    try:
+        if training is not None:
+            check_snapshot(training.meta, training.arrays)
+    except ValueError as exc:
+        raise ValueError(f"cannot save {path.name}: {exc}") from None
     text = json.dumps(meta, indent=1, allow_nan=False)
     weights = _encode_weights(state.weights)
+    trained = None if training is None else _encode_weights(training.arrays)
 
     def write(tmp: Path) -> None:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -162,6 +184,10 @@ def save_session(path: Path, state: SessionState) -> None:
             if raw is not None:
                 archive.writestr("raw_input.npy", _npy(raw))
             archive.writestr("weights.safetensors", weights, compress_type=zipfile.ZIP_STORED)
+            if trained is not None:
+                archive.writestr(
+                    "training.safetensors", trained, compress_type=zipfile.ZIP_DEFLATED
+                )
 
     atomic_write(path, write)
 
@@ -258,6 +284,15 @@ def load_session(path: Path) -> SessionState:
                 else None
             )
             weights = load_tensors(_read(archive, infos["weights.safetensors"]))
+            trained = meta.get("training")
+            if trained is not None:
+                if "training.safetensors" not in infos:
+                    raise SessionError(f"{path.name} is damaged: it has no training.safetensors")
+                arrays = load_tensors(_read(archive, infos["training.safetensors"]))
+                try:
+                    trained = check_snapshot(trained, arrays)
+                except ValueError as exc:
+                    raise SessionError(f"{path.name} is damaged: {exc}") from None
     except SessionError:
         raise
     except FileNotFoundError:
@@ -292,6 +327,7 @@ def load_session(path: Path) -> SessionState:
         drawing=drawing,
         raw_input=raw,
         weights=dict(weights),
+        training=trained,
         format_version=version,
     )
 
