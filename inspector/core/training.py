@@ -17,7 +17,6 @@ watch a network start learning anywhere, offline.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -32,6 +31,7 @@ from torch import nn
 from . import mnist
 from .capture import named_outputs, set_training
 from .inputs import IMAGE, MNIST, InputSpec, torch_dtype
+from .mnist import default_folder  # noqa: F401  (re-exported: where the data is)
 from .nets import RESOURCES
 from .train import evaluate, normalise, to_input, train_step
 
@@ -80,16 +80,6 @@ class TrainData:
     test_x: np.ndarray
     test_y: np.ndarray
     source: str  # in words, for the status line
-
-
-def default_folder() -> str:
-    """``../shared/mnist`` beside this checkout (or the working folder) if it holds MNIST."""
-    here = Path(__file__).resolve().parents[2]
-    for candidate in (here.parent / "shared" / "mnist", Path.cwd().parent / "shared" / "mnist"):
-        with contextlib.suppress(FileNotFoundError, OSError):
-            mnist.find_file(candidate, mnist.FILES["train_images"])
-            return str(candidate)
-    return ""
 
 
 _CACHE: dict[str, TrainData] = {}
@@ -537,3 +527,42 @@ def check_snapshot(meta: Any, arrays: dict[str, torch.Tensor]) -> TrainingSnapsh
 
 def with_config(config: TrainConfig, **changes: Any) -> TrainConfig:
     return replace(config, **changes).checked()
+
+
+# -- what the views draw (computed here: panels only render) ------------------------------------
+def smoothed(values: np.ndarray, window: int = 20) -> np.ndarray:
+    """A trailing moving average (the first points average what there is so far)."""
+    if len(values) == 0:
+        return values
+    sums = np.cumsum(np.asarray(values, np.float64))
+    out = sums.copy()
+    out[window:] = sums[window:] - sums[:-window]
+    counts = np.minimum(np.arange(1, len(values) + 1), window)
+    return (out / counts).astype(np.float32)
+
+
+def health_rows(
+    progress: TrainProgress, metric: int, module: str | None
+) -> tuple[tuple[str, ...], np.ndarray]:
+    """The parameter rows of ``module`` (all for the model or no selection; all, too, for a
+    module without parameters) and their ``log10`` values of ``HEALTH[metric]`` over time,
+    ``[rows, T]``."""
+    names = progress.names
+    keep = [
+        i for i, n in enumerate(names) if module and (n.startswith(f"{module}.") or n == module)
+    ]
+    keep = keep or list(range(len(names)))
+    values = progress.health[metric][keep] if len(names) else np.zeros((0, 0), np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.log10(np.maximum(values, 1e-12)).astype(np.float32)
+    return tuple(names[i] for i in keep), logs
+
+
+def save_weights(path: Path | str, weights: dict[str, torch.Tensor]) -> None:
+    """The weights as a ``.safetensors`` file (loadable with ``--weights``), written atomically."""
+    from safetensors.torch import save_file
+
+    from .io import atomic_write
+
+    tensors = {k: v.detach().cpu().clone().contiguous() for k, v in weights.items()}
+    atomic_write(path, lambda tmp: save_file(tensors, str(tmp)))

@@ -42,6 +42,8 @@ from .open_dialog import OpenModelDialog
 from .persistence import Persistence
 from .prediction_panel import PredictionPanel
 from .progress import BusyDialog
+from .training_control import TrainingControl
+from .training_panel import TrainingPanel
 from .tree_panel import ModuleTreeView, TreePanel
 from .weights_panel import WeightsPanel
 
@@ -81,6 +83,7 @@ class MainWindow(QMainWindow):
         self.prediction = PredictionPanel()
         self.loss = LossPanel(self.state)
         self.weights = WeightsPanel()
+        self.training_panel = TrainingPanel(self.state)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("centralTabs")
         self.tabs.addTab(self.activations, "Activations")
@@ -144,6 +147,7 @@ class MainWindow(QMainWindow):
             ("prediction", "Prediction", self.prediction, right),
             ("loss", "Loss and backward", self.loss, right),
             ("weights", "Weights", self.weights, right),
+            ("training", "Training", self.training_panel, Qt.DockWidgetArea.BottomDockWidgetArea),
         ):
             dock = QDockWidget(title, self)
             dock.setObjectName(f"{widget.objectName()}Dock")
@@ -154,6 +158,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([d["canvas"], d["prediction"]], [370, 380], horizontal)
         self.resizeDocks([d["canvas"], d["tree"]], [470, 330], vertical)
         self.resizeDocks([d["prediction"], d["loss"], d["weights"]], [230, 200, 470], vertical)
+        self.resizeDocks([d["training"]], [270], vertical)
 
     def _wire(self) -> None:
         state, compute = self.state, self.compute
@@ -186,6 +191,7 @@ class MainWindow(QMainWindow):
         compute.loadFailed.connect(self._on_load_failed)
         compute.workCancelled.connect(self._on_work_cancelled)
         compute.failed.connect(self._on_failed)
+        self.training = TrainingControl(self, self.training_panel)
 
     # -- input → worker -------------------------------------------------------------------
     @Slot()

@@ -53,8 +53,9 @@ def session_model(saved: SessionState) -> ModelRef:
     return ModelRef(target.spec, target.weights, target.input_shape, target.trust)
 
 
-def session_state(state: AppState, weights: dict) -> SessionState:
-    """The session file's contents: the live state and the weights as they are now."""
+def session_state(state: AppState, weights: dict, training=None) -> SessionState:
+    """The session file's contents: the live state, the weights as they are now and the
+    training so far (``core.training.TrainingSnapshot``, or None)."""
     return SessionState(
         model_spec=state.model.spec,
         model_weights=state.model.weights,
@@ -72,6 +73,7 @@ def session_state(state: AppState, weights: dict) -> SessionState:
         drawing=state.drawing.copy(),
         raw_input=None if state.raw_input is None else state.raw_input.copy(),
         weights=weights,
+        training=training,
     )
 
 
@@ -82,6 +84,12 @@ REMEMBERED = {
     "loss/class": ("target_class", int),
     "loss/zero_grad": ("zero_grad", lambda v: str(v).lower() == "true"),
     "loss/lr": ("learning_rate", float),
+    "train/optimizer": ("train_optimizer", str),
+    "train/lr": ("train_lr", float),
+    "train/batch": ("train_batch", int),
+    "train/epochs": ("train_epochs", int),
+    "train/augment": ("train_augment", lambda v: str(v).lower() == "true"),
+    "train/data": ("train_data", str),
 }
 
 
@@ -94,6 +102,7 @@ class Persistence(QObject):
         self.window = window
         self.state: AppState = window.state
         self._saving_to: Path | None = None
+        self._training = None  # the training snapshot of the session being saved
         self._restoring: SessionState | None = None  # armed: applied once its model opens
         self._restore_token: int | None = None  # the open request the restore waits for
         self._restore_path = ""
@@ -116,7 +125,12 @@ class Persistence(QObject):
     def save_session(self, path: Path) -> None:
         """Ask the worker for the weights; the file is written when they arrive."""
         self._saving_to = Path(path)
+        self._training = None  # the training so far: asked first, so it arrives first
+        self.window.training.request_snapshot(self._keep_training)
         self.window.compute.request_weights()
+
+    def _keep_training(self, snapshot) -> None:
+        self._training = snapshot
 
     @Slot(object)
     def _write_session(self, weights: dict) -> None:
@@ -124,7 +138,7 @@ class Persistence(QObject):
         if path is None:
             return
         try:
-            save_session(path, session_state(self.state, weights))
+            save_session(path, session_state(self.state, weights, self._training))
         except (OSError, ValueError) as exc:  # ValueError: a state that would not read back
             self.window.show_message(f"Could not save {path.name}: {exc}", warning=True)
             return
@@ -214,6 +228,8 @@ class Persistence(QObject):
             learning_rate=saved.learning_rate,
         )
         w.canvas_panel.restore(saved.drawing, saved.raw_input)
+        if saved.training is not None:
+            w.training.restore(saved.training)
         if saved.selected_module is not None:
             self.state.selected_module = saved.selected_module
         if saved.device != w.compute.device and w.device_combo.findText(saved.device) >= 0:
