@@ -108,8 +108,8 @@ class AppState(Evented):
     backward_step: int | None = None  # the step shown; None before any backward pass
     # Training (the Training dock, core.training): "" data is the bundled 1,000-image sample.
     train_optimizer: str = "adam"
-    train_lr: float = 0.001
-    train_batch: int = 64
+    train_lr: float = 0.002
+    train_batch: int = 32
     train_epochs: int = 1
     train_augment: bool = True
     train_data: str = field(default_factory=default_folder)

@@ -40,7 +40,7 @@ OPTIMIZERS = {
     "momentum": "SGD with momentum 0.9",
     "adam": "Adam",
 }
-DEFAULT_LR = {"sgd": 0.1, "momentum": 0.01, "adam": 0.001}
+DEFAULT_LR = {"sgd": 0.1, "momentum": 0.01, "adam": 0.002}
 SAMPLE = RESOURCES / "mnist_sample_1000.npz"
 SAMPLE_TRAIN = 800  # of the bundled 1,000 images: the rest are held out
 SNAPSHOT_VERSION = 1
@@ -53,8 +53,10 @@ class TrainingRefused(Exception):
 @dataclass(frozen=True)
 class TrainConfig:
     optimizer: str = "adam"
-    lr: float = 0.001
-    batch_size: int = 64
+    # Adam at 2e-3 on batches of 32 with augmentation: 98.1-98.6 % after one epoch from
+    # re-initialised LeNet weights (README), and drawn digits recognised.
+    lr: float = 0.002
+    batch_size: int = 32
     epochs: int = 1
     augment: bool = True
     eval_every: int = 100  # steps between held-out accuracies
