@@ -72,7 +72,8 @@ class HealthView(QWidget):
         metric = self.metric_combo.currentIndex()
         self.rows, self.values = health_rows(progress, metric, self.module)
         steps = progress.health_steps
-        span = max(1, int(steps[-1] - steps[0]) + 1) if len(steps) > 1 else 1
+        every = int(steps[1] - steps[0]) if len(steps) > 1 else 1
+        span = int(steps[-1] - steps[0]) + every  # each column covers the steps to the next
         finite = self.values[np.isfinite(self.values)]
         low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
         self.image.setImage(self.values, levels=(low, max(high, low + 1e-6)))
@@ -80,7 +81,6 @@ class HealthView(QWidget):
         self.bar.setLevels((low, max(high, low + 1e-6)))
         axis = self.plot.getAxis("left")
         axis.setTicks([[(i + 0.5, name) for i, name in enumerate(self.rows)]])
-        where = f"{self.module}'s parameters" if self.module else "every parameter"
-        last = self.values[:, -1] if self.values.size else []
-        worst = ", ".join(f"{n} {10**v:.1e}" for n, v in zip(self.rows[:3], last, strict=False))
-        self.caption.setText(f"{HEALTH[metric]} of {where} (now: {worst})")
+        own = self.module and all(r.startswith(f"{self.module}.") for r in self.rows)
+        where = f"{self.module}" if own else "every parameter"
+        self.caption.setText(f"Gradient health: {HEALTH[metric]}, {where}")
