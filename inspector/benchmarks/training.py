@@ -93,11 +93,16 @@ def _wait(app, start, signal, timeout: float = 600.0):
     return got[0]
 
 
-def in_window(app, folder: str, seconds: float, interval_ms: float = 8.0) -> dict:
-    """Images/s of the Train button while a stroke is drawn without a break."""
+def in_window(
+    app, folder: str, seconds: float, interval_ms: float = 8.0, draw: bool = True, **knobs
+) -> dict:
+    """Images/s of the Train button while a stroke is drawn without a break (``knobs``:
+    attributes of ``TrainingControl`` to try, e.g. ``depth=1``, ``chunk_threads=2``)."""
     window = _window(app, folder)
     try:
         training, canvas = window.training, window.canvas_panel.canvas
+        for name, value in knobs.items():
+            setattr(training, name, value)
         marks: list[tuple[float, int]] = []
         training.chunkDone.connect(lambda p: marks.append((time.perf_counter(), p.step)))
         _wait(app, training.start, training.chunkDone)  # the data loaded, the first chunk run
@@ -109,7 +114,8 @@ def in_window(app, folder: str, seconds: float, interval_ms: float = 8.0) -> dic
         QApplication.sendEvent(canvas, mouse_event(canvas, "press", points[0]))
         while time.perf_counter() - started < seconds:
             i = (i + 1) % len(points)
-            QApplication.sendEvent(canvas, mouse_event(canvas, "move", points[i]))
+            if draw:
+                QApplication.sendEvent(canvas, mouse_event(canvas, "move", points[i]))
             events += 1
             next_at = started + events * interval_ms / 1000
             while time.perf_counter() < next_at:

@@ -59,9 +59,11 @@ class TrainConfig:
     batch_size: int = 32
     epochs: int = 1
     augment: bool = True
-    eval_every: int = 100  # steps between held-out accuracies
-    eval_images: int = 1000  # the held-out slice: the first images of the test split
-    log_every: int = 10  # steps between gradient-health records
+    # Measuring costs training time: a held-out accuracy on 500 images every 200 steps and the
+    # gradient health every 20 keep the in-window loop within a few % of the headless one.
+    eval_every: int = 200  # steps between held-out accuracies
+    eval_images: int = 500  # the held-out slice: the first images of the test split
+    log_every: int = 20  # steps between gradient-health records
     seed: int = 0
 
     def checked(self) -> TrainConfig:

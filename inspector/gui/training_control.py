@@ -1,8 +1,10 @@
 """Training in the window: chunks of a few batches on the worker, one ``Job`` each.
 
-The next chunk is queued only when the previous one has come back, so a forward of the user's
-drawing gets its turn between chunks (the runner runs queued jobs, then the newest forward)
-and the activations, prediction and weights follow the learning. The panels, the drawing's
+While it trains, ``DEPTH`` chunks are kept queued: when one comes back the next is queued, and
+the one after it is already waiting, so the worker never idles for the round trip through the
+GUI thread. A forward of the user's drawing still gets its turn between any two chunks (the
+runner runs the jobs it has taken, then the newest forward, then the jobs queued since), and
+the activations, prediction and weights follow the learning. The panels, the drawing's
 forward and the weights panel are refreshed a few times a second, not after every chunk.
 Pausing keeps everything (weights, optimiser state, curves, the epoch's place); closing the
 window stops a chunk at its next batch.
@@ -10,10 +12,12 @@ window stops a chunk at its next batch.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import traceback
 from pathlib import Path
 
+import torch
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QFileDialog, QProgressBar
 
@@ -26,7 +30,8 @@ from .training_panel import TrainingPanel
 
 REFRESH_S = 0.25  # panels, the drawing's forward and the weights: at most 4 times a second
 CHUNK_BATCHES = 64  # a chunk is at most this many batches …
-CHUNK_MS = 150.0  # … or about this long, whichever comes first
+CHUNK_MS = 200.0  # … or about this long, whichever comes first
+DEPTH = 2  # chunks queued ahead while training
 
 
 class TrainingControl(QObject):
@@ -41,7 +46,11 @@ class TrainingControl(QObject):
         self.window, self.panel, self.compute = window, panel, window.compute
         self.state: AppState = window.state
         self.running = False
-        self.in_flight = False
+        self.queued = 0  # chunks queued or running on the worker
+        self._run_id = 0  # which Train press (or One batch) a chunk belongs to
+        self._refused_run = -1  # the run already stopped by a refusal: its other chunks say so too
+        self.depth = DEPTH
+        self.chunk_threads: int | None = None  # torch threads in a chunk (None: the worker's)
         self.last: TrainProgress | None = None
         self.chunk_batches, self.chunk_ms = CHUNK_BATCHES, CHUNK_MS
         self.images, self.seconds = 0, 0.0  # trained in this window (the benchmark reads them)
@@ -60,6 +69,10 @@ class TrainingControl(QObject):
         panel.health.set_module(self.state.selected_module)
         self.compute.modelLoaded.connect(self._on_model_loaded)
         self.compute.workCancelled.connect(self._on_cancelled)
+
+    @property
+    def in_flight(self) -> bool:
+        return self.queued > 0
 
     def config(self) -> TrainConfig:
         s = self.state
@@ -81,9 +94,10 @@ class TrainingControl(QObject):
             self.window.show_message("Training finished: raise Epochs to carry on.")
             return
         self.running = True
+        self._run_id += 1
         self.panel.set_running(True)
         self.bar.setVisible(True)
-        self._queue()
+        self._top_up()
 
     @Slot()
     def pause(self) -> None:
@@ -95,31 +109,39 @@ class TrainingControl(QObject):
 
     @Slot()
     def step_once(self) -> None:
-        if not self.running:
+        if not self.running and not self.queued:
+            self._run_id += 1
             self._queue(batches=1)
 
+    def _top_up(self) -> None:
+        while self.running and self.queued < self.depth:
+            self._queue()
+
     def _queue(self, batches: int | None = None) -> None:
-        if self.in_flight:
-            return
-        self.in_flight = True
+        self.queued += 1
         config, folder = self.config(), self.state.train_data or None
-        batches, ms = batches or self.chunk_batches, self.chunk_ms
+        batches, ms, threads = batches or self.chunk_batches, self.chunk_ms, self.chunk_threads
 
         def run(engine, cancel):
             try:
-                return engine.train_chunk(config, folder, batches, ms, cancel)
+                with _threads(threads):
+                    return engine.train_chunk(config, folder, batches, ms, cancel)
             except TrainingRefused as exc:
                 return str(exc)
             except Exception as exc:  # the loop must end, with the reason shown
                 LOG.warning("training failed\n%s", traceback.format_exc())
                 return f"Training failed: {type(exc).__name__}: {exc}"
 
-        self.compute.runner.call(Job("train", "Training", run, self._chunk_done))
+        run_id = self._run_id
+        done = lambda result: self._chunk_done(result, run_id)  # noqa: E731
+        self.compute.runner.call(Job("train", "Training", run, done))
 
-    def _chunk_done(self, result) -> None:
-        self.in_flight = False
+    def _chunk_done(self, result, run_id: int) -> None:
+        self.queued = max(0, self.queued - 1)
         if isinstance(result, str):  # refused: the model, the folder, or a failure
-            self._stop(result, warning=True)
+            if run_id != self._refused_run:
+                self._refused_run = run_id
+                self._stop(result, warning=True)
             return
         self.last = result
         self.images += result.images
@@ -131,8 +153,7 @@ class TrainingControl(QObject):
         if not self.running or now - self._shown_at >= REFRESH_S:
             self._shown_at = now
             self._show(result)
-        if self.running:
-            self._queue()
+        self._top_up()
 
     def _stop(self, why: str, warning: bool = False) -> None:
         self.running = False
@@ -238,5 +259,19 @@ class TrainingControl(QObject):
     @Slot(str)
     def _on_cancelled(self, kind: str) -> None:
         if kind == "train":
-            self.in_flight = False
+            self.queued = max(0, self.queued - 1)
             self._stop("cancelled")
+
+
+@contextlib.contextmanager
+def _threads(count: int | None):
+    """torch's intra-op threads set to ``count`` for the block (None: left as they are)."""
+    if count is None:
+        yield
+        return
+    was = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(was)
