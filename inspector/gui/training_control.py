@@ -1,10 +1,11 @@
 """Training in the window: chunks of a few batches on the worker, one ``Job`` each.
 
-While it trains, ``DEPTH`` chunks are kept queued: when one comes back the next is queued, and
-the one after it is already waiting, so the worker never idles for the round trip through the
-GUI thread. A forward of the user's drawing still gets its turn between any two chunks (the
-runner runs the jobs it has taken, then the newest forward, then the jobs queued since), and
-the activations, prediction and weights follow the learning. The panels, the drawing's
+While it trains, ``depth`` chunks are kept queued (1: the next is queued when the last comes
+back), so a forward of the user's drawing gets its turn between chunks (the runner runs the
+jobs it has taken, then the newest forward, then the jobs queued since) and the activations,
+prediction and weights follow the learning. A depth of 2 saves the worker the round trip
+through the GUI thread but lets the drawing's forward run only every other chunk; measured
+while drawing, it gained nothing (``bench --train``), so 1 it is. The panels, the drawing's
 forward and the weights panel are refreshed a few times a second, not after every chunk.
 Pausing keeps everything (weights, optimiser state, curves, the epoch's place); closing the
 window stops a chunk at its next batch.
@@ -31,7 +32,7 @@ from .training_panel import TrainingPanel
 REFRESH_S = 0.25  # panels, the drawing's forward and the weights: at most 4 times a second
 CHUNK_BATCHES = 64  # a chunk is at most this many batches …
 CHUNK_MS = 200.0  # … or about this long, whichever comes first
-DEPTH = 2  # chunks queued ahead while training
+DEPTH = 1  # chunks queued ahead while training
 
 
 class TrainingControl(QObject):
@@ -55,6 +56,7 @@ class TrainingControl(QObject):
         self.chunk_batches, self.chunk_ms = CHUNK_BATCHES, CHUNK_MS
         self.images, self.seconds = 0, 0.0  # trained in this window (the benchmark reads them)
         self._shown_at = 0.0
+        self.refresh_s = REFRESH_S
         self.bar = QProgressBar()
         self.bar.setObjectName("trainingProgressBar")
         self.bar.setMaximumWidth(220)
@@ -150,7 +152,7 @@ class TrainingControl(QObject):
         if result.finished and self.running:
             self._stop("finished")
         now = time.monotonic()
-        if not self.running or now - self._shown_at >= REFRESH_S:
+        if not self.running or now - self._shown_at >= self.refresh_s:
             self._shown_at = now
             self._show(result)
         self._top_up()
