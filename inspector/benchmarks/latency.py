@@ -289,8 +289,26 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="every speed figure in one table: LeNet ×3, ResNet-50, a ResNet-18 file, export",
     )
+    parser.add_argument(
+        "--train",
+        action="store_true",
+        help="training throughput in the window (while drawing) vs headless, in one run",
+    )
+    parser.add_argument(
+        "--epoch", action="store_true", help="with --train: also one epoch of Adam, its accuracy"
+    )
     args = parser.parse_args(argv)
     from .machine import describe, headline
+
+    if args.train:
+        from .training import format_report as format_training
+        from .training import run as run_training
+
+        report = run_training(epoch=args.epoch)
+        report["machine"] = describe()
+        text = headline(report["machine"]) + "\n" + format_training(report)
+        print(json.dumps(report, indent=2) if args.json else text)
+        return 0
 
     if args.all:
         from .suite import run as run_suite

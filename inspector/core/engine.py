@@ -39,6 +39,13 @@ from .results import (
     UpdateResult,
 )
 from .summary import summarize
+from .training import (
+    TrainConfig,
+    Trainer,
+    TrainingSnapshot,
+    TrainProgress,
+    reinitialise,
+)
 
 # A graph with more nodes than this opens with its repeated blocks (layer1.0, ...) collapsed.
 COLLAPSE_ABOVE = 300
@@ -288,6 +295,52 @@ class Engine:
         if not any(c.relative > 0 for c in compared):
             return result  # the weights are A's: nothing to compare, the usual view
         return replace(result, comparison=compared)
+
+    # -- training (core.training) -------------------------------------------------------------
+    def trainer(self) -> Trainer:
+        """The trainer of the current model (a new one, with nothing logged, for a new model)."""
+        trainer = getattr(self, "_trainer", None)
+        if trainer is None or trainer.model is not self.model:
+            trainer = Trainer(self.model, self.settings.input, self.device,
+                              self.settings.output_index, self.opened.name)  # fmt: skip
+            self._trainer = trainer
+        return trainer
+
+    def train_chunk(
+        self,
+        config: TrainConfig,
+        folder: str | None,
+        max_batches: int = 64,
+        max_ms: float = 150.0,
+        cancel: CancelFlag | None = None,
+    ) -> TrainProgress:
+        """A few batches of training (at most ``max_batches`` or about ``max_ms``); raises
+        ``TrainingRefused`` (one sentence) for a model or folder that cannot be trained on."""
+        trainer = self.trainer()
+        trainer.configure(config, folder, self.device)
+        self._live = None  # a recorded graph's saved tensors are stale once the weights move
+        return trainer.run_chunk(max_batches, max_ms, cancel)
+
+    def reinitialise(self, seed: int = 0) -> UpdateResult:
+        """Each module's ``reset_parameters()``: learning can be watched from scratch. The
+        training so far (curves, optimiser state) is forgotten with the weights."""
+        modules, kept = reinitialise(self.model, seed)
+        self.model.zero_grad(set_to_none=True)
+        self.trainer().reset_progress()
+        names = tuple(n for n, _ in self.model.named_parameters())
+        note = f"; {kept:,} parameters have no reset_parameters and were kept" if kept else ""
+        return UpdateResult("reinit", names, f"Re-initialised {modules} modules{note}.")
+
+    def training_state(self) -> TrainingSnapshot | None:
+        """The training so far (curves, optimiser state, order), for a session; None if the
+        current model has not been trained here."""
+        trainer = getattr(self, "_trainer", None)
+        if trainer is None or trainer.model is not self.model or trainer.step == 0:
+            return None
+        return trainer.snapshot()
+
+    def restore_training(self, snapshot: TrainingSnapshot) -> TrainProgress:
+        return self.trainer().restore(snapshot, self.device)
 
 
 def check_runs(

@@ -273,8 +273,12 @@ def submodule(model: nn.Module, path: str) -> nn.Module:
 
 
 def module_parameters(model: nn.Module, path: str, request_id: int = 0) -> ParametersResult:
-    """The parameters of module ``path`` (its own first, then its children's) as numpy views."""
-    module = submodule(model, path)
+    """The parameters of module ``path`` (its own first, then its children's) as numpy views.
+    A path the model does not have (asked just before another model opened) shows nothing."""
+    try:
+        module = submodule(model, path)
+    except AttributeError:
+        return ParametersResult(request_id, path, (), f"{path} is not a module of this model.")
     named = list(module.named_parameters(prefix=path, recurse=True))
     note = ""
     if not named:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 from pathlib import Path
@@ -63,3 +64,13 @@ def load_split(folder: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
 
 def checksums(folder: Path) -> dict[str, str]:
     return {stem: md5_uncompressed(find_file(Path(folder), stem)) for stem in FILES.values()}
+
+
+def default_folder() -> str:
+    """``../shared/mnist`` beside this checkout (or the working folder) if it holds MNIST."""
+    here = Path(__file__).resolve().parents[2]
+    for candidate in (here.parent / "shared" / "mnist", Path.cwd().parent / "shared" / "mnist"):
+        with contextlib.suppress(FileNotFoundError, OSError):
+            find_file(candidate, FILES["train_images"])
+            return str(candidate)
+    return ""

@@ -14,7 +14,10 @@ Format versions:
   if that file exists, else the absolute path, else as typed); ``pins``: the states pinned
   for Compare — ``["A"]`` or none — each with its input and weights in ``pin_A_drawing.npy``,
   ``pin_A_raw_input.npy`` (a random input) and ``pin_A_weights.safetensors``, its seed in
-  ``pin_seed``; ``comparing`` whether Compare was on. Files without them open unpinned.
+  ``pin_seed``; ``comparing`` whether Compare was on. Files without them open unpinned;
+  optionally ``training`` (``core.training``'s snapshot: settings and counters in the JSON,
+  curves, gradient health, optimiser state, generator and order in ``training.safetensors``).
+  Files without it open as before; older readers ignore it.
 
 Reading validates every field and caps every member's size before anything is returned; a
 file from a newer version, or a damaged or oversized one, raises ``SessionError`` whose
@@ -27,7 +30,7 @@ import io
 import json
 import os
 import zipfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +50,7 @@ from .session_checks import (
     size_text,
     spec_file,
 )
+from .training import TrainingSnapshot, check_snapshot
 
 FORMAT = "net-inspector-session"
 VERSION = 2
@@ -61,7 +65,13 @@ MAX_RAW_INPUT_BYTES = 256 << 20  # a 1×3×4096×4096 float32 input; far above a
 # interactively (every forward is captured layer by layer on the machine's memory), while a
 # session that holds more is most likely not a session at all.
 MAX_WEIGHTS_BYTES = 4 << 30
-MAX_TOTAL_BYTES = 2 * (MAX_DRAWING_BYTES + MAX_RAW_INPUT_BYTES + MAX_WEIGHTS_BYTES) + MAX_JSON_BYTES
+# Training: Adam keeps two tensors per weight, plus the curves and the epoch's order.
+MAX_TRAINING_BYTES = 2 * MAX_WEIGHTS_BYTES + (64 << 20)
+MAX_TOTAL_BYTES = (
+    2 * (MAX_DRAWING_BYTES + MAX_RAW_INPUT_BYTES + MAX_WEIGHTS_BYTES)
+    + MAX_JSON_BYTES
+    + MAX_TRAINING_BYTES
+)
 MAX_MEMBERS = 64
 # Weights (format 2) are stored uncompressed and random-looking data deflates by ~1.1×, so a
 # member that expands by more than this is a zip bomb, not a session. Small members (a mostly
@@ -77,6 +87,7 @@ _MEMBER_CAPS = {
     "pin_A_drawing.npy": MAX_DRAWING_BYTES,  # Compare's A (see ``pins``)
     "pin_A_raw_input.npy": MAX_RAW_INPUT_BYTES,
     "pin_A_weights.safetensors": MAX_WEIGHTS_BYTES,
+    "training.safetensors": MAX_TRAINING_BYTES,
 }
 
 
@@ -107,6 +118,7 @@ class SessionState:
     # Written from torch tensors or numpy arrays; read back as CPU torch tensors.
     weights: dict[str, Tensorish] = field(default_factory=dict)
     pins: list[str] = field(default_factory=list)  # format 2: ["A"] when A is pinned
+    training: TrainingSnapshot | None = None  # format 2, optional: the training so far
     format_version: int = VERSION  # the format the file was read from
     # Compare's A (when ``pins`` is ["A"]): its input, seed and weights; and whether Compare
     # was on. Weights as ``weights`` are.
@@ -117,8 +129,8 @@ class SessionState:
     comparing: bool = False
 
     def settings(self) -> dict:
-        data = asdict(self)
-        for key in ("drawing", "raw_input", "weights", "format_version"):
+        data = asdict(replace(self, weights={}, training=None, pin_weights={}))
+        for key in ("drawing", "raw_input", "weights", "format_version", "training"):
             data.pop(key)
         for key in ("pin_drawing", "pin_raw_input", "pin_weights"):
             data.pop(key)
@@ -181,9 +193,17 @@ def save_session(path: Path, state: SessionState) -> None:
         )
     except Invalid as exc:
         raise ValueError(f"cannot save {path.name}: {exc}") from None
+    training = state.training
+    meta["training"] = None if training is None else training.meta
+    try:
+        if training is not None:
+            check_snapshot(training.meta, training.arrays)
+    except ValueError as exc:
+        raise ValueError(f"cannot save {path.name}: {exc}") from None
     text = json.dumps(meta, indent=1, allow_nan=False)
     weights = _encode_weights(state.weights)
     pin_weights = _encode_weights(state.pin_weights) if pinned else None
+    trained = None if training is None else _encode_weights(training.arrays)
 
     def write(tmp: Path) -> None:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -198,6 +218,10 @@ def save_session(path: Path, state: SessionState) -> None:
                     archive.writestr("pin_A_raw_input.npy", _npy(pin_raw))
                 stored = zipfile.ZIP_STORED
                 archive.writestr("pin_A_weights.safetensors", pin_weights, compress_type=stored)
+            if trained is not None:
+                archive.writestr(
+                    "training.safetensors", trained, compress_type=zipfile.ZIP_DEFLATED
+                )
 
     atomic_write(path, write)
 
@@ -284,6 +308,15 @@ def load_session(path: Path) -> SessionState:
             )
             weights = load_tensors(_read(archive, infos["weights.safetensors"]))
             pin = _read_pin(archive, infos, meta, path, load_tensors)
+            trained = meta.get("training")
+            if trained is not None:
+                if "training.safetensors" not in infos:
+                    raise SessionError(f"{path.name} is damaged: it has no training.safetensors")
+                arrays = load_tensors(_read(archive, infos["training.safetensors"]))
+                try:
+                    trained = check_snapshot(trained, arrays)
+                except ValueError as exc:
+                    raise SessionError(f"{path.name} is damaged: {exc}") from None
     except SessionError:
         raise
     except FileNotFoundError:
@@ -316,6 +349,7 @@ def load_session(path: Path) -> SessionState:
         drawing=drawing,
         raw_input=raw,
         weights=dict(weights),
+        training=trained,
         format_version=version,
         **pin,
     )

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .brush import DEFAULT_RADIUS
+from .mnist import default_folder
 from .preprocess import CANVAS_SIZE
 
 Listener = Callable[[Any], None]
@@ -117,3 +118,10 @@ class AppState(Evented):
     backward_step: int | None = None  # the step shown; None before any backward pass
     pin: Pinned | None = None  # Compare's A (issue 13)
     comparing: bool = False  # showing A | B | B − A
+    # Training (the Training dock, core.training): "" data is the bundled 1,000-image sample.
+    train_optimizer: str = "adam"
+    train_lr: float = 0.002
+    train_batch: int = 32
+    train_epochs: int = 1
+    train_augment: bool = True
+    train_data: str = field(default_factory=default_folder)

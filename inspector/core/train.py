@@ -12,7 +12,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -72,6 +72,26 @@ def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return x
 
 
+def train_step(
+    model: torch.nn.Module,
+    optimiser: torch.optim.Optimizer,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    gen: torch.Generator,
+    augmentation: bool = True,
+    prepare: Callable[[torch.Tensor], torch.Tensor] = normalise,
+) -> torch.Tensor:
+    """One step of the training loop on a 0-1 batch ``[N, 1, 32, 32]``: augment (if asked),
+    ``prepare`` (MNIST's normalisation; the app's trainer also resamples for other image
+    models), cross-entropy, backward, the optimiser's step. Returns the loss (not synced)."""
+    x = prepare(augment(inputs, gen) if augmentation else inputs)
+    loss = F.cross_entropy(model(x), targets)
+    optimiser.zero_grad()
+    loss.backward()
+    optimiser.step()
+    return loss
+
+
 def _batches(n: int, batch: int, gen: torch.Generator) -> Iterator[torch.Tensor]:
     order = torch.randperm(n, generator=gen)
     for start in range(0, n, batch):
@@ -89,13 +109,19 @@ def _progress(prefix: str, done: int, total: int, extra: str = "") -> None:
 
 
 @torch.no_grad()
-def evaluate(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray) -> float:
-    """Accuracy (0-1) of ``model`` on uint8 MNIST images, preprocessed as in training."""
+def evaluate(
+    model: torch.nn.Module,
+    images: np.ndarray,
+    labels: np.ndarray,
+    prepare: Callable[[torch.Tensor], torch.Tensor] = normalise,
+) -> float:
+    """Accuracy (0-1) of ``model`` on uint8 MNIST images, preprocessed as in training
+    (``prepare``: see ``train_step``). Leaves the model in eval mode."""
     model.eval()
     correct = 0
     for start in range(0, len(images), 1000):
-        x = normalise(to_input(images[start : start + 1000]))
-        pred = model(x).argmax(1).numpy()
+        x = prepare(to_input(images[start : start + 1000]))
+        pred = model(x).argmax(1).cpu().numpy()
         correct += int((pred == labels[start : start + 1000]).sum())
     return correct / len(images)
 
@@ -129,11 +155,7 @@ def train(
         model.train()
         running = 0.0
         for step, idx in enumerate(_batches(len(inputs), batch_size, gen), 1):
-            x = normalise(augment(inputs[idx], gen))
-            loss = F.cross_entropy(model(x), targets[idx])
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
+            loss = train_step(model, optimiser, inputs[idx], targets[idx], gen)
             schedule.step()
             running += loss.item()
             if step % 20 == 0 or step == steps_per_epoch:

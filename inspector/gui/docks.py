@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QVBoxLayout, QWidget
 
 LEFT, RIGHT = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
 HORIZONTAL, VERTICAL = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
 
 
@@ -13,6 +14,9 @@ def build_docks(
     window: QMainWindow, panels: list[tuple[str, str, QWidget, Qt.DockWidgetArea]]
 ) -> dict[str, QDockWidget]:
     """One dock per (key, title, panel, area); the dock's objectName is the panel's + Dock."""
+    # The side docks run the window's full height; a bottom dock sits under the tabs only.
+    window.setCorner(Qt.Corner.BottomLeftCorner, LEFT)
+    window.setCorner(Qt.Corner.BottomRightCorner, RIGHT)
     docks = {}
     for key, title, widget, area in panels:
         dock = QDockWidget(title, window)
@@ -31,6 +35,8 @@ def share_room(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
     window.resizeDocks([docks["canvas"], docks["prediction"]], [left, right], HORIZONTAL)
     tall = [int(0.66 * height), int(0.28 * height)]
     window.resizeDocks([docks["canvas"], docks["tree"]], tall, VERTICAL)
+    if "training" in docks:  # below the central tabs: curves need width more than height
+        window.resizeDocks([docks["training"]], [int(0.27 * height)], VERTICAL)
     right_column = [docks["prediction"], docks["loss"], docks["weights"]]
     window.resizeDocks(right_column, [int(height * f) for f in (0.25, 0.22, 0.5)], VERTICAL)
 

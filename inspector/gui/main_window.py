@@ -34,7 +34,7 @@ from .compare import Comparer
 from .compute import Compute
 from .device_control import DeviceControl
 from .dialogs import open_message, show_about, show_shortcuts
-from .docks import LEFT, RIGHT, build_docks, share_room, stacked
+from .docks import BOTTOM, LEFT, RIGHT, build_docks, share_room, stacked
 from .exports import Exporter
 from .frames import FrameTracker
 from .graph_panel import GraphPanel
@@ -44,6 +44,8 @@ from .persistence import Persistence
 from .prediction_panel import PredictionPanel
 from .progress import BusyDialog
 from .tour import FirstRunHint
+from .training_control import TrainingControl
+from .training_panel import TrainingPanel
 from .tree_panel import ModuleTreeView, TreePanel
 from .weights_panel import WeightsPanel
 
@@ -85,6 +87,7 @@ class MainWindow(QMainWindow):
         self.prediction = PredictionPanel()
         self.loss = LossPanel(self.state)
         self.weights = WeightsPanel()
+        self.training_panel = TrainingPanel(self.state)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("centralTabs")
         self.tabs.addTab(self.activations, "Activations")
@@ -97,6 +100,7 @@ class MainWindow(QMainWindow):
             ("prediction", "Prediction", self.prediction, RIGHT),
             ("loss", "Loss and backward", self.loss, RIGHT),
             ("weights", "Weights", self.weights, RIGHT),
+            ("training", "Training", self.training_panel, BOTTOM),
         ])  # fmt: skip
         share_room(self, self.docks)
         self._shared_room = False  # again on the first show, in proportion to the screen
@@ -171,6 +175,7 @@ class MainWindow(QMainWindow):
         compute.workCancelled.connect(self._on_work_cancelled)
         compute.failed.connect(self._on_failed)
         self.comparer = Comparer(self)  # Pin and Compare (issue 13): wires itself
+        self.training = TrainingControl(self, self.training_panel)
 
     # -- input → worker -------------------------------------------------------------------
     @Slot()

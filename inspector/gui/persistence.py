@@ -54,9 +54,12 @@ def session_model(saved: SessionState) -> ModelRef:
     return ModelRef(target.spec, target.weights, target.input_shape, target.trust)
 
 
-def session_state(state: AppState, weights: dict, pin_weights: dict | None = None) -> SessionState:
-    """The session file's contents: the live state and the weights as they are now (and
-    Compare's A with ``pin_weights``, its weights, when one is pinned)."""
+def session_state(
+    state: AppState, weights: dict, pin_weights: dict | None = None, training=None
+) -> SessionState:
+    """The session file's contents: the live state and the weights as they are now, Compare's
+    A with ``pin_weights`` (its weights) when one is pinned, and the training so far
+    (``core.training.TrainingSnapshot``, or None)."""
     pin = state.pin if pin_weights else None
     return SessionState(
         model_spec=state.model.spec,
@@ -81,6 +84,7 @@ def session_state(state: AppState, weights: dict, pin_weights: dict | None = Non
         pin_seed=0 if pin is None else pin.seed,
         pin_weights=dict(pin_weights or {}),
         comparing=state.comparing and pin is not None,
+        training=training,
     )
 
 
@@ -91,6 +95,12 @@ REMEMBERED = {
     "loss/class": ("target_class", int),
     "loss/zero_grad": ("zero_grad", lambda v: str(v).lower() == "true"),
     "loss/lr": ("learning_rate", float),
+    "train/optimizer": ("train_optimizer", str),
+    "train/lr": ("train_lr", float),
+    "train/batch": ("train_batch", int),
+    "train/epochs": ("train_epochs", int),
+    "train/augment": ("train_augment", lambda v: str(v).lower() == "true"),
+    "train/data": ("train_data", str),
 }
 
 
@@ -103,6 +113,7 @@ class Persistence(QObject):
         self.window = window
         self.state: AppState = window.state
         self._saving_to: Path | None = None
+        self._training = None  # the training snapshot of the session being saved
         self._restoring: SessionState | None = None  # armed: applied once its model opens
         self._restore_token: int | None = None  # the open request the restore waits for
         self._restore_path = ""
@@ -149,7 +160,12 @@ class Persistence(QObject):
         self._pin_weights = None
         if self.state.pin is not None:  # answered before the weights: one queue, in order
             self.window.compute.request_pin_weights()
+        self._training = None  # the training so far: asked first, so it arrives first
+        self.window.training.request_snapshot(self._keep_training)
         self.window.compute.request_weights()
+
+    def _keep_training(self, snapshot) -> None:
+        self._training = snapshot
 
     @Slot(object)
     def _take_pin_weights(self, weights: dict | None) -> None:
@@ -161,7 +177,9 @@ class Persistence(QObject):
         if path is None:
             return
         try:
-            save_session(path, session_state(self.state, weights, self._pin_weights))
+            save_session(
+                path, session_state(self.state, weights, self._pin_weights, self._training)
+            )
         except (OSError, ValueError) as exc:  # ValueError: a state that would not read back
             self.window.show_message(f"Could not save {path.name}: {exc}", warning=True)
             return
@@ -251,6 +269,8 @@ class Persistence(QObject):
             learning_rate=saved.learning_rate,
         )
         w.canvas_panel.restore(saved.drawing, saved.raw_input)
+        if saved.training is not None:
+            w.training.restore(saved.training)
         if saved.selected_module is not None:
             self.state.selected_module = saved.selected_module
         if saved.device != w.compute.device and w.device_combo.findText(saved.device) >= 0:

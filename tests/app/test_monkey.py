@@ -18,7 +18,7 @@ from inspector.testing import stroke
 
 SECONDS = float(os.environ.get("MONKEY_SECONDS", "6"))
 # Buttons that open a modal file dialog would wait for a person: the monkey leaves them alone.
-MODAL = {"loadImageButton"}
+MODAL = {"loadImageButton", "saveWeightsButton", "dataFolderButton"}  # file dialogs
 
 
 def rss_mb() -> float | None:
@@ -43,6 +43,7 @@ def test_monkey(qtbot, window, zoo_files):
         f"{zoo_files['nets']}:ResNetish",
         str(zoo_files["torchscript"]),
     ]
+    window.state.train_data = ""  # Train, if clicked, learns from the small bundled sample
     docks = list(window.findChildren(QDockWidget))
     areas = [
         Qt.DockWidgetArea.LeftDockWidgetArea,

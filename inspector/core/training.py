@@ -1,0 +1,572 @@
+"""Training the engine's model on MNIST in chunks, so the app can show it learning (no Qt).
+
+A ``Trainer`` runs a few batches at a time (``run_chunk``: at most ``max_batches`` or about
+``max_ms``, whichever comes first) with the same preprocessing, augmentation, step and
+evaluation as ``net-inspector train`` (``core.train``: ``to_input``, ``normalise``,
+``augment``, ``train_step``, ``evaluate``). Between chunks the app's worker is free to run
+forwards of the user's drawing. It logs the loss of every step, the accuracy on a held-out
+slice of the test set every ``eval_every`` steps and on the whole test set at each epoch's
+end, and every ``log_every`` steps each parameter's weight norm, gradient norm and
+update/weight ratio. ``snapshot`` / ``restore`` turn all of it, with the optimiser's state, the
+random generator and the epoch's order, into plain arrays and JSON for a session file.
+
+Data: a folder with MNIST's four IDX files (``../shared/mnist`` beside a checkout by default),
+or, with no folder, the bundled 1,000 test images (800 to train on, 200 held out), enough to
+watch a network start learning anywhere, offline.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import mnist
+from .capture import named_outputs, set_training
+from .inputs import IMAGE, MNIST, InputSpec, torch_dtype
+from .mnist import default_folder  # noqa: F401  (re-exported: where the data is)
+from .nets import RESOURCES
+from .train import evaluate, normalise, to_input, train_step
+
+OPTIMIZERS = {
+    "sgd": "SGD (the tutorial's)",
+    "momentum": "SGD with momentum 0.9",
+    "adam": "Adam",
+}
+DEFAULT_LR = {"sgd": 0.1, "momentum": 0.01, "adam": 0.002}
+SAMPLE = RESOURCES / "mnist_sample_1000.npz"
+SAMPLE_TRAIN = 800  # of the bundled 1,000 images: the rest are held out
+SNAPSHOT_VERSION = 1
+
+
+class TrainingRefused(Exception):
+    """The model or the data cannot be trained on; ``str()`` is one sentence saying why."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    optimizer: str = "adam"
+    # Adam at 2e-3 on batches of 32 with augmentation: 98.1-98.6 % after one epoch from
+    # re-initialised LeNet weights (README), and drawn digits recognised.
+    lr: float = 0.002
+    batch_size: int = 32
+    epochs: int = 1
+    augment: bool = True
+    # Measuring costs training time: a held-out accuracy on 500 images every 200 steps and the
+    # gradient health every 20 keep the in-window loop within a few % of the headless one.
+    eval_every: int = 200  # steps between held-out accuracies
+    eval_images: int = 500  # the held-out slice: the first images of the test split
+    log_every: int = 20  # steps between gradient-health records
+    seed: int = 0
+
+    def checked(self) -> TrainConfig:
+        if self.optimizer not in OPTIMIZERS:
+            raise TrainingRefused(f"unknown optimiser {self.optimizer!r}")
+        if not (math.isfinite(self.lr) and 0 < self.lr <= 10):
+            raise TrainingRefused(f"the learning rate must be above 0 and up to 10, not {self.lr}")
+        if not (1 <= self.batch_size <= 65536 and 1 <= self.epochs <= 1000):
+            raise TrainingRefused("the batch size and the number of epochs must be positive")
+        return self
+
+
+# -- data ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TrainData:
+    train_x: np.ndarray  # uint8 [N, 28, 28]
+    train_y: np.ndarray  # uint8 [N]
+    test_x: np.ndarray
+    test_y: np.ndarray
+    source: str  # in words, for the status line
+
+
+_CACHE: dict[str, TrainData] = {}
+
+
+def load_data(folder: str | Path | None) -> TrainData:
+    """MNIST from ``folder`` (the four IDX files), or the bundled sample for an empty one.
+    Raises ``TrainingRefused`` in one sentence when the folder does not hold MNIST."""
+    key = str(folder or "")
+    if key in _CACHE:
+        return _CACHE[key]
+    if not key:
+        with np.load(SAMPLE, allow_pickle=False) as sample:
+            x, y = sample["images"], sample["labels"]
+        data = TrainData(
+            x[:SAMPLE_TRAIN], y[:SAMPLE_TRAIN], x[SAMPLE_TRAIN:], y[SAMPLE_TRAIN:],
+            f"the bundled sample ({SAMPLE_TRAIN} images; {len(x) - SAMPLE_TRAIN} held out)",
+        )  # fmt: skip
+    else:
+        try:
+            train_x, train_y = mnist.load_split(Path(key), "train")
+            test_x, test_y = mnist.load_split(Path(key), "test")
+        except (OSError, ValueError) as exc:
+            raise TrainingRefused(f"{key} does not hold MNIST's four IDX files ({exc})") from exc
+        data = TrainData(train_x, train_y, test_x, test_y, f"MNIST ({len(train_x):,} images)")
+    _CACHE.clear()  # one data set at a time: the full one is 55 MB
+    _CACHE[key] = data
+    return data
+
+
+# -- the model: what it takes, what it gives -----------------------------------------------------
+def input_adapter(spec: InputSpec, device: torch.device, name: str = "This model"):
+    """0-1 batches ``[N, 1, 32, 32]`` → what the model takes, on ``device``, the way the app
+    feeds it the drawing. ``TrainingRefused`` for a model that does not take the drawing."""
+    dtype = torch_dtype(spec.dtype)
+    if spec.kind == MNIST and spec.shape == (1, 1, 32, 32):
+        return lambda x: normalise(x.to(device)).to(dtype)
+    if spec.kind == IMAGE and len(spec.shape) == 4 and not spec.is_integer:
+        _, channels, height, width = spec.shape
+
+        def adapt(x: torch.Tensor) -> torch.Tensor:
+            x = F.interpolate(x.to(device), size=(height, width), mode="bilinear",
+                              antialias=True, align_corners=False)  # fmt: skip
+            x = (x - 0.5) / 0.5 if spec.normalise else x
+            return x.expand(-1, channels, -1, -1).to(dtype)
+
+        return adapt
+    raise TrainingRefused(
+        f"{name} cannot be trained on MNIST: it takes {spec.fed()}, not the drawing."
+    )
+
+
+class Scores(nn.Module):
+    """The model with its chosen output picked out: what the loss and ``argmax`` see."""
+
+    def __init__(self, net: nn.Module, output_index: int = 0) -> None:
+        super().__init__()
+        self.net = net
+        self.output_index = output_index
+
+    def train(self, mode: bool = True) -> Scores:
+        self.training = mode
+        set_training(self.net, mode)
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outputs = named_outputs(self.net(x))
+        return outputs[min(self.output_index, len(outputs) - 1)][1]
+
+
+def check_trainable(scores: Scores, adapt, name: str = "This model") -> None:
+    """``TrainingRefused`` unless the model gives 10 class scores per image of a batch."""
+    with torch.no_grad():
+        out = scores(adapt(torch.zeros(2, 1, 32, 32)))
+    if out.ndim != 2 or out.shape != (2, 10) or not out.dtype.is_floating_point:
+        raise TrainingRefused(
+            f"{name} cannot be trained on MNIST: its output for 2 images is "
+            f"{list(out.shape)}, not 10 class scores per image."
+        )
+
+
+def reinitialise(model: nn.Module, seed: int = 0) -> tuple[int, int]:
+    """Each module's ``reset_parameters()``, seeded; returns (modules reset, parameters kept
+    as they were because their module has no ``reset_parameters``)."""
+    reset, covered = 0, set()
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
+        torch.manual_seed(seed)
+        for module in model.modules():
+            fn = getattr(module, "reset_parameters", None)
+            if callable(fn):
+                fn()
+                reset += 1
+                covered.update(id(p) for p in module.parameters(recurse=False))
+    kept = sum(p.numel() for p in model.parameters() if id(p) not in covered)
+    return reset, kept
+
+
+# -- progress and snapshots ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TrainProgress:
+    """What the panels show after a chunk: numpy arrays and numbers only."""
+
+    epoch: int  # the epoch running (or the last one, when finished)
+    epochs: int
+    step_in_epoch: int
+    steps_per_epoch: int
+    step: int  # steps taken in all
+    losses: np.ndarray  # float32 [step]: every step's loss
+    held_steps: np.ndarray  # int64 [H]
+    held: np.ndarray  # float32 [H]: accuracy (0-1) on the held-out slice
+    test_steps: np.ndarray  # int64 [E]
+    test: np.ndarray  # float32 [E]: accuracy on the whole test split, each epoch's end
+    names: tuple[str, ...]  # parameter tensors: the gradient-health rows
+    health_steps: np.ndarray  # int64 [T]
+    health: np.ndarray  # float32 [3, P, T]: weight norm, grad norm, update/weight ratio
+    finished: bool = False
+    batches: int = 0  # in this chunk
+    images: int = 0
+    seconds: float = 0.0
+    source: str = ""
+    message: str = ""
+
+    def recent_loss(self, n: int = 20) -> float | None:
+        return float(self.losses[-n:].mean()) if len(self.losses) else None
+
+    def status(self) -> str:
+        """``epoch 1 · step 420/469 · loss 0.081 · test 98.1%``"""
+        parts = [f"epoch {self.epoch}/{self.epochs}",
+                 f"step {self.step_in_epoch}/{self.steps_per_epoch}"]  # fmt: skip
+        loss = self.recent_loss()
+        if loss is not None:
+            parts.append(f"loss {loss:.3f}")
+        if len(self.test):
+            parts.append(f"test {self.test[-1]:.1%}")
+        elif len(self.held):
+            parts.append(f"held-out {self.held[-1]:.1%}")
+        if self.finished:
+            parts.append("done")
+        return " · ".join(parts)
+
+
+@dataclass
+class TrainingSnapshot:
+    """A trainer's whole state: JSON-able ``meta`` and CPU tensors, for a session file."""
+
+    meta: dict[str, Any] = field(default_factory=dict)
+    arrays: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+HEALTH = ("weight norm", "grad norm", "update/weight")
+
+
+class Trainer:
+    """Trains one model on one device; not thread-safe (the engine's worker calls it)."""
+
+    def __init__(self, model: nn.Module, spec: InputSpec, device: torch.device,
+                 output_index: int = 0, name: str = "This model") -> None:  # fmt: skip
+        self.model, self.spec, self.name = model, spec, name
+        self.output_index = output_index
+        self.scores = Scores(model, output_index)
+        self.config = TrainConfig()
+        self.folder: str | None = None
+        self.data: TrainData | None = None
+        self.params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+        self.optimizer: torch.optim.Optimizer | None = None
+        self._opt_kind = ""
+        self.device = device
+        self.adapt = None
+        self._checked_device: torch.device | None = None
+        self.reset_progress()
+
+    def reset_progress(self) -> None:
+        self.gen = torch.Generator().manual_seed(self.config.seed)
+        self.epoch, self.pos, self.step = 1, 0, 0
+        self.order: torch.Tensor | None = None
+        self.finished = False
+        self.losses: list[float] = []
+        self.held_steps: list[int] = []
+        self.held: list[float] = []
+        self.test_steps: list[int] = []
+        self.test: list[float] = []
+        self.health_steps: list[int] = []
+        self.health: list[np.ndarray] = []  # [3, P] per record
+        self.optimizer, self._opt_kind = None, ""
+
+    # -- settings -------------------------------------------------------------------------
+    def configure(self, config: TrainConfig, folder: str | None, device: torch.device) -> None:
+        config.checked()
+        if folder != self.folder or self.data is None:
+            data = load_data(folder)
+            if self.data is not None and len(data.train_x) != len(self.data.train_x):
+                self.order, self.pos = None, 0  # another data set: start the epoch afresh
+            self.data, self.folder = data, folder
+        if device != self._checked_device:
+            self.adapt = input_adapter(self.spec, device, self.name)
+            check_trainable(self.scores, self.adapt, self.name)
+            self._checked_device = device
+            if self.optimizer is not None:
+                _move_state(self.optimizer, device)
+        self.device = device
+        if self.optimizer is None or config.optimizer != self._opt_kind:
+            self.optimizer = make_optimizer(
+                config.optimizer, [p for _, p in self.params], config.lr
+            )
+            self._opt_kind = config.optimizer
+        for group in self.optimizer.param_groups:
+            group["lr"] = config.lr
+        self.finished = self.epoch > config.epochs  # more epochs asked for: carry on
+        self.config = config
+
+    @property
+    def steps_per_epoch(self) -> int:
+        n = len(self.data.train_x) if self.data is not None else 0
+        return max(1, math.ceil(n / self.config.batch_size))
+
+    # -- training ---------------------------------------------------------------------------
+    def run_chunk(self, max_batches: int = 64, max_ms: float = 150.0, cancel=None) -> TrainProgress:
+        started = time.perf_counter()
+        batches = images = 0
+        was_training = self.model.training
+        self.scores.train(True)
+        try:
+            while not self.finished and batches < max_batches:
+                if cancel is not None and cancel.is_set():
+                    break
+                images += self._one_step()
+                batches += 1
+                if (time.perf_counter() - started) * 1000 >= max_ms:
+                    break
+        finally:
+            self.scores.train(was_training)
+        return self.progress(batches, images, time.perf_counter() - started)
+
+    def _one_step(self) -> int:
+        data, config = self.data, self.config
+        if self.order is None:
+            self.order = torch.randperm(len(data.train_x), generator=self.gen)
+        idx = self.order[self.pos : self.pos + config.batch_size].numpy()
+        inputs = to_input(data.train_x[idx])
+        targets = torch.as_tensor(data.train_y[idx], dtype=torch.long).to(self.device)
+        logged = self.step % config.log_every == 0
+        before = [p.detach().clone() for _, p in self.params] if logged else None
+        loss = train_step(
+            self.scores, self.optimizer, inputs, targets, self.gen, config.augment, self.adapt
+        )
+        self.step += 1
+        self.pos += len(idx)
+        self.losses.append(float(loss.item()))
+        if before is not None:
+            self._record_health(before)
+        if self.step % config.eval_every == 0:
+            self._held_out()
+        if self.pos >= len(data.train_x):
+            self.test.append(self._accuracy(data.test_x, data.test_y))
+            self.test_steps.append(self.step)
+            self.epoch, self.pos, self.order = self.epoch + 1, 0, None
+            self.finished = self.epoch > config.epochs
+        return len(idx)
+
+    @torch.no_grad()
+    def _record_health(self, before: list[torch.Tensor]) -> None:
+        record = np.zeros((3, len(self.params)), np.float32)
+        for i, ((_, p), old) in enumerate(zip(self.params, before, strict=True)):
+            weight = torch.linalg.vector_norm(p.detach().float())
+            grad = torch.linalg.vector_norm(p.grad.float()) if p.grad is not None else weight * 0
+            update = torch.linalg.vector_norm((p.detach() - old).float())
+            record[:, i] = [weight.item(), grad.item(), (update / weight.clamp_min(1e-12)).item()]
+        self.health.append(record)
+        self.health_steps.append(self.step)
+
+    def _held_out(self) -> None:
+        n = min(self.config.eval_images, len(self.data.test_x))
+        self.held.append(self._accuracy(self.data.test_x[:n], self.data.test_y[:n]))
+        self.held_steps.append(self.step)
+
+    def _accuracy(self, images: np.ndarray, labels: np.ndarray) -> float:
+        try:
+            return evaluate(self.scores, images, labels, self.adapt)
+        finally:
+            self.scores.train(True)
+
+    def progress(self, batches: int = 0, images: int = 0, seconds: float = 0.0) -> TrainProgress:
+        per = self.steps_per_epoch
+        step_in_epoch = (
+            per if self.finished else min(per, math.ceil(self.pos / self.config.batch_size))
+        )
+        health = (np.stack(self.health, axis=2) if self.health
+                  else np.zeros((3, len(self.params), 0), np.float32))  # fmt: skip
+        return TrainProgress(
+            epoch=min(self.epoch, self.config.epochs), epochs=self.config.epochs,
+            step_in_epoch=step_in_epoch,
+            steps_per_epoch=per, step=self.step,
+            losses=np.asarray(self.losses, np.float32),
+            held_steps=np.asarray(self.held_steps, np.int64),
+            held=np.asarray(self.held, np.float32),
+            test_steps=np.asarray(self.test_steps, np.int64),
+            test=np.asarray(self.test, np.float32),
+            names=tuple(n for n, _ in self.params),
+            health_steps=np.asarray(self.health_steps, np.int64), health=health,
+            finished=self.finished, batches=batches, images=images, seconds=seconds,
+            source=self.data.source if self.data is not None else "",
+        )  # fmt: skip
+
+    # -- sessions ----------------------------------------------------------------------------
+    def snapshot(self) -> TrainingSnapshot:
+        p = self.progress()
+        arrays: dict[str, torch.Tensor] = {
+            "curve/loss": torch.from_numpy(p.losses),
+            "curve/held_steps": torch.from_numpy(p.held_steps),
+            "curve/held": torch.from_numpy(p.held),
+            "curve/test_steps": torch.from_numpy(p.test_steps),
+            "curve/test": torch.from_numpy(p.test),
+            "health/steps": torch.from_numpy(p.health_steps),
+            "health/values": torch.from_numpy(np.ascontiguousarray(p.health)),
+            "rng": self.gen.get_state(),
+        }
+        if self.order is not None:
+            arrays["order"] = self.order.clone()
+        if self.optimizer is not None:
+            names = [n for n, _ in self.params]
+            for index, state in self.optimizer.state_dict()["state"].items():
+                for key, value in state.items():
+                    if isinstance(value, torch.Tensor):
+                        arrays[f"optim/{names[index]}/{key}"] = value.detach().cpu().clone()
+        meta = {
+            "version": SNAPSHOT_VERSION,
+            "config": asdict(self.config),
+            "data": self.folder or "",
+            "train_size": len(self.data.train_x) if self.data is not None else 0,
+            "epoch": self.epoch,
+            "pos": self.pos,
+            "step": self.step,
+            "finished": self.finished,
+            "optimizer": self._opt_kind,
+            "names": [n for n, _ in self.params],
+        }
+        return TrainingSnapshot(meta, arrays)
+
+    def restore(self, snap: TrainingSnapshot, device: torch.device) -> TrainProgress:
+        """Take back a snapshot (checked by ``check_snapshot``) of a trainer of this model."""
+        meta, arrays = snap.meta, snap.arrays
+        names = [n for n, _ in self.params]
+        if list(meta["names"]) != names:
+            raise TrainingRefused("the saved training is of another model's parameters")
+        config = TrainConfig(**meta["config"])
+        self.reset_progress()
+        self.configure(config, meta["data"] or None, device)
+        if meta["optimizer"]:
+            self.optimizer = make_optimizer(
+                meta["optimizer"], [p for _, p in self.params], config.lr
+            )
+            self._opt_kind = meta["optimizer"]
+            state = self.optimizer.state_dict()
+            for key, value in arrays.items():
+                if key.startswith("optim/"):
+                    _, name, slot = key.split("/")
+                    state["state"].setdefault(names.index(name), {})[slot] = value.clone()
+            self.optimizer.load_state_dict(state)
+            _move_state(self.optimizer, device)
+        self.gen.set_state(arrays["rng"].clone())
+        order = arrays.get("order")
+        same_data = meta["train_size"] == len(self.data.train_x)
+        self.order = order.clone() if order is not None and same_data else None
+        self.epoch, self.step, self.finished = meta["epoch"], meta["step"], meta["finished"]
+        self.pos = meta["pos"] if same_data else 0
+        self.losses = arrays["curve/loss"].tolist()
+        self.held_steps = arrays["curve/held_steps"].tolist()
+        self.held = arrays["curve/held"].tolist()
+        self.test_steps = arrays["curve/test_steps"].tolist()
+        self.test = arrays["curve/test"].tolist()
+        self.health_steps = arrays["health/steps"].tolist()
+        values = arrays["health/values"].numpy()
+        self.health = [values[:, :, t].copy() for t in range(values.shape[2])]
+        return self.progress()
+
+
+def make_optimizer(kind: str, params: list, lr: float) -> torch.optim.Optimizer:
+    if kind == "sgd":
+        return torch.optim.SGD(params, lr=lr)
+    if kind == "momentum":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9)
+    return torch.optim.Adam(params, lr=lr)
+
+
+def _move_state(optimizer: torch.optim.Optimizer, device: torch.device) -> None:
+    for state in optimizer.state.values():
+        for key, value in state.items():
+            if isinstance(value, torch.Tensor) and key != "step":
+                state[key] = value.to(device)
+
+
+_META_KEYS = {"version", "config", "data", "train_size", "epoch", "pos", "step", "finished",
+              "optimizer", "names"}  # fmt: skip
+
+
+def check_snapshot(meta: Any, arrays: dict[str, torch.Tensor]) -> TrainingSnapshot:
+    """A snapshot read from a file, every field checked; ``ValueError`` naming the first bad
+    one. Nothing is applied by this."""
+    if not isinstance(meta, dict) or set(meta) != _META_KEYS or meta["version"] != 1:
+        raise ValueError("its training is not a training record this version knows")
+    config = meta["config"]
+    if not isinstance(config, dict) or set(config) != set(asdict(TrainConfig())):
+        raise ValueError("its training settings are incomplete")
+    try:
+        TrainConfig(**config).checked()
+    except (TrainingRefused, TypeError) as exc:
+        raise ValueError(f"its training settings are wrong: {exc}") from None
+    ints = ("train_size", "epoch", "pos", "step", "eval_every", "eval_images", "log_every",
+            "seed", "batch_size", "epochs")  # fmt: skip
+    for key in ints:
+        value = meta.get(key, config.get(key))
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**40:
+            raise ValueError(f"its training {key} is {value!r}")
+    if not isinstance(config["augment"], bool) or not isinstance(meta["finished"], bool):
+        raise ValueError("its training augmentation or finished flag is not true or false")
+    if meta["optimizer"] not in ("", *OPTIMIZERS) or not isinstance(meta["data"], str):
+        raise ValueError("its training optimiser or data folder is wrong")
+    names = meta["names"]
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        raise ValueError("its training parameter names are wrong")
+    want = {"curve/loss": 1, "curve/held_steps": 1, "curve/held": 1, "curve/test_steps": 1,
+            "curve/test": 1, "health/steps": 1, "health/values": 3, "rng": 1}  # fmt: skip
+    for key, ndim in want.items():
+        if key not in arrays or arrays[key].ndim != ndim:
+            raise ValueError(f"its training has no valid {key}")
+    if arrays["curve/loss"].numel() != meta["step"]:
+        raise ValueError("its training loss curve does not match its step count")
+    for a, b in (("curve/held_steps", "curve/held"), ("curve/test_steps", "curve/test")):
+        if arrays[a].shape != arrays[b].shape:
+            raise ValueError(f"its training {b} does not match its steps")
+    values = arrays["health/values"]
+    if values.shape[:2] != (3, len(names)) or values.shape[2] != arrays["health/steps"].numel():
+        raise ValueError("its gradient health does not match its parameters")
+    order = arrays.get("order")
+    if order is not None and (order.dtype != torch.int64 or order.shape != (meta["train_size"],)):
+        raise ValueError("its training order does not match its data")
+    for key in arrays:
+        known = key in want or key == "order"
+        if not known and not (key.startswith("optim/") and key.count("/") == 2):
+            raise ValueError(f"its training holds an unknown array {key}")
+        if key.startswith("optim/") and key.split("/")[1] not in names:
+            raise ValueError(f"its optimiser state names an unknown parameter in {key}")
+    return TrainingSnapshot(dict(meta), dict(arrays))
+
+
+def with_config(config: TrainConfig, **changes: Any) -> TrainConfig:
+    return replace(config, **changes).checked()
+
+
+# -- what the views draw (computed here: panels only render) ------------------------------------
+def smoothed(values: np.ndarray, window: int = 20) -> np.ndarray:
+    """A trailing moving average (the first points average what there is so far)."""
+    if len(values) == 0:
+        return values
+    sums = np.cumsum(np.asarray(values, np.float64))
+    out = sums.copy()
+    out[window:] = sums[window:] - sums[:-window]
+    counts = np.minimum(np.arange(1, len(values) + 1), window)
+    return (out / counts).astype(np.float32)
+
+
+def health_rows(
+    progress: TrainProgress, metric: int, module: str | None
+) -> tuple[tuple[str, ...], np.ndarray]:
+    """The parameter rows of ``module`` (all for the model or no selection; all, too, for a
+    module without parameters) and their ``log10`` values of ``HEALTH[metric]`` over time,
+    ``[rows, T]``."""
+    names = progress.names
+    keep = [
+        i for i, n in enumerate(names) if module and (n.startswith(f"{module}.") or n == module)
+    ]
+    keep = keep or list(range(len(names)))
+    values = progress.health[metric][keep] if len(names) else np.zeros((0, 0), np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.log10(np.maximum(values, 1e-12)).astype(np.float32)
+    return tuple(names[i] for i in keep), logs
+
+
+def save_weights(path: Path | str, weights: dict[str, torch.Tensor]) -> None:
+    """The weights as a ``.safetensors`` file (loadable with ``--weights``), written atomically."""
+    from safetensors.torch import save_file
+
+    from .io import atomic_write
+
+    tensors = {k: v.detach().cpu().clone().contiguous() for k, v in weights.items()}
+    atomic_write(path, lambda tmp: save_file(tensors, str(tmp)))

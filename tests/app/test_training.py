@@ -1,0 +1,220 @@
+"""Watch it learn: the Training dock driven by its object names, on the bundled 1,000-image
+sample (no download, no ../shared): re-initialise, train, pause, resume, sessions, drawing."""
+
+import time
+
+import numpy as np
+import pyqtgraph as pg
+import pytest
+import torch
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QLineEdit, QPushButton, QSpinBox
+
+from inspector.core.loading import open_model
+from inspector.core.state import ModelRef
+from inspector.testing import ONE, stroke
+
+
+def _find(window, kind, name):
+    widget = window.findChild(kind, name)
+    assert widget is not None, name
+    return widget
+
+
+def _click(qtbot, window, name):
+    qtbot.mouseClick(_find(window, QPushButton, name), Qt.MouseButton.LeftButton)
+
+
+def _use_the_sample(window, batch=16, epochs=1):
+    """The bundled sample (an empty folder field), small batches."""
+    folder = _find(window, QLineEdit, "dataFolderEdit")
+    folder.setText("")
+    folder.editingFinished.emit()
+    _find(window, QSpinBox, "batchSizeSpin").setValue(batch)
+    _find(window, QSpinBox, "epochsSpin").setValue(epochs)
+
+
+def _reinitialise(qtbot, window):
+    with qtbot.waitSignal(window.compute.weightsUpdated, timeout=10_000):
+        _click(qtbot, window, "reinitButton")
+
+
+def _curve(window, name, index=0):
+    plot = _find(window, pg.PlotWidget, name)
+    x, y = plot.getPlotItem().listDataItems()[index].getData()
+    return (np.array([]), np.array([])) if x is None else (x, y)
+
+
+def _step(window):
+    return window.training.last.step if window.training.last is not None else 0
+
+
+def test_the_dock_has_its_controls(window):
+    for kind, name in (
+        (QPushButton, "trainButton"), (QPushButton, "trainStepButton"),
+        (QPushButton, "reinitButton"), (QComboBox, "optimizerCombo"),
+        (QCheckBox, "augmentCheck"), (QLabel, "trainingStatusLabel"),
+        (pg.PlotWidget, "lossCurve"), (pg.PlotWidget, "accuracyCurve"),
+    ):  # fmt: skip
+        assert _find(window, kind, name).isVisible(), name
+    combo = _find(window, QComboBox, "optimizerCombo")
+    assert [combo.itemData(i) for i in range(combo.count())] == ["sgd", "momentum", "adam"]
+    assert window.findChild(type(window.docks["loss"]), "trainingPanelDock") is not None
+
+
+def test_training_from_scratch_lowers_the_loss_and_raises_the_accuracy(qtbot, window):
+    _use_the_sample(window, batch=16, epochs=6)  # 50 steps an epoch: 300 small batches
+    _reinitialise(qtbot, window)
+    status = _find(window, QLabel, "trainingStatusLabel")
+    assert status.text() == "Not trained yet."
+    before = window.last_result.request_id
+    with qtbot.waitSignal(window.training.stopped, timeout=30_000) as stop:
+        _click(qtbot, window, "trainButton")
+        assert _find(window, QPushButton, "trainButton").text() == "Pause"
+    assert stop.args == ["finished"] and _step(window) == 300
+    assert _find(window, QPushButton, "trainButton").text() == "Train"
+    _, loss = _curve(window, "lossCurve", 1)  # the smoothed line
+    assert len(loss) == 300 and loss[-1] < 0.5 * loss[20]
+    steps, held = _curve(window, "accuracyCurve", 0)
+    assert steps.tolist() == [200] and held[-1] > 70
+    _, test = _curve(window, "accuracyCurve", 1)
+    assert len(test) == 6 and test[-1] > test[0] and test[-1] > 70
+    assert status.text().startswith("epoch 6/6 · step 50/50 · loss ")
+    assert "test " in status.text()
+    # The drawing's forward ran again as it learnt: the prediction follows the new weights.
+    assert window.last_result.request_id > before
+    health = window.training_panel.health
+    window.tree.select_path("")  # the model: every parameter tensor
+    assert len(health.rows) == 10 and health.values.shape[1] == 15
+    window.tree.select_path("conv1")
+    assert health.rows == ("conv1.weight", "conv1.bias")
+
+
+def test_pause_keeps_everything_and_train_resumes(qtbot, window):
+    _use_the_sample(window, batch=8, epochs=20)
+    _reinitialise(qtbot, window)
+    _click(qtbot, window, "trainButton")
+    qtbot.waitUntil(lambda: _step(window) >= 30, timeout=20_000)
+    with qtbot.waitSignal(window.training.stopped, timeout=5_000):
+        _click(qtbot, window, "trainButton")  # Pause
+    qtbot.waitUntil(lambda: not window.training.in_flight, timeout=5_000)
+    paused_at = _step(window)
+    qtbot.wait(400)
+    assert _step(window) == paused_at and not window.training.running
+    with qtbot.waitSignal(window.training.chunkDone, timeout=5_000) as one:
+        _click(qtbot, window, "trainStepButton")
+    assert one.args[0].step == paused_at + 1 and one.args[0].batches == 1
+    _click(qtbot, window, "trainButton")
+    qtbot.waitUntil(lambda: _step(window) >= paused_at + 20, timeout=20_000)
+    losses = window.training.last.losses
+    assert len(losses) == _step(window)  # one curve, nothing lost at the pause
+    _click(qtbot, window, "trainButton")
+    qtbot.waitUntil(lambda: not window.training.in_flight, timeout=5_000)
+
+
+def test_drawing_during_training_updates_the_activations(qtbot, window):
+    _use_the_sample(window, batch=8, epochs=50)
+    _click(qtbot, window, "trainButton")
+    qtbot.waitUntil(lambda: _step(window) >= 5, timeout=20_000)
+    stroke(window.canvas_panel.canvas, ONE)
+    submitted = window.compute.latest_request_id
+    qtbot.waitUntil(lambda: window.last_result.request_id >= submitted, timeout=10_000)
+    assert window.last_result.input.max() > 0  # the drawing reached the network
+    assert window.training.running
+    first = _step(window)
+    qtbot.waitUntil(lambda: _step(window) > first + 5, timeout=10_000)  # still learning
+    shown = window.last_result.request_id
+    qtbot.waitUntil(lambda: window.last_result.request_id > shown, timeout=10_000)  # refreshed
+    _click(qtbot, window, "trainButton")
+    qtbot.waitUntil(lambda: not window.training.in_flight, timeout=5_000)
+
+
+def test_a_session_saved_mid_training_resumes_there(qtbot, window, tmp_path):
+    from inspector.app import MainWindow
+
+    _use_the_sample(window, batch=16, epochs=3)
+    _find(window, QComboBox, "optimizerCombo").setCurrentIndex(1)  # SGD with momentum
+    _reinitialise(qtbot, window)
+    for _ in range(3):
+        with qtbot.waitSignal(window.training.chunkDone, timeout=5_000):
+            _click(qtbot, window, "trainStepButton")
+    window.training.chunk_batches = 8
+    _click(qtbot, window, "trainButton")
+    qtbot.waitUntil(lambda: _step(window) >= 30, timeout=10_000)
+    _click(qtbot, window, "trainButton")
+    qtbot.waitUntil(lambda: not window.training.in_flight, timeout=10_000)
+    assert 30 <= _step(window) < 100 and _step(window) % 50  # mid-training, mid-epoch
+    path = tmp_path / "learning.netinspector"
+    with qtbot.waitSignal(window.persistence.sessionSaved, timeout=10_000):
+        window.persistence.save_session(path)
+    mine = []
+    window.training.request_snapshot(mine.append)
+    qtbot.waitUntil(lambda: bool(mine), timeout=5_000)
+
+    other = MainWindow()
+    qtbot.addWidget(other)
+    other.show()
+    try:
+        with qtbot.waitSignal(other.training.restored, timeout=20_000) as restored:
+            assert other.persistence.open_session(path, trusted=True)
+        back = restored.args[0]
+        assert back.step == _step(window)
+        assert np.array_equal(back.losses, window.training.last.losses)
+        assert _find(other, QComboBox, "optimizerCombo").currentData() == "momentum"
+        assert _find(other, QSpinBox, "batchSizeSpin").value() == 16
+        _, loss = _curve(other, "lossCurve", 0)
+        assert len(loss) == back.step
+        theirs = []
+        other.training.request_snapshot(theirs.append)
+        qtbot.waitUntil(lambda: bool(theirs), timeout=5_000)
+        for key, value in mine[0].arrays.items():
+            if key.startswith("optim/"):
+                assert torch.equal(theirs[0].arrays[key], value), key
+        with qtbot.waitSignal(other.training.chunkDone, timeout=5_000) as more:
+            _click(qtbot, other, "trainStepButton")
+        assert more.args[0].step == back.step + 1
+    finally:
+        other.close()
+
+
+def test_save_weights_writes_safetensors_that_open_with_weights(qtbot, window, tmp_path):
+    _use_the_sample(window)
+    with qtbot.waitSignal(window.training.chunkDone, timeout=10_000):
+        _click(qtbot, window, "trainStepButton")
+    path = tmp_path / "trained.safetensors"
+    with qtbot.waitSignal(window.training.weightsSaved, timeout=10_000):
+        window.training.save_weights(path)
+    opened = open_model("lenet", str(path))
+    with qtbot.waitSignal(window.compute.stateReady, timeout=10_000) as state:
+        window.compute.request_weights()
+    for name, value in opened.model.state_dict().items():
+        assert torch.equal(value, state.args[0][name]), name
+    assert not list(tmp_path.glob(".*partial"))
+
+
+def test_a_model_that_cannot_learn_mnist_says_why(qtbot, window):
+    with qtbot.waitSignal(window.compute.modelLoaded, timeout=20_000):
+        window.open_model(ModelRef("transformer"))
+    with qtbot.waitSignal(window.training.stopped, timeout=10_000) as stop:
+        _click(qtbot, window, "trainButton")
+    assert "cannot be trained on MNIST: it takes a random" in stop.args[0]
+    assert stop.args[0] == _find(window, QLabel, "trainingStatusLabel").text()
+    assert _find(window, QPushButton, "trainButton").text() == "Train"
+
+
+@pytest.mark.parametrize("batch", [64])
+def test_closing_mid_epoch_returns_within_a_second(qtbot, batch):
+    from inspector.app import MainWindow
+
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.last_result is not None, timeout=10_000)
+    _use_the_sample(win, batch=batch, epochs=100)
+    _click(qtbot, win, "trainButton")
+    qtbot.waitUntil(lambda: _step(win) >= 3, timeout=10_000)
+    assert win.training.running
+    started = time.perf_counter()
+    win.close()
+    assert time.perf_counter() - started < 1.0
+    assert not win.compute.runner.isRunning()
