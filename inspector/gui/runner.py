@@ -130,9 +130,7 @@ class Runner(QThread):
 
     # -- the worker thread ----------------------------------------------------------------
     def run(self) -> None:
-        # Leave a core to the GUI thread: torch's intra-op threads spinning on every core make
-        # the painting of each result (and so the next input) wait.
-        torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+        self._use_threads(self.last_forward_ms)
         while True:
             self._wake.wait()
             with self._lock:
@@ -148,11 +146,22 @@ class Runner(QThread):
             with self._lock:
                 if self._stopping:
                     return
+                if self._jobs:  # asked for while we waited: they go before the forward
+                    continue
                 request, self._forward = self._forward, None
-                if not self._jobs:
-                    self._wake.clear()
+                self._wake.clear()
             if request is not None:
                 self._run_forward(request)
+
+    def _use_threads(self, forward_ms: float) -> None:
+        """A small model leaves a core to the GUI thread (torch's intra-op threads spinning on
+        every core make each repaint, and so the next input, wait); a forward longer than a
+        repaint uses every core, since it is the frame rate's limit. (torch's thread count is
+        per calling thread: this sets the worker's own.)"""
+        cores = os.cpu_count() or 2
+        wanted = cores if forward_ms >= self.pace_below_ms else max(1, cores - 1)
+        if torch.get_num_threads() != wanted:
+            torch.set_num_threads(wanted)
 
     def _run_forward(self, request: ForwardRequest) -> None:
         try:
@@ -164,6 +173,7 @@ class Runner(QThread):
             self.jobFailed.emit(job, _sentence(job, exc), traceback.format_exc())
             return
         self.last_forward_ms = result.forward_ms
+        self._use_threads(result.forward_ms)
         with self._lock:
             self.computed += 1
         self._frame_shown.clear()
