@@ -33,7 +33,7 @@ def headless(data, seconds: float, threads: int) -> dict:
 
     from ..core.nets import untrained_lenet
     from ..core.train import _batches, to_input, train_step
-    from ..core.training import reinitialise
+    from ..core.training_setup import reinitialise
 
     model = untrained_lenet(0)
     reinitialise(model)
@@ -162,7 +162,8 @@ def run(seconds: float = 4.0, epoch: bool = False) -> dict:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
-    from ..core.training import default_folder, load_data
+    from ..core.mnist import default_folder
+    from ..core.training_setup import load_data
 
     folder = default_folder()
     data = load_data(folder or None)

@@ -39,13 +39,9 @@ from .results import (
     UpdateResult,
 )
 from .summary import summarize
-from .training import (
-    TrainConfig,
-    Trainer,
-    TrainingSnapshot,
-    TrainProgress,
-    reinitialise,
-)
+from .training import Trainer, TrainProgress
+from .training_setup import TrainConfig, reinitialise
+from .training_snapshot import TrainingSnapshot
 
 # A graph with more nodes than this opens with its repeated blocks (layer1.0, ...) collapsed.
 COLLAPSE_ABOVE = 300

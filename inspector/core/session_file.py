@@ -50,7 +50,7 @@ from .session_checks import (
     size_text,
     spec_file,
 )
-from .training import TrainingSnapshot, check_snapshot
+from .training_snapshot import TrainingSnapshot, check_snapshot
 
 FORMAT = "net-inspector-session"
 VERSION = 2

@@ -19,166 +19,28 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from . import mnist
-from .capture import named_outputs, set_training
-from .inputs import IMAGE, MNIST, InputSpec, torch_dtype
-from .mnist import default_folder  # noqa: F401  (re-exported: where the data is)
-from .nets import RESOURCES
-from .train import evaluate, normalise, to_input, train_step
-
-OPTIMIZERS = {
-    "sgd": "SGD (the tutorial's)",
-    "momentum": "SGD with momentum 0.9",
-    "adam": "Adam",
-}
-DEFAULT_LR = {"sgd": 0.1, "momentum": 0.01, "adam": 0.002}
-SAMPLE = RESOURCES / "mnist_sample_1000.npz"
-SAMPLE_TRAIN = 800  # of the bundled 1,000 images: the rest are held out
-SNAPSHOT_VERSION = 1
-
-
-class TrainingRefused(Exception):
-    """The model or the data cannot be trained on; ``str()`` is one sentence saying why."""
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    optimizer: str = "adam"
-    # Adam at 2e-3 on batches of 32 with augmentation: 98.1-98.6 % after one epoch from
-    # re-initialised LeNet weights (README), and drawn digits recognised.
-    lr: float = 0.002
-    batch_size: int = 32
-    epochs: int = 1
-    augment: bool = True
-    # Measuring costs training time: a held-out accuracy on 500 images every 200 steps and the
-    # gradient health every 20 keep the in-window loop within a few % of the headless one.
-    eval_every: int = 200  # steps between held-out accuracies
-    eval_images: int = 500  # the held-out slice: the first images of the test split
-    log_every: int = 20  # steps between gradient-health records
-    seed: int = 0
-
-    def checked(self) -> TrainConfig:
-        if self.optimizer not in OPTIMIZERS:
-            raise TrainingRefused(f"unknown optimiser {self.optimizer!r}")
-        if not (math.isfinite(self.lr) and 0 < self.lr <= 10):
-            raise TrainingRefused(f"the learning rate must be above 0 and up to 10, not {self.lr}")
-        if not (1 <= self.batch_size <= 65536 and 1 <= self.epochs <= 1000):
-            raise TrainingRefused("the batch size and the number of epochs must be positive")
-        return self
-
-
-# -- data ---------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class TrainData:
-    train_x: np.ndarray  # uint8 [N, 28, 28]
-    train_y: np.ndarray  # uint8 [N]
-    test_x: np.ndarray
-    test_y: np.ndarray
-    source: str  # in words, for the status line
-
-
-_CACHE: dict[str, TrainData] = {}
-
-
-def load_data(folder: str | Path | None) -> TrainData:
-    """MNIST from ``folder`` (the four IDX files), or the bundled sample for an empty one.
-    Raises ``TrainingRefused`` in one sentence when the folder does not hold MNIST."""
-    key = str(folder or "")
-    if key in _CACHE:
-        return _CACHE[key]
-    if not key:
-        with np.load(SAMPLE, allow_pickle=False) as sample:
-            x, y = sample["images"], sample["labels"]
-        data = TrainData(
-            x[:SAMPLE_TRAIN], y[:SAMPLE_TRAIN], x[SAMPLE_TRAIN:], y[SAMPLE_TRAIN:],
-            f"the bundled sample ({SAMPLE_TRAIN} images; {len(x) - SAMPLE_TRAIN} held out)",
-        )  # fmt: skip
-    else:
-        try:
-            train_x, train_y = mnist.load_split(Path(key), "train")
-            test_x, test_y = mnist.load_split(Path(key), "test")
-        except (OSError, ValueError) as exc:
-            raise TrainingRefused(f"{key} does not hold MNIST's four IDX files ({exc})") from exc
-        data = TrainData(train_x, train_y, test_x, test_y, f"MNIST ({len(train_x):,} images)")
-    _CACHE.clear()  # one data set at a time: the full one is 55 MB
-    _CACHE[key] = data
-    return data
-
-
-# -- the model: what it takes, what it gives -----------------------------------------------------
-def input_adapter(spec: InputSpec, device: torch.device, name: str = "This model"):
-    """0-1 batches ``[N, 1, 32, 32]`` → what the model takes, on ``device``, the way the app
-    feeds it the drawing. ``TrainingRefused`` for a model that does not take the drawing."""
-    dtype = torch_dtype(spec.dtype)
-    if spec.kind == MNIST and spec.shape == (1, 1, 32, 32):
-        return lambda x: normalise(x.to(device)).to(dtype)
-    if spec.kind == IMAGE and len(spec.shape) == 4 and not spec.is_integer:
-        _, channels, height, width = spec.shape
-
-        def adapt(x: torch.Tensor) -> torch.Tensor:
-            x = F.interpolate(x.to(device), size=(height, width), mode="bilinear",
-                              antialias=True, align_corners=False)  # fmt: skip
-            x = (x - 0.5) / 0.5 if spec.normalise else x
-            return x.expand(-1, channels, -1, -1).to(dtype)
-
-        return adapt
-    raise TrainingRefused(
-        f"{name} cannot be trained on MNIST: it takes {spec.fed()}, not the drawing."
-    )
-
-
-class Scores(nn.Module):
-    """The model with its chosen output picked out: what the loss and ``argmax`` see."""
-
-    def __init__(self, net: nn.Module, output_index: int = 0) -> None:
-        super().__init__()
-        self.net = net
-        self.output_index = output_index
-
-    def train(self, mode: bool = True) -> Scores:
-        self.training = mode
-        set_training(self.net, mode)
-        return self
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        outputs = named_outputs(self.net(x))
-        return outputs[min(self.output_index, len(outputs) - 1)][1]
-
-
-def check_trainable(scores: Scores, adapt, name: str = "This model") -> None:
-    """``TrainingRefused`` unless the model gives 10 class scores per image of a batch."""
-    with torch.no_grad():
-        out = scores(adapt(torch.zeros(2, 1, 32, 32)))
-    if out.ndim != 2 or out.shape != (2, 10) or not out.dtype.is_floating_point:
-        raise TrainingRefused(
-            f"{name} cannot be trained on MNIST: its output for 2 images is "
-            f"{list(out.shape)}, not 10 class scores per image."
-        )
-
-
-def reinitialise(model: nn.Module, seed: int = 0) -> tuple[int, int]:
-    """Each module's ``reset_parameters()``, seeded; returns (modules reset, parameters kept
-    as they were because their module has no ``reset_parameters``)."""
-    reset, covered = 0, set()
-    with torch.random.fork_rng(devices=[]), torch.no_grad():
-        torch.manual_seed(seed)
-        for module in model.modules():
-            fn = getattr(module, "reset_parameters", None)
-            if callable(fn):
-                fn()
-                reset += 1
-                covered.update(id(p) for p in module.parameters(recurse=False))
-    kept = sum(p.numel() for p in model.parameters() if id(p) not in covered)
-    return reset, kept
+from .inputs import InputSpec
+from .train import evaluate, to_input, train_step
+from .training_setup import (
+    Scores,
+    TrainConfig,
+    TrainData,
+    TrainingRefused,
+    check_trainable,
+    input_adapter,
+    load_data,
+    make_optimizer,
+    move_state,
+)
+from .training_snapshot import SNAPSHOT_VERSION, TrainingSnapshot
 
 
 # -- progress and snapshots ------------------------------------------------------------------------
@@ -223,14 +85,6 @@ class TrainProgress:
         if self.finished:
             parts.append("done")
         return " · ".join(parts)
-
-
-@dataclass
-class TrainingSnapshot:
-    """A trainer's whole state: JSON-able ``meta`` and CPU tensors, for a session file."""
-
-    meta: dict[str, Any] = field(default_factory=dict)
-    arrays: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 HEALTH = ("weight norm", "grad norm", "update/weight")
@@ -282,7 +136,7 @@ class Trainer:
             check_trainable(self.scores, self.adapt, self.name)
             self._checked_device = device
             if self.optimizer is not None:
-                _move_state(self.optimizer, device)
+                move_state(self.optimizer, device)
         self.device = device
         if self.optimizer is None or config.optimizer != self._opt_kind:
             self.optimizer = make_optimizer(
@@ -442,7 +296,7 @@ class Trainer:
                     _, name, slot = key.split("/")
                     state["state"].setdefault(names.index(name), {})[slot] = value.clone()
             self.optimizer.load_state_dict(state)
-            _move_state(self.optimizer, device)
+            move_state(self.optimizer, device)
         self.gen.set_state(arrays["rng"].clone())
         order = arrays.get("order")
         same_data = meta["train_size"] == len(self.data.train_x)
@@ -458,75 +312,6 @@ class Trainer:
         values = arrays["health/values"].numpy()
         self.health = [values[:, :, t].copy() for t in range(values.shape[2])]
         return self.progress()
-
-
-def make_optimizer(kind: str, params: list, lr: float) -> torch.optim.Optimizer:
-    if kind == "sgd":
-        return torch.optim.SGD(params, lr=lr)
-    if kind == "momentum":
-        return torch.optim.SGD(params, lr=lr, momentum=0.9)
-    return torch.optim.Adam(params, lr=lr)
-
-
-def _move_state(optimizer: torch.optim.Optimizer, device: torch.device) -> None:
-    for state in optimizer.state.values():
-        for key, value in state.items():
-            if isinstance(value, torch.Tensor) and key != "step":
-                state[key] = value.to(device)
-
-
-_META_KEYS = {"version", "config", "data", "train_size", "epoch", "pos", "step", "finished",
-              "optimizer", "names"}  # fmt: skip
-
-
-def check_snapshot(meta: Any, arrays: dict[str, torch.Tensor]) -> TrainingSnapshot:
-    """A snapshot read from a file, every field checked; ``ValueError`` naming the first bad
-    one. Nothing is applied by this."""
-    if not isinstance(meta, dict) or set(meta) != _META_KEYS or meta["version"] != 1:
-        raise ValueError("its training is not a training record this version knows")
-    config = meta["config"]
-    if not isinstance(config, dict) or set(config) != set(asdict(TrainConfig())):
-        raise ValueError("its training settings are incomplete")
-    try:
-        TrainConfig(**config).checked()
-    except (TrainingRefused, TypeError) as exc:
-        raise ValueError(f"its training settings are wrong: {exc}") from None
-    ints = ("train_size", "epoch", "pos", "step", "eval_every", "eval_images", "log_every",
-            "seed", "batch_size", "epochs")  # fmt: skip
-    for key in ints:
-        value = meta.get(key, config.get(key))
-        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**40:
-            raise ValueError(f"its training {key} is {value!r}")
-    if not isinstance(config["augment"], bool) or not isinstance(meta["finished"], bool):
-        raise ValueError("its training augmentation or finished flag is not true or false")
-    if meta["optimizer"] not in ("", *OPTIMIZERS) or not isinstance(meta["data"], str):
-        raise ValueError("its training optimiser or data folder is wrong")
-    names = meta["names"]
-    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
-        raise ValueError("its training parameter names are wrong")
-    want = {"curve/loss": 1, "curve/held_steps": 1, "curve/held": 1, "curve/test_steps": 1,
-            "curve/test": 1, "health/steps": 1, "health/values": 3, "rng": 1}  # fmt: skip
-    for key, ndim in want.items():
-        if key not in arrays or arrays[key].ndim != ndim:
-            raise ValueError(f"its training has no valid {key}")
-    if arrays["curve/loss"].numel() != meta["step"]:
-        raise ValueError("its training loss curve does not match its step count")
-    for a, b in (("curve/held_steps", "curve/held"), ("curve/test_steps", "curve/test")):
-        if arrays[a].shape != arrays[b].shape:
-            raise ValueError(f"its training {b} does not match its steps")
-    values = arrays["health/values"]
-    if values.shape[:2] != (3, len(names)) or values.shape[2] != arrays["health/steps"].numel():
-        raise ValueError("its gradient health does not match its parameters")
-    order = arrays.get("order")
-    if order is not None and (order.dtype != torch.int64 or order.shape != (meta["train_size"],)):
-        raise ValueError("its training order does not match its data")
-    for key in arrays:
-        known = key in want or key == "order"
-        if not known and not (key.startswith("optim/") and key.count("/") == 2):
-            raise ValueError(f"its training holds an unknown array {key}")
-        if key.startswith("optim/") and key.split("/")[1] not in names:
-            raise ValueError(f"its optimiser state names an unknown parameter in {key}")
-    return TrainingSnapshot(dict(meta), dict(arrays))
 
 
 def with_config(config: TrainConfig, **changes: Any) -> TrainConfig:

@@ -23,8 +23,10 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QFileDialog, QProgressBar
 
 from ..core.state import AppState
-from ..core.training import TrainConfig, TrainingRefused, TrainingSnapshot, TrainProgress
+from ..core.training import TrainProgress
 from ..core.training import save_weights as write_weights
+from ..core.training_setup import TrainConfig, TrainingRefused
+from ..core.training_snapshot import TrainingSnapshot
 from ..logs import LOG
 from .runner import Job
 from .training_panel import TrainingPanel

@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (
 
 from ..core.palette import PANEL_BACKGROUND
 from ..core.state import AppState
-from ..core.training import DEFAULT_LR, OPTIMIZERS, TrainProgress, smoothed
+from ..core.training import TrainProgress, smoothed
+from ..core.training_setup import DEFAULT_LR, OPTIMIZERS
 from .training_health import HealthView
 
 SAMPLE_HINT = "bundled 1,000-image sample"

@@ -12,14 +12,9 @@ from inspector.core.inputs import LENET_INPUT
 from inspector.core.loading import bundled_lenet, open_model
 from inspector.core.nets import untrained_lenet
 from inspector.core.session_file import SessionError, SessionState, load_session, save_session
-from inspector.core.training import (
-    TrainConfig,
-    Trainer,
-    TrainingRefused,
-    check_snapshot,
-    load_data,
-    reinitialise,
-)
+from inspector.core.training import Trainer
+from inspector.core.training_setup import TrainConfig, TrainingRefused, load_data, reinitialise
+from inspector.core.training_snapshot import check_snapshot
 
 CPU = torch.device("cpu")
 SMALL = TrainConfig(batch_size=16, epochs=2, eval_every=10, log_every=5)
