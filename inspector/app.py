@@ -100,7 +100,7 @@ def offer_autosave(window: MainWindow) -> None:
     """After a crash or kill, offer the drawing that was autosaved (without blocking)."""
     from PySide6.QtWidgets import QMessageBox
 
-    leftover = window.persistence.leftover_autosave()
+    leftover = window.persistence.autosave.leftover()
     if leftover is None:
         return
     box = QMessageBox(
@@ -115,7 +115,7 @@ def offer_autosave(window: MainWindow) -> None:
 
     def answered(button) -> None:
         if box.standardButton(button) == QMessageBox.StandardButton.Yes:
-            window.persistence.restore_autosave(leftover)
+            window.persistence.autosave.restore(leftover)
 
     box.buttonClicked.connect(answered)
     box.open()

@@ -32,7 +32,7 @@ _started_threads: list[weakref.ref] = []
 def _fresh_settings():
     """Every test starts as a first run: no saved layout, loss settings or autosave."""
     QSettings().clear()
-    from inspector.gui.persistence import autosave_path
+    from inspector.gui.autosave import autosave_path
 
     autosave_path().unlink(missing_ok=True)
     yield

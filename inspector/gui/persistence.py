@@ -10,14 +10,11 @@ replaces the current one, and applies the rest to the state, which the panels fo
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import numpy as np
-from PySide6.QtCore import QObject, QSettings, QStandardPaths, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QSettings, Qt, Signal, Slot
 from PySide6.QtWidgets import QFileDialog
 
-from ..core.io import atomic_write
 from ..core.session_file import (
     SessionError,
     SessionState,
@@ -29,8 +26,7 @@ from ..core.session_file import (
 from ..core.state import AppState, ModelRef
 from ..logs import LOG
 from . import trust
-
-AUTOSAVE_MS = 3000
+from .autosave import Autosave
 
 
 def _absolute_spec(spec: str) -> str:
@@ -39,12 +35,6 @@ def _absolute_spec(spec: str) -> str:
     if sep and path.endswith(".py") and Path(path).exists():
         return f"{Path(path).resolve()}:{name}"
     return str(Path(spec).resolve()) if Path(spec).exists() else spec
-
-
-def autosave_path() -> Path:
-    """This instance's autosave: one file per running process, so two instances never share."""
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppLocalDataLocation)
-    return Path(base or Path.home() / ".net-inspector") / "autosave" / f"drawing-{os.getpid()}.npy"
 
 
 def session_model(saved: SessionState) -> ModelRef:
@@ -118,7 +108,6 @@ class Persistence(QObject):
         self._restore_token: int | None = None  # the open request the restore waits for
         self._restore_path = ""
         self.consent_box = None  # the last consent question asked
-        self._dirty = False
         self.restored_layout = False  # the window's own layout from last time was put back
         window.compute.stateReady.connect(self._write_session)
         self._pin_weights: dict | None = None  # A's, asked for just before the weights
@@ -129,11 +118,7 @@ class Persistence(QObject):
         window.compute.loadFailed.connect(self._abandon_restore)
         window.compute.workCancelled.connect(self._on_cancelled)
         window.compute.backwardReady.connect(self._finish_restore, queued)
-        self.state.on("drawing", self._mark_dirty)
-        self.autosave_timer = QTimer(self)
-        self.autosave_timer.setInterval(AUTOSAVE_MS)
-        self.autosave_timer.timeout.connect(self.autosave_now)
-        self.autosave_timer.start()
+        self.autosave = Autosave(window)
 
     # -- session files --------------------------------------------------------------------
     @Slot()
@@ -297,57 +282,9 @@ class Persistence(QObject):
         self.window.show_message(f"Opened the session {Path(path).name}.")
         self.sessionRestored.emit(path)
 
-    # -- autosave of the drawing ------------------------------------------------------------
-    def _mark_dirty(self, _drawing) -> None:
-        self._dirty = True
-
-    @Slot()
-    def autosave_now(self) -> None:
-        if not self._dirty:
-            return
-        path = autosave_path()
-        drawing = self.state.drawing
-
-        def write(tmp: Path) -> None:
-            with open(tmp, "wb") as handle:
-                np.save(handle, drawing, allow_pickle=False)
-
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(path, write)
-            self._dirty = False
-        except OSError as exc:
-            LOG.warning("autosave failed: %s", exc)
-
-    @staticmethod
-    def leftover_autosave() -> Path | None:
-        """A drawing autosaved by a run that did not close cleanly (whose process is gone)."""
-        folder = autosave_path().parent
-        for path in sorted(folder.glob("drawing*.npy")):
-            pid = path.stem.partition("-")[2]
-            if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
-                continue  # another instance is running and still owns it
-            if path != autosave_path():
-                return path
-        return None
-
-    def restore_autosave(self, path: Path) -> bool:
-        try:
-            drawing = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            self.window.show_message(f"Could not restore the autosaved drawing: {exc}", True)
-            return False
-        if drawing.shape != (32, 32) or not np.issubdtype(drawing.dtype, np.floating):
-            return False
-        self.window.canvas_panel.canvas.set_drawing(drawing)
-        path.unlink(missing_ok=True)  # taken over: this instance autosaves it from now on
-        self.window.show_message("Restored the drawing from the last session.")
-        return True
-
     def closing(self) -> None:
         """A clean exit: the autosave is no longer needed, the window's layout is."""
-        self.autosave_timer.stop()
-        autosave_path().unlink(missing_ok=True)
+        self.autosave.closing()
         self.save_settings()
 
     # -- QSettings: how the window looked and what was open -------------------------------
@@ -408,13 +345,3 @@ class Persistence(QObject):
     @staticmethod
     def last_device() -> str:
         return str(QSettings().value("device", "cpu"))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -160,25 +160,25 @@ def test_window_layout_and_loss_settings_come_back(qtbot):
 
 
 def test_autosaved_drawing_is_offered_after_a_crash(qtbot, window):
-    from inspector.gui.persistence import Persistence, autosave_path
+    from inspector.gui.autosave import Autosave, autosave_path
 
     stroke(window.canvas_panel.canvas)
-    window.persistence.autosave_now()
-    assert Persistence.leftover_autosave() is None  # this instance's own: not a leftover
+    window.persistence.autosave.now()
+    assert Autosave.leftover() is None  # this instance's own: not a leftover
     mine = autosave_path()
     live = mine.with_name(f"drawing-{os.getppid()}.npy")  # another instance, still running
     live.write_bytes(mine.read_bytes())
-    assert Persistence.leftover_autosave() is None
+    assert Autosave.leftover() is None
     live.unlink()
     leftover = mine.with_name("drawing-999999999.npy")  # a run that was killed
     mine.rename(leftover)
-    assert Persistence.leftover_autosave() == leftover
+    assert Autosave.leftover() == leftover
     drawing = window.canvas_panel.canvas.drawing.copy()
     window.canvas_panel.canvas.clear()
-    assert window.persistence.restore_autosave(leftover)
+    assert window.persistence.autosave.restore(leftover)
     np.testing.assert_array_equal(window.canvas_panel.canvas.drawing, drawing)
     window.close()  # a clean exit removes it
-    assert Persistence.leftover_autosave() is None
+    assert Autosave.leftover() is None
 
 
 def test_exports(qtbot, window, tmp_path):

@@ -1,0 +1,95 @@
+"""The drawing, autosaved every few seconds while it changes, one file per running instance;
+after a crash or a kill the next start offers it back."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, QStandardPaths, QTimer, Slot
+
+from ..core.io import atomic_write
+from ..logs import LOG
+
+AUTOSAVE_MS = 3000
+
+
+def autosave_path(pid: int | None = None) -> Path:
+    """This instance's autosave: one file per process, so two instances never share one."""
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppLocalDataLocation)
+    folder = Path(base or Path.home() / ".net-inspector") / "autosave"
+    return folder / f"drawing-{os.getpid() if pid is None else pid}.npy"
+
+
+class Autosave(QObject):
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.window = window
+        self._dirty = False
+        window.state.on("drawing", self._mark_dirty)
+        self.timer = QTimer(self)
+        self.timer.setInterval(AUTOSAVE_MS)
+        self.timer.timeout.connect(self.now)
+        self.timer.start()
+
+    def _mark_dirty(self, _drawing) -> None:
+        self._dirty = True
+
+    @Slot()
+    def now(self) -> None:
+        if not self._dirty:
+            return
+        path = autosave_path()
+        drawing = self.window.state.drawing
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as handle:
+                np.save(handle, drawing, allow_pickle=False)
+
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, write)
+            self._dirty = False
+        except OSError as exc:
+            LOG.warning("autosave failed: %s", exc)
+
+    @staticmethod
+    def leftover() -> Path | None:
+        """A drawing autosaved by a run that did not close cleanly (whose process is gone)."""
+        mine = autosave_path()
+        for path in sorted(mine.parent.glob("drawing*.npy")):
+            pid = path.stem.partition("-")[2]
+            if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
+                continue  # another instance is running and still owns it
+            if path != mine:
+                return path
+        return None
+
+    def restore(self, path: Path) -> bool:
+        try:
+            drawing = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            self.window.show_message(f"Could not restore the autosaved drawing: {exc}", True)
+            return False
+        if drawing.shape != (32, 32) or not np.issubdtype(drawing.dtype, np.floating):
+            return False
+        self.window.canvas_panel.canvas.set_drawing(drawing)
+        path.unlink(missing_ok=True)  # taken over: this instance autosaves it from now on
+        self.window.show_message("Restored the drawing from the last session.")
+        return True
+
+    def closing(self) -> None:
+        """A clean exit: the autosave is no longer needed."""
+        self.timer.stop()
+        autosave_path().unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
