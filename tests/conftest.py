@@ -34,7 +34,8 @@ def _fresh_settings():
     QSettings().clear()
     from inspector.gui.autosave import autosave_path
 
-    autosave_path().unlink(missing_ok=True)
+    for left in autosave_path().parent.glob("drawing*.npy"):  # other runs' too (killed ones)
+        left.unlink(missing_ok=True)
     yield
 
 

@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         return refuse(exc, args.debug)
     if args.select is None and saved is None:
         args.select = "conv1"
+    _private_settings()  # the picture is of a first start, and leaves the user's settings alone
     app = QApplication.instance() or QApplication(["net-inspector-snapshot"])
     follow_system_theme(app)  # as the app looks when run
     window = MainWindow(device=args.device or "cpu", opened=opened)
@@ -68,6 +69,18 @@ def main(argv: list[str] | None = None) -> int:
         return _shoot(app, window, args, saved)
     finally:
         window.close()
+
+
+def _private_settings() -> None:
+    """QSettings in a temporary folder: no remembered layout or model goes into the picture,
+    and closing the window saves nothing over the user's own."""
+    import tempfile
+
+    from PySide6.QtCore import QSettings
+
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    folder = tempfile.mkdtemp(prefix="net-inspector-snapshot-")
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, folder)
 
 
 def _shoot(app, window, args, saved=None) -> int:

@@ -36,7 +36,7 @@ def share_room(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
     tall = [int(0.66 * height), int(0.28 * height)]
     window.resizeDocks([docks["canvas"], docks["tree"]], tall, VERTICAL)
     if "training" in docks:  # below the central tabs: curves need width more than height
-        window.resizeDocks([docks["training"]], [int(0.27 * height)], VERTICAL)
+        window.resizeDocks([docks["training"]], [int(0.2 * height)], VERTICAL)
     right_column = [docks["prediction"], docks["loss"], docks["weights"]]
     window.resizeDocks(right_column, [int(height * f) for f in (0.25, 0.22, 0.5)], VERTICAL)
 

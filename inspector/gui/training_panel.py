@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
-    QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -45,7 +45,8 @@ def _plot(name: str, y_label: str) -> pg.PlotWidget:
     plot.setLabel("bottom", "step")
     plot.setLabel("left", y_label)
     plot.showGrid(x=True, y=True, alpha=0.2)
-    plot.setMinimumHeight(120)
+    plot.setMinimumHeight(90)
+    plot.setMinimumWidth(40)  # shares the dock with the controls and the health view
     return plot
 
 
@@ -63,7 +64,7 @@ class TrainingPanel(QWidget):
                                     "press again to pause (everything is kept)")  # fmt: skip
         self.step_button = _button("One batch", "trainStepButton", "Train on one batch")
         self.reinit_button = _button(
-            "Re-initialise weights", "reinitButton",
+            "Re-initialise", "reinitButton",
             "Each module's reset_parameters(), to watch learning from scratch (Reset weights "
             "in Loss and backward goes back to the bundled ones)",
         )  # fmt: skip
@@ -119,6 +120,7 @@ class TrainingPanel(QWidget):
             pen=None, symbol="s", symbolSize=9, symbolBrush=(250, 210, 80), name="test set"
         )
         self.health = HealthView()
+        self.health.setMinimumWidth(60)
         self._lay_out()
         self._bind()
 
@@ -129,22 +131,34 @@ class TrainingPanel(QWidget):
         data = QHBoxLayout()
         data.addWidget(self.data_edit, 1)
         data.addWidget(self.data_button)
-        form = QFormLayout()
-        form.addRow("Optimiser", self.optimizer_combo)
-        form.addRow("Learning rate", self.lr_spin)
-        form.addRow("Batch size", self.batch_spin)
-        form.addRow("Epochs", self.epochs_spin)
-        form.addRow(self.augment_check)
-        form.addRow("MNIST folder", data)
+        # Two settings a row: the dock sits under the tabs and must stay low.
+        form = QGridLayout()
+        for row, pairs in enumerate(
+            (
+                (("Optimiser", self.optimizer_combo), ("Learning rate", self.lr_spin)),
+                (("Batch size", self.batch_spin), ("Epochs", self.epochs_spin)),
+            )
+        ):
+            for col, (text, widget) in enumerate(pairs):
+                form.addWidget(QLabel(text), row, 2 * col)
+                form.addWidget(widget, row, 2 * col + 1)
+        form.addWidget(self.augment_check, 2, 0, 1, 2)
+        form.addWidget(QLabel("MNIST folder"), 3, 0)
+        form.addLayout(data, 3, 1, 1, 3)
+        for widget in (self.optimizer_combo, self.lr_spin, self.batch_spin, self.epochs_spin):
+            widget.setMinimumWidth(60)  # the dock shares the width with three plots
+        save = QHBoxLayout()
+        save.addWidget(self.save_button)
+        save.addWidget(self.status_label, 1)
         controls = QVBoxLayout()
+        controls.setSpacing(3)
         controls.addLayout(buttons)
         controls.addLayout(form)
-        controls.addWidget(self.save_button)
-        controls.addWidget(self.status_label)
+        controls.addLayout(save)
         controls.addStretch(1)
         left = QWidget()
         left.setLayout(controls)
-        left.setMaximumWidth(380)
+        left.setMaximumWidth(400)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(left)
