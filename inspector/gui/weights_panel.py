@@ -91,20 +91,10 @@ class WeightsPanel(QWidget):
                 self.view.addLabel(f"{title}: no gradient yet (press Backward)", row=row, col=0)
                 continue
             heatmap = shown.heatmap
-            view = self.view.addPlot(row=row, col=0, title=_short(title, result.module))
+            view = self._image_plot(
+                row, 0, _short(title, result.module), shown.rgba, heatmap, title
+            )
             view.setObjectName(param.name)
-            view.invertY(True)
-            view.hideAxis("bottom")
-            view.hideAxis("left")
-            view.setMouseEnabled(x=False, y=False)
-            view.setMenuEnabled(False)
-            view.hideButtons()
-            image = pg.ImageItem(shown.rgba, axisOrder="row-major")
-            view.addItem(image)
-            h, w = heatmap.image.shape
-            if not heatmap.is_strip:
-                view.setAspectLocked(True)
-            view.setRange(xRange=(0, w), yRange=(0, h), padding=0.02)
             hist = self.view.addPlot(row=row, col=1, title="histogram")
             hist.setMouseEnabled(x=False, y=False)
             hist.setMenuEnabled(False)
@@ -114,7 +104,6 @@ class WeightsPanel(QWidget):
                     shown.edges, shown.counts, stepMode="center", fillLevel=0, brush="#4f8cc980"
                 )
             hist.setMaximumWidth(150)  # the kernels get the room
-            self._images.append((image, heatmap, title))
             if heatmap.is_strip:
                 self.view.ci.layout.setRowMaximumHeight(row, STRIP_ROW)
             else:
@@ -135,7 +124,6 @@ class WeightsPanel(QWidget):
                 self.readout.setText(f"{title} {where} = {float(heatmap.image[r, c]):.4g}")
             return
 
-    # -- compare: A | B | B − A for each parameter (issue 13) --------------------------------------
     def _image_plot(self, row: int, col: int, title: str, rgba, heatmap, hover: str):
         view = self.view.addPlot(row=row, col=col, title=title)
         view.invertY(True)
@@ -152,6 +140,8 @@ class WeightsPanel(QWidget):
         view.setRange(xRange=(0, w), yRange=(0, h), padding=0.02)
         self._images.append((image, heatmap, hover))
         return view
+
+    # -- compare: A | B | B − A for each parameter (issue 13) --------------------------------------
 
     def _show_comparison(self, result: ParametersResult) -> None:
         """Each parameter as A (pinned) | B (now) | B − A; A and B on one scale, B − A on its
