@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .autograd_graph import PARAM
 from .backward import BackwardRecord
 
 
@@ -65,3 +66,27 @@ class Stepper:
         graph_node = self.record.graph.nodes[node]
         text = f"{graph_node.name} ({self.k + 1}/{self.total})"
         return text if graph_node.label == graph_node.name else f"{text}: {graph_node.label}"
+
+
+def node_sections(record, node: int | None) -> tuple[str, list, list]:
+    """What the gradient panel shows for ``node`` of a ``BackwardRecord``: a title, the
+    (heading, [(name, GradInfo or None)]) sections — what came in, what was sent on and to
+    which node — and the node's saved tensors. ``None``: before the first node."""
+    if node is None:
+        return f"loss = {record.loss_value:.4f}", [("Step to see gradients flow", [])], []
+    graph_node = record.graph.nodes[node]
+    grads = record.grads.get(node)
+    incoming = [(f"grad_output[{i}]", g) for i, g in enumerate(grads.incoming if grads else [])]
+    if graph_node.kind == PARAM:
+        name = graph_node.label.split(" ")[0]
+        sections = [(f"lands in {name}.grad", incoming)]
+    else:
+        targets = {slot: b for a, b, slot in record.graph.edges if a == node}
+        outgoing = []
+        for slot, g in enumerate(grads.outgoing if grads else []):
+            to = targets.get(slot)
+            where = f" → {record.graph.nodes[to].label}" if to is not None else ""
+            outgoing.append((f"grad_input[{slot}]{where}", g))
+        sections = [("incoming (grad_outputs)", incoming), ("sent on (grad_inputs)", outgoing)]
+    module = f"  ·  {graph_node.module}" if graph_node.module else ""
+    return f"{graph_node.label}{module}", sections, graph_node.saved

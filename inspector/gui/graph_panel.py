@@ -14,10 +14,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.autograd_graph import PARAM
 from ..core.collapse import GROUP, SAVED, CollapsedGraph, LaidOutView, repeated_blocks
 from ..core.results import BackwardResult
-from ..core.stepping import Stepper
+from ..core.stepping import Stepper, node_sections
 from .gradient_panel import GradientPanel
 from .graph_controls import GraphControls
 from .graph_view import GraphScene, GraphView
@@ -345,28 +344,7 @@ class GraphPanel(QWidget):
         self.stepChanged.emit(stepper.k)
 
     def _show_gradients(self, node: int | None) -> None:
-        record = self.stepper.record
-        if node is None:
-            self.gradients.show_node(
-                f"loss = {record.loss_value:.4f}", [("Step to see gradients flow", [])]
-            )
-            return
-        graph_node = record.graph.nodes[node]
-        grads = record.grads.get(node)
-        incoming = [(f"grad_output[{i}]", g) for i, g in enumerate(grads.incoming if grads else [])]
-        if graph_node.kind == PARAM:
-            name = graph_node.label.split(" ")[0]
-            sections = [(f"lands in {name}.grad", incoming)]
-        else:
-            targets = {slot: b for a, b, slot in record.graph.edges if a == node}
-            outgoing = []
-            for slot, g in enumerate(grads.outgoing if grads else []):
-                to = targets.get(slot)
-                where = f" → {record.graph.nodes[to].label}" if to is not None else ""
-                outgoing.append((f"grad_input[{slot}]{where}", g))
-            sections = [("incoming (grad_outputs)", incoming), ("sent on (grad_inputs)", outgoing)]
-        module = f"  ·  {graph_node.module}" if graph_node.module else ""
-        self.gradients.show_node(f"{graph_node.label}{module}", sections, graph_node.saved)
+        self.gradients.show_node(*node_sections(self.stepper.record, node))
 
     @Slot(str)
     def _on_saved_requested(self, name: str) -> None:
