@@ -77,28 +77,15 @@ def needs_unpickling(path: Path) -> bool:
     return False
 
 
-def apply_state_dict(
-    model: nn.Module,
+def check_fit(
+    own: dict[str, torch.Tensor],
     state: dict[str, torch.Tensor],
     source: str,
     *,
-    scalars_saved_as_1d: bool = False,
     same_dtypes: bool = True,
 ) -> None:
-    """Put ``state`` into ``model`` exactly: refused (naming ``source`` and the keys) unless it
-    has the same names, shapes and (if ``same_dtypes``) dtypes as the model's own state_dict;
-    nothing is changed then. A user's checkpoint may differ in dtype (it is cast on loading);
-    a session's may not (it is restored bit for bit).
-
-    ``scalars_saved_as_1d``: a shape ``(1,)`` tensor may fill a 0-d one (format-1 sessions
-    stored BatchNorm's ``num_batches_tracked`` so).
-    """
-    own = model.state_dict()
-    state = dict(state)
-    if scalars_saved_as_1d:
-        for key, value in state.items():
-            if key in own and own[key].dim() == 0 and tuple(value.shape) == (1,):
-                state[key] = value.reshape(())
+    """Refuse (``ModelLoadError`` naming ``source`` and the keys) unless ``state`` has the
+    names, shapes and (if ``same_dtypes``) dtypes of the model's own state dict ``own``."""
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
     wrong_shape = [
@@ -123,5 +110,30 @@ def apply_state_dict(
             problems.append(f"{label}: {shown}")
     if problems:
         raise ModelLoadError(f"{source} does not fit the model ({'; '.join(problems)})")
+
+
+def apply_state_dict(
+    model: nn.Module,
+    state: dict[str, torch.Tensor],
+    source: str,
+    *,
+    scalars_saved_as_1d: bool = False,
+    same_dtypes: bool = True,
+) -> None:
+    """Put ``state`` into ``model`` exactly: refused (naming ``source`` and the keys) unless it
+    has the same names, shapes and (if ``same_dtypes``) dtypes as the model's own state_dict;
+    nothing is changed then. A user's checkpoint may differ in dtype (it is cast on loading);
+    a session's may not (it is restored bit for bit).
+
+    ``scalars_saved_as_1d``: a shape ``(1,)`` tensor may fill a 0-d one (format-1 sessions
+    stored BatchNorm's ``num_batches_tracked`` so).
+    """
+    own = model.state_dict()
+    state = dict(state)
+    if scalars_saved_as_1d:
+        for key, value in state.items():
+            if key in own and own[key].dim() == 0 and tuple(value.shape) == (1,):
+                state[key] = value.reshape(())
+    check_fit(own, state, source, same_dtypes=same_dtypes)
     with torch.no_grad():
         model.load_state_dict(state, strict=True)

@@ -18,7 +18,7 @@ from torch import nn
 
 from .backward import LiveGraph, record_backward, saved_value, sgd_step
 from .capture import named_outputs
-from .checkpoints import apply_state_dict
+from .checkpoints import apply_state_dict, check_fit
 from .collapse import lay_out, repeated_blocks
 from .compare import PinResult
 from .devices import available_devices
@@ -217,16 +217,7 @@ class Engine:
         else:
             live = self.model.state_dict()
             tensors = {k: torch.as_tensor(v) for k, v in weights.items()}
-            misfit = sorted(set(live) ^ set(tensors)) + [
-                k
-                for k in live
-                if k in tensors
-                and (tensors[k].shape != live[k].shape or tensors[k].dtype != live[k].dtype)
-            ]
-            if misfit:
-                raise ModelLoadError(
-                    f"the pinned weights do not fit the model ({', '.join(misfit[:5])})"
-                )
+            check_fit(live, tensors, "the pinned weights A")
             pinned = {k: tensors[k].to(live[k].device).clone() for k in live}
         self.pinboard.set_pin(request, pinned)
         return PinResult(True, "Pinned A: the input and the weights as they are now.", request)

@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_text"]
+__all__ = ["atomic_save_npy", "atomic_write", "atomic_write_bytes", "atomic_write_text"]
 
 
 def atomic_write(path: Path | str, write: Callable[[Path], None]) -> Path:
@@ -60,6 +60,17 @@ def atomic_write_bytes(path: Path | str, data: bytes) -> Path:
 def atomic_write_text(path: Path | str, text: str, encoding: str = "utf-8") -> Path:
     """Write ``text`` to ``path`` atomically (see ``atomic_write``)."""
     return atomic_write_bytes(path, text.encode(encoding))
+
+
+def atomic_save_npy(path: Path | str, array) -> Path:
+    """``array`` as a ``.npy`` file at ``path``, atomically and without pickles."""
+    import numpy as np
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:  # a file object: np.save would add ".npy" to a path
+            np.save(handle, np.asarray(array), allow_pickle=False)
+
+    return atomic_write(path, write)
 
 
 def _copy_mode(path: Path, tmp: Path) -> None:

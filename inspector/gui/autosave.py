@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QStandardPaths, QTimer, Slot
 
-from ..core.io import atomic_write
+from ..core.io import atomic_save_npy
 from ..logs import LOG
 
 AUTOSAVE_MS = 3000
@@ -41,15 +41,9 @@ class Autosave(QObject):
         if not self._dirty:
             return
         path = autosave_path()
-        drawing = self.window.state.drawing
-
-        def write(tmp: Path) -> None:
-            with open(tmp, "wb") as handle:
-                np.save(handle, drawing, allow_pickle=False)
-
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(path, write)
+            atomic_save_npy(path, self.window.state.drawing)
             self._dirty = False
         except OSError as exc:
             LOG.warning("autosave failed: %s", exc)

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QObject, QRectF, QSize, Slot
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QFileDialog, QGraphicsScene
 
 from ..core.graph_export import TEXT_FORMATS, write_text_format
-from ..core.io import atomic_write
+from ..core.io import atomic_save_npy, atomic_write
 from .theme import PANEL_BACKGROUND
 
 GRAPH_FORMATS = (*TEXT_FORMATS, "svg", "png")
@@ -134,9 +133,9 @@ class Exporter(QObject):
             if result is None or not result.steps:
                 return False
             values = result.steps[min(step, len(result.steps) - 1)].heatmap.image
-            return self._write(path, lambda tmp: _save_npy(tmp, values))
+            return self._write(path, lambda: atomic_save_npy(path, values))
         pixmap = self.window.activations.column.grab()
-        return self._write(path, lambda tmp: _save_png(tmp, pixmap))
+        return self._write(path, lambda: save_image(pixmap, path))
 
     @Slot()
     def export_weights(self) -> None:
@@ -150,33 +149,24 @@ class Exporter(QObject):
                 w.show_message("Select a module with parameters first.", warning=True)
                 return
             values = result.parameters[0].values
-            self._write(path, lambda tmp: _save_npy(tmp, values))
+            self._write(path, lambda: atomic_save_npy(path, values))
         else:
             pixmap = w.weights.view.grab()
-            self._write(path, lambda tmp: _save_png(tmp, pixmap))
+            self._write(path, lambda: save_image(pixmap, path))
 
     @Slot()
     def export_window(self) -> None:
         path = self._ask("Export window", "net-inspector.png", "PNG image (*.png)")
         if path is not None:
             pixmap = self.window.grab()
-            self._write(path, lambda tmp: _save_png(tmp, pixmap))
+            self._write(path, lambda: save_image(pixmap, path))
 
-    def _write(self, path: Path, write) -> bool:
+    def _write(self, path: Path, save) -> bool:
+        """``save()`` (it writes ``path`` atomically), and say how it went."""
         try:
-            atomic_write(path, write)
+            save()
         except OSError as exc:
             self.window.show_message(f"Could not write {path.name}: {exc}", warning=True)
             return False
         self.window.show_message(f"Wrote {path}.")
         return True
-
-
-def _save_npy(tmp: Path, values: np.ndarray) -> None:
-    with open(tmp, "wb") as handle:  # a file object: np.save would add ".npy" to a path
-        np.save(handle, np.asarray(values), allow_pickle=False)
-
-
-def _save_png(tmp: Path, pixmap: QPixmap) -> None:
-    if not pixmap.save(str(tmp), "PNG"):
-        raise OSError("Qt could not encode the PNG")
