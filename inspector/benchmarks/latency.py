@@ -22,10 +22,28 @@ import numpy as np
 from ..testing import figure_eight, mouse_event
 
 
+def baselines_in_fresh_process(model_spec: str) -> dict:
+    """The bare forward in a new process's main thread (what a script gets), then in a second
+    thread as the app's worker runs it, and the capture's overhead: measured away from this
+    process, whose GUI thread must not start a team of torch threads (``core.threads``)."""
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(_baselines, (model_spec,))
+
+
+def _baselines(model_spec: str) -> dict:
+    thread = bare_forward_ms(model_spec, thread=True)  # first: no team in the main thread yet
+    return {
+        "bare": bare_forward_ms(model_spec),
+        "bare_thread": thread,
+        "capture": capture_overhead(model_spec),
+    }
+
+
 def bare_forward_ms(model_spec: str = "lenet", seconds: float = 2.0, thread: bool = False) -> float:
-    """Median time of a plain ``model(x)`` (no capture, no GUI) on the CPU: in the main thread
-    (what a script gets), or with ``thread`` in a second thread as the app's worker runs it
-    (torch's OpenMP parallelism gains much less there: 30 vs 20 ms for a ResNet-50 here)."""
+    """Median time of a plain ``model(x)`` (no capture, no GUI) on the CPU: in the calling
+    thread, or with ``thread`` in a second thread, as the app's worker runs it."""
     import threading
 
     import torch
@@ -213,9 +231,8 @@ def run(events: int = 320, interval_ms: float = 8.0, model: str = "lenet") -> di
     runner = window.compute.runner
     submitted, computed = runner.submitted, runner.computed
     window.close()
-    bare = bare_forward_ms(model)
-    bare_thread = bare_forward_ms(model, thread=True)
-    overhead = capture_overhead(model)
+    measured = baselines_in_fresh_process(model)
+    bare, bare_thread, overhead = measured["bare"], measured["bare_thread"], measured["capture"]
     capture = statistics.median(forward_ms) if forward_ms else float("nan")
     worker = statistics.median(worker_ms) if worker_ms else float("nan")
     intervals = [b - a for a, b in itertools.pairwise(frame_times)]
@@ -314,7 +331,10 @@ def main(argv: list[str] | None = None) -> int:
         "--epoch", action="store_true", help="with --train: also one epoch of Adam, its accuracy"
     )
     args = parser.parse_args(argv)
+    from ..core.threads import keep_gui_thread_serial
     from .machine import describe, headline
+
+    keep_gui_thread_serial()  # this process shows the window, as the app does
 
     if args.train:
         from .training import format_report as format_training

@@ -50,6 +50,11 @@ class DrawCanvas(QWidget):
     def heightForWidth(self, width: int) -> int:
         return width
 
+    @property
+    def stroking(self) -> bool:
+        """A stroke is being drawn (a button is down on the canvas)."""
+        return self._last is not None
+
     # -- coordinates ----------------------------------------------------------------------
     def to_grid(self, pos: QPointF) -> tuple[float, float]:
         return (

@@ -55,11 +55,16 @@ class WeightsPanel(QWidget):
         layout.addWidget(self.readout)
         self.result: ParametersResult | None = None
         self._images: list[tuple[pg.ImageItem, object, str]] = []
+        # What the plots on screen were built for, and their histogram curves: a result with
+        # the same layout (training refreshes, Update weights) only swaps images and data,
+        # since building the plots again costs ~80 ms of the GUI thread for LeNet's conv1.
+        self._layout: tuple | None = None
+        self._curves: list[pg.PlotDataItem | None] = []
         self.view.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
     def clear(self) -> None:
         self.result = None
-        self._images = []
+        self._images, self._curves, self._layout = [], [], None
         self.view.clear()
         self.title.setText("Select a module in the tree to see its weights.")
 
@@ -73,17 +78,17 @@ class WeightsPanel(QWidget):
 
     def show_parameters(self, result: ParametersResult) -> None:
         self.result = result
+        layout = _layout_of(result, self.showing_grad)
+        if layout == self._layout:
+            self._swap_values(result)
+            return
         self.view.clear()
-        self._images = []
+        self._images, self._curves, self._layout = [], [], layout
         if result.comparison and not self.showing_grad:
             self._show_comparison(result)
             return
         grad = self.showing_grad
-        names = ", ".join(p.title for p in result.parameters)
-        module = result.module or "(model)"
-        self.title.setText(f"<b>{module}</b>: {names}" if names else f"<b>{module}</b>")
-        if result.note:
-            self.title.setText(self.title.text() + f"<br><i>{result.note}</i>")
+        self._title(result)
         for row, param in enumerate(result.parameters):
             shown = param.grad_picture if grad else param.picture
             title = f"{param.name}.grad [{param.title.split('[', 1)[1]}" if grad else param.title
@@ -99,10 +104,13 @@ class WeightsPanel(QWidget):
             hist.setMouseEnabled(x=False, y=False)
             hist.setMenuEnabled(False)
             hist.hideButtons()
-            if len(shown.counts):
+            self._curves.append(
                 hist.plot(
                     shown.edges, shown.counts, stepMode="center", fillLevel=0, brush="#4f8cc980"
                 )
+                if len(shown.counts)
+                else None
+            )
             hist.setMaximumWidth(150)  # the kernels get the room
             if heatmap.is_strip:
                 self.view.ci.layout.setRowMaximumHeight(row, STRIP_ROW)
@@ -112,6 +120,28 @@ class WeightsPanel(QWidget):
             STRIP_ROW if p.picture.heatmap.is_strip else IMAGE_ROW for p in result.parameters
         )
         self.view.setMinimumHeight(max(120, total))
+
+    def _title(self, result: ParametersResult) -> None:
+        names = ", ".join(p.title for p in result.parameters)
+        module = result.module or "(model)"
+        self.title.setText(f"<b>{module}</b>: {names}" if names else f"<b>{module}</b>")
+        if result.note:
+            self.title.setText(self.title.text() + f"<br><i>{result.note}</i>")
+
+    def _swap_values(self, result: ParametersResult) -> None:
+        """The same plots with the new values: images, histograms and the hover's heatmaps."""
+        if result.comparison and not self.showing_grad:
+            self._show_comparison(result, reuse=True)
+            return
+        self._title(result)
+        shown = [p.grad_picture if self.showing_grad else p.picture for p in result.parameters]
+        shown = [s for s in shown if s is not None]
+        for i, (picture, curve) in enumerate(zip(shown, self._curves, strict=True)):
+            image, _, hover = self._images[i]
+            image.setImage(picture.rgba)
+            self._images[i] = (image, picture.heatmap, hover)
+            if curve is not None:
+                curve.setData(picture.edges, picture.counts)
 
     def _on_mouse_moved(self, pos) -> None:
         for image, heatmap, title in self._images:
@@ -143,15 +173,28 @@ class WeightsPanel(QWidget):
 
     # -- compare: A | B | B − A for each parameter (issue 13) --------------------------------------
 
-    def _show_comparison(self, result: ParametersResult) -> None:
+    def _show_comparison(self, result: ParametersResult, reuse: bool = False) -> None:
         """Each parameter as A (pinned) | B (now) | B − A; A and B on one scale, B − A on its
-        own, centred on 0."""
+        own, centred on 0. ``reuse``: the plots are there, only their values change."""
         module = result.module or "(model)"
         changed = [c for c in result.comparison if c.relative > 0]
         self.title.setText(
             f"<b>{module}</b>: A | B | B − A — "
             + (", ".join(f"{c.name} Δ {c.relative:.1%}" for c in changed) or "unchanged")
         )
+        if reuse:
+            for row, c in enumerate(result.comparison):
+                pictures = (
+                    (c.rgba_a, c.heatmap),
+                    (c.rgba_b, c.heatmap),
+                    (c.rgba_diff, c.diff_heatmap),
+                )
+                for col, (rgba, heatmap) in enumerate(pictures):
+                    image, _, hover = self._images[3 * row + col]
+                    image.setImage(rgba)
+                    self._images[3 * row + col] = (image, heatmap, hover)
+                self.view.getItem(row, 2).setTitle(f"B − A (±{c.diff_levels[1]:.3g})")
+            return
         for row, c in enumerate(result.comparison):
             short = _short(c.title, result.module)
             self._image_plot(row, 0, f"A {short}", c.rgba_a, c.heatmap, f"A {c.title}")
@@ -166,6 +209,21 @@ class WeightsPanel(QWidget):
             self.view.ci.layout.setColumnStretchFactor(col, 1)
         total = sum(STRIP_ROW if c.heatmap.is_strip else IMAGE_ROW for c in result.comparison)
         self.view.setMinimumHeight(max(120, total))
+
+
+def _layout_of(result: ParametersResult, grad: bool) -> tuple:
+    """What decides the plots: which pictures, their shapes and kinds (not their values)."""
+    if result.comparison and not grad:
+        kept = [(c.title, c.heatmap.image.shape, c.heatmap.is_strip) for c in result.comparison]
+        return ("compare", result.module, *kept)
+    shown = [(p, p.grad_picture if grad else p.picture) for p in result.parameters]
+    kept = [
+        (p.title, None)
+        if s is None
+        else (p.title, s.heatmap.image.shape, s.heatmap.is_strip, bool(len(s.counts)))
+        for p, s in shown
+    ]
+    return (grad, result.module, *kept)
 
 
 TITLE_CHARS = 30  # a plot title longer than this is cut off in the dock's usual width

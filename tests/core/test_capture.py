@@ -22,7 +22,10 @@ LENET_STEPS = [
 
 
 def _no_hooks(model: torch.nn.Module) -> bool:
-    return all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
+    from torch.nn.modules import module
+
+    own = all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
+    return own and not module._global_forward_hooks and not module._global_forward_pre_hooks
 
 
 def test_lenet_steps_in_order_with_modules_and_shapes():
@@ -67,6 +70,61 @@ def test_cleanup_happens_when_forward_raises():
     assert not net.training
     assert _no_hooks(net)
     assert len(_get_current_function_mode_stack()) == 0
+
+
+def test_a_leaf_that_raises_leaves_no_mode_behind_and_capture_works_again():
+    """Inside a leaf the function mode steps aside; a leaf raising must not strand it."""
+
+    class Fragile(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fail = True
+
+        def forward(self, x):
+            x = torch.relu(x)
+            if self.fail:
+                raise ValueError("leaf failed")
+            return x
+
+    class Model(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.leaf = Fragile()
+
+        def forward(self, x):
+            return torch.sigmoid(self.leaf(x * 2))
+
+    model = Model()
+    with pytest.raises(ValueError, match="leaf failed"):
+        capture_forward(model, torch.randn(3))
+    assert len(_get_current_function_mode_stack()) == 0
+    assert _no_hooks(model)
+    model.leaf.fail = False
+    capture = capture_forward(model, torch.randn(3))
+    assert [s.label for s in capture.steps] == ["mul", "leaf", "sigmoid"]
+
+
+def test_only_the_models_own_modules_on_this_thread_are_recorded():
+    """The hooks are global while a capture runs: a module outside the model, or another
+    model run meanwhile in another thread, leaves no step."""
+    import threading
+
+    outsider = torch.nn.Linear(4, 4)  # called by the model but not one of its modules
+
+    class Model(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = torch.nn.Linear(4, 4)
+
+        def forward(self, x):
+            thread = threading.Thread(target=lambda: Net()(torch.randn(1, 1, 32, 32)))
+            thread.start()
+            thread.join()
+            return self.inner([outsider][0](x))
+
+    with torch.no_grad():
+        capture = capture_forward(Model(), torch.randn(1, 4))
+    assert [(s.label, s.is_module) for s in capture.steps] == [("linear", False), ("inner", True)]
 
 
 def test_functional_ops_inside_a_submodule_are_attributed_to_it(tiny_resnet):
