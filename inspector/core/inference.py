@@ -52,6 +52,10 @@ class ForwardSettings:
     output_index: int = 0
     focus: str = ""  # capture the steps inside this module (all, for "")
     channel_page: int = 0
+    # The rows [first, last) of kept steps in sight: only they are coloured here, the panel
+    # colours the others if they come into sight (a ResNet-50 frame colours 48 steps, ~5 ms,
+    # of which a few are on screen). None: all.
+    coloured: tuple[int, int] | None = None
 
 
 def network_input(request: ForwardRequest, spec: InputSpec = LENET_INPUT) -> np.ndarray:
@@ -122,10 +126,18 @@ def run_forward(
 
     heatmaps = [activation_heatmap(t[0]) if t is not None else None for t in tensors]
     levels = shared_levels([h.image for h in heatmaps if h is not None])
+    first, last = settings.coloured or (0, len(heatmaps))
+    kept = [(i, step, h) for i, (step, h) in enumerate(zip(capture.steps, heatmaps, strict=True))
+            if h is not None]  # fmt: skip
     steps = tuple(
-        StepResult(step, heatmap, heatmap.colorize(levels), tensors[i][1], tensors[i][0])
-        for i, (step, heatmap) in enumerate(zip(capture.steps, heatmaps, strict=True))
-        if heatmap is not None
+        StepResult(
+            step,
+            heatmap,
+            heatmap.colorize(levels) if first <= row < last else None,
+            tensors[i][1],
+            tensors[i][0],
+        )
+        for row, (i, step, heatmap) in enumerate(kept)
     )
     warnings = []
     if output.size and not np.isfinite(output).all():

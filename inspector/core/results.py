@@ -25,7 +25,9 @@ class ForwardRequest:
 class StepResult:
     step: Step
     heatmap: Heatmap | None  # None when the step was not kept
-    rgba: np.ndarray | None = None  # the heatmap coloured at the result's shared levels
+    # the heatmap coloured at the result's shared levels; None for a row out of sight
+    # (``ForwardSettings.coloured``): the panel colours it when it comes into sight
+    rgba: np.ndarray | None = None
     note: str = ""  # e.g. "channels 0–63 of 256" when only a page is shown
     values: np.ndarray | None = None  # the step's values (batched; the page shown), float32
 

@@ -26,6 +26,9 @@ class ActivationsPanel(QWidget):
     switches to the user's levels, recoloured here from the values each result carries."""
 
     channelPageChanged = Signal(int)
+    # rows [first, last) in sight, with a row of margin each side: the worker colours only
+    # those (``ForwardSettings.coloured``); the others are coloured here if scrolled to
+    rowsInSight = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -53,10 +56,13 @@ class ActivationsPanel(QWidget):
         self.readout = QLabel("Hover a heatmap to read its values.")
         self.readout.setObjectName("activationReadout")
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        scroll = QScrollArea()
+        self.scroll = scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.column)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.in_sight: tuple[int, int] | None = None
+        scroll.verticalScrollBar().valueChanged.connect(self._report_rows_in_sight)
+        self.column.laidOut.connect(lambda: self._report_rows_in_sight(again=True))
         header = QHBoxLayout()
         header.addWidget(self.readout, 1)
         header.addWidget(self.steps_note)
@@ -94,14 +100,13 @@ class ActivationsPanel(QWidget):
         auto = self.auto_levels.isChecked()
         if auto:
             self.column.set_levels(result.levels)
-        levels = self.column.levels()
         for row, s in zip(self.column.rows, steps, strict=True):
             if row.heatmap is None:
                 row.set_title(
                     f"{s.step.index + 1}. {s.step.label}",
                     f"{s.step.op} {format_shape(s.step.shape)}",
                 )
-            row.show(s.heatmap, s.rgba if auto else s.heatmap.colorize(levels))
+            row.show(s.heatmap, s.rgba if auto else None)  # None: coloured at the bar's levels
         self.column.shown_request_id = result.request_id
         self.column.update()
         self._show_notes(result, steps)
@@ -135,11 +140,20 @@ class ActivationsPanel(QWidget):
             self.show_result(self.result)
 
     def _recolour(self) -> None:
-        levels = self.column.levels()
+        """The user's levels: each row in sight is coloured again when painted."""
         for row in self.column.rows:
             if row.heatmap is not None:
-                row.show(row.heatmap, row.heatmap.colorize(levels))
+                row.show(row.heatmap, None)
         self.column.update()
+
+    def _report_rows_in_sight(self, _value: int = 0, again: bool = False) -> None:
+        """``again``: new rows (another model's settings start with every row coloured)."""
+        top = self.scroll.verticalScrollBar().value()
+        first, last = self.column.rows_within(top, top + self.scroll.viewport().height())
+        wanted = (max(0, first - 1), min(len(self.column.rows), last + 1))
+        if again or wanted != self.in_sight:
+            self.in_sight = wanted
+            self.rowsInSight.emit(wanted)
 
     # -- compare: A | B | B − A per step (issue 13) ------------------------------------------------
     PANES = ("A (pinned)", "B (now)", "B − A")

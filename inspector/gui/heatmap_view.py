@@ -87,19 +87,28 @@ class HeatmapRow:
         )
         self.title.setTextWidth(TITLE_WIDTH)
 
-    def show(self, heatmap: Heatmap, rgba: np.ndarray, pane: int = 0) -> None:
+    def show(self, heatmap: Heatmap, rgba: np.ndarray | None, pane: int = 0) -> None:
         """Show ``rgba`` (the heatmap already coloured) in ``pane``; ``heatmap`` keeps the
-        values."""
+        values. No ``rgba``: coloured by ``colour_pending`` when the row is painted."""
         old = self.heatmaps[pane]
         resized = old is None or old.image.shape != heatmap.image.shape
         self.heatmaps[pane] = heatmap
+        if resized:
+            self.fit()
+        if rgba is None:
+            self.images[pane] = self._rgbas[pane] = None
+            return
         self._rgbas[pane] = np.ascontiguousarray(rgba, np.uint8)
         h, w = self._rgbas[pane].shape[:2]
         self.images[pane] = QImage(
             self._rgbas[pane].data, w, h, 4 * w, QImage.Format.Format_RGBA8888
         )
-        if resized:
-            self.fit()
+
+    def colour_pending(self, levels: tuple[float, float]) -> None:
+        """Colour the panes shown without colours, now that they are in sight."""
+        for pane, heatmap in enumerate(self.heatmaps):
+            if heatmap is not None and self.images[pane] is None:
+                self.show(heatmap, heatmap.colorize(levels), pane)
 
     def pane_cell(self, pane: int) -> QRectF:
         width = (self.cell.width() - PANE_GAP * (self.panes - 1)) / self.panes
@@ -136,6 +145,7 @@ class HeatmapColumn(PaintTracked, QWidget):
 
     hovered = Signal(str)
     rowClicked = Signal(int)  # the row's index
+    laidOut = Signal()  # the rows moved (a new layout, a resize)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -196,6 +206,7 @@ class HeatmapColumn(PaintTracked, QWidget):
             row.cell = QRectF(left, y, width, height)
             row.fit()
             y += height + SPACING
+        self.laidOut.emit()
 
     def resizeEvent(self, event) -> None:
         self._lay_out()
@@ -210,6 +221,13 @@ class HeatmapColumn(PaintTracked, QWidget):
             return  # redrawing the bar's axis costs a few milliseconds
         with QSignalBlocker(self.colorbar):
             self.colorbar.setLevels(levels)
+
+    def rows_within(self, top: float, bottom: float) -> tuple[int, int]:
+        """The rows ``[first, last)`` that meet the band from ``top`` to ``bottom``."""
+        inside = [
+            i for i, r in enumerate(self.rows) if r.cell.bottom() >= top and r.cell.top() <= bottom
+        ]
+        return (inside[0], inside[-1] + 1) if inside else (0, 0)
 
     def mouseMoveEvent(self, event) -> None:
         pos = event.position()
@@ -245,12 +263,14 @@ class HeatmapColumn(PaintTracked, QWidget):
                 cell = self.rows[0].pane_cell(pane)
                 box = QRectF(cell.left(), MARGIN, cell.width(), PANE_HEADER)
                 painter.drawText(box, Qt.AlignmentFlag.AlignLeft, name)
+        levels = self.levels()
         for row in self.rows:
             if row.cell.bottom() < exposed.top() or row.cell.top() > exposed.bottom():
                 continue  # scrolled out of sight
             lines = 3 if row.summary else 2
             title_top = row.cell.top() + max(0.0, (row.cell.height() - 15 * lines) / 2)
             painter.drawStaticText(QPointF(MARGIN, title_top), row.title)
+            row.colour_pending(levels)
             for image, target in zip(row.images, row.targets, strict=True):
                 if image is not None and not target.isEmpty():
                     painter.drawImage(target, image)

@@ -158,6 +158,7 @@ class MainWindow(QMainWindow):
         self.graph.savedValueRequested.connect(compute.request_saved_value)
         self.graph.layoutRequested.connect(compute.lay_out)
         self.activations.channelPageChanged.connect(self._on_channel_page)
+        self.activations.rowsInSight.connect(lambda rows: compute.configure(coloured=rows))
         self.loss.backwardRequested.connect(self.run_backward)
         self.loss.updateRequested.connect(self.update_weights)
         self.loss.resetRequested.connect(compute.reset_weights)

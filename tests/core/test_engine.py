@@ -34,6 +34,21 @@ def test_forward_is_numpy_and_matches_a_plain_forward(engine):
     assert result.probabilities.sum() == pytest.approx(1.0, abs=1e-5)
 
 
+def test_only_the_rows_in_sight_are_coloured(engine):
+    """``coloured``: the worker colours the rows the panel shows; the others keep their
+    values and heatmaps for the panel to colour if they are scrolled to."""
+    everything = engine.forward(ForwardRequest(1, _stroke(3)))
+    engine.configure(coloured=(2, 5))
+    some = engine.forward(ForwardRequest(2, _stroke(3)))
+    assert [s.rgba is not None for s in some.steps] == [2 <= i < 5 for i in range(12)]
+    assert all(s.heatmap is not None and s.values is not None for s in some.steps)
+    for row in range(2, 5):
+        np.testing.assert_array_equal(some.steps[row].rgba, everything.steps[row].rgba)
+    np.testing.assert_array_equal(
+        some.steps[7].heatmap.colorize(some.levels), everything.steps[7].rgba
+    )
+
+
 def test_backward_update_and_reset(engine):
     request = ForwardRequest(1, _stroke(3))
     before = engine.parameters("conv1").parameters[0].values

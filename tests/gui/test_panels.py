@@ -39,6 +39,39 @@ def test_activations_panel_shows_every_step(qtbot, engine):
     assert panel.shown_request_id == 1
 
 
+def test_activations_panel_colours_rows_when_they_come_into_sight(qtbot, engine):
+    """The worker colours only the rows in sight (the panel says which); a row scrolled to
+    is coloured when painted, at the bar's levels, exactly as the worker would have."""
+    from inspector.gui.activations_panel import ActivationsPanel
+
+    panel = ActivationsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(700, 260)
+    panel.show()
+    reports = []
+    panel.rowsInSight.connect(reports.append)
+    everything = engine.forward(ForwardRequest(1, _seven()))
+    panel.show_result(everything)
+    qtbot.waitUntil(lambda: bool(reports))
+    first, last = reports[-1]
+    assert first == 0 and 1 < last < 12  # a few rows fit in 260 px, not all twelve
+    engine.configure(coloured=reports[-1])
+    try:
+        some = engine.forward(ForwardRequest(2, _seven()))
+    finally:
+        engine.configure(coloured=None)
+    assert some.steps[-1].rgba is None
+    panel.show_result(some)
+    assert panel.column.rows[-1].image is None
+    bar = panel.scroll.verticalScrollBar()
+    bar.setValue(bar.maximum())
+    assert reports[-1][1] == 12
+    panel.column.grab()  # paints what is in sight
+    row = panel.column.rows[-1]
+    assert row.image is not None
+    np.testing.assert_array_equal(row._rgbas[0], everything.steps[-1].rgba)
+
+
 def test_prediction_panel_names_the_top_class(qtbot, engine):
     from inspector.gui.prediction_panel import PredictionPanel
 
