@@ -81,10 +81,29 @@ def train_step(
     augmentation: bool = True,
     prepare: Callable[[torch.Tensor], torch.Tensor] = normalise,
 ) -> torch.Tensor:
-    """One step of the training loop on a 0-1 batch ``[N, 1, 32, 32]``: augment (if asked),
-    ``prepare`` (MNIST's normalisation; the app's trainer also resamples for other image
-    models), cross-entropy, backward, the optimiser's step. Returns the loss (not synced)."""
-    x = prepare(augment(inputs, gen) if augmentation else inputs)
+    """One step of the training loop on a 0-1 batch ``[N, 1, 32, 32]``: ``batch_input``, then
+    ``fit_batch``. Returns the loss (not synced)."""
+    return fit_batch(model, optimiser, batch_input(inputs, gen, augmentation, prepare), targets)
+
+
+def batch_input(
+    inputs: torch.Tensor,
+    gen: torch.Generator,
+    augmentation: bool = True,
+    prepare: Callable[[torch.Tensor], torch.Tensor] = normalise,
+) -> torch.Tensor:
+    """What the model gets for a 0-1 batch: augmented (if asked), then ``prepare`` (MNIST's
+    normalisation; the app's trainer also resamples for other image models)."""
+    return prepare(augment(inputs, gen) if augmentation else inputs)
+
+
+def fit_batch(
+    model: torch.nn.Module,
+    optimiser: torch.optim.Optimizer,
+    x: torch.Tensor,
+    targets: torch.Tensor,
+) -> torch.Tensor:
+    """Cross-entropy, backward, the optimiser's step. Returns the loss (not synced)."""
     loss = F.cross_entropy(model(x), targets)
     optimiser.zero_grad()
     loss.backward()

@@ -18,7 +18,9 @@ watch a network start learning anywhere, offline.
 from __future__ import annotations
 
 import math
+import os
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,7 @@ import torch
 from torch import nn
 
 from .inputs import InputSpec
-from .train import evaluate, to_input, train_step
+from .train import batch_input, evaluate, fit_batch, to_input
 from .training_setup import (
     Scores,
     TrainConfig,
@@ -107,6 +109,11 @@ class Trainer:
         self.device = device
         self.adapt = None
         self._checked_device: torch.device | None = None
+        # prepare the next batch in a second thread (run_chunk): True, False, or None: when
+        # this thread's torch threads leave a core free (more threads than cores: a team of
+        # torch threads with one of them waiting for a core ran 10x slower, bench --train)
+        self.prefetch: bool | None = None
+        self._pool: ThreadPoolExecutor | None = None
         self.reset_progress()
 
     def reset_progress(self) -> None:
@@ -155,36 +162,64 @@ class Trainer:
 
     # -- training ---------------------------------------------------------------------------
     def run_chunk(self, max_batches: int = 64, max_ms: float = 150.0, cancel=None) -> TrainProgress:
+        """Batches until ``max_batches``, about ``max_ms`` or the end of training. With
+        ``prefetch``, the next batch (indices, augmentation, input) is prepared in a second
+        thread while this one trains on the current batch: a core the training thread leaves
+        free (to the GUI, while the user draws) is not idle. The generator is used in the same
+        order either way, and only batches that will be trained are prepared ahead."""
         started = time.perf_counter()
         batches = images = 0
+        ahead: Future | None = None
+        step_s: float | None = None  # the last step's time: will the next one fit in max_ms?
+        prefetch = self.prefetch
+        if prefetch is None:
+            prefetch = torch.get_num_threads() < (os.cpu_count() or 1)
         was_training = self.model.training
         self.scores.train(True)
         try:
             while not self.finished and batches < max_batches:
-                if cancel is not None and cancel.is_set():
-                    break
-                images += self._one_step()
+                if ahead is None and cancel is not None and cancel.is_set():
+                    break  # (a batch prepared ahead is trained first: the generator moved)
+                if self.order is None:
+                    self.order = torch.randperm(len(self.data.train_x), generator=self.gen)
+                began = time.perf_counter()
+                batch = ahead.result() if ahead is not None else self._prepare(self.pos)
+                ahead = None
                 batches += 1
-                if (time.perf_counter() - started) * 1000 >= max_ms:
+                after = self.pos + len(batch[1])
+                fits = step_s is not None and (began + 2 * step_s - started) * 1000 < max_ms
+                new_epoch = after >= len(self.data.train_x)  # its order is drawn first
+                if prefetch and fits and batches < max_batches and not new_epoch:
+                    ahead = self._prefetcher().submit(self._prepare, after)
+                images += self._fit(*batch)
+                step_s = time.perf_counter() - began
+                if ahead is None and (time.perf_counter() - started) * 1000 >= max_ms:
                     break
         finally:
             self.scores.train(was_training)
         return self.progress(batches, images, time.perf_counter() - started)
 
-    def _one_step(self) -> int:
+    def _prefetcher(self) -> ThreadPoolExecutor:
+        if self._pool is None:  # one torch thread: the training thread has the others
+            self._pool = ThreadPoolExecutor(1, "batches", lambda: torch.set_num_threads(1))
+        return self._pool
+
+    def _prepare(self, pos: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The batch at ``pos`` of this epoch's order: the model's input and the targets."""
         data, config = self.data, self.config
-        if self.order is None:
-            self.order = torch.randperm(len(data.train_x), generator=self.gen)
-        idx = self.order[self.pos : self.pos + config.batch_size].numpy()
-        inputs = to_input(data.train_x[idx])
+        idx = self.order[pos : pos + config.batch_size].numpy()
+        x = batch_input(to_input(data.train_x[idx]), self.gen, config.augment, self.adapt)
         targets = torch.as_tensor(data.train_y[idx], dtype=torch.long).to(self.device)
+        return x, targets
+
+    def _fit(self, x: torch.Tensor, targets: torch.Tensor) -> int:
+        """One step on a prepared batch, and what is logged after it."""
+        data, config = self.data, self.config
         logged = self.step % config.log_every == 0
         before = [p.detach().clone() for _, p in self.params] if logged else None
-        loss = train_step(
-            self.scores, self.optimizer, inputs, targets, self.gen, config.augment, self.adapt
-        )
+        loss = fit_batch(self.scores, self.optimizer, x, targets)
         self.step += 1
-        self.pos += len(idx)
+        self.pos += len(targets)
         self.losses.append(float(loss.item()))
         if before is not None:
             self._record_health(before)
@@ -195,7 +230,7 @@ class Trainer:
             self.test_steps.append(self.step)
             self.epoch, self.pos, self.order = self.epoch + 1, 0, None
             self.finished = self.epoch > config.epochs
-        return len(idx)
+        return len(targets)
 
     @torch.no_grad()
     def _record_health(self, before: list[torch.Tensor]) -> None:

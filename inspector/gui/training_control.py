@@ -146,7 +146,8 @@ class TrainingControl(QObject):
         """Every core for a chunk, but one fewer while the user draws: the GUI thread then
         needs a core, and a team of threads with one of them waiting for the CPU runs slower
         than one thread fewer (``bench --train``: LeNet while drawing 4,200 images/s on 2
-        threads, 4,600 on 1; 6,200 on 2 when not drawing)."""
+        threads, 4,600 on 1; 6,200 on 2 when not drawing). With a core left, the trainer
+        prepares the next batch in a second thread (``Trainer.prefetch``)."""
         if self.chunk_threads is not None:
             return self.chunk_threads
         cores = os.cpu_count() or 1

@@ -56,6 +56,27 @@ def test_a_chunk_stops_at_its_batch_count_its_time_or_a_cancel():
     assert trainer.run_chunk(max_batches=1000, cancel=cancel).batches == 0
 
 
+def test_preparing_batches_ahead_trains_exactly_as_one_thread_does():
+    """The prefetch thread draws from the generator in the same order, across chunks cut
+    anywhere (by count and by a cancel) and an epoch's end, and prepares no batch for nothing."""
+    runs = []
+    for prefetch in (False, True):
+        trainer = _trainer()
+        trainer.prefetch = prefetch  # True: even with every core in torch's threads
+        for batches in (7, 1, 30, 13):  # 51 steps: past the 50-step epoch
+            trainer.run_chunk(max_batches=batches, max_ms=60_000)
+        cancel = threading.Event()
+        cancel.set()
+        assert trainer.run_chunk(max_batches=5, max_ms=60_000, cancel=cancel).batches == 0
+        trainer.run_chunk(max_batches=4, max_ms=60_000)
+        runs.append((np.array(trainer.losses), trainer.gen.get_state(), trainer.model.state_dict()))
+    (losses_a, gen_a, weights_a), (losses_b, gen_b, weights_b) = runs
+    assert len(losses_a) == 55
+    np.testing.assert_array_equal(losses_a, losses_b)
+    assert torch.equal(gen_a, gen_b)
+    assert all(torch.equal(weights_a[k], weights_b[k]) for k in weights_a)
+
+
 def test_more_epochs_carry_on_where_training_finished():
     trainer = _trainer(TrainConfig(batch_size=400, epochs=1, eval_every=1000))
     assert trainer.run_chunk(max_ms=60_000).finished
