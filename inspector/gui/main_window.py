@@ -160,7 +160,6 @@ class MainWindow(QMainWindow):
         self.activations.channelPageChanged.connect(self._on_channel_page)
         self.loss.backwardRequested.connect(self.run_backward)
         self.loss.updateRequested.connect(self.update_weights)
-        self.loss.resetRequested.connect(compute.reset_weights)
         self.canvas_panel.message.connect(self.show_message)
         self.canvas_panel.warning.connect(lambda text: self.show_message(text, warning=True))
         self.frames.frameShown.connect(lambda _id: compute.frame_shown())
@@ -176,6 +175,7 @@ class MainWindow(QMainWindow):
         compute.failed.connect(self._on_failed)
         self.comparer = Comparer(self)  # Pin and Compare (issue 13): wires itself
         self.training = TrainingControl(self, self.training_panel)
+        self.loss.resetRequested.connect(self.training.reset_weights)
 
     # -- input → worker -------------------------------------------------------------------
     @Slot()

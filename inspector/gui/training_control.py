@@ -8,7 +8,8 @@ through the GUI thread but lets the drawing's forward run only every other chunk
 while drawing, it gained nothing (``bench --train``), so 1 it is. The panels, the drawing's
 forward and the weights panel are refreshed a few times a second, not after every chunk.
 Pausing keeps everything (weights, optimiser state, curves, the epoch's place); closing the
-window stops a chunk at its next batch.
+window stops a chunk at its next batch. Replacing the weights (Re-initialise, Reset weights)
+forgets the training: the engine drops it, and the dock shows it gone.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ class TrainingControl(QObject):
         self.state.on("selected_module", panel.health.set_module)
         panel.health.set_module(self.state.selected_module)
         self.compute.modelLoaded.connect(self._on_model_loaded)
+        self.compute.weightsUpdated.connect(self._on_weights_updated)
         self.compute.workCancelled.connect(self._on_cancelled)
 
     @property
@@ -179,21 +181,31 @@ class TrainingControl(QObject):
             self.compute.select_module(self.state.selected_module)
         self.progressShown.emit(progress)
 
-    # -- re-initialise, save -----------------------------------------------------------------
+    # -- re-initialise, reset, save ------------------------------------------------------------
     @Slot()
     def reinitialise(self) -> None:
-        if self.running:
-            self.pause()
-
-        def done(result) -> None:
-            self.last = None
-            self.panel.show_progress(None)
-            self.bar.setVisible(False)
-            self.compute.weightsUpdated.emit(result)  # the window shows the new weights
-
+        self.pause()
+        shown = self.compute.weightsUpdated.emit  # the window and this dock follow it
         self.compute.runner.call(
-            Job("reinit", "Re-initialising the weights", lambda e, c: e.reinitialise(), done)
+            Job("reinit", "Re-initialising the weights", lambda e, c: e.reinitialise(), shown)
         )
+
+    @Slot()
+    def reset_weights(self) -> None:
+        """Loss and backward's Reset weights: paused first, so that no chunk queued after the
+        reset trains the weights put back before the dock shows the training forgotten."""
+        self.pause()
+        self.compute.reset_weights()
+
+    @Slot(object)
+    def _on_weights_updated(self, result) -> None:
+        if result.training_forgotten:
+            self._forget()
+
+    def _forget(self) -> None:
+        self.last = None
+        self.panel.show_progress(None)
+        self.bar.setVisible(False)
 
     @Slot()
     def choose_weights_file(self) -> None:
@@ -256,9 +268,7 @@ class TrainingControl(QObject):
     def _on_model_loaded(self, _loaded) -> None:
         self.running = False
         self.panel.set_running(False)
-        self.last = None
-        self.panel.show_progress(None)
-        self.bar.setVisible(False)
+        self._forget()
 
     @Slot(str)
     def _on_cancelled(self, kind: str) -> None:

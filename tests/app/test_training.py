@@ -8,7 +8,15 @@ import pyqtgraph as pg
 import pytest
 import torch
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QLineEdit, QPushButton, QSpinBox
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+)
 
 from inspector.core.loading import open_model
 from inspector.core.state import ModelRef
@@ -218,3 +226,30 @@ def test_closing_mid_epoch_returns_within_a_second(qtbot, batch):
     win.close()
     assert time.perf_counter() - started < 1.0
     assert not win.compute.runner.isRunning()
+
+
+def test_reset_weights_pauses_and_forgets_the_training(qtbot, window):
+    """Loss and backward's Reset weights puts the bundled weights back under the optimiser:
+    training pauses, and its curves, steps and optimiser state go with the weights."""
+    _use_the_sample(window, batch=8, epochs=50)
+    _click(qtbot, window, "trainButton")
+    qtbot.waitUntil(lambda: _step(window) >= 5, timeout=20_000)
+    status = _find(window, QLabel, "trainingStatusLabel")
+    assert status.text().startswith("epoch 1/50")
+    with qtbot.waitSignal(window.compute.weightsUpdated, timeout=10_000) as reset:
+        _click(qtbot, window, "resetWeightsButton")
+    assert reset.args[0].kind == "reset" and reset.args[0].training_forgotten
+    assert "training so far" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: not window.training.in_flight, timeout=5_000)
+    qtbot.wait(300)  # no chunk queued behind the reset trains on
+    assert not window.training.running and window.training.last is None
+    assert _find(window, QPushButton, "trainButton").text() == "Train"
+    assert status.text() == "Not trained yet." and len(_curve(window, "lossCurve")[1]) == 0
+    assert not _find(window, QProgressBar, "trainingProgressBar").isVisible()
+    kept = []
+    window.training.request_snapshot(kept.append)
+    qtbot.waitUntil(lambda: bool(kept), timeout=5_000)
+    assert kept == [None]  # nothing of the old training would go into a session
+    with qtbot.waitSignal(window.training.chunkDone, timeout=5_000) as one:
+        _click(qtbot, window, "trainStepButton")
+    assert one.args[0].step == 1 and len(one.args[0].losses) == 1

@@ -171,3 +171,23 @@ def test_a_damaged_training_record_is_refused(tmp_path):
             archive.writestr(name, data)
     with pytest.raises(SessionError, match=r"bad\.netinspector is damaged: its training"):
         load_session(path)
+
+
+@pytest.mark.parametrize("how", ["reset", "load_weights"])
+def test_replacing_the_weights_forgets_the_training_and_the_optimiser(how):
+    """Reset weights (or a session's weights put in) changes the weights under the optimiser:
+    Adam's moments, the curves and the step count belong to weights that are gone."""
+    engine = Engine(bundled_lenet())
+    bundled = engine.weights()
+    assert not engine.reset().training_forgotten  # nothing trained: nothing to forget
+    engine.train_chunk(SMALL, None, max_batches=4, max_ms=60_000)
+    assert engine.trainer().optimizer.state  # Adam's moments of the trained weights
+    result = engine.reset() if how == "reset" else engine.load_weights(bundled)
+    assert result.training_forgotten and "training so far" in result.message
+    assert engine.training_state() is None and engine.trainer().optimizer is None
+    assert engine.trainer().progress().losses.size == 0
+    # Training again is training afresh from the bundled weights: a new engine's first steps.
+    again = engine.train_chunk(SMALL, None, max_batches=3, max_ms=60_000)
+    fresh = Engine(bundled_lenet()).train_chunk(SMALL, None, max_batches=3, max_ms=60_000)
+    assert again.step == 3
+    np.testing.assert_allclose(again.losses, fresh.losses, rtol=1e-5)
