@@ -56,6 +56,7 @@ class TrainingControl(QObject):
         self.depth = DEPTH
         self.chunk_threads: int | None = None  # torch threads in a chunk (None: the worker's)
         self.last: TrainProgress | None = None
+        self.restore_note = ""  # what the last session's training restore had to say
         self.chunk_batches, self.chunk_ms = CHUNK_BATCHES, CHUNK_MS
         self.images, self.seconds = 0, 0.0  # trained in this window (the benchmark reads them)
         self._shown_at = 0.0
@@ -235,8 +236,13 @@ class TrainingControl(QObject):
             Job("training-state", "Reading the training", lambda e, c: e.training_state(), done)
         )
 
-    def restore(self, snapshot: TrainingSnapshot) -> None:
-        """Take back a session's training (its model is open, its weights in)."""
+    def restore(self, snapshot: TrainingSnapshot | None) -> None:
+        """Take back a session's training (its model is open, its weights in; None: the
+        session has none). A data folder missing here is replaced by the bundled sample, and
+        ``restore_note`` says so once the worker has answered."""
+        self.restore_note = ""
+        if snapshot is None:
+            return
         config = snapshot.meta["config"]
         self.state.update(
             train_optimizer=config["optimizer"],
@@ -244,7 +250,6 @@ class TrainingControl(QObject):
             train_batch=config["batch_size"],
             train_epochs=config["epochs"],
             train_augment=config["augment"],
-            train_data=snapshot.meta["data"],
         )
 
         def run(engine, cancel):
@@ -258,7 +263,12 @@ class TrainingControl(QObject):
                 self.window.show_message(result, warning=True)
                 return
             self.last = result
+            self.state.train_data = result.folder  # "" when the session's is missing here
             self._show(result)
+            if result.message:
+                self.restore_note = result.message
+                self.panel.set_status(result.message)
+                self.window.show_message(result.message, warning=True)
             self.restored.emit(result)
 
         self.compute.runner.call(Job("training-restore", "Restoring the training", run, done))

@@ -253,3 +253,48 @@ def test_reset_weights_pauses_and_forgets_the_training(qtbot, window):
     with qtbot.waitSignal(window.training.chunkDone, timeout=5_000) as one:
         _click(qtbot, window, "trainStepButton")
     assert one.args[0].step == 1 and len(one.args[0].losses) == 1
+
+
+@pytest.mark.parametrize("stepped", [False, True])
+def test_a_session_whose_mnist_folder_is_gone_opens_on_the_sample(
+    qtbot, window, tmp_path, mnist_folder, stepped
+):
+    """Trained on a folder, saved, the folder deleted (another computer), the session opened:
+    the curves and the optimiser come back, the folder field falls back to the bundled
+    sample, and one sentence names the missing folder. ``stepped``: the session also holds a
+    backward step, so "Opened the session" comes after the training's note, not before."""
+    import shutil
+
+    _use_the_sample(window, batch=16, epochs=3)
+    folder = _find(window, QLineEdit, "dataFolderEdit")
+    folder.setText(str(mnist_folder))
+    folder.editingFinished.emit()
+    for _ in range(3):
+        with qtbot.waitSignal(window.training.chunkDone, timeout=10_000):
+            _click(qtbot, window, "trainStepButton")
+    assert "MNIST (96 images)" in _find(window, QLabel, "trainingStatusLabel").text()
+    losses = window.training.last.losses
+    if stepped:
+        with qtbot.waitSignal(window.compute.backwardReady, timeout=20_000):
+            window.run_backward()
+        window.graph.step()
+    path = tmp_path / "elsewhere.netinspector"
+    with qtbot.waitSignal(window.persistence.sessionSaved, timeout=10_000):
+        window.persistence.save_session(path)
+    shutil.rmtree(mnist_folder)
+
+    taken = []
+    window.training.restored.connect(taken.append)
+    with qtbot.waitSignal(window.persistence.sessionRestored, timeout=20_000):
+        assert window.persistence.open_session(path, trusted=True)
+    qtbot.waitUntil(lambda: bool(taken), timeout=10_000)
+    back = taken[0]
+    assert back.step == 3 and np.array_equal(back.losses, losses)
+    assert len(_curve(window, "lossCurve")[1]) == 3
+    note = f"The session's MNIST folder {mnist_folder} is missing"
+    assert _find(window, QLabel, "trainingStatusLabel").text().startswith(note)
+    assert note in window.statusBar().currentMessage()
+    assert folder.text() == "" and window.state.train_data == ""  # the bundled sample
+    with qtbot.waitSignal(window.training.chunkDone, timeout=10_000) as more:
+        _click(qtbot, window, "trainStepButton")
+    assert more.args[0].step == 4 and "bundled sample" in more.args[0].source

@@ -191,3 +191,45 @@ def test_replacing_the_weights_forgets_the_training_and_the_optimiser(how):
     fresh = Engine(bundled_lenet()).train_chunk(SMALL, None, max_batches=3, max_ms=60_000)
     assert again.step == 3
     np.testing.assert_allclose(again.losses, fresh.losses, rtol=1e-5)
+
+
+def test_a_session_whose_mnist_folder_is_gone_trains_on_with_the_sample(mnist_folder):
+    """Saved on a computer with an MNIST folder, opened where it is missing: the curves, the
+    step count and the optimiser's state come back, training goes on with the bundled sample
+    and one sentence names the folder."""
+    import shutil
+
+    trainer = Trainer(untrained_lenet(0), LENET_INPUT, CPU)
+    trainer.configure(SMALL, str(mnist_folder), CPU)
+    trainer.run_chunk(max_batches=4, max_ms=60_000)
+    snap = trainer.snapshot()
+    assert snap.meta["data"] == str(mnist_folder) and snap.meta["train_size"] == 96
+    shutil.rmtree(mnist_folder)
+
+    model = untrained_lenet(7)
+    model.load_state_dict(trainer.model.state_dict())
+    resumed = Trainer(model, LENET_INPUT, CPU)
+    back = resumed.restore(snap, CPU)
+    assert back.message == (
+        f"The session's MNIST folder {mnist_folder} is missing, so its training goes on with "
+        "the bundled sample."
+    )
+    assert back.folder == "" and "bundled sample" in back.source
+    assert back.step == 4 and np.array_equal(back.losses, trainer.progress().losses)
+    adam = resumed.optimizer.state_dict()["state"][0]["exp_avg"]
+    assert torch.equal(adam, trainer.optimizer.state_dict()["state"][0]["exp_avg"])
+    more = resumed.run_chunk(max_batches=2, max_ms=60_000)
+    assert more.step == 6 and more.message == ""
+
+
+def test_a_session_folder_that_no_longer_holds_mnist_is_named_too(mnist_folder):
+    trainer = Trainer(untrained_lenet(0), LENET_INPUT, CPU)
+    trainer.configure(SMALL, str(mnist_folder), CPU)
+    trainer.run_chunk(max_batches=2, max_ms=60_000)
+    snap = trainer.snapshot()
+    for idx in mnist_folder.iterdir():
+        idx.unlink()
+    load_data(None)  # the folder's images out of the cache, as in a new process
+    back = Trainer(untrained_lenet(0), LENET_INPUT, CPU).restore(snap, CPU)
+    assert f"folder {mnist_folder} no longer holds MNIST" in back.message
+    assert back.folder == "" and back.step == 2
