@@ -98,7 +98,7 @@ class MainWindow(QMainWindow):
             ("canvas", "Drawing", self.canvas_panel, LEFT),
             ("tree", "Modules", self.tree_panel, LEFT),
             ("prediction", "Prediction", self.prediction, RIGHT),
-            ("loss", "Loss and backward", self.loss, RIGHT),
+            ("loss", "Loss and backward", self.loss, BOTTOM),  # beside Training
             ("weights", "Weights", self.weights, RIGHT),
             ("training", "Training", self.training_panel, BOTTOM),
         ])  # fmt: skip

@@ -9,6 +9,8 @@ import pytest
 import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractSpinBox,
     QCheckBox,
     QComboBox,
     QLabel,
@@ -16,6 +18,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSpinBox,
+    QWidget,
 )
 
 from inspector.core.loading import open_model
@@ -68,6 +71,38 @@ def test_the_dock_has_its_controls(window):
     combo = _find(window, QComboBox, "optimizerCombo")
     assert [combo.itemData(i) for i in range(combo.count())] == ["sgd", "momentum", "adam"]
     assert window.findChild(type(window.docks["loss"]), "trainingPanelDock") is not None
+
+
+@pytest.mark.parametrize("size", [(1500, 950), (1920, 1080)])
+def test_the_dock_sits_beside_loss_and_backward_and_nothing_in_it_is_cut(qtbot, size):
+    """Under the central tabs, Loss and backward on its right under the right column; every
+    control at least as wide as its text needs, the curves wide enough to read."""
+    from inspector.app import MainWindow
+
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.resize(*size)
+    win.show()
+    qtbot.waitUntil(lambda: win.last_result is not None, timeout=10_000)
+    try:
+        training, loss, column = (win.docks[k] for k in ("training", "loss", "prediction"))
+        bottom = Qt.DockWidgetArea.BottomDockWidgetArea
+        assert win.dockWidgetArea(training) == win.dockWidgetArea(loss) == bottom
+        assert training.geometry().right() < loss.x() and training.y() == loss.y()
+        assert abs(loss.x() - column.x()) <= 8 and loss.y() > column.geometry().bottom()
+        assert training.x() >= win.docks["canvas"].geometry().right()
+        assert (win.width(), win.height()) == size  # no minimum width pushed the window
+        kinds = (QLabel, QAbstractButton, QComboBox, QAbstractSpinBox, QLineEdit)
+        for widget in win.training_panel.findChildren(QWidget):
+            wrapped = isinstance(widget, QLabel) and widget.wordWrap()
+            if isinstance(widget, kinds) and widget.isVisible() and not wrapped:
+                name = widget.objectName() or getattr(widget, "text", str)()
+                assert widget.width() >= widget.minimumSizeHint().width(), name
+        for name in ("lossCurve", "accuracyCurve", "gradientHealthView"):
+            plot = _find(win, pg.PlotWidget, name)
+            assert plot.width() >= 150 and plot.height() >= 90, name
+    finally:
+        win.close()
 
 
 def test_training_from_scratch_lowers_the_loss_and_raises_the_accuracy(qtbot, window):
