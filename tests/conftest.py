@@ -77,6 +77,28 @@ def window(qtbot):
     win.close()
 
 
+@pytest.fixture
+def mnist_folder(tmp_path) -> Path:
+    """A folder of MNIST's four IDX files (uncompressed): 96 training and 32 test images
+    taken from the bundled sample, so a test can train on "a folder" and then lose it."""
+    import numpy as np
+
+    from inspector.core.mnist import FILES
+    from inspector.core.training_setup import SAMPLE
+
+    with np.load(SAMPLE, allow_pickle=False) as sample:
+        images, labels = sample["images"], sample["labels"]
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    parts = {"train_images": images[:96], "train_labels": labels[:96],
+             "test_images": images[96:128], "test_labels": labels[96:128]}  # fmt: skip
+    for key, array in parts.items():
+        magic = 0x00000803 if array.ndim == 3 else 0x00000801
+        header = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in array.shape)
+        (folder / FILES[key]).write_bytes(header + array.astype(np.uint8).tobytes())
+    return folder
+
+
 # -- a small model zoo --------------------------------------------------------------------
 class ResidualBlock(nn.Module):
     def __init__(self, channels: int) -> None:

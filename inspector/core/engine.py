@@ -45,6 +45,8 @@ from .training_snapshot import TrainingSnapshot
 
 # A graph with more nodes than this opens with its repeated blocks (layer1.0, ...) collapsed.
 COLLAPSE_ABOVE = 300
+# How a weights message ends, without or with training forgotten.
+_FORGOT = {False: ".", True: "; the training so far (curves, optimiser state) was forgotten."}
 
 
 class CancelFlag(Protocol):
@@ -56,6 +58,7 @@ class Engine:
 
     def __init__(self, opened: OpenedModel, device: str = "cpu") -> None:
         self.device = torch.device(device)
+        self._trainer: Trainer | None = None  # the current model's, made on the first use
         self._adopt(opened)
         self.model.to(self.device)
 
@@ -123,12 +126,14 @@ class Engine:
         return UpdateResult("update", tuple(updated), message)
 
     def reset(self) -> UpdateResult:
-        """Back to the weights the model was opened with; gradients cleared."""
+        """Back to the weights the model was opened with; gradients and the training so far
+        (curves, steps, optimiser state) cleared."""
         self.model.load_state_dict(self._initial)
         self.model.zero_grad(set_to_none=True)
         names = tuple(n for n, _ in self.model.named_parameters())
-        message = "Weights reset to the ones the model was opened with; gradients cleared."
-        return UpdateResult("reset", names, message)
+        forgot = self._forget_training()
+        message = "Weights reset to the ones the model was opened with; gradients cleared"
+        return UpdateResult("reset", names, message + _FORGOT[forgot], forgot)
 
     def parameters(self, path: str, request_id: int = 0) -> ParametersResult:
         return self._compared_parameters(module_parameters(self.model, path, request_id))
@@ -151,7 +156,8 @@ class Engine:
         }
         apply_state_dict(self.model, tensors, "the session's weights")
         names = tuple(n for n, _ in self.model.named_parameters())
-        return UpdateResult("restore", names, "Weights restored.")
+        forgot = self._forget_training()
+        return UpdateResult("restore", names, "Weights restored" + _FORGOT[forgot], forgot)
 
     # -- the model and the device ---------------------------------------------------------------
     def open(
@@ -286,7 +292,7 @@ class Engine:
     # -- training (core.training) -------------------------------------------------------------
     def trainer(self) -> Trainer:
         """The trainer of the current model (a new one, with nothing logged, for a new model)."""
-        trainer = getattr(self, "_trainer", None)
+        trainer = self._trainer
         if trainer is None or trainer.model is not self.model:
             trainer = Trainer(self.model, self.settings.input, self.device,
                               self.settings.output_index, self.opened.name)  # fmt: skip
@@ -313,15 +319,26 @@ class Engine:
         training so far (curves, optimiser state) is forgotten with the weights."""
         modules, kept = reinitialise(self.model, seed)
         self.model.zero_grad(set_to_none=True)
-        self.trainer().reset_progress()
+        self._forget_training()
         names = tuple(n for n, _ in self.model.named_parameters())
         note = f"; {kept:,} parameters have no reset_parameters and were kept" if kept else ""
-        return UpdateResult("reinit", names, f"Re-initialised {modules} modules{note}.")
+        return UpdateResult("reinit", names, f"Re-initialised {modules} modules{note}.", True)
+
+    def _forget_training(self) -> bool:
+        """Forget the current model's training (curves, steps, the optimiser's moments): they
+        belong to weights that were just replaced, and Adam's moments would steer the new
+        ones. True if there was any to forget."""
+        trainer = self._trainer
+        if trainer is None or trainer.model is not self.model:
+            return False
+        trained = trainer.step > 0 or trainer.optimizer is not None
+        trainer.reset_progress()
+        return trained
 
     def training_state(self) -> TrainingSnapshot | None:
         """The training so far (curves, optimiser state, order), for a session; None if the
         current model has not been trained here."""
-        trainer = getattr(self, "_trainer", None)
+        trainer = self._trainer
         if trainer is None or trainer.model is not self.model or trainer.step == 0:
             return None
         return trainer.snapshot()

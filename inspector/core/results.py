@@ -132,9 +132,12 @@ class BackwardResult:
 
 @dataclass(frozen=True)
 class UpdateResult:
-    kind: str  # "update" or "reset"
+    kind: str  # "update", "reset", "restore" or "reinit"
     updated: tuple[str, ...]  # parameter names that changed
     message: str
+    # The weights were replaced under the optimiser: the training so far (its curves, steps
+    # and optimiser state) was forgotten with them, and the Training dock shows it.
+    training_forgotten: bool = False
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from .training_setup import (
     load_data,
     make_optimizer,
     move_state,
+    saved_folder,
 )
 from .training_snapshot import SNAPSHOT_VERSION, TrainingSnapshot
 
@@ -68,7 +69,8 @@ class TrainProgress:
     images: int = 0
     seconds: float = 0.0
     source: str = ""
-    message: str = ""
+    folder: str = ""  # the MNIST folder trained on ("": the bundled sample)
+    message: str = ""  # a note for the user (a session's data folder missing here)
 
     def recent_loss(self, n: int = 20) -> float | None:
         return float(self.losses[-n:].mean()) if len(self.losses) else None
@@ -274,6 +276,7 @@ class Trainer:
             health_steps=np.asarray(self.health_steps, np.int64), health=health,
             finished=self.finished, batches=batches, images=images, seconds=seconds,
             source=self.data.source if self.data is not None else "",
+            folder=self.folder or "",
         )  # fmt: skip
 
     # -- sessions ----------------------------------------------------------------------------
@@ -312,14 +315,17 @@ class Trainer:
         return TrainingSnapshot(meta, arrays)
 
     def restore(self, snap: TrainingSnapshot, device: torch.device) -> TrainProgress:
-        """Take back a snapshot (checked by ``check_snapshot``) of a trainer of this model."""
+        """Take back a snapshot (checked by ``check_snapshot``) of a trainer of this model.
+        Its MNIST folder missing here, it goes on with the bundled sample and says so in the
+        progress's ``message``; the curves and optimiser state come back all the same."""
         meta, arrays = snap.meta, snap.arrays
         names = [n for n, _ in self.params]
         if list(meta["names"]) != names:
             raise TrainingRefused("the saved training is of another model's parameters")
         config = TrainConfig(**meta["config"])
         self.reset_progress()
-        self.configure(config, meta["data"] or None, device)
+        folder, note = saved_folder(meta["data"])
+        self.configure(config, folder, device)
         if meta["optimizer"]:
             self.optimizer = make_optimizer(
                 meta["optimizer"], [p for _, p in self.params], config.lr
@@ -346,7 +352,7 @@ class Trainer:
         self.health_steps = arrays["health/steps"].tolist()
         values = arrays["health/values"].numpy()
         self.health = [values[:, :, t].copy() for t in range(values.shape[2])]
-        return self.progress()
+        return replace(self.progress(), message=note)
 
 
 def with_config(config: TrainConfig, **changes: Any) -> TrainConfig:

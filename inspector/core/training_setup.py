@@ -99,6 +99,26 @@ def load_data(folder: str | Path | None) -> TrainData:
     return data
 
 
+def saved_folder(folder: str) -> tuple[str | None, str]:
+    """The MNIST folder a saved training used, if it holds MNIST here; otherwise ``None`` (the
+    bundled sample) and one sentence naming the folder: a session opened on another computer
+    goes on training instead of being refused."""
+    if not folder:
+        return None, ""
+    if not Path(folder).is_dir():
+        why = "is missing"
+    else:
+        try:
+            load_data(folder)  # read here once; training then takes it from the cache
+            return folder, ""
+        except TrainingRefused:
+            why = "no longer holds MNIST"
+    return None, (
+        f"The session's MNIST folder {folder} {why}, so its training goes on with the "
+        "bundled sample."
+    )
+
+
 # -- the model: what it takes, what it gives -----------------------------------------------------
 def input_adapter(spec: InputSpec, device: torch.device, name: str = "This model"):
     """0-1 batches ``[N, 1, 32, 32]`` → what the model takes, on ``device``, the way the app

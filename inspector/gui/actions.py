@@ -67,7 +67,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Back to before the first node", "resetSteppingAction"),
     ActionSpec("&Backward", "&Update Weights", "update_weights", "Ctrl+U",
                "Update weights: one SGD step, p -= lr * p.grad", "updateAction"),
-    ActionSpec("&Backward", "Rese&t Weights", "compute.reset_weights", "",
+    ActionSpec("&Backward", "Rese&t Weights", "training.reset_weights", "",
                "Back to the weights the model was opened with", "resetWeightsAction"),
     ActionSpec("&View", "&Find Module…", "tree_panel.focus_filter", "Ctrl+F",
                "Filter the module tree by name or type", "findModuleAction"),

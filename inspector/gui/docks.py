@@ -1,4 +1,9 @@
-"""How the window is laid out: the docks around the central tabs, and their first sizes."""
+"""How the window is laid out: the docks around the central tabs, and their first sizes.
+
+Drawing and Modules run the full height on the left; Prediction and Weights stand on the
+right. Under the central tabs and the right column one row holds Training beside Loss and
+backward: the two ways of changing the weights side by side, the training curves as wide as
+the tabs, Loss and backward as wide as the column above it."""
 
 from __future__ import annotations
 
@@ -13,10 +18,11 @@ HORIZONTAL, VERTICAL = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
 def build_docks(
     window: QMainWindow, panels: list[tuple[str, str, QWidget, Qt.DockWidgetArea]]
 ) -> dict[str, QDockWidget]:
-    """One dock per (key, title, panel, area); the dock's objectName is the panel's + Dock."""
-    # The side docks run the window's full height; a bottom dock sits under the tabs only.
+    """One dock per (key, title, panel, area); the dock's objectName is the panel's + Dock.
+    Training and Loss and backward, both at the bottom, are put side by side, Loss right."""
+    # The left docks run the window's full height; the bottom row runs under the right ones.
     window.setCorner(Qt.Corner.BottomLeftCorner, LEFT)
-    window.setCorner(Qt.Corner.BottomRightCorner, RIGHT)
+    window.setCorner(Qt.Corner.BottomRightCorner, BOTTOM)
     docks = {}
     for key, title, widget, area in panels:
         dock = QDockWidget(title, window)
@@ -24,6 +30,8 @@ def build_docks(
         dock.setWidget(widget)
         window.addDockWidget(area, dock)
         docks[key] = dock
+    if "training" in docks and "loss" in docks:
+        window.splitDockWidget(docks["training"], docks["loss"], HORIZONTAL)
     return docks
 
 
@@ -31,14 +39,19 @@ def share_room(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
     """First sizes in proportion to the window: drawing is the main thing people do, so the
     canvas dock gets a generous share of width and height."""
     width, height = window.width(), window.height()
-    left, right = max(360, int(0.26 * width)), max(340, int(0.22 * width))
+    # The right column at least as wide as Loss and backward needs: it stands under it.
+    narrowest = max(340, docks["loss"].minimumSizeHint().width())
+    left, right = max(360, int(0.26 * width)), max(narrowest, int(0.22 * width))
     window.resizeDocks([docks["canvas"], docks["prediction"]], [left, right], HORIZONTAL)
     tall = [int(0.66 * height), int(0.28 * height)]
     window.resizeDocks([docks["canvas"], docks["tree"]], tall, VERTICAL)
-    if "training" in docks:  # below the central tabs: curves need width more than height
-        window.resizeDocks([docks["training"]], [int(0.2 * height)], VERTICAL)
-    right_column = [docks["prediction"], docks["loss"], docks["weights"]]
-    window.resizeDocks(right_column, [int(height * f) for f in (0.25, 0.22, 0.5)], VERTICAL)
+    right_column = [docks["prediction"], docks["weights"]]
+    window.resizeDocks(right_column, [int(height * f) for f in (0.25, 0.45)], VERTICAL)
+    # The bottom row: low (the tabs keep most of the height), Loss as wide as the column above.
+    window.resizeDocks([docks["training"]], [int(0.26 * height)], VERTICAL)
+    # Both widths in one call: given alone, Loss's is only approached.
+    bottom_row = [docks["training"], docks["loss"]]
+    window.resizeDocks(bottom_row, [width - left - right, right], HORIZONTAL)
 
 
 def stacked(*widgets: QWidget) -> QWidget:

@@ -98,7 +98,7 @@ class MainWindow(QMainWindow):
             ("canvas", "Drawing", self.canvas_panel, LEFT),
             ("tree", "Modules", self.tree_panel, LEFT),
             ("prediction", "Prediction", self.prediction, RIGHT),
-            ("loss", "Loss and backward", self.loss, RIGHT),
+            ("loss", "Loss and backward", self.loss, BOTTOM),  # beside Training
             ("weights", "Weights", self.weights, RIGHT),
             ("training", "Training", self.training_panel, BOTTOM),
         ])  # fmt: skip
@@ -161,7 +161,6 @@ class MainWindow(QMainWindow):
         self.activations.rowsInSight.connect(lambda rows: compute.configure(coloured=rows))
         self.loss.backwardRequested.connect(self.run_backward)
         self.loss.updateRequested.connect(self.update_weights)
-        self.loss.resetRequested.connect(compute.reset_weights)
         self.canvas_panel.message.connect(self.show_message)
         self.canvas_panel.warning.connect(lambda text: self.show_message(text, warning=True))
         self.frames.frameShown.connect(lambda _id: compute.frame_shown())
@@ -177,6 +176,7 @@ class MainWindow(QMainWindow):
         compute.failed.connect(self._on_failed)
         self.comparer = Comparer(self)  # Pin and Compare (issue 13): wires itself
         self.training = TrainingControl(self, self.training_panel)
+        self.loss.resetRequested.connect(self.training.reset_weights)
 
     # -- input → worker -------------------------------------------------------------------
     @Slot()

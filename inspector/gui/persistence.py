@@ -254,8 +254,7 @@ class Persistence(QObject):
             learning_rate=saved.learning_rate,
         )
         w.canvas_panel.restore(saved.drawing, saved.raw_input)
-        if saved.training is not None:
-            w.training.restore(saved.training)
+        w.training.restore(saved.training)
         if saved.selected_module is not None:
             self.state.selected_module = saved.selected_module
         if saved.device != w.compute.device and w.device_combo.findText(saved.device) >= 0:
@@ -279,7 +278,11 @@ class Persistence(QObject):
     def _done(self) -> None:
         path = self._restore_path
         self._drop_restore()
-        self.window.show_message(f"Opened the session {Path(path).name}.")
+        # After a backward the training's restore has answered: its note (a data folder
+        # missing here) must not be replaced. Without one, the note comes after this.
+        note = self.window.training.restore_note
+        text = f"Opened the session {Path(path).name}."
+        self.window.show_message(f"{text} {note}" if note else text, warning=bool(note))
         self.sessionRestored.emit(path)
 
     def closing(self) -> None:

@@ -8,7 +8,8 @@ through the GUI thread but lets the drawing's forward run only every other chunk
 while drawing, it gained nothing (``bench --train``), so 1 it is. The panels, the drawing's
 forward and the weights panel are refreshed a few times a second, not after every chunk.
 Pausing keeps everything (weights, optimiser state, curves, the epoch's place); closing the
-window stops a chunk at its next batch.
+window stops a chunk at its next batch. Replacing the weights (Re-initialise, Reset weights)
+forgets the training: the engine drops it, and the dock shows it gone.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class TrainingControl(QObject):
         # torch threads in a chunk; None: every core, one fewer while a stroke is drawn
         self.chunk_threads: int | None = None
         self.last: TrainProgress | None = None
+        self.restore_note = ""  # what the last session's training restore had to say
         self.chunk_batches, self.chunk_ms = CHUNK_BATCHES, CHUNK_MS
         self.images, self.seconds = 0, 0.0  # trained in this window (the benchmark reads them)
         self._shown_at = 0.0
@@ -74,6 +76,7 @@ class TrainingControl(QObject):
         self.state.on("selected_module", panel.health.set_module)
         panel.health.set_module(self.state.selected_module)
         self.compute.modelLoaded.connect(self._on_model_loaded)
+        self.compute.weightsUpdated.connect(self._on_weights_updated)
         self.compute.workCancelled.connect(self._on_cancelled)
 
     @property
@@ -193,21 +196,31 @@ class TrainingControl(QObject):
             self.compute.select_module(self.state.selected_module)
         self.progressShown.emit(progress)
 
-    # -- re-initialise, save -----------------------------------------------------------------
+    # -- re-initialise, reset, save ------------------------------------------------------------
     @Slot()
     def reinitialise(self) -> None:
-        if self.running:
-            self.pause()
-
-        def done(result) -> None:
-            self.last = None
-            self.panel.show_progress(None)
-            self.bar.setVisible(False)
-            self.compute.weightsUpdated.emit(result)  # the window shows the new weights
-
+        self.pause()
+        shown = self.compute.weightsUpdated.emit  # the window and this dock follow it
         self.compute.runner.call(
-            Job("reinit", "Re-initialising the weights", lambda e, c: e.reinitialise(), done)
+            Job("reinit", "Re-initialising the weights", lambda e, c: e.reinitialise(), shown)
         )
+
+    @Slot()
+    def reset_weights(self) -> None:
+        """Loss and backward's Reset weights: paused first, so that no chunk queued after the
+        reset trains the weights put back before the dock shows the training forgotten."""
+        self.pause()
+        self.compute.reset_weights()
+
+    @Slot(object)
+    def _on_weights_updated(self, result) -> None:
+        if result.training_forgotten:
+            self._forget()
+
+    def _forget(self) -> None:
+        self.last = None
+        self.panel.show_progress(None)
+        self.bar.setVisible(False)
 
     @Slot()
     def choose_weights_file(self) -> None:
@@ -237,8 +250,13 @@ class TrainingControl(QObject):
             Job("training-state", "Reading the training", lambda e, c: e.training_state(), done)
         )
 
-    def restore(self, snapshot: TrainingSnapshot) -> None:
-        """Take back a session's training (its model is open, its weights in)."""
+    def restore(self, snapshot: TrainingSnapshot | None) -> None:
+        """Take back a session's training (its model is open, its weights in; None: the
+        session has none). A data folder missing here is replaced by the bundled sample, and
+        ``restore_note`` says so once the worker has answered."""
+        self.restore_note = ""
+        if snapshot is None:
+            return
         config = snapshot.meta["config"]
         self.state.update(
             train_optimizer=config["optimizer"],
@@ -246,7 +264,6 @@ class TrainingControl(QObject):
             train_batch=config["batch_size"],
             train_epochs=config["epochs"],
             train_augment=config["augment"],
-            train_data=snapshot.meta["data"],
         )
 
         def run(engine, cancel):
@@ -260,7 +277,12 @@ class TrainingControl(QObject):
                 self.window.show_message(result, warning=True)
                 return
             self.last = result
+            self.state.train_data = result.folder  # "" when the session's is missing here
             self._show(result)
+            if result.message:
+                self.restore_note = result.message
+                self.panel.set_status(result.message)
+                self.window.show_message(result.message, warning=True)
             self.restored.emit(result)
 
         self.compute.runner.call(Job("training-restore", "Restoring the training", run, done))
@@ -270,9 +292,7 @@ class TrainingControl(QObject):
     def _on_model_loaded(self, _loaded) -> None:
         self.running = False
         self.panel.set_running(False)
-        self.last = None
-        self.panel.show_progress(None)
-        self.bar.setVisible(False)
+        self._forget()
 
     @Slot(str)
     def _on_cancelled(self, kind: str) -> None:

@@ -30,6 +30,7 @@ class HealthView(QWidget):
         self.caption = QLabel("Gradient health: train to see it")
         self.caption.setObjectName("healthCaption")
         self.caption.setMinimumWidth(1)
+        self.caption.setWordWrap(True)  # two lines rather than cut where the dock is narrow
         self.plot = pg.PlotWidget()
         self.plot.setObjectName("gradientHealthView")
         self.plot.setBackground(PANEL_BACKGROUND)

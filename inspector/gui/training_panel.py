@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSignalBlocker, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -29,6 +29,8 @@ from ..core.training_setup import DEFAULT_LR, OPTIMIZERS
 from .training_health import HealthView
 
 SAMPLE_HINT = "bundled 1,000-image sample"
+# Short names in the combo (it shares a row with four settings); OPTIMIZERS' are its tooltips.
+SHORT_NAMES = {"sgd": "SGD", "momentum": "SGD + momentum", "adam": "Adam"}
 
 
 def _button(text: str, name: str, tip: str) -> QPushButton:
@@ -46,7 +48,7 @@ def _plot(name: str, y_label: str) -> pg.PlotWidget:
     plot.setLabel("left", y_label)
     plot.showGrid(x=True, y=True, alpha=0.2)
     plot.setMinimumHeight(90)
-    plot.setMinimumWidth(40)  # shares the dock with the controls and the health view
+    plot.setMinimumWidth(120)
     return plot
 
 
@@ -73,27 +75,33 @@ class TrainingPanel(QWidget):
                                    "(open them with --weights)")  # fmt: skip
         self.optimizer_combo = QComboBox()
         self.optimizer_combo.setObjectName("optimizerCombo")
-        for key, text in OPTIMIZERS.items():
-            self.optimizer_combo.addItem(text, key)
+        for index, (key, text) in enumerate(OPTIMIZERS.items()):
+            self.optimizer_combo.addItem(SHORT_NAMES[key], key)
+            self.optimizer_combo.setItemData(index, text, Qt.ItemDataRole.ToolTipRole)
         self.optimizer_combo.setToolTip("SGD as in the tutorial, SGD with momentum, or Adam")
         self.lr_spin = QDoubleSpinBox()
         self.lr_spin.setObjectName("trainLrSpin")
         self.lr_spin.setDecimals(5)
         self.lr_spin.setRange(0.00001, 10.0)
         self.lr_spin.setSingleStep(0.0005)
-        self.lr_spin.setToolTip("The optimiser's learning rate (changes apply at the next chunk)")
+        self.lr_spin.setToolTip(
+            "Learning rate: the optimiser's step size (changes apply at the next chunk)"
+        )
         self.batch_spin = QSpinBox()
         self.batch_spin.setObjectName("batchSizeSpin")
         self.batch_spin.setRange(1, 4096)
-        self.batch_spin.setToolTip("Images per step")
+        self.batch_spin.setToolTip("Batch size: images per step")
         self.epochs_spin = QSpinBox()
         self.epochs_spin.setObjectName("epochsSpin")
         self.epochs_spin.setRange(1, 1000)
-        self.epochs_spin.setToolTip("Passes over the training images; more carries on")
-        self.augment_check = QCheckBox("Augment (as the bundled weights were trained)")
+        self.epochs_spin.setToolTip(
+            "Epochs: passes over the training images; raising it after the end carries on"
+        )
+        self.augment_check = QCheckBox("Augment")
         self.augment_check.setObjectName("augmentCheck")
         self.augment_check.setToolTip(
-            "Random rotation, scale, shear, shift and stroke thickness, as net-inspector train"
+            "Random rotation, scale, shear, shift and stroke thickness, as net-inspector train "
+            "(and the bundled weights) used"
         )
         self.data_edit = QLineEdit()
         self.data_edit.setObjectName("dataFolderEdit")
@@ -102,7 +110,10 @@ class TrainingPanel(QWidget):
             "A folder with MNIST's four IDX files (train-images-idx3-ubyte(.gz), …); empty: "
             "the 1,000 test images bundled with the app (800 to train on, 200 held out)"
         )
-        self.data_button = _button("…", "dataFolderButton", "Choose the MNIST folder")
+        self.data_button = QToolButton()  # as small as its "…"
+        self.data_button.setText("…")
+        self.data_button.setObjectName("dataFolderButton")
+        self.data_button.setToolTip("Choose the MNIST folder")
         self.status_label = QLabel("Not trained yet.")
         self.status_label.setObjectName("trainingStatusLabel")
         self.status_label.setMinimumWidth(1)
@@ -120,51 +131,61 @@ class TrainingPanel(QWidget):
             pen=None, symbol="s", symbolSize=9, symbolBrush=(250, 210, 80), name="test set"
         )
         self.health = HealthView()
-        self.health.setMinimumWidth(60)
+        self.health.setMinimumWidth(160)
         self._lay_out()
         self._bind()
 
     def _lay_out(self) -> None:
-        buttons = QHBoxLayout()
+        """Three rows of controls over the three plots: the dock sits under the central tabs
+        beside Loss and backward, where width is plentiful and height is not, and curves
+        over steps read best wide."""
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.setSpacing(3)
+        layout.addLayout(self._first_row())
+        layout.addLayout(self._settings_row())
+        layout.addLayout(self._data_row())
+        plots = QHBoxLayout()
+        plots.addWidget(self.loss_plot, 2)
+        plots.addWidget(self.acc_plot, 2)
+        plots.addWidget(self.health, 3)
+        layout.addLayout(plots, 1)
+
+    def _first_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
         for button in (self.train_button, self.step_button, self.reinit_button):
-            buttons.addWidget(button)
-        data = QHBoxLayout()
-        data.addWidget(self.data_edit, 1)
-        data.addWidget(self.data_button)
-        # Two settings a row: the dock sits under the tabs and must stay low.
-        form = QGridLayout()
-        for row, pairs in enumerate(
-            (
-                (("Optimiser", self.optimizer_combo), ("Learning rate", self.lr_spin)),
-                (("Batch size", self.batch_spin), ("Epochs", self.epochs_spin)),
-            )
-        ):
-            for col, (text, widget) in enumerate(pairs):
-                form.addWidget(QLabel(text), row, 2 * col)
-                form.addWidget(widget, row, 2 * col + 1)
-        form.addWidget(self.augment_check, 2, 0, 1, 2)
-        form.addWidget(QLabel("MNIST folder"), 3, 0)
-        form.addLayout(data, 3, 1, 1, 3)
-        for widget in (self.optimizer_combo, self.lr_spin, self.batch_spin, self.epochs_spin):
-            widget.setMinimumWidth(60)  # the dock shares the width with three plots
-        save = QHBoxLayout()
-        save.addWidget(self.save_button)
-        save.addWidget(self.status_label, 1)
-        controls = QVBoxLayout()
-        controls.setSpacing(3)
-        controls.addLayout(buttons)
-        controls.addLayout(form)
-        controls.addLayout(save)
-        controls.addStretch(1)
-        left = QWidget()
-        left.setLayout(controls)
-        left.setMaximumWidth(400)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(left)
-        layout.addWidget(self.loss_plot, 2)
-        layout.addWidget(self.acc_plot, 2)
-        layout.addWidget(self.health, 3)
+            row.addWidget(button)
+        row.addSpacing(8)
+        row.addWidget(self.status_label, 1)
+        return row
+
+    def _settings_row(self) -> QHBoxLayout:
+        """Short labels (their tooltips say the rest), so the row fits the narrowest dock."""
+        row = QHBoxLayout()
+        pairs = (("Optimiser", self.optimizer_combo), ("LR", self.lr_spin),
+                 ("Batch", self.batch_spin), ("Epochs", self.epochs_spin))  # fmt: skip
+        for text, widget in pairs:
+            label = QLabel(text)
+            label.setToolTip(widget.toolTip())
+            label.setBuddy(widget)
+            row.addWidget(label)
+            row.addWidget(widget)
+            row.addSpacing(6)
+        row.addWidget(self.augment_check)
+        row.addStretch(1)
+        return row
+
+    def _data_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        label = QLabel("MNIST folder")
+        label.setToolTip(self.data_edit.toolTip())
+        label.setBuddy(self.data_edit)
+        row.addWidget(label)
+        row.addWidget(self.data_edit, 1)
+        row.addWidget(self.data_button)
+        row.addSpacing(6)
+        row.addWidget(self.save_button)
+        return row
 
     # -- controls ↔ state ---------------------------------------------------------------------
     def _bind(self) -> None:

@@ -8,7 +8,18 @@ import pyqtgraph as pg
 import pytest
 import torch
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QLineEdit, QPushButton, QSpinBox
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractSpinBox,
+    QCheckBox,
+    QComboBox,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
 
 from inspector.core.loading import open_model
 from inspector.core.state import ModelRef
@@ -60,6 +71,38 @@ def test_the_dock_has_its_controls(window):
     combo = _find(window, QComboBox, "optimizerCombo")
     assert [combo.itemData(i) for i in range(combo.count())] == ["sgd", "momentum", "adam"]
     assert window.findChild(type(window.docks["loss"]), "trainingPanelDock") is not None
+
+
+@pytest.mark.parametrize("size", [(1500, 950), (1920, 1080)])
+def test_the_dock_sits_beside_loss_and_backward_and_nothing_in_it_is_cut(qtbot, size):
+    """Under the central tabs, Loss and backward on its right under the right column; every
+    control at least as wide as its text needs, the curves wide enough to read."""
+    from inspector.app import MainWindow
+
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.resize(*size)
+    win.show()
+    qtbot.waitUntil(lambda: win.last_result is not None, timeout=10_000)
+    try:
+        training, loss, column = (win.docks[k] for k in ("training", "loss", "prediction"))
+        bottom = Qt.DockWidgetArea.BottomDockWidgetArea
+        assert win.dockWidgetArea(training) == win.dockWidgetArea(loss) == bottom
+        assert training.geometry().right() < loss.x() and training.y() == loss.y()
+        assert abs(loss.x() - column.x()) <= 8 and loss.y() > column.geometry().bottom()
+        assert training.x() >= win.docks["canvas"].geometry().right()
+        assert (win.width(), win.height()) == size  # no minimum width pushed the window
+        kinds = (QLabel, QAbstractButton, QComboBox, QAbstractSpinBox, QLineEdit)
+        for widget in win.training_panel.findChildren(QWidget):
+            wrapped = isinstance(widget, QLabel) and widget.wordWrap()
+            if isinstance(widget, kinds) and widget.isVisible() and not wrapped:
+                name = widget.objectName() or getattr(widget, "text", str)()
+                assert widget.width() >= widget.minimumSizeHint().width(), name
+        for name in ("lossCurve", "accuracyCurve", "gradientHealthView"):
+            plot = _find(win, pg.PlotWidget, name)
+            assert plot.width() >= 150 and plot.height() >= 90, name
+    finally:
+        win.close()
 
 
 def test_training_from_scratch_lowers_the_loss_and_raises_the_accuracy(qtbot, window):
@@ -218,3 +261,75 @@ def test_closing_mid_epoch_returns_within_a_second(qtbot, batch):
     win.close()
     assert time.perf_counter() - started < 1.0
     assert not win.compute.runner.isRunning()
+
+
+def test_reset_weights_pauses_and_forgets_the_training(qtbot, window):
+    """Loss and backward's Reset weights puts the bundled weights back under the optimiser:
+    training pauses, and its curves, steps and optimiser state go with the weights."""
+    _use_the_sample(window, batch=8, epochs=50)
+    _click(qtbot, window, "trainButton")
+    qtbot.waitUntil(lambda: _step(window) >= 5, timeout=20_000)
+    status = _find(window, QLabel, "trainingStatusLabel")
+    assert status.text().startswith("epoch 1/50")
+    with qtbot.waitSignal(window.compute.weightsUpdated, timeout=10_000) as reset:
+        _click(qtbot, window, "resetWeightsButton")
+    assert reset.args[0].kind == "reset" and reset.args[0].training_forgotten
+    assert "training so far" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: not window.training.in_flight, timeout=5_000)
+    qtbot.wait(300)  # no chunk queued behind the reset trains on
+    assert not window.training.running and window.training.last is None
+    assert _find(window, QPushButton, "trainButton").text() == "Train"
+    assert status.text() == "Not trained yet." and len(_curve(window, "lossCurve")[1]) == 0
+    assert not _find(window, QProgressBar, "trainingProgressBar").isVisible()
+    kept = []
+    window.training.request_snapshot(kept.append)
+    qtbot.waitUntil(lambda: bool(kept), timeout=5_000)
+    assert kept == [None]  # nothing of the old training would go into a session
+    with qtbot.waitSignal(window.training.chunkDone, timeout=5_000) as one:
+        _click(qtbot, window, "trainStepButton")
+    assert one.args[0].step == 1 and len(one.args[0].losses) == 1
+
+
+@pytest.mark.parametrize("stepped", [False, True])
+def test_a_session_whose_mnist_folder_is_gone_opens_on_the_sample(
+    qtbot, window, tmp_path, mnist_folder, stepped
+):
+    """Trained on a folder, saved, the folder deleted (another computer), the session opened:
+    the curves and the optimiser come back, the folder field falls back to the bundled
+    sample, and one sentence names the missing folder. ``stepped``: the session also holds a
+    backward step, so "Opened the session" comes after the training's note, not before."""
+    import shutil
+
+    _use_the_sample(window, batch=16, epochs=3)
+    folder = _find(window, QLineEdit, "dataFolderEdit")
+    folder.setText(str(mnist_folder))
+    folder.editingFinished.emit()
+    for _ in range(3):
+        with qtbot.waitSignal(window.training.chunkDone, timeout=10_000):
+            _click(qtbot, window, "trainStepButton")
+    assert "MNIST (96 images)" in _find(window, QLabel, "trainingStatusLabel").text()
+    losses = window.training.last.losses
+    if stepped:
+        with qtbot.waitSignal(window.compute.backwardReady, timeout=20_000):
+            window.run_backward()
+        window.graph.step()
+    path = tmp_path / "elsewhere.netinspector"
+    with qtbot.waitSignal(window.persistence.sessionSaved, timeout=10_000):
+        window.persistence.save_session(path)
+    shutil.rmtree(mnist_folder)
+
+    taken = []
+    window.training.restored.connect(taken.append)
+    with qtbot.waitSignal(window.persistence.sessionRestored, timeout=20_000):
+        assert window.persistence.open_session(path, trusted=True)
+    qtbot.waitUntil(lambda: bool(taken), timeout=10_000)
+    back = taken[0]
+    assert back.step == 3 and np.array_equal(back.losses, losses)
+    assert len(_curve(window, "lossCurve")[1]) == 3
+    note = f"The session's MNIST folder {mnist_folder} is missing"
+    assert _find(window, QLabel, "trainingStatusLabel").text().startswith(note)
+    assert note in window.statusBar().currentMessage()
+    assert folder.text() == "" and window.state.train_data == ""  # the bundled sample
+    with qtbot.waitSignal(window.training.chunkDone, timeout=10_000) as more:
+        _click(qtbot, window, "trainStepButton")
+    assert more.args[0].step == 4 and "bundled sample" in more.args[0].source

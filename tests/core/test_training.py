@@ -192,3 +192,65 @@ def test_a_damaged_training_record_is_refused(tmp_path):
             archive.writestr(name, data)
     with pytest.raises(SessionError, match=r"bad\.netinspector is damaged: its training"):
         load_session(path)
+
+
+@pytest.mark.parametrize("how", ["reset", "load_weights"])
+def test_replacing_the_weights_forgets_the_training_and_the_optimiser(how):
+    """Reset weights (or a session's weights put in) changes the weights under the optimiser:
+    Adam's moments, the curves and the step count belong to weights that are gone."""
+    engine = Engine(bundled_lenet())
+    bundled = engine.weights()
+    assert not engine.reset().training_forgotten  # nothing trained: nothing to forget
+    engine.train_chunk(SMALL, None, max_batches=4, max_ms=60_000)
+    assert engine.trainer().optimizer.state  # Adam's moments of the trained weights
+    result = engine.reset() if how == "reset" else engine.load_weights(bundled)
+    assert result.training_forgotten and "training so far" in result.message
+    assert engine.training_state() is None and engine.trainer().optimizer is None
+    assert engine.trainer().progress().losses.size == 0
+    # Training again is training afresh from the bundled weights: a new engine's first steps.
+    again = engine.train_chunk(SMALL, None, max_batches=3, max_ms=60_000)
+    fresh = Engine(bundled_lenet()).train_chunk(SMALL, None, max_batches=3, max_ms=60_000)
+    assert again.step == 3
+    np.testing.assert_allclose(again.losses, fresh.losses, rtol=1e-5)
+
+
+def test_a_session_whose_mnist_folder_is_gone_trains_on_with_the_sample(mnist_folder):
+    """Saved on a computer with an MNIST folder, opened where it is missing: the curves, the
+    step count and the optimiser's state come back, training goes on with the bundled sample
+    and one sentence names the folder."""
+    import shutil
+
+    trainer = Trainer(untrained_lenet(0), LENET_INPUT, CPU)
+    trainer.configure(SMALL, str(mnist_folder), CPU)
+    trainer.run_chunk(max_batches=4, max_ms=60_000)
+    snap = trainer.snapshot()
+    assert snap.meta["data"] == str(mnist_folder) and snap.meta["train_size"] == 96
+    shutil.rmtree(mnist_folder)
+
+    model = untrained_lenet(7)
+    model.load_state_dict(trainer.model.state_dict())
+    resumed = Trainer(model, LENET_INPUT, CPU)
+    back = resumed.restore(snap, CPU)
+    assert back.message == (
+        f"The session's MNIST folder {mnist_folder} is missing, so its training goes on with "
+        "the bundled sample."
+    )
+    assert back.folder == "" and "bundled sample" in back.source
+    assert back.step == 4 and np.array_equal(back.losses, trainer.progress().losses)
+    adam = resumed.optimizer.state_dict()["state"][0]["exp_avg"]
+    assert torch.equal(adam, trainer.optimizer.state_dict()["state"][0]["exp_avg"])
+    more = resumed.run_chunk(max_batches=2, max_ms=60_000)
+    assert more.step == 6 and more.message == ""
+
+
+def test_a_session_folder_that_no_longer_holds_mnist_is_named_too(mnist_folder):
+    trainer = Trainer(untrained_lenet(0), LENET_INPUT, CPU)
+    trainer.configure(SMALL, str(mnist_folder), CPU)
+    trainer.run_chunk(max_batches=2, max_ms=60_000)
+    snap = trainer.snapshot()
+    for idx in mnist_folder.iterdir():
+        idx.unlink()
+    load_data(None)  # the folder's images out of the cache, as in a new process
+    back = Trainer(untrained_lenet(0), LENET_INPUT, CPU).restore(snap, CPU)
+    assert f"folder {mnist_folder} no longer holds MNIST" in back.message
+    assert back.folder == "" and back.step == 2
