@@ -6,17 +6,45 @@ destroys the object on the worker thread, which then waits for the GIL while hol
 that the GUI thread, holding the GIL, waits for: a deadlock. It happened here: the worker
 registering forward hooks while the GUI rebuilt the weights plots. pyqtgraph's remedy
 (``GarbageCollector``): no automatic collection; a GUI-thread timer collects instead.
+
+Modules imported after start-up live as long as the app, like those ``app.create_window``
+freezes: the first optimiser imports ``torch._dynamo`` and sympy (120,000 objects), opening a
+transformers model imports transformers. Left in the young generations, every collection
+walked them again: 20-50 ms of the GUI thread holding the GIL, several times a second while
+training. So after imports the collector freezes what is alive, once per wave of imports.
 """
 
 from __future__ import annotations
 
+import gc
+import sys
+
 from pyqtgraph.util.garbage_collector import GarbageCollector
 
+FREEZE_AFTER_MODULES = 20  # modules imported since the last freeze
+
 _collector: GarbageCollector | None = None
+
+
+class FreezingCollector(GarbageCollector):
+    """pyqtgraph's collector, which also freezes what the imports since the last check
+    loaded, so that later collections skip it."""
+
+    def __init__(self, interval: float) -> None:
+        self.modules = len(sys.modules)
+        super().__init__(interval=interval)
+
+    def check(self) -> None:
+        if len(sys.modules) - self.modules >= FREEZE_AFTER_MODULES:
+            self.modules = len(sys.modules)
+            gc.collect()  # what is garbage now is not frozen with the rest
+            gc.freeze()
+            return
+        super().check()
 
 
 def collect_on_gui_thread(interval_s: float = 0.5) -> None:
     """Once per process, from the GUI thread (the window's constructor calls it)."""
     global _collector
     if _collector is None:
-        _collector = GarbageCollector(interval=interval_s)
+        _collector = FreezingCollector(interval_s)

@@ -32,3 +32,17 @@ def test_dark_on_light_images_are_inverted_and_fitted():
     drawing = to_drawing(paper)
     assert drawing.shape == (32, 32)
     assert drawing[16, 16] > 0.9 and drawing[16, 2] == 0
+
+
+def test_a_segment_is_the_union_of_its_stamps():
+    """All stamps are computed in one array op: the same ink as stamping one by one."""
+    start, end, radius = (3.2, 5.7), (27.9, 22.4), 1.4
+    canvas = np.zeros((32, 32), np.float32)
+    paint_segment(canvas, start, end, radius)
+    steps = int(np.ceil(np.hypot(end[0] - start[0], end[1] - start[1]) / 0.3))
+    expected = np.zeros((32, 32), np.float32)
+    for i in range(steps + 1):
+        t = i / steps
+        x, y = start[0] + (end[0] - start[0]) * t, start[1] + (end[1] - start[1]) * t
+        np.maximum(expected, stamp_alpha((32, 32), x, y, radius), out=expected)
+    np.testing.assert_allclose(canvas, expected, atol=1e-5)

@@ -1,0 +1,39 @@
+"""The GUI-thread garbage collector: freezes what a wave of imports loaded, not garbage."""
+
+import gc
+import sys
+import types
+import weakref
+
+from inspector.gui.collector import FREEZE_AFTER_MODULES, FreezingCollector
+
+
+class _Cyclic:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_imports_are_frozen_and_garbage_is_collected_first(qtbot, monkeypatch):
+    collector = FreezingCollector(interval=3600)  # checked by hand here
+    try:
+        collector.check()
+        frozen = gc.get_freeze_count()
+        garbage = _Cyclic()
+        gone = weakref.ref(garbage)
+        del garbage  # a cycle: only a collection frees it
+        loaded = []
+        for i in range(FREEZE_AFTER_MODULES):  # as if an import brought in its modules
+            module = types.ModuleType(f"_imported_{i}")
+            module.table = {"entry": [i]}  # tracked objects the import created
+            loaded.append(module.table)
+            monkeypatch.setitem(sys.modules, module.__name__, module)
+        collector.check()
+        assert gc.get_freeze_count() > frozen
+        assert gone() is None  # collected, not frozen
+        assert all(o is not loaded[0] for o in gc.get_objects())  # frozen: not walked again
+        frozen = gc.get_freeze_count()
+        collector.check()  # no new imports: no new freeze
+        assert gc.get_freeze_count() == frozen
+    finally:
+        collector.timer.stop()
+        gc.unfreeze()
