@@ -108,6 +108,23 @@ class BenchError(Exception):
     """A benchmark that cannot run (its model does not open): one sentence, exit 1."""
 
 
+def wait_for(condition, deadline: float) -> None:
+    """Run the event loop until ``condition()`` or ``deadline``, checking every millisecond;
+    between checks the GUI thread sleeps in the event loop, as the app's does (spinning
+    ``processEvents`` took the GIL from the worker thousands of times a second)."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    timer = QTimer()
+    timer.timeout.connect(
+        lambda: loop.quit() if condition() or time.perf_counter() >= deadline else None
+    )
+    timer.start(1)
+    if not condition():
+        loop.exec()
+    timer.stop()
+
+
 def open_in_window(app, window, model: str) -> dict[str, float]:
     """Open ``model`` through File > Open's path and time it until usable: the first result
     painted, then a backward pass with its graph laid out and drawn."""
@@ -120,24 +137,22 @@ def open_in_window(app, window, model: str) -> dict[str, float]:
     window.compute.loadFailed.connect(lambda message, _details: failed.append(message))
     window.open_model(ModelRef(model))
     deadline = started + 120
-    while not loaded and not failed and time.perf_counter() < deadline:
-        app.processEvents()
+    wait_for(lambda: bool(loaded or failed), deadline)
     if not loaded:
         raise BenchError(failed[0] if failed else f"{model} did not open within 120 s")
     opened = (time.perf_counter() - started) * 1000
     target = window.compute.latest_request_id
-    while (
-        window.last_result is None or window.last_result.request_id < target
-    ) and time.perf_counter() < deadline:
-        app.processEvents()
+    wait_for(
+        lambda: window.last_result is not None and window.last_result.request_id >= target,
+        deadline,
+    )
     for _ in range(3):
         app.processEvents()
     first_frame = (time.perf_counter() - started) * 1000
     t = time.perf_counter()
     before = window.graph.result
     window.run_backward()
-    while window.graph.result is before and time.perf_counter() < deadline:
-        app.processEvents()
+    wait_for(lambda: window.graph.result is not before, deadline)
     window.graph.view.viewport().grab()
     graph = (time.perf_counter() - t) * 1000
     window.tabs.setCurrentIndex(0)
