@@ -36,6 +36,10 @@ FRAME_TIMEOUT_S = 0.05
 # painting gives more frames per second instead.
 PACE_BELOW_MS = 15.0
 POLL_S = 0.05  # how often a wait for abandonable work looks at Cancel
+# A forward at least this long on one core fewer gets every core; one shorter than the second
+# figure on every core leaves a core to the GUI again. (One threshold, 15 ms, flipped a
+# ResNet-18 between 18 ms on one thread and 11 on two on every frame; a LeNet takes ~2 ms.)
+THREADS_UP_MS, THREADS_DOWN_MS = 8.0, 4.0
 
 
 @dataclass(eq=False)
@@ -155,11 +159,13 @@ class Runner(QThread):
 
     def _use_threads(self, forward_ms: float) -> None:
         """A small model leaves a core to the GUI thread (torch's intra-op threads spinning on
-        every core make each repaint, and so the next input, wait); a forward longer than a
-        repaint uses every core, since it is the frame rate's limit. (torch's thread count is
-        per calling thread: this sets the worker's own.)"""
+        every core make each repaint, and so the next input, wait); a longer forward uses
+        every core, since it is the frame rate's limit. (torch's thread count is per calling
+        thread: this sets the worker's own.)"""
         cores = os.cpu_count() or 2
-        wanted = cores if forward_ms >= self.pace_below_ms else max(1, cores - 1)
+        every = torch.get_num_threads() >= cores
+        wanted = cores if forward_ms >= (THREADS_DOWN_MS if every else THREADS_UP_MS) else cores - 1
+        wanted = max(1, wanted)
         if torch.get_num_threads() != wanted:
             torch.set_num_threads(wanted)
 

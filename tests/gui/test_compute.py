@@ -104,3 +104,24 @@ def test_shutdown_does_not_wait_for_a_stuck_constructor(qtbot):
     assert compute.shutdown()  # the runner stops; the side thread is left behind
     assert time.monotonic() - started < 2
     assert not compute.runner.isRunning()
+
+
+def test_the_worker_takes_every_core_for_long_forwards_without_flipping(monkeypatch):
+    """A forward of 18 ms on one thread fewer gets every core; at 11 ms there it keeps them
+    (one threshold flipped a ResNet-18 every frame); a LeNet's 2 ms gives a core back."""
+    import torch
+
+    from inspector.core.engine import Engine
+    from inspector.gui.runner import Runner
+
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    runner = Runner(Engine(bundled_lenet()))
+    was = torch.get_num_threads()
+    try:
+        seen = []
+        for forward_ms in (0.0, 18.0, 11.0, 6.0, 11.0, 2.0, 6.0, 2.0):
+            runner._use_threads(forward_ms)
+            seen.append(torch.get_num_threads())
+        assert seen == [1, 2, 2, 2, 2, 1, 1, 1]
+    finally:
+        torch.set_num_threads(was)
