@@ -190,7 +190,7 @@ def run(seconds: float = 4.0, epoch: bool = False) -> dict:
     from PySide6.QtWidgets import QApplication
 
     from ..core.mnist import default_folder
-    from ..core.threads import keep_gui_thread_serial
+    from ..core.threads import keep_gui_thread_serial, usable_cores
     from ..core.training_setup import load_data
 
     keep_gui_thread_serial()  # as the app does: this process is the window's
@@ -198,7 +198,7 @@ def run(seconds: float = 4.0, epoch: bool = False) -> dict:
     source = load_data(folder or None).source
     # net-inspector train uses torch's default threads (every core); one fewer is what the
     # window trains on while a stroke is drawn. Both are timed before and after the window.
-    cores = os.cpu_count() or 1
+    cores = usable_cores()
     counts = sorted({cores, max(1, cores - 1)})
     before = [_headless_in_fresh_process(folder or None, seconds, n) for n in counts]
     app = QApplication.instance() or QApplication(["net-inspector-bench"])

@@ -12,7 +12,17 @@ sets its own count (``gui.runner``).
 
 from __future__ import annotations
 
+import os
+
 import torch
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (a container's limit, not the host's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def keep_gui_thread_serial() -> None:

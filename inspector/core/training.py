@@ -18,9 +18,8 @@ watch a network start learning anywhere, offline.
 from __future__ import annotations
 
 import math
-import os
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ import torch
 from torch import nn
 
 from .inputs import InputSpec
+from .threads import usable_cores
 from .train import batch_input, evaluate, fit_batch, to_input
 from .training_setup import (
     Scores,
@@ -174,8 +174,9 @@ class Trainer:
         ahead: Future | None = None
         step_s: float | None = None  # the last step's time: will the next one fit in max_ms?
         prefetch = self.prefetch
-        if prefetch is None:
-            prefetch = torch.get_num_threads() < (os.cpu_count() or 1)
+        if prefetch is None:  # CPU only: two threads using an MPS device at once can abort
+            prefetch = self.device.type == "cpu" and torch.get_num_threads() < usable_cores()
+        saved = None  # the generator's state before the batch prepared ahead
         was_training = self.model.training
         self.scores.train(True)
         try:
@@ -191,13 +192,18 @@ class Trainer:
                 after = self.pos + len(batch[1])
                 fits = step_s is not None and (began + 2 * step_s - started) * 1000 < max_ms
                 new_epoch = after >= len(self.data.train_x)  # its order is drawn first
-                if prefetch and fits and batches < max_batches and not new_epoch:
+                cancelled = cancel is not None and cancel.is_set()
+                if prefetch and fits and batches < max_batches and not new_epoch and not cancelled:
+                    saved = self.gen.get_state()
                     ahead = self._prefetcher().submit(self._prepare, after)
                 images += self._fit(*batch)
                 step_s = time.perf_counter() - began
                 if ahead is None and (time.perf_counter() - started) * 1000 >= max_ms:
                     break
         finally:
+            if ahead is not None:  # a step failed: as if the batch ahead had not been drawn
+                wait([ahead])
+                self.gen.set_state(saved)
             self.scores.train(was_training)
         return self.progress(batches, images, time.perf_counter() - started)
 

@@ -11,7 +11,9 @@ Modules imported after start-up live as long as the app, like those ``app.create
 freezes: the first optimiser imports ``torch._dynamo`` and sympy (120,000 objects), opening a
 transformers model imports transformers. Left in the young generations, every collection
 walked them again: 20-50 ms of the GUI thread holding the GIL, several times a second while
-training. So after imports the collector freezes what is alive, once per wave of imports.
+training. So after imports the collector freezes what is alive, once per wave of imports;
+and when a model replaces another, what was frozen is looked at again (the old model may have
+been alive at a freeze, and a model in a reference cycle is freed only by a collection).
 """
 
 from __future__ import annotations
@@ -42,9 +44,17 @@ class FreezingCollector(GarbageCollector):
             return
         super().check()
 
+    def refreeze(self, *_args) -> None:
+        """Collect everything, frozen or not, and freeze what survives (a model replaced)."""
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
+        self.modules = len(sys.modules)
 
-def collect_on_gui_thread(interval_s: float = 0.5) -> None:
+
+def collect_on_gui_thread(interval_s: float = 0.5) -> FreezingCollector:
     """Once per process, from the GUI thread (the window's constructor calls it)."""
     global _collector
     if _collector is None:
         _collector = FreezingCollector(interval_s)
+    return _collector

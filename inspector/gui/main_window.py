@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QSignalBlocker, Slot
+from PySide6.QtCore import QSignalBlocker, QTimer, Slot
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
@@ -60,7 +60,7 @@ class MainWindow(QMainWindow):
         opened: OpenedModel | None = None,
     ) -> None:
         super().__init__()
-        collect_on_gui_thread()  # never a Qt object freed on the worker thread
+        self.collector = collect_on_gui_thread()  # no Qt object freed on the worker thread
         self.setObjectName("mainWindow")
         loaded = opened or bundled_lenet(weights)
         shape = loaded.input.shape if opened is not None else None
@@ -262,6 +262,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_model_loaded(self, loaded: ModelLoaded) -> None:
         self.open_busy.close()
+        QTimer.singleShot(1000, self.collector.refreeze)  # the old model, after the first frame
         self.setWindowTitle(f"Net Inspector — {loaded.name}")
         self.tree.set_root(loaded.summary)
         self.canvas_panel.set_input_spec(loaded.input)

@@ -12,7 +12,6 @@ side thread that Cancel and quitting can leave behind: Python threads cannot be 
 
 from __future__ import annotations
 
-import os
 import threading
 import traceback
 import weakref
@@ -27,6 +26,7 @@ from PySide6.QtCore import QThread, Signal
 from ..core.capture import Cancelled
 from ..core.engine import CancelFlag, Engine
 from ..core.results import ForwardRequest
+from ..core.threads import usable_cores
 
 # How long the worker waits for the GUI to put the previous result on screen before it computes
 # the next one anyway (a hidden or minimised window never paints).
@@ -162,7 +162,7 @@ class Runner(QThread):
         every core make each repaint, and so the next input, wait); a longer forward uses
         every core, since it is the frame rate's limit. (torch's thread count is per calling
         thread: this sets the worker's own.)"""
-        cores = os.cpu_count() or 2
+        cores = usable_cores()
         every = torch.get_num_threads() >= cores
         wanted = cores if forward_ms >= (THREADS_DOWN_MS if every else THREADS_UP_MS) else cores - 1
         wanted = max(1, wanted)
@@ -215,6 +215,8 @@ class Runner(QThread):
 
         def work() -> None:
             try:
+                # A new thread starts with the count last set anywhere (the GUI thread's 1).
+                torch.set_num_threads(usable_cores())
                 box["result"] = job.run(self.engine, cancel)
             except BaseException as exc:
                 box["error"] = exc

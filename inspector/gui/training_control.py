@@ -15,7 +15,6 @@ forgets the training: the engine drops it, and the dock shows it gone.
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 import traceback
 from pathlib import Path
@@ -25,6 +24,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QFileDialog, QProgressBar
 
 from ..core.state import AppState
+from ..core.threads import usable_cores
 from ..core.training import TrainProgress
 from ..core.training import save_weights as write_weights
 from ..core.training_setup import TrainConfig, TrainingRefused
@@ -153,7 +153,7 @@ class TrainingControl(QObject):
         prepares the next batch in a second thread (``Trainer.prefetch``)."""
         if self.chunk_threads is not None:
             return self.chunk_threads
-        cores = os.cpu_count() or 1
+        cores = usable_cores()
         drawing = self.window.canvas_panel.canvas.stroking
         return max(1, cores - 1) if drawing else cores
 

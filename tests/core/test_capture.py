@@ -127,6 +127,16 @@ def test_only_the_models_own_modules_on_this_thread_are_recorded():
     assert [(s.label, s.is_module) for s in capture.steps] == [("linear", False), ("inner", True)]
 
 
+def test_what_a_users_hook_on_a_leaf_computes_stays_inside_the_leaf():
+    model = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.ReLU())
+    seen = []
+    model[0].register_forward_hook(lambda m, a, out: seen.append(out.abs().sum()))
+    with torch.no_grad():
+        capture = capture_forward(model, torch.randn(1, 4))
+    assert [s.label for s in capture.steps] == ["0", "1"] and len(seen) == 1
+    assert len(model[0]._forward_hooks) == 1  # ours removed, the user's kept
+
+
 def test_functional_ops_inside_a_submodule_are_attributed_to_it(tiny_resnet):
     with torch.no_grad():
         capture = capture_forward(tiny_resnet, torch.randn(1, 1, 8, 8))

@@ -77,6 +77,46 @@ def test_preparing_batches_ahead_trains_exactly_as_one_thread_does():
     assert all(torch.equal(weights_a[k], weights_b[k]) for k in weights_a)
 
 
+class _SetAfter:
+    """A cancel flag that turns on after ``n`` looks."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def is_set(self) -> bool:
+        self.n -= 1
+        return self.n < 0
+
+
+def test_a_cancel_stops_training_ahead_at_the_next_batch():
+    trainer = _trainer()
+    trainer.prefetch = True
+    trainer.run_chunk(max_batches=2, max_ms=60_000)  # the step time is known from here on
+    progress = trainer.run_chunk(max_batches=40, max_ms=60_000, cancel=_SetAfter(3))
+    assert progress.batches <= 3  # the batch prepared ahead is trained, then it stops
+
+
+def test_a_failing_step_leaves_the_generator_as_if_nothing_was_prepared_ahead(monkeypatch):
+    states = []
+    for prefetch in (False, True):
+        trainer = _trainer()
+        trainer.prefetch = prefetch
+        fit, calls = trainer._fit, {"n": 0}
+
+        def failing(x, targets, fit=fit, calls=calls):
+            calls["n"] += 1
+            if calls["n"] == 5:
+                raise RuntimeError("out of memory")
+            return fit(x, targets)
+
+        monkeypatch.setattr(trainer, "_fit", failing)
+        with pytest.raises(RuntimeError, match="out of memory"):
+            trainer.run_chunk(max_batches=20, max_ms=60_000)
+        states.append((trainer.gen.get_state(), trainer.step))
+    assert states[0][1] == states[1][1] == 4
+    assert torch.equal(states[0][0], states[1][0])
+
+
 def test_more_epochs_carry_on_where_training_finished():
     trainer = _trainer(TrainConfig(batch_size=400, epochs=1, eval_every=1000))
     assert trainer.run_chunk(max_ms=60_000).finished

@@ -37,3 +37,22 @@ def test_imports_are_frozen_and_garbage_is_collected_first(qtbot, monkeypatch):
     finally:
         collector.timer.stop()
         gc.unfreeze()
+
+
+def test_refreezing_frees_what_was_frozen_alive_and_is_garbage_now(qtbot):
+    """A model alive at a freeze (one opened while imports ran) and in a reference cycle is
+    freed when a new model replaces it."""
+    collector = FreezingCollector(interval=3600)
+    try:
+        old_model = _Cyclic()
+        gone = weakref.ref(old_model)
+        gc.collect()
+        gc.freeze()
+        del old_model
+        gc.collect()
+        assert gone() is not None  # frozen: collections pass it by
+        collector.refreeze()
+        assert gone() is None
+    finally:
+        collector.timer.stop()
+        gc.unfreeze()

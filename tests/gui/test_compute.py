@@ -114,7 +114,7 @@ def test_the_worker_takes_every_core_for_long_forwards_without_flipping(monkeypa
     from inspector.core.engine import Engine
     from inspector.gui.runner import Runner
 
-    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    monkeypatch.setattr("inspector.gui.runner.usable_cores", lambda: 2)
     runner = Runner(Engine(bundled_lenet()))
     was = torch.get_num_threads()
     try:
