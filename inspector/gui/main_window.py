@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QSignalBlocker, QTimer, Slot
+from PySide6.QtCore import QSignalBlocker, Slot
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
@@ -165,6 +165,7 @@ class MainWindow(QMainWindow):
         self.canvas_panel.warning.connect(lambda text: self.show_message(text, warning=True))
         self.frames.frameShown.connect(lambda _id: compute.frame_shown())
         compute.forwardReady.connect(self.show_result)
+        compute.forwardReady.connect(self.collector.busy)
         compute.parametersReady.connect(self.weights.show_parameters)
         compute.savedValueReady.connect(self.graph.show_saved_value)
         compute.viewReady.connect(self.graph.show_view)
@@ -262,7 +263,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_model_loaded(self, loaded: ModelLoaded) -> None:
         self.open_busy.close()
-        QTimer.singleShot(1000, self.collector.refreeze)  # the old model, after the first frame
+        self.collector.refreeze_when_idle()  # the old model may be frozen
         self.setWindowTitle(f"Net Inspector — {loaded.name}")
         self.tree.set_root(loaded.summary)
         self.canvas_panel.set_input_spec(loaded.input)

@@ -165,6 +165,7 @@ class TrainingControl(QObject):
                 self._stop(result, warning=True)
             return
         self.last = result
+        self.window.collector.busy()
         self.images += result.images
         self.seconds += result.seconds
         self.chunkDone.emit(result)

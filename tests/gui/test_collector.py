@@ -51,8 +51,12 @@ def test_refreezing_frees_what_was_frozen_alive_and_is_garbage_now(qtbot):
         del old_model
         gc.collect()
         assert gone() is not None  # frozen: collections pass it by
-        collector.refreeze()
-        assert gone() is None
+        collector.refreeze_when_idle()  # a model replaced another
+        collector.check()
+        assert gone() is not None  # not while results are being shown
+        collector.last_busy -= 10  # a quiet moment later
+        collector.check()
+        assert gone() is None and not collector.refreeze_pending
     finally:
         collector.timer.stop()
         gc.unfreeze()
