@@ -244,7 +244,7 @@ def run(events: int = 320, interval_ms: float = 8.0, model: str = "lenet") -> di
     duration = time.perf_counter() - started
 
     runner = window.compute.runner
-    submitted, computed = runner.submitted, runner.computed
+    submitted, computed, superseded = runner.submitted, runner.computed, runner.superseded
     window.close()
     measured = baselines_in_fresh_process(model)
     bare, bare_thread, overhead = measured["bare"], measured["bare_thread"], measured["capture"]
@@ -280,6 +280,7 @@ def run(events: int = 320, interval_ms: float = 8.0, model: str = "lenet") -> di
         "frame_interval_over_forward_capture": round(frame_interval / capture, 2),
         "requests_submitted": submitted,
         "requests_computed": computed,
+        "forwards_superseded": superseded,
         # A backlog would show as latency growing along the stroke.
         "late_over_early_latency": round(statistics.mean(tail) / statistics.mean(head), 2)
         if head
@@ -317,7 +318,8 @@ def format_report(r: dict) -> str:
             f"capture alone (hooks, function mode, kept steps): {r['capture_overhead']['ratio']}× "
             f"a plain forward ({r['capture_overhead']['capture_ms']} vs "
             f"{r['capture_overhead']['bare_ms']} ms, interleaved)",
-            f"requests: {r['requests_submitted']} submitted, {r['requests_computed']} computed",
+            f"requests: {r['requests_submitted']} submitted, {r['requests_computed']} computed, "
+            f"{r['forwards_superseded']} stopped early for a newer input",
             f"late/early latency ratio: {r['late_over_early_latency']} (≈1: no backlog)",
         ]
     )

@@ -13,6 +13,7 @@ side thread that Cancel and quitting can leave behind: Python threads cannot be 
 from __future__ import annotations
 
 import threading
+import time
 import traceback
 import weakref
 from collections import deque
@@ -36,6 +37,11 @@ FRAME_TIMEOUT_S = 0.05
 # painting gives more frames per second instead.
 PACE_BELOW_MS = 15.0
 POLL_S = 0.05  # how often a wait for abandonable work looks at Cancel
+# A newer input arriving early in a long forward (before this fraction of the last one's time)
+# replaces it: the forward stops at its next op and the newest input starts at once. Waiting
+# for the old one to finish made an input wait up to two forwards (p95 ≈ 2× the worker's
+# time). Once per forward, so a fast stroke can never keep restarting it.
+SUPERSEDE_BEFORE = 0.5
 # A forward at least this long on one core fewer gets every core; one shorter than the second
 # figure on every core leaves a core to the GUI again. (One threshold, 15 ms, flipped a
 # ResNet-18 between 18 ms on one thread and 11 on two on every frame; a LeNet takes ~2 ms.)
@@ -91,16 +97,25 @@ class Runner(QThread):
         # waiting and then taking the newest input gives fresher frames sooner.
         self._frame_shown = threading.Event()
         self._frame_shown.set()
+        self._superseded = threading.Event()  # set by submit: the running forward gives up
+        self._forward_started: float | None = None  # when the running forward began, if any
+        self._restarted = False  # the running forward replaced another: it runs to the end
         self.last_forward_ms = 0.0
         self.pace_below_ms = PACE_BELOW_MS
         self.submitted = 0  # forward requests handed in
         self.computed = 0  # forward requests actually run
+        self.superseded = 0  # forwards stopped early for a newer input
 
     # -- called from the GUI thread -------------------------------------------------------
     def submit(self, request: ForwardRequest) -> None:
         with self._lock:
             self.submitted += 1
             self._forward = request
+            started, long = self._forward_started, self.last_forward_ms >= self.pace_below_ms
+            if started is not None and long and not self._restarted:
+                elapsed_ms = (time.perf_counter() - started) * 1000
+                if elapsed_ms < SUPERSEDE_BEFORE * self.last_forward_ms:
+                    self._superseded.set()
         self._wake.set()
 
     def call(self, job: Job) -> None:
@@ -169,15 +184,28 @@ class Runner(QThread):
         if torch.get_num_threads() != wanted:
             torch.set_num_threads(wanted)
 
-    def _run_forward(self, request: ForwardRequest) -> None:
+    def _run_forward(self, request: ForwardRequest, restarted: bool = False) -> None:
+        with self._lock:
+            self._superseded.clear()
+            self._forward_started, self._restarted = time.perf_counter(), restarted
+        newer = None
         try:
-            result = self.engine.forward(request, self._stop)
+            result = self.engine.forward(request, Either(self._stop, self._superseded))
         except Cancelled:
+            if not self._stop.is_set():
+                with self._lock:  # a newer input: it starts now, and runs to its end
+                    newer, self._forward = self._forward, None
+                    self.superseded += 1
             return
         except Exception as exc:  # the worker must survive anything a model does
             job = Job("forward", "The forward pass", lambda e, c: None)
             self.jobFailed.emit(job, _sentence(job, exc), traceback.format_exc())
             return
+        finally:
+            with self._lock:
+                self._forward_started = None
+            if newer is not None:
+                self._run_forward(newer, restarted=True)
         self.last_forward_ms = result.forward_ms
         self._use_threads(result.forward_ms)
         with self._lock:

@@ -125,3 +125,53 @@ def test_the_worker_takes_every_core_for_long_forwards_without_flipping(monkeypa
         assert seen == [1, 2, 2, 2, 2, 1, 1, 1]
     finally:
         torch.set_num_threads(was)
+
+
+SLOW_MODEL = """
+import time
+from torch import nn
+
+
+class Slow(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, 3)
+
+    def forward(self, x):
+        for _ in range(60):  # ~150 ms, an op (a chance to stop) every few milliseconds
+            time.sleep(0.0025)
+            x = x * 1.0
+        return self.conv(x).flatten(1)
+"""
+
+
+def test_a_newer_input_replaces_a_long_forward_just_started_once(qtbot, tmp_path):
+    """Early in a long forward a newer input stops it and starts at once (waiting made an
+    input wait up to two forwards); the restarted forward runs to its end."""
+    from inspector.core.loading import open_model
+
+    (tmp_path / "slow.py").write_text(SLOW_MODEL)
+    compute = Compute(open_model(f"{tmp_path / 'slow.py'}:Slow"))
+    runner = compute.runner
+    try:
+        results = []
+        compute.forwardReady.connect(lambda r: results.append(r.request_id))
+        first = compute.submit(_stroke(1))
+        qtbot.waitUntil(lambda: first in results, timeout=10_000)  # the forward's time known
+
+        def started(restarted: bool) -> None:
+            deadline = time.perf_counter() + 5
+            while not (runner._forward_started is not None and runner._restarted == restarted):
+                assert time.perf_counter() < deadline
+                time.sleep(0.001)
+
+        replaced = compute.submit(_stroke(2))
+        started(False)
+        newer = compute.submit(_stroke(3))  # early in the forward of `replaced`
+        started(True)
+        last = compute.submit(_stroke(4))  # `newer` was a restart: it runs to its end
+        qtbot.waitUntil(lambda: last in results, timeout=10_000)
+        assert runner.superseded == 1
+        assert replaced not in results and newer in results
+    finally:
+        compute.shutdown()
