@@ -137,14 +137,25 @@ class Heatmap:
         return self.kind == "strip" and self.image.shape[0] == 1
 
 
+def is_strip_shape(shape: tuple[int, ...]) -> bool:
+    """Whether ``tensor_heatmap`` shows an array of this (unbatched) shape as a one-row strip
+    (``Heatmap.is_strip``), known without tiling it."""
+    if len(shape) == 2 and shape[0] == 1:  # a [1, N] row reads as a vector
+        shape = shape[1:]
+    return len(shape) <= 1 and math.prod(shape) <= MAX_STRIP
+
+
+def first_sample(array: np.ndarray) -> np.ndarray:
+    """What ``activation_heatmap`` shows of a batched activation: its first sample."""
+    return array[0] if array.ndim >= 2 else array
+
+
 def activation_heatmap(array: np.ndarray) -> Heatmap:
     """The first sample of a batched activation as a heatmap.
 
     ``[N, C, H, W]`` → C tiles; ``[N, F]`` → a strip; ``[N, L, D]`` → one L×D image.
     """
-    data = np.asarray(array, dtype=np.float32)
-    sample = data[0] if data.ndim >= 2 else data
-    return tensor_heatmap(sample)
+    return tensor_heatmap(first_sample(np.asarray(array, dtype=np.float32)))
 
 
 def tensor_heatmap(data: np.ndarray, rows: int | None = None) -> Heatmap:

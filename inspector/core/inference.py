@@ -13,7 +13,13 @@ from torch import nn
 from .capture import Step, capture_forward, named_outputs
 from .colormap import nice_bound
 from .devices import synchronize
-from .heatmaps import activation_heatmap, any_heatmap, finite_range, tensor_heatmap
+from .heatmaps import (
+    activation_heatmap,
+    any_heatmap,
+    finite_range,
+    first_sample,
+    tensor_heatmap,
+)
 from .inputs import LENET_INPUT, TENSOR, InputSpec, make_input, to_tensor
 from .results import (
     ForwardRequest,
@@ -124,21 +130,18 @@ def run_forward(
         synchronize(device)
     forward_ms = (time.perf_counter() - started) * 1000
 
-    heatmaps = [activation_heatmap(t[0]) if t is not None else None for t in tensors]
-    levels = shared_levels([h.image for h in heatmaps if h is not None])
-    first, last = settings.coloured or (0, len(heatmaps))
-    kept = [(i, step, h) for i, (step, h) in enumerate(zip(capture.steps, heatmaps, strict=True))
-            if h is not None]  # fmt: skip
-    steps = tuple(
-        StepResult(
-            step,
-            heatmap,
-            heatmap.colorize(levels) if first <= row < last else None,
-            tensors[i][1],
-            tensors[i][0],
-        )
-        for row, (i, step, heatmap) in enumerate(kept)
-    )
+    kept = [(step, t) for step, t in zip(capture.steps, tensors, strict=True) if t is not None]
+    # Levels from the values themselves; only the rows in sight are tiled and coloured here
+    # (a ResNet-50 frame tiled 48 steps, ~3 ms, and coloured them, ~5 ms).
+    levels = shared_levels([first_sample(values) for _, (values, _) in kept])
+    first, last = settings.coloured or (0, len(kept))
+    steps = []
+    for row, (step, (values, note)) in enumerate(kept):
+        seen = first <= row < last
+        heatmap = activation_heatmap(values) if seen else None
+        rgba = heatmap.colorize(levels) if seen else None
+        steps.append(StepResult(step, heatmap, rgba, note, values))
+    steps = tuple(steps)
     warnings = []
     if output.size and not np.isfinite(output).all():
         warnings.append("The output contains NaN or Inf.")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .capture import Step
-from .heatmaps import Heatmap
+from .heatmaps import Heatmap, activation_heatmap, first_sample, is_strip_shape
 
 
 @dataclass(frozen=True)
@@ -24,12 +25,32 @@ class ForwardRequest:
 @dataclass(frozen=True)
 class StepResult:
     step: Step
-    heatmap: Heatmap | None  # None when the step was not kept
-    # the heatmap coloured at the result's shared levels; None for a row out of sight
-    # (``ForwardSettings.coloured``): the panel colours it when it comes into sight
+    # the values tiled into an image; None for a step not kept, or for a row out of sight
+    # (``ForwardSettings.coloured``), whose ``heatmap`` is tiled when first asked for
+    tiled: Heatmap | None
+    # the heatmap coloured at the result's shared levels; None for a row out of sight: the
+    # panel colours it when it comes into sight
     rgba: np.ndarray | None = None
     note: str = ""  # e.g. "channels 0–63 of 256" when only a page is shown
     values: np.ndarray | None = None  # the step's values (batched; the page shown), float32
+
+    @property
+    def kept(self) -> bool:
+        return self.tiled is not None or self.values is not None
+
+    @functools.cached_property
+    def heatmap(self) -> Heatmap | None:
+        """The step as an image (None when not kept), tiled here if the worker did not."""
+        if self.tiled is not None or self.values is None:
+            return self.tiled
+        return activation_heatmap(self.values)
+
+    @property
+    def is_strip(self) -> bool:
+        """Whether the heatmap is a strip (a vector), known without tiling."""
+        if self.tiled is not None:
+            return self.tiled.is_strip
+        return is_strip_shape(first_sample(self.values).shape)
 
 
 @dataclass(frozen=True)

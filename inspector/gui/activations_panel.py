@@ -92,21 +92,26 @@ class ActivationsPanel(QWidget):
             self._show_comparison(result)
             return
         self._leave_compare()
-        steps = [s for s in result.steps if s.heatmap is not None]
-        self.column.set_layout([((s.step.label, s.step.shape), s.heatmap.is_strip) for s in steps])
+        steps = [s for s in result.steps if s.kept]
+        self.column.set_layout([((s.step.label, s.step.shape), s.is_strip) for s in steps])
         if self.column.colorbar is not self._connected_bar:
             self._connected_bar = self.column.colorbar
             self._connected_bar.sigLevelsChanged.connect(self._on_user_levels)
         auto = self.auto_levels.isChecked()
         if auto:
             self.column.set_levels(result.levels)
+        new_rows = self.column.rows is not getattr(self, "_titled_rows", None)
         for row, s in zip(self.column.rows, steps, strict=True):
-            if row.heatmap is None:
+            if new_rows:
                 row.set_title(
                     f"{s.step.index + 1}. {s.step.label}",
                     f"{s.step.op} {format_shape(s.step.shape)}",
                 )
-            row.show(s.heatmap, s.rgba if auto else None)  # None: coloured at the bar's levels
+            if auto and s.rgba is not None:
+                row.show(s.heatmap, s.rgba)
+            else:  # out of sight, or the user's levels: tiled and coloured when painted
+                row.show_later(s)
+        self._titled_rows = self.column.rows
         self.column.shown_request_id = result.request_id
         self.column.update()
         self._show_notes(result, steps)
@@ -143,7 +148,7 @@ class ActivationsPanel(QWidget):
         """The user's levels: each row in sight is coloured again when painted."""
         for row in self.column.rows:
             if row.heatmap is not None:
-                row.show(row.heatmap, None)
+                row.images[0] = None
         self.column.update()
 
     def _report_rows_in_sight(self, _value: int = 0, again: bool = False) -> None:

@@ -51,6 +51,7 @@ class HeatmapRow:
         self.heatmaps: list[Heatmap | None] = [None] * panes
         self.images: list[QImage | None] = [None] * panes
         self._rgbas: list[np.ndarray | None] = [None] * panes  # the QImages read these buffers
+        self._later: list[object | None] = [None] * panes  # a StepResult to tile when painted
         self.targets = [QRectF() for _ in range(panes)]  # where each image is drawn, aspect kept
         self.name = ""
         self.title = QStaticText()
@@ -92,7 +93,7 @@ class HeatmapRow:
         values. No ``rgba``: coloured by ``colour_pending`` when the row is painted."""
         old = self.heatmaps[pane]
         resized = old is None or old.image.shape != heatmap.image.shape
-        self.heatmaps[pane] = heatmap
+        self.heatmaps[pane], self._later[pane] = heatmap, None
         if resized:
             self.fit()
         if rgba is None:
@@ -104,11 +105,20 @@ class HeatmapRow:
             self._rgbas[pane].data, w, h, 4 * w, QImage.Format.Format_RGBA8888
         )
 
+    def show_later(self, source, pane: int = 0) -> None:
+        """Show ``source`` (a ``StepResult`` the worker neither tiled nor coloured, being out
+        of sight) when the row is painted: ``colour_pending`` tiles and colours it then."""
+        self._later[pane] = source
+        self.images[pane] = self._rgbas[pane] = None
+
     def colour_pending(self, levels: tuple[float, float]) -> None:
         """Colour the panes shown without colours, now that they are in sight."""
-        for pane, heatmap in enumerate(self.heatmaps):
-            if heatmap is not None and self.images[pane] is None:
+        for pane in range(self.panes):
+            if self._later[pane] is not None:
+                heatmap, self._later[pane] = self._later[pane].heatmap, None
                 self.show(heatmap, heatmap.colorize(levels), pane)
+            elif self.heatmaps[pane] is not None and self.images[pane] is None:
+                self.show(self.heatmaps[pane], self.heatmaps[pane].colorize(levels), pane)
 
     def pane_cell(self, pane: int) -> QRectF:
         width = (self.cell.width() - PANE_GAP * (self.panes - 1)) / self.panes

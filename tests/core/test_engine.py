@@ -47,6 +47,13 @@ def test_only_the_rows_in_sight_are_coloured(engine):
     np.testing.assert_array_equal(
         some.steps[7].heatmap.colorize(some.levels), everything.steps[7].rgba
     )
+    # Out of sight, not even tiled: the heatmap is made when asked for, the same one.
+    assert some.steps[0].tiled is None and some.steps[2].tiled is not None
+    for out_of_sight in (some.steps[0], some.steps[6], some.steps[9]):  # tiles, strips
+        again = everything.steps[out_of_sight.step.index]
+        assert out_of_sight.is_strip == again.heatmap.is_strip
+        np.testing.assert_array_equal(out_of_sight.heatmap.image, again.heatmap.image)
+    assert some.levels == everything.levels
 
 
 def test_backward_update_and_reset(engine):
