@@ -26,6 +26,31 @@ QSettings.setPath(
 )
 
 _started_threads: list[weakref.ref] = []
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def isolated_env(tmp_path: Path) -> dict[str, str]:
+    """The environment for a child ``python -m inspector``: offscreen, its own settings, data,
+    state and cache folders under ``tmp_path`` (never the user's), this checkout importable."""
+    return {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def settled(window) -> bool:
+    """The window shows the result of the latest input it submitted."""
+    result = window.last_result
+    return result is not None and result.request_id >= window.compute.latest_request_id
+
+
+def settle(qtbot, window, timeout: int = 20_000) -> None:
+    qtbot.waitUntil(lambda: settled(window), timeout=timeout)
 
 
 @pytest.fixture(autouse=True)

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from inspector.core.state import ModelRef
+from tests.conftest import settle
 
 pytest.importorskip("transformers")
 
@@ -32,15 +33,10 @@ EXPECTED = {
 }
 
 
-def settled(window) -> bool:
-    result = window.last_result
-    return result is not None and result.request_id >= window.compute.latest_request_id
-
-
 def open_zoo(qtbot, window, name: str, **ref) -> None:
     with qtbot.waitSignal(window.compute.modelLoaded, timeout=60_000):
         window.open_model(ModelRef(f"{ZOO}:{name}", **ref))
-    qtbot.waitUntil(lambda: settled(window), timeout=30_000)
+    settle(qtbot, window, 30_000)
 
 
 def backward(qtbot, window):
@@ -114,14 +110,14 @@ def test_token_ids_can_be_rerolled_and_typed_and_a_mistake_loses_nothing(qtbot, 
     assert shown == window.last_result.input.reshape(-1).tolist()
 
     window.canvas_panel.random_button.click()  # Re-roll
-    qtbot.waitUntil(lambda: settled(window), timeout=10_000)
+    settle(qtbot, window, 10_000)
     rerolled = [int(v) for v in editor.ids_edit.text().split()]
     assert rerolled != shown and rerolled == window.last_result.input.reshape(-1).tolist()
 
     typed = " ".join(str(i) for i in range(5, 21))
     editor.ids_edit.setText(typed)
     editor.apply_button.click()
-    qtbot.waitUntil(lambda: settled(window), timeout=10_000)
+    settle(qtbot, window, 10_000)
     assert window.last_result.input.reshape(-1).tolist() == list(range(5, 21))
 
     before = window.state.raw_input.copy()
@@ -159,7 +155,7 @@ def test_a_zero_loss_says_why_and_a_nan_loss_is_reported_not_drawn(qtbot, window
 
     with qtbot.waitSignal(window.compute.modelLoaded, timeout=30_000):
         window.open_model(ModelRef(f"{zoo_files['nets']}:NaNOutput"))
-    qtbot.waitUntil(lambda: settled(window), timeout=10_000)
+    settle(qtbot, window, 10_000)
     record = backward(qtbot, window)
     assert math.isnan(record.loss_value)
     assert "tensor(nan)" in window.loss.loss_label.text()

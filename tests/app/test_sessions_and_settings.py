@@ -9,16 +9,7 @@ import pytest
 
 from inspector.core.session_file import SessionError, SessionState, load_session, save_session
 from inspector.testing import stroke
-
-
-def _settle(qtbot, window):
-    qtbot.waitUntil(
-        lambda: (
-            window.last_result is not None
-            and window.last_result.request_id >= window.compute.latest_request_id
-        ),
-        timeout=20_000,
-    )
+from tests.conftest import settle
 
 
 def _make_a_session(qtbot, window):
@@ -38,7 +29,7 @@ def _make_a_session(qtbot, window):
         window.run_backward()
     for _ in range(7):
         window.graph.step()
-    _settle(qtbot, window)
+    settle(qtbot, window)
 
 
 def _weights(qtbot, window) -> dict:
@@ -53,7 +44,7 @@ def test_save_close_open_restores_every_field(qtbot, tmp_path):
     first = MainWindow()
     qtbot.addWidget(first)
     first.show()
-    _settle(qtbot, first)
+    settle(qtbot, first)
     _make_a_session(qtbot, first)
     path = tmp_path / "work.netinspector"
     with qtbot.waitSignal(first.persistence.sessionSaved, timeout=20_000):
@@ -66,10 +57,10 @@ def test_save_close_open_restores_every_field(qtbot, tmp_path):
     second = MainWindow()
     qtbot.addWidget(second)
     second.show()
-    _settle(qtbot, second)
+    settle(qtbot, second)
     with qtbot.waitSignal(second.persistence.sessionRestored, timeout=30_000):
         assert second.persistence.open_session(path)
-    _settle(qtbot, second)
+    settle(qtbot, second)
     np.testing.assert_array_equal(second.canvas_panel.canvas.drawing, drawing)
     restored = _weights(qtbot, second)
     assert restored.keys() == saved_weights.keys()
@@ -183,7 +174,7 @@ def test_autosaved_drawing_is_offered_after_a_crash(qtbot, window):
 
 def test_exports(qtbot, window, tmp_path):
     stroke(window.canvas_panel.canvas)
-    _settle(qtbot, window)
+    settle(qtbot, window)
     exporter = window.exporter
     assert exporter.write_activations(tmp_path / "act.png")
     assert (tmp_path / "act.png").read_bytes()[:4] == b"\x89PNG"

@@ -4,12 +4,10 @@ failed session open leaves nothing armed, and closing never hangs."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,24 +17,23 @@ from PySide6.QtWidgets import QMessageBox
 from inspector.core.state import ModelRef
 from inspector.testing import stroke
 from tests import hostile
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _settle(qtbot, window):
-    qtbot.waitUntil(
-        lambda: (
-            window.last_result is not None
-            and window.last_result.request_id >= window.compute.latest_request_id
-        ),
-        timeout=20_000,
-    )
+from tests.conftest import ROOT, isolated_env, settle
 
 
 def _weights(qtbot, window) -> dict:
     with qtbot.waitSignal(window.compute.stateReady, timeout=20_000) as blocker:
         window.compute.request_weights()
     return blocker.args[0]
+
+
+def _restored_when_lenet_opens(qtbot, window) -> list:
+    """The sessions applied when the user next opens a model (none, if nothing is armed)."""
+    restored = []
+    window.persistence.sessionRestored.connect(restored.append)
+    with qtbot.waitSignal(window.compute.modelLoaded, timeout=30_000):
+        window.open_model(ModelRef("lenet"))
+    qtbot.wait(200)
+    return restored
 
 
 def _question(qtbot, window) -> QMessageBox:
@@ -85,11 +82,7 @@ def test_a_session_naming_code_asks_first_and_no_changes_nothing(qtbot, window, 
     np.testing.assert_array_equal(window.canvas_panel.canvas.drawing, drawing)
     assert "Nothing was changed" in window.statusBar().currentMessage()
     # Nothing armed: the next model the user opens does not get the session applied.
-    restored = []
-    window.persistence.sessionRestored.connect(restored.append)
-    with qtbot.waitSignal(window.compute.modelLoaded, timeout=30_000):
-        window.open_model(ModelRef("lenet"))
-    qtbot.wait(200)
+    restored = _restored_when_lenet_opens(qtbot, window)
     assert not restored and not marker.exists()
     np.testing.assert_array_equal(window.canvas_panel.canvas.drawing, drawing)
 
@@ -140,7 +133,7 @@ def test_a_remembered_model_nobody_agreed_to_is_asked_about_at_start(qtbot, tmp_
         offer_remembered_model(window, *ask)
         box = _question(qtbot, window)
         assert "Reopening" in box.text() and str(nets.resolve()) in box.text()
-        _settle(qtbot, window)
+        settle(qtbot, window)
         assert not marker.exists()
         if answer:
             with qtbot.waitSignal(window.compute.modelLoaded, timeout=30_000):
@@ -214,11 +207,7 @@ def test_a_session_whose_weights_do_not_fit_changes_nothing_and_leaves_nothing_a
     hostile.assert_same_bits(_weights(qtbot, window), before)
     assert window.state.learning_rate != 0.5
     np.testing.assert_array_equal(window.canvas_panel.canvas.drawing, drawing)
-    restored = []
-    window.persistence.sessionRestored.connect(restored.append)
-    with qtbot.waitSignal(window.compute.modelLoaded, timeout=30_000):
-        window.open_model(ModelRef("lenet"))
-    qtbot.wait(200)
+    restored = _restored_when_lenet_opens(qtbot, window)
     assert not restored and window.state.learning_rate != 0.5
     np.testing.assert_array_equal(window.canvas_panel.canvas.drawing, drawing)
 
@@ -239,11 +228,7 @@ def test_a_cancelled_session_open_leaves_nothing_armed(qtbot, window, tmp_path):
     qtbot.wait(200)
     with qtbot.waitSignal(window.compute.workCancelled, timeout=5_000):
         window._cancel_open()
-    restored = []
-    window.persistence.sessionRestored.connect(restored.append)
-    with qtbot.waitSignal(window.compute.modelLoaded, timeout=30_000):
-        window.open_model(ModelRef("lenet"))
-    qtbot.wait(200)
+    restored = _restored_when_lenet_opens(qtbot, window)
     assert not restored and window.state.learning_rate != 0.5
 
 
@@ -271,7 +256,7 @@ def test_every_dtype_round_trips_through_the_window_from_another_folder(
     with qtbot.waitSignal(first.compute.modelLoaded, timeout=30_000):
         first.open_model(ref)
     stroke(first.canvas_panel.canvas)
-    _settle(qtbot, first)
+    settle(qtbot, first)
     with qtbot.waitSignal(first.compute.backwardReady, timeout=30_000):
         first.run_backward()
     with qtbot.waitSignal(first.compute.weightsUpdated, timeout=20_000):
@@ -288,7 +273,7 @@ def test_every_dtype_round_trips_through_the_window_from_another_folder(
     second = MainWindow()
     qtbot.addWidget(second)
     second.show()
-    _settle(qtbot, second)
+    settle(qtbot, second)
     restored = []
     second.persistence.sessionRestored.connect(restored.append)
     assert second.persistence.open_session(moved / "s.netinspector")
@@ -340,15 +325,7 @@ CLOSE_SCRIPT = textwrap.dedent(
 def test_closing_while_a_constructor_runs_python_exits_at_once(tmp_path):
     """The window is closed 500 ms into a model constructor stuck in pure Python for 30 s:
     the process is gone within a few seconds, exit code 0, no abort."""
-    env = {
-        **os.environ,
-        "QT_QPA_PLATFORM": "offscreen",
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "XDG_DATA_HOME": str(tmp_path / "data"),
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-        "XDG_CACHE_HOME": str(tmp_path / "cache"),
-        "PYTHONPATH": str(ROOT),
-    }
+    env = isolated_env(tmp_path)
     child = subprocess.Popen(
         [sys.executable, "-c", CLOSE_SCRIPT, str(ROOT / "tests/zoo/nets.py")],
         stdout=subprocess.PIPE,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from inspector.cli import main
+from tests.conftest import isolated_env
 
 pytest.importorskip("transformers")
 
@@ -168,18 +168,12 @@ def test_snapshot_select_shows_that_module_in_activations_and_weights(tmp_path, 
 
 
 def run_cli(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:
-    env = {
-        **os.environ,
-        "XDG_CONFIG_HOME": str(tmp_path),
-        "XDG_DATA_HOME": str(tmp_path),
-        "QT_QPA_PLATFORM": "offscreen",
-    }
     return subprocess.run(
         [sys.executable, "-m", "inspector", *args],
         capture_output=True,
         text=True,
         timeout=60,
-        env=env,
+        env=isolated_env(tmp_path),
     )
 
 

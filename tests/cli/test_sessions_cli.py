@@ -5,7 +5,6 @@ damaged or oversized one too; one that opens comes with its own weights, bit for
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +13,7 @@ import pytest
 import torch
 
 from tests import hostile
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import isolated_env
 
 
 def _one_sentence(err: str, name: str) -> str:
@@ -29,21 +27,12 @@ def _one_sentence(err: str, name: str) -> str:
 
 def _cli(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
     """``python -m inspector ARGS`` in a fresh process with its own settings and data folders."""
-    env = {
-        **os.environ,
-        "QT_QPA_PLATFORM": "offscreen",
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "XDG_DATA_HOME": str(tmp_path / "data"),
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-        "XDG_CACHE_HOME": str(tmp_path / "cache"),
-        "PYTHONPATH": str(ROOT),
-    }
     return subprocess.run(
         [sys.executable, "-m", "inspector", *args],
         capture_output=True,
         text=True,
         timeout=120,
-        env=env,
+        env=isolated_env(tmp_path),
         cwd=tmp_path,
     )
 

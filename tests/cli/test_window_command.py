@@ -4,6 +4,7 @@ import sys
 
 from inspector import __version__
 from inspector.cli import main
+from tests.conftest import isolated_env
 
 
 def test_version(capsys):
@@ -21,17 +22,14 @@ def test_unknown_device_is_refused(capsys):
 
 def test_bench_reports_figures_as_json(tmp_path):
     """A short stroke through the real window; the figures, not a speed, are checked here."""
-    import os
-
     # The child process must not touch the user's settings or autosave either.
-    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path)}
     out = subprocess.run(
         [sys.executable, "-m", "inspector", "bench", "--events", "40", "--json"],
         capture_output=True,
         text=True,
         check=True,
         timeout=120,
-        env=env,
+        env=isolated_env(tmp_path),
     )
     report = json.loads(out.stdout[out.stdout.index("{") :])
     assert report["events"] == 41
