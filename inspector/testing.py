@@ -10,6 +10,12 @@ SEVEN = [(0.25, 0.22), (0.72, 0.22), (0.62, 0.45), (0.48, 0.80)]  # fractions of
 ONE = [(0.52, 0.18), (0.50, 0.50), (0.48, 0.84)]
 
 
+def settled(window) -> bool:
+    """The window shows the result of the latest input it submitted."""
+    result = window.last_result
+    return result is not None and result.request_id >= window.compute.latest_request_id
+
+
 def polyline(path: list[tuple[float, float]], steps: int = 12) -> list[tuple[float, float]]:
     """Points (fractions of the canvas) along ``path``, ``steps`` per segment."""
     points = []

@@ -16,6 +16,8 @@ import torch.nn.functional as F
 from PySide6.QtCore import QCoreApplication, QSettings, QStandardPaths
 from torch import nn
 
+from inspector.testing import settled
+
 # Keep the tests away from the user's settings, autosave and logs.
 QStandardPaths.setTestModeEnabled(True)
 QCoreApplication.setOrganizationName("NetInspectorTests")
@@ -41,12 +43,6 @@ def isolated_env(tmp_path: Path) -> dict[str, str]:
         "XDG_CACHE_HOME": str(tmp_path / "cache"),
         "PYTHONPATH": str(ROOT),
     }
-
-
-def settled(window) -> bool:
-    """The window shows the result of the latest input it submitted."""
-    result = window.last_result
-    return result is not None and result.request_id >= window.compute.latest_request_id
 
 
 def settle(qtbot, window, timeout: int = 20_000) -> None:

@@ -20,7 +20,8 @@ import time
 
 import numpy as np
 
-from ..testing import ONE, SEVEN, figure_eight, mouse_event, stroke
+from ..testing import ONE, SEVEN, figure_eight, mouse_event, settled, stroke
+from .latency import wait_for
 
 BATCH = 32  # the Training dock's defaults: Adam 2e-3, batch 32, augmentation
 LR = 2e-3
@@ -63,30 +64,25 @@ def headless(data, seconds: float, threads: int) -> dict:
         torch.set_num_threads(was)
 
 
-def _window(app, folder: str):
+def _window(folder: str):
     from ..app import create_window
 
     window = create_window()
     window.show()
-    deadline = time.perf_counter() + 20
-    while window.last_result is None and time.perf_counter() < deadline:
-        app.processEvents()
+    wait_for(lambda: window.last_result is not None, time.perf_counter() + 20)
     window.state.update(train_data=folder, train_optimizer="adam", train_lr=LR,
                         train_batch=BATCH, train_epochs=1, train_augment=True)  # fmt: skip
-    _wait(app, window.training.reinitialise, window.compute.weightsUpdated)
+    _wait(window.training.reinitialise, window.compute.weightsUpdated)
     return window
 
 
-def _wait(app, start, signal, timeout: float = 600.0):
+def _wait(start, signal, timeout: float = 600.0):
     """Call ``start()`` and run the event loop until ``signal`` fires; its arguments."""
     got: list = []
     slot = lambda *args: got.append(args)  # noqa: E731
     signal.connect(slot)
     start()
-    deadline = time.perf_counter() + timeout
-    while not got and time.perf_counter() < deadline:
-        app.processEvents()
-        time.sleep(0.001)
+    wait_for(lambda: bool(got), time.perf_counter() + timeout)
     signal.disconnect(slot)
     if not got:
         raise RuntimeError("the window did not answer in time")
@@ -101,14 +97,14 @@ def in_window(app, folder: str, seconds: float, interval_ms: float = 8.0, **knob
     from PySide6.QtCore import QEventLoop, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
-    window = _window(app, folder)
+    window = _window(folder)
     try:
         training, canvas = window.training, window.canvas_panel.canvas
         for name, value in knobs.items():
             setattr(training, name, value)
         marks: list[tuple[float, int]] = []
         training.chunkDone.connect(lambda p: marks.append((time.perf_counter(), p.step)))
-        _wait(app, training.start, training.chunkDone)  # the data loaded, the first chunk run
+        _wait(training.start, training.chunkDone)  # the data loaded, the first chunk run
         points, moves = figure_eight(200), {"n": 0}
 
         def move() -> None:
@@ -147,19 +143,17 @@ def in_window(app, folder: str, seconds: float, interval_ms: float = 8.0, **knob
 
 def full_epoch(app, folder: str) -> dict:
     """One epoch with Adam from re-initialised weights in the window; then two drawn digits."""
-    window = _window(app, folder)
+    window = _window(folder)
     try:
         started = time.perf_counter()
-        (why,) = _wait(app, window.training.start, window.training.stopped)
+        (why,) = _wait(window.training.start, window.training.stopped)
         seconds = time.perf_counter() - started
         last = window.training.last
         recognised = {}
         for name, path in (("7", SEVEN), ("1", ONE)):
             window.canvas_panel.canvas.clear()
             stroke(window.canvas_panel.canvas, path)
-            wanted = window.compute.latest_request_id
-            while window.last_result is None or window.last_result.request_id < wanted:
-                app.processEvents()
+            wait_for(lambda: settled(window), time.perf_counter() + 60)
             probs = window.last_result.probabilities
             recognised[name] = int(np.argmax(probs)) if probs is not None else None
         return {"stopped": why, "test_accuracy": float(last.test[-1]) if len(last.test) else None,
