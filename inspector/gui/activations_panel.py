@@ -79,6 +79,7 @@ class ActivationsPanel(QWidget):
         self.column.hovered.connect(self.readout.setText)
         self.auto_levels.toggled.connect(self._on_auto_toggled)
         self.result: ForwardResult | None = None
+        self._titled_rows: list | None = None  # the column's rows whose titles are set
         self._connected_bar = None
         self._build_compare(body, layout)
 
@@ -100,7 +101,7 @@ class ActivationsPanel(QWidget):
         auto = self.auto_levels.isChecked()
         if auto:
             self.column.set_levels(result.levels)
-        new_rows = self.column.rows is not getattr(self, "_titled_rows", None)
+        new_rows = self.column.rows is not self._titled_rows
         for row, s in zip(self.column.rows, steps, strict=True):
             if new_rows:
                 row.set_title(
