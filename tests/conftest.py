@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import weakref
 from pathlib import Path
 
@@ -43,6 +45,20 @@ def isolated_env(tmp_path: Path) -> dict[str, str]:
         "XDG_CACHE_HOME": str(tmp_path / "cache"),
         "PYTHONPATH": str(ROOT),
     }
+
+
+def run_inspector(
+    *args: str, tmp_path: Path, timeout: float = 120, **options
+) -> subprocess.CompletedProcess:
+    """``python -m inspector ARGS`` in a fresh process (``isolated_env``), output as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "inspector", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=isolated_env(tmp_path),
+        **options,
+    )
 
 
 def settle(qtbot, window, timeout: int = 20_000) -> None:

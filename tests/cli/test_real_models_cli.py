@@ -7,14 +7,13 @@ from __future__ import annotations
 import json
 import math
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from inspector.cli import main
-from tests.conftest import isolated_env
+from tests.conftest import run_inspector
 
 pytest.importorskip("transformers")
 
@@ -168,13 +167,7 @@ def test_snapshot_select_shows_that_module_in_activations_and_weights(tmp_path, 
 
 
 def run_cli(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "inspector", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=isolated_env(tmp_path),
-    )
+    return run_inspector(*args, tmp_path=tmp_path, timeout=60)
 
 
 @pytest.mark.parametrize("command", [[], ["bench", "--events", "5"]])

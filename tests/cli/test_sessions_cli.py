@@ -6,14 +6,13 @@ damaged or oversized one too; one that opens comes with its own weights, bit for
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
 from tests import hostile
-from tests.conftest import isolated_env
+from tests.conftest import run_inspector
 
 
 def _one_sentence(err: str, name: str) -> str:
@@ -27,14 +26,7 @@ def _one_sentence(err: str, name: str) -> str:
 
 def _cli(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
     """``python -m inspector ARGS`` in a fresh process with its own settings and data folders."""
-    return subprocess.run(
-        [sys.executable, "-m", "inspector", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=isolated_env(tmp_path),
-        cwd=tmp_path,
-    )
+    return run_inspector(*args, tmp_path=tmp_path, cwd=tmp_path)
 
 
 @pytest.fixture

@@ -1,10 +1,8 @@
 import json
-import subprocess
-import sys
 
 from inspector import __version__
 from inspector.cli import main
-from tests.conftest import isolated_env
+from tests.conftest import run_inspector
 
 
 def test_version(capsys):
@@ -23,14 +21,7 @@ def test_unknown_device_is_refused(capsys):
 def test_bench_reports_figures_as_json(tmp_path):
     """A short stroke through the real window; the figures, not a speed, are checked here."""
     # The child process must not touch the user's settings or autosave either.
-    out = subprocess.run(
-        [sys.executable, "-m", "inspector", "bench", "--events", "40", "--json"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-        env=isolated_env(tmp_path),
-    )
+    out = run_inspector("bench", "--events", "40", "--json", tmp_path=tmp_path, check=True)
     report = json.loads(out.stdout[out.stdout.index("{") :])
     assert report["events"] == 41
     assert report["frames_measured"] == 41
