@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 
 from . import __version__
 from .core.nets import LENET_WEIGHTS
-from .core.threads import keep_gui_thread_serial
+from .core.process import prepare_window_process
 from .logs import LOG, install_excepthook, setup_logging
 
 pg.setConfigOptions(imageAxisOrder="row-major")
@@ -30,7 +30,7 @@ def create_window(
     weights: Path | None = LENET_WEIGHTS, device: str = "cpu", opened=None
 ) -> MainWindow:
     """The main window, shown, as ``run`` makes it (the benchmarks use this too)."""
-    keep_gui_thread_serial()  # the worker's torch threads run at full speed only then
+    prepare_window_process()  # the worker's torch threads run at full speed only then
     window = MainWindow(weights=weights, device=device, opened=opened)
     window.show()
     # Everything loaded so far lives as long as the app: freezing it keeps Python's full

@@ -348,10 +348,10 @@ def main(argv: list[str] | None = None) -> int:
         "--epoch", action="store_true", help="with --train: also one epoch of Adam, its accuracy"
     )
     args = parser.parse_args(argv)
-    from ..core.threads import keep_gui_thread_serial
+    from ..core.process import prepare_window_process
     from .machine import describe, headline
 
-    keep_gui_thread_serial()  # this process shows the window, as the app does
+    prepare_window_process()  # this process shows the window, as the app does
 
     if args.train:
         from .training import format_report as format_training

@@ -184,10 +184,11 @@ def run(seconds: float = 4.0, epoch: bool = False) -> dict:
     from PySide6.QtWidgets import QApplication
 
     from ..core.mnist import default_folder
-    from ..core.threads import keep_gui_thread_serial, usable_cores
+    from ..core.process import prepare_window_process
+    from ..core.threads import usable_cores
     from ..core.training_setup import load_data
 
-    keep_gui_thread_serial()  # as the app does: this process is the window's
+    prepare_window_process()  # as the app does: this process is the window's
     folder = default_folder()
     source = load_data(folder or None).source
     # net-inspector train uses torch's default threads (every core); one fewer is what the

@@ -50,9 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     session = args.session or args.session_file
     if session is not None and (args.model is not None or args.weights is not None):
         parser.error("a session names its own model: leave out --model and --weights")
-    from ..core.threads import keep_gui_thread_serial
+    from ..core.process import prepare_window_process
 
-    keep_gui_thread_serial()  # before a model is opened here (a remembered one, --model)
+    prepare_window_process()  # before a model is opened here (a remembered one, --model)
     from ..app import remembered_model, run, set_identity
     from ..core.devices import available_devices
     from ..core.state import ModelRef

@@ -39,10 +39,21 @@ class TileLayout:
     def tile(self, tiles: np.ndarray) -> np.ndarray:
         """``[count, height, width]`` → one float32 image with NaN gaps."""
         image = np.full(self.shape, np.nan, dtype=np.float32)
-        for i in range(self.count):
-            r, c = divmod(i, self.cols)
-            y, x = r * (self.height + GAP), c * (self.width + GAP)
-            image[y : y + self.height, x : x + self.width] = tiles[i]
+        # The image seen as [rows, height, cols, width] (gaps skipped by the strides): one
+        # strided copy for all full rows of tiles, one for the last row, not one per tile.
+        step_y, step_x = image.strides
+        grid = np.lib.stride_tricks.as_strided(
+            image,
+            (self.rows, self.height, self.cols, self.width),
+            (step_y * (self.height + GAP), step_y, step_x * (self.width + GAP), step_x),
+            writeable=True,
+        )
+        tiles = np.asarray(tiles)[: self.count]
+        full, rest = divmod(len(tiles), self.cols)
+        shape = (self.height, self.width)
+        grid[:full] = tiles[: full * self.cols].reshape(full, self.cols, *shape).swapaxes(1, 2)
+        if rest:
+            grid[full, :, :rest] = tiles[full * self.cols :].swapaxes(0, 1)
         return image
 
     def gap_mask(self) -> np.ndarray | None:
@@ -277,25 +288,26 @@ def kernel_grid(out_ch: int, in_ch: int, height: int, width: int) -> TileLayout:
 SAMPLE = 65_536  # values that levels are estimated from, over all the arrays together
 
 
-def _sample(array: np.ndarray, budget: int = SAMPLE) -> np.ndarray:
-    """Up to ``budget`` evenly spaced finite values: levels need a percentile, not every value."""
-    flat = np.asarray(array).ravel()
-    if flat.size > budget:
-        flat = flat[:: -(-flat.size // budget)]
-    return flat[np.isfinite(flat)]
+def _spaced(array: np.ndarray, budget: int) -> np.ndarray:
+    """Up to ``budget`` evenly spaced values: levels need a percentile, not every value."""
+    flat = np.asarray(array, np.float32).ravel()
+    return flat[:: -(-flat.size // budget)] if flat.size > budget else flat
 
 
 def finite_range(
-    arrays: list[np.ndarray], symmetric: bool = True, percentile: float = 100.0
+    arrays: list[np.ndarray],
+    symmetric: bool = True,
+    percentile: float = 100.0,
+    sample: int = SAMPLE,
 ) -> tuple[float, float]:
     """Levels over the finite values (NaN/Inf ignored); never an empty range.
 
     ``percentile`` < 100 (symmetric only) ignores the largest magnitudes, so that ten big logits
     do not wash out thousands of small convolution outputs on a shared scale.
     """
-    budget = max(1024, SAMPLE // max(1, len(arrays)))  # 48 steps share it, not 48 × it
-    finite = [_sample(a, budget) for a in arrays]
-    values = np.concatenate(finite) if finite else np.zeros(0, np.float32)
+    budget = max(256, sample // max(1, len(arrays)))  # 48 steps share it, not 48 × it
+    values = np.concatenate([_spaced(a, budget) for a in arrays] or [np.zeros(0, np.float32)])
+    values = values[np.isfinite(values)]  # once for all the arrays: 48 masks cost ~0.3 ms
     if values.size == 0:  # nothing finite at all
         return (-1.0, 1.0)
     if symmetric:

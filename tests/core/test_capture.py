@@ -145,6 +145,34 @@ def test_functional_ops_inside_a_submodule_are_attributed_to_it(tiny_resnet):
     assert labels[-2:] == ["mean", "head"]
 
 
+class _InPlaceBlock(torch.nn.Module):
+    """torchvision's BasicBlock habits: ``out += identity`` and ``nn.ReLU(inplace=True)``."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(4, 4)
+        self.relu = torch.nn.ReLU(inplace=True)
+
+    def forward(self, x):
+        out = self.fc(x)
+        out += x
+        return self.relu(out)
+
+
+def test_a_step_overwritten_in_place_later_keeps_its_own_values():
+    model = _InPlaceBlock()
+    x = torch.tensor([[-3.0, -2.0, 1.0, 2.0]])
+    with torch.no_grad():
+        fc = model.fc(x)
+        capture = capture_forward(model, x)
+    assert [s.label for s in capture.steps] == ["fc", "add", "relu"]
+    fc_kept, added, relu = capture.tensors
+    assert torch.equal(fc_kept, fc)  # not fc + x, not relu(fc + x)
+    assert torch.equal(added, fc + x)
+    assert torch.equal(relu, torch.relu(fc + x)) and (added < 0).any()
+    assert torch.equal(capture.output, relu)
+
+
 def test_keep_selects_which_tensors_are_kept():
     with torch.no_grad():
         capture = capture_forward(Net(), torch.randn(1, 1, 32, 32), keep=lambda s: s.is_module)

@@ -33,6 +33,20 @@ def test_channels_are_tiled_with_nan_gaps_and_located_back():
     assert heatmap.describe(0, 5) is None
 
 
+def test_every_tile_lands_in_its_cell_also_in_a_partial_last_row():
+    tiles = np.random.default_rng(1).normal(size=(13, 3, 4)).astype(np.float32)
+    heatmap = tensor_heatmap(tiles, rows=3)  # 3 × 5 cells, the last row holds 3 tiles
+    layout = heatmap.layout
+    assert (layout.rows, layout.cols) == (3, 5)
+    for i, tile in enumerate(tiles):
+        r, c = divmod(i, layout.cols)
+        y, x = r * (3 + 1), c * (4 + 1)
+        assert np.array_equal(heatmap.image[y : y + 3, x : x + 4], tile)
+    data = ~np.isnan(heatmap.image)
+    assert data.sum() == tiles.size  # gaps and the two empty cells are NaN
+    assert np.isnan(heatmap.image[8:, 15:]).all()
+
+
 def test_grid_is_wide():
     assert (grid_for(16, 10, 10).rows, grid_for(16, 10, 10).cols) == (2, 8)
     assert (grid_for(64, 3, 3).rows, grid_for(64, 3, 3).cols) == (4, 16)
@@ -68,6 +82,8 @@ def test_colorize_saturates_and_marks_nan_and_inf():
     assert tuple(rgba[0, 0]) == NAN_RGBA  # NaN: its own colour, never a value's
     assert tuple(rgba[0, 1]) == NEG_INF_RGBA and tuple(rgba[0, 2]) == POS_INF_RGBA
     assert (rgba[0, 3] == LUT[0]).all() and (rgba[0, 5] == LUT[-1]).all()  # saturate
+    huge = colorize(np.array([[3e38, -3e38]], np.float32), (-1.0, 1.0))  # ×127.5 overflows
+    assert (huge[0, 0] == LUT[-1]).all() and (huge[0, 1] == LUT[0]).all()
     flat = colorize(np.ones((2, 2), np.float32), (1.0, 1.0))  # zero-width levels: no 0/0
     assert (flat == flat[0, 0]).all() and flat[0, 0, 3] == 255  # shown flat
 
