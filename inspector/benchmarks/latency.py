@@ -22,23 +22,31 @@ import numpy as np
 from ..testing import figure_eight, mouse_event
 
 
-def baselines_in_fresh_process(model_spec: str) -> dict:
+def baselines_in_fresh_process(model_spec: str, capture: bool = True) -> dict:
     """The bare forward in a new process's main thread (what a script gets), then in a second
-    thread as the app's worker runs it, and the capture's overhead: measured away from this
-    process, whose GUI thread must not start a team of torch threads (``core.threads``)."""
+    thread as the app's worker runs it, and (``capture``) the capture's overhead: measured away
+    from this process, whose GUI thread must not start a team of torch threads
+    (``core.threads``)."""
     import multiprocessing
 
     with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(_baselines, (model_spec,))
+        return pool.apply(_baselines, (model_spec, capture))
 
 
-def _baselines(model_spec: str) -> dict:
+def _baselines(model_spec: str, capture: bool) -> dict:
     thread = bare_forward_ms(model_spec, thread=True)  # first: no team in the main thread yet
     return {
         "bare": bare_forward_ms(model_spec),
         "bare_thread": thread,
-        "capture": capture_overhead(model_spec),
+        "capture": capture_overhead(model_spec) if capture else None,
     }
+
+
+def _before_and_after(before: dict, after: dict, key: str) -> tuple[float, list[float]]:
+    """The baseline as the mean of its measurements before and after the stroke: this shared
+    machine's speed drifts by a fifth within a minute, and a ratio should not ride on it."""
+    pair = [before[key], after[key]]
+    return statistics.mean(pair), [round(v, 3) for v in pair]
 
 
 def bare_forward_ms(model_spec: str = "lenet", seconds: float = 2.0, thread: bool = False) -> float:
@@ -172,6 +180,7 @@ def run(events: int = 320, interval_ms: float = 8.0, model: str = "lenet") -> di
 
     from ..app import create_window
 
+    before = baselines_in_fresh_process(model, capture=False)
     app = QApplication.instance() or QApplication(["net-inspector-bench"])
     window = create_window()
     try:
@@ -246,8 +255,10 @@ def run(events: int = 320, interval_ms: float = 8.0, model: str = "lenet") -> di
     runner = window.compute.runner
     submitted, computed, superseded = runner.submitted, runner.computed, runner.superseded
     window.close()
-    measured = baselines_in_fresh_process(model)
-    bare, bare_thread, overhead = measured["bare"], measured["bare_thread"], measured["capture"]
+    after = baselines_in_fresh_process(model)
+    bare, bare_pair = _before_and_after(before, after, "bare")
+    bare_thread, thread_pair = _before_and_after(before, after, "bare_thread")
+    overhead = after["capture"]
     capture = statistics.median(forward_ms) if forward_ms else float("nan")
     worker = statistics.median(worker_ms) if worker_ms else float("nan")
     intervals = [b - a for a, b in itertools.pairwise(frame_times)]
@@ -268,7 +279,9 @@ def run(events: int = 320, interval_ms: float = 8.0, model: str = "lenet") -> di
         "frames_measured": len(latencies),
         "final_frame_ms": round(final.get("frame", float("nan")), 2),
         "bare_forward_ms": round(bare, 3),
+        "bare_forward_before_after_ms": bare_pair,
         "bare_forward_thread_ms": round(bare_thread, 3),
+        "bare_forward_thread_before_after_ms": thread_pair,
         "worker_over_bare_thread": round(worker / bare_thread, 2),
         "forward_capture_ms": round(capture, 3),
         "worker_ms": round(worker, 2),
@@ -299,6 +312,7 @@ def format_report(r: dict) -> str:
             f"+ backward and graph ({opening['graph_nodes']} nodes) "
             f"{opening['backward_and_graph_ms']} ms = usable in {opening['usable_ms']} ms"
         )
+    before, after = r["bare_forward_before_after_ms"]
     return "\n".join(
         [
             *head,
@@ -307,7 +321,8 @@ def format_report(r: dict) -> str:
             f"input → all panels repainted: p50 {lat['p50']} ms, p95 {lat['p95']} ms, "
             f"max {lat['max']} ms   (target p95 ≤ 16 ms)",
             f"last event → final frame: {r['final_frame_ms']} ms   (target ≤ 50 ms)",
-            f"bare forward (same model, same run): {r['bare_forward_ms']} ms; "
+            f"bare forward (same model, same run): {r['bare_forward_ms']} ms "
+            f"(before the stroke {before} ms, after it {after} ms); "
             f"p50 latency = {r['p50_over_bare_forward']}× bare forward",
             f"worker (input, forward, capture, colouring): {r['worker_ms']} ms = "
             f"{r['worker_over_bare']}× bare forward; p95 = {r['p95_over_bare_forward']}× it",

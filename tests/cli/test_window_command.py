@@ -27,6 +27,8 @@ def test_bench_reports_figures_as_json(tmp_path):
     assert report["frames_measured"] == 41
     latency = report["latency_ms"]
     assert 0 < latency["p50"] <= latency["p95"] <= latency["max"]
+    before, after = report["bare_forward_before_after_ms"]  # measured around the stroke
+    assert min(before, after) <= report["bare_forward_ms"] <= max(before, after)
     assert report["bare_forward_ms"] > 0
     assert 0 < report["requests_computed"] <= report["requests_submitted"]
     assert report["final_frame_ms"] > 0
