@@ -3,7 +3,6 @@ same graph, in the same process, after imports (what the issue compares)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import statistics
 import subprocess
@@ -13,21 +12,17 @@ from pathlib import Path
 
 
 def ours_svg(model, x, out: Path) -> float:
-    """Forward, graph (no backward pass: a picture needs none), layout, scene, SVG."""
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtWidgets import QApplication
-
+    """What ``net-inspector graph --format svg`` does: forward and graph (no backward pass: a
+    picture needs none), layout, SVG written as text."""
     from ..core.backward import record_backward
     from ..core.collapse import lay_out
+    from ..core.graph_svg import write_svg
     from ..core.losses import LossSpec
-    from ..gui.exports import render_svg
-    from ..gui.graph_view import GraphScene
 
-    QApplication.instance() or QApplication(["net-inspector-export-bench"])
     started = time.perf_counter()
     record, _ = record_backward(model, x, LossSpec("sum"), with_saliency=False, run_backward=False)
     view = lay_out(record.graph)
-    render_svg(GraphScene(view.shown.graph, view.layout), out)
+    write_svg(view.shown.graph, view.layout, out)
     return (time.perf_counter() - started) * 1000
 
 

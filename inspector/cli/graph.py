@@ -56,7 +56,12 @@ def main(argv: list[str] | None = None) -> int:
             )
         x = to_tensor(random_input(opened.input, args.seed), opened.input, device)
         record, _live = record_backward(
-            model, x, loss, with_saliency=False, output_index=args.output
+            model,
+            x,
+            loss,
+            with_saliency=False,
+            output_index=args.output,
+            run_backward=fmt in TEXT_FORMATS,  # a picture needs the graph, not the engine's order
         )
     except Exception as exc:
         return refuse(exc, args.debug)
@@ -66,6 +71,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"net-inspector: {record.loss_note}", file=sys.stderr)
     if fmt in TEXT_FORMATS:
         write_text_format(record, args.out, fmt)
+    elif fmt == "svg":  # written as text, without Qt
+        from ..core.collapse import lay_out
+        from ..core.graph_svg import write_svg
+
+        view = lay_out(record.graph)
+        write_svg(view.shown.graph, view.layout, args.out)
     else:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         from PySide6.QtWidgets import QApplication

@@ -8,33 +8,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRectF, QSize, Slot
+from PySide6.QtCore import QObject, QRectF, Slot
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
-from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QFileDialog, QGraphicsScene
 
 from ..core.graph_export import TEXT_FORMATS, write_text_format
+from ..core.graph_svg import write_svg
 from ..core.io import atomic_save_npy, atomic_write
+from .graph_view import GraphScene
 from .theme import PANEL_BACKGROUND
 
 GRAPH_FORMATS = (*TEXT_FORMATS, "svg", "png")
 MAX_PNG_SIDE = 16_000
 
 
-def render_svg(scene: QGraphicsScene, path: Path) -> None:
-    rect = scene.sceneRect()
-
-    def write(tmp: Path) -> None:
-        generator = QSvgGenerator()
-        generator.setFileName(str(tmp))
-        generator.setSize(QSize(int(rect.width()), int(rect.height())))
-        generator.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
-        generator.setTitle("Autograd graph (Net Inspector)")
-        painter = QPainter(generator)
-        scene.render(painter, QRectF(0, 0, rect.width(), rect.height()), rect)
-        painter.end()
-
-    atomic_write(path, write)
+def render_svg(scene: GraphScene, path: Path) -> None:
+    """The scene's picture, as it shows it (visited, carried, outlined), written as text."""
+    write_svg(scene.graph, scene.layout, path, scene.style())
 
 
 def render_png(scene: QGraphicsScene, path: Path) -> None:
@@ -61,7 +51,7 @@ def save_image(image: QImage | QPixmap, path: Path) -> None:
     atomic_write(path, write)
 
 
-def export_graph(record, scene: QGraphicsScene | None, path: Path, fmt: str | None = None) -> str:
+def export_graph(record, scene: GraphScene | None, path: Path, fmt: str | None = None) -> str:
     """Write ``record`` (and its drawn ``scene`` for svg/png) to ``path``; returns the format."""
     path = Path(path)
     fmt = (fmt or path.suffix.lstrip(".")).lower()

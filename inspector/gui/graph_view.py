@@ -7,8 +7,6 @@ below a zoom level. Qt's BSP index draws only what is visible.
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
@@ -29,19 +27,31 @@ from PySide6.QtWidgets import (
 
 from ..core.autograd_graph import LEAF, OP, PARAM, ROOT, AutogradGraph
 from ..core.collapse import GROUP, SAVED
+from ..core.graph_svg import (
+    CARRIED,
+    EDGE_RGBA,
+    NODE_H,
+    NODE_RADIUS,
+    NODE_W,
+    X_UNIT,
+    Y_UNIT,
+    GraphStyle,
+    arrow_points,
+    curve_points,
+    curve_segments,
+    scene_rect,
+)
 from ..core.layout import GraphLayout
 from ..core.palette import NODE_COLOURS, PANEL_BACKGROUND
 
-X_UNIT, Y_UNIT = 220.0, 70.0  # scene pixels per layout column / layer
-NODE_W, NODE_H = 200.0, 34.0
 LABEL_MIN_SCALE = 0.3  # below this zoom, labels are hidden
 SMALL_GRAPH = 80  # nodes; a graph this small opens at a readable zoom rather than all in view
 READABLE_SCALE = 0.85
 
 FILL = {kind: QColor(NODE_COLOURS[kind]) for kind in (ROOT, OP, PARAM, LEAF, GROUP, SAVED)}
 VISITED_FILL = {k: c.lighter(140) for k, c in FILL.items()}
-EDGE = QColor(160, 170, 185, 110)
-EDGE_CARRIED = QColor("#f2a541")
+EDGE = QColor(*EDGE_RGBA)
+EDGE_CARRIED = QColor(CARRIED)
 CURRENT_PEN = QPen(QColor("#ffd43b"), 4)
 LINKED_PEN = QPen(QColor("#4dd0e1"), 3)
 NO_PEN = QPen(Qt.PenStyle.NoPen)
@@ -50,30 +60,26 @@ NODE_ID = 0  # QGraphicsItem.data key holding the node id
 
 def _node_shape() -> QPainterPath:
     path = QPainterPath()
-    path.addRoundedRect(QRectF(-NODE_W / 2, -NODE_H / 2, NODE_W, NODE_H), 8, 8)
+    path.addRoundedRect(QRectF(-NODE_W / 2, -NODE_H / 2, NODE_W, NODE_H), NODE_RADIUS, NODE_RADIUS)
     return path
 
 
 def _edge_path(points: list[tuple[float, float]]) -> QPainterPath:
     """A smooth curve from the bottom of the first node to the top of the last: an open path,
     only ever stroked (filled, a curve that bends — a skip connection — becomes a wedge)."""
-    pts = [QPointF(x * X_UNIT, y * Y_UNIT) for x, y in points]
-    pts[0] = pts[0] + QPointF(0, NODE_H / 2)
-    pts[-1] = pts[-1] - QPointF(0, NODE_H / 2 + 7)
-    path = QPainterPath(pts[0])
-    for a, b in itertools.pairwise(pts):
-        dy = (b.y() - a.y()) / 2
-        path.cubicTo(QPointF(a.x(), a.y() + dy), QPointF(b.x(), b.y() - dy), b)
+    pts = curve_points(points)
+    path = QPainterPath(QPointF(*pts[0]))
+    for c1, c2, end in curve_segments(pts):
+        path.cubicTo(QPointF(*c1), QPointF(*c2), QPointF(*end))
     return path
 
 
 def _arrow_path(points: list[tuple[float, float]]) -> QPainterPath:
     """The arrowhead at the end of ``_edge_path(points)``: a small closed triangle, filled."""
-    x, y = points[-1]
-    end = QPointF(x * X_UNIT, y * Y_UNIT) - QPointF(0, NODE_H / 2 + 7)
-    path = QPainterPath(end + QPointF(0, 7))
-    path.lineTo(end + QPointF(-5, 0))
-    path.lineTo(end + QPointF(5, 0))
+    tip, left, right = arrow_points(points)
+    path = QPainterPath(QPointF(*tip))
+    path.lineTo(QPointF(*left))
+    path.lineTo(QPointF(*right))
     path.closeSubpath()
     return path
 
@@ -109,6 +115,7 @@ class GraphScene(QGraphicsScene):
         super().__init__(parent)
         self.graph = graph
         self.setBackgroundBrush(QColor(PANEL_BACKGROUND))
+        self.layout = layout
         self.xs = np.asarray(layout.x, dtype=np.float64) * X_UNIT
         self.ys = np.asarray(layout.y, dtype=np.float64) * Y_UNIT
         self.font = QFont()
@@ -155,16 +162,8 @@ class GraphScene(QGraphicsScene):
         self._carried: set[tuple[int, int]] = set()
         self._current: int | None = None
         self._linked: set[int] = set()
-        margin = 60
         if len(self.xs):
-            self.setSceneRect(
-                QRectF(
-                    self.xs.min() - NODE_W / 2 - margin,
-                    self.ys.min() - NODE_H / 2 - margin,
-                    self.xs.max() - self.xs.min() + NODE_W + 2 * margin,
-                    self.ys.max() - self.ys.min() + NODE_H + 2 * margin,
-                )
-            )
+            self.setSceneRect(QRectF(*scene_rect(layout)))
 
     @staticmethod
     def _carried_pen() -> QPen:
@@ -219,6 +218,18 @@ class GraphScene(QGraphicsScene):
         self._visited, self._carried = set(visited), set(carried)
         for node in {previous, current} - {None}:
             self._outline(node)
+
+    def style(self) -> GraphStyle:
+        """What this scene shows beyond the graph (visited and Compare colours, carried edges,
+        outlines), for ``core.graph_svg`` to draw the same picture."""
+        fills = {
+            node: self._fill(node, node in self._visited).name()
+            for node in self._visited | set(self._fills)
+        }
+        outlines = {node: (LINKED_PEN.color().name(), LINKED_PEN.widthF()) for node in self._linked}
+        if self._current is not None:
+            outlines[self._current] = (CURRENT_PEN.color().name(), CURRENT_PEN.widthF())
+        return GraphStyle(fills, frozenset(self._carried), outlines)
 
     def set_fills(self, fills: dict[int, QColor] | None) -> None:
         """Colour nodes by something else than their kind (Compare: how much each node's

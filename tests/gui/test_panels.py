@@ -214,6 +214,34 @@ def test_skip_connections_are_stroked_curves_never_filled_shapes(qtbot, zoo_file
         assert out.stat().st_size > 1000
 
 
+def test_an_exported_svg_shows_what_the_view_shows(qtbot, engine, tmp_path):
+    """Visited nodes, carried edges and the outlined current and linked nodes, as on screen."""
+    from PySide6.QtGui import QColor
+
+    from inspector.core.collapse import lay_out
+    from inspector.core.graph_svg import CARRIED
+    from inspector.gui.exports import export_graph
+    from inspector.gui.graph_view import CURRENT_PEN, LINKED_PEN, VISITED_FILL, GraphScene
+
+    record = engine.backward(ForwardRequest(1, _seven()), LossSpec("mse")).record
+    view = lay_out(record.graph)
+    scene = GraphScene(view.shown.graph, view.layout)
+    visited = set(record.order[:5])
+    carried = {e for e in record.carried() if e[0] in visited and e[1] in visited}
+    linked = record.order[-1]
+    scene.set_progress(record.order[4], visited, carried)
+    scene.link_nodes({linked})
+    style = scene.style()
+    kinds = {i: node.kind for i, node in enumerate(view.shown.graph.nodes)}
+    assert style.fills == {i: VISITED_FILL[kinds[i]].name() for i in visited}
+    assert style.carried == carried and carried
+    assert style.outlines[record.order[4]] == (CURRENT_PEN.color().name(), 4.0)
+    assert style.outlines[linked] == (LINKED_PEN.color().name(), 3.0)
+    export_graph(record, scene, tmp_path / "g.svg")
+    text = (tmp_path / "g.svg").read_text()
+    assert f'stroke="{CARRIED}"' in text and QColor(CURRENT_PEN.color()).name() in text
+
+
 def test_a_small_graph_opens_at_a_size_where_labels_read(qtbot, engine):
     """Fit shows a small graph (the LeNet's 26 nodes) big enough to read, from the loss down;
     a graph too big for that is fitted whole."""
