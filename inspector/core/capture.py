@@ -162,14 +162,41 @@ def check(cancel: threading.Event | None) -> None:
         raise Cancelled("stopped on request")
 
 
-_IN_PLACE_DUNDERS = {f"__i{op}__" for op in ("add", "sub", "mul", "truediv", "floordiv", "pow")}
+_AUGMENTED = ("add", "sub", "mul", "matmul", "truediv", "floordiv", "mod", "pow")
+_IN_PLACE_DUNDERS = {f"__i{op}__" for op in (*_AUGMENTED, "and", "or", "xor", "lshift", "rshift")}
+_IN_PLACE_DUNDERS.add("__setitem__")  # y[:, 0] = 1
+_KEEP_VALUES = {"requires_grad_", "share_memory_", "detach_", "retain_grad_"}  # no value changes
 
 
 @functools.lru_cache(maxsize=1024)
 def writes_in_place(func: Callable) -> bool:
-    """``x.relu_()``, ``x.add_(y)``, ``x += y``: ops that overwrite their first argument."""
+    """``x.relu_()``, ``x.add_(y)``, ``x += y``, ``x[i] = v``: ops that overwrite their first
+    argument."""
     name = getattr(func, "__name__", "")
-    return name in _IN_PLACE_DUNDERS or (name.endswith("_") and not name.startswith("_"))
+    if name in _IN_PLACE_DUNDERS:
+        return True
+    return name.endswith("_") and not name.startswith("_") and name not in _KEEP_VALUES
+
+
+def _memory(value: Any) -> int | None:
+    """Where a tensor's values live: its storage's address, the same for a tensor and every
+    slice or view of it. None for what has no storage of its own (sparse tensors)."""
+    if not isinstance(value, torch.Tensor) or value.layout != torch.strided:
+        return None
+    try:
+        return value.untyped_storage().data_ptr()
+    except (RuntimeError, NotImplementedError, TypeError):
+        return None
+
+
+def _overwritten(func: Callable, args: tuple, kwargs: dict) -> list[Any]:
+    """What ``func(*args, **kwargs)`` writes into: its first argument when it works in place,
+    and any ``out=`` tensors."""
+    targets = [args[0]] if args and (kwargs.get("inplace") is True or writes_in_place(func)) else []
+    out = kwargs.get("out")
+    if out is not None:
+        targets.extend(out if isinstance(out, (tuple, list)) else [out])
+    return targets
 
 
 class _FunctionRecorder(TorchFunctionMode):
@@ -187,8 +214,8 @@ class _FunctionRecorder(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         check(self._cancel)  # every op is a chance to stop a long forward when the app quits
         kwargs = kwargs or {}
-        if args and (kwargs.get("inplace") or writes_in_place(func)):
-            self._overwrite(args[0])
+        for target in _overwritten(func, args, kwargs):
+            self._overwrite(target)
         out = func(*args, **kwargs)
         self._sink(func, out)
         return out
@@ -229,16 +256,24 @@ def capture_forward(
         capture.steps.append(step)
         capture.tensors.append(tensor.detach() if keep is None or keep(step) else None)
 
+    memory: dict[int, int | None] = {}  # kept step → its storage, looked up when first needed
+
     def keep_before_overwrite(target: Any) -> None:
         """``target`` is about to be overwritten in place (``nn.ReLU(inplace=True)``, ``out +=
-        identity``): a kept step that shares its memory keeps a copy of what it was."""
-        if not isinstance(target, torch.Tensor):
+        identity``, ``y[:, 0] = 1``): a kept step whose values share its storage keeps a copy
+        of what they were. (A leaf module without an ``inplace`` flag that writes into its
+        input is not seen: the function mode steps aside inside leaves.)"""
+        address = _memory(target)
+        if address is None:
             return
-        address = target.data_ptr()
-        for i in range(len(capture.tensors) - 1, -1, -1):
-            kept = capture.tensors[i]
-            if kept is not None and kept.data_ptr() == address:
+        for i, kept in enumerate(capture.tensors):
+            if kept is None:
+                continue
+            if i not in memory:
+                memory[i] = _memory(kept)
+            if memory[i] == address:
                 capture.tensors[i] = kept.clone()
+                memory[i] = _memory(capture.tensors[i])
 
     def step_aside() -> None:
         nonlocal aside

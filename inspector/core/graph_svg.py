@@ -10,6 +10,7 @@ graph: nodes coloured otherwise (visited, Compare), edges the gradient has carri
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,6 +91,14 @@ def elide_middle(text: str, chars: int = LABEL_CHARS) -> str:
     return text[:head] + "…" + (text[-tail:] if tail else "")
 
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # no XML 1.0 may hold
+
+
+def label_text(label: str) -> str:
+    """A node's label as SVG text: cut to fit, escaped, characters XML forbids replaced."""
+    return escape(_NOT_XML.sub("\ufffd", elide_middle(label)))
+
+
 def _n(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
@@ -151,7 +160,7 @@ def svg_text(graph: AutogradGraph, layout: GraphLayout, style: GraphStyle = Grap
             f'<rect x="{_n(cx - NODE_W / 2)}" y="{_n(cy - NODE_H / 2)}" width="{_n(NODE_W)}" '
             f'height="{_n(NODE_H)}" rx="{_n(NODE_RADIUS)}" fill="{fill}"{stroke}/>'
             f'<text x="{_n(cx)}" y="{_n(cy + BASELINE)}" fill="white">'
-            f"{escape(elide_middle(node.label))}</text>"
+            f"{label_text(node.label)}</text>"
         )
     out.append("</g>\n</svg>\n")
     return "\n".join(out)

@@ -173,6 +173,58 @@ def test_a_step_overwritten_in_place_later_keeps_its_own_values():
     assert torch.equal(capture.output, relu)
 
 
+class _WritesIntoItsSteps(torch.nn.Module):
+    """Every other way of writing into memory a kept step shows: a slice, an item, ``out=``."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(4, 4)
+        self.relu = torch.nn.ReLU(inplace=True)
+
+    def forward(self, x):
+        y = self.fc(x)
+        y[:, 1:] += 100  # through a slice that starts after y's first value
+        y[:, 0] = -7.0
+        torch.mul(y, 2, out=y)
+        return self.relu(y.narrow(1, 2, 2))  # in place on a view
+
+
+@pytest.mark.parametrize("mode", [torch.no_grad, torch.inference_mode])
+def test_writes_through_slices_items_and_out_keep_earlier_steps_intact(mode):
+    model = _WritesIntoItsSteps()
+    x = torch.tensor([[-3.0, -2.0, 1.0, 2.0]])
+    with mode():
+        fc = model.fc(x).clone()
+        capture = capture_forward(model, x)
+    assert torch.equal(capture.tensors[0], fc)
+    expected = fc.clone()
+    expected[:, 1:] += 100
+    expected[:, 0] = -7.0
+    by_label = dict(zip([s.label for s in capture.steps], capture.tensors, strict=True))
+    assert torch.equal(by_label["mul"], expected * 2)
+
+
+def test_a_sparse_step_before_an_in_place_op_is_captured():
+    class Sparse(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = torch.nn.Linear(4, 4)
+            self.relu = torch.nn.ReLU(inplace=True)
+
+        def forward(self, x):
+            y = self.fc(x).to_sparse()
+            return self.relu(y.to_dense() + 1)
+
+    model = Sparse()
+    with torch.no_grad():
+        model.fc.weight.copy_(-torch.eye(4))
+        model.fc.bias.zero_()
+        capture = capture_forward(model, torch.tensor([[3.0, -3.0, 0.5, -0.5]]))
+    assert [s.label for s in capture.steps] == ["fc", "to_sparse", "to_dense", "add", "relu"]
+    assert capture.tensors[3].tolist() == [[-2.0, 4.0, 0.5, 1.5]]  # before the relu wrote
+    assert capture.tensors[4].tolist() == [[0.0, 4.0, 0.5, 1.5]]
+
+
 def test_keep_selects_which_tensors_are_kept():
     with torch.no_grad():
         capture = capture_forward(Net(), torch.randn(1, 1, 32, 32), keep=lambda s: s.is_module)

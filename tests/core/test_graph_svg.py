@@ -74,9 +74,11 @@ def test_labels_are_escaped_and_long_ones_cut_in_the_middle(view):
     graph = view.shown.graph
     nodes = list(graph.nodes)
     nodes[0] = dataclasses.replace(nodes[0], label="a<b & c>d")
+    nodes[1] = dataclasses.replace(nodes[1], label="key\x01\x1f")  # a ParameterDict key
     odd = dataclasses.replace(graph, nodes=nodes)
     _, _, texts, _ = _parts(svg_text(odd, view.layout))  # parses: the text is escaped
     assert texts[0].text == "a<b & c>d"
+    assert texts[1].text == "key\ufffd\ufffd"
     long = "MaxPool2DWithIndicesBackward0_and_more"
     cut = elide_middle(long)
     assert len(cut) == LABEL_CHARS and "…" in cut
