@@ -157,8 +157,11 @@ def is_strip_shape(shape: tuple[int, ...]) -> bool:
 
 
 def first_sample(array: np.ndarray) -> np.ndarray:
-    """What ``activation_heatmap`` shows of a batched activation: its first sample."""
-    return array[0] if array.ndim >= 2 else array
+    """What ``activation_heatmap`` shows of a batched activation: its first sample; nothing
+    (an empty vector) for an empty batch, such as a detector's boxes when it found none."""
+    if array.ndim < 2:
+        return array
+    return array[0] if array.shape[0] else np.zeros(0, array.dtype)
 
 
 def activation_heatmap(array: np.ndarray) -> Heatmap:

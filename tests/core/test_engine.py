@@ -56,6 +56,17 @@ def test_only_the_rows_in_sight_are_coloured(engine):
     assert some.levels == everything.levels
 
 
+def test_a_step_with_an_empty_batch_shows_empty_and_the_rest_as_usual(engine):
+    engine.open(f"{ZOO / 'nets.py'}:FindsNothing")
+    result = engine.forward(ForwardRequest(1, _stroke(3)))
+    by_label = {s.step.label: s for s in result.steps}
+    empty = by_label["getitem"]
+    assert empty.step.shape == (0, 8) and empty.values.size == 0
+    assert empty.heatmap.image.size == 0 and empty.rgba.size == 0 and empty.is_strip
+    assert by_label["conv"].rgba.shape[-1] == 4 and result.levels[1] > 0
+    assert result.output.shape == (1, 10)
+
+
 def test_backward_update_and_reset(engine):
     request = ForwardRequest(1, _stroke(3))
     before = engine.parameters("conv1").parameters[0].values

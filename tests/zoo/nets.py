@@ -97,6 +97,20 @@ class NaNOutput(nn.Module):
         return self.fc(x) * float("nan")
 
 
+class FindsNothing(nn.Module):
+    """A detector's habit: a step keeps the rows above a threshold, here none ([0, 8])."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, 8, 3)
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x):
+        features = self.conv(x).mean((2, 3))
+        found = features[features.sum(1) > 1e9]
+        return self.fc(features) + found.sum()
+
+
 class SlowToBuild(nn.Module):
     """A constructor stuck in Python for a long time (as a big model being built can be)."""
 
