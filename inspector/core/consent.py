@@ -64,15 +64,15 @@ def code_risks(spec: str, weights: Path | str | None = None, trust: bool = False
     """Each file that opening ``spec`` with ``weights`` (as ``loading.open_model(spec, weights,
     trust)`` would) runs code from, in words. Nothing is imported, and nothing is unpickled
     except by ``weights_only`` loads, which run no code."""
-    from .loading import BUILTIN, _is_torchscript
+    from .loading import BUILTIN, _is_torchscript, python_spec
 
     key = spec.strip()
     risks: list[Risk] = []
     if key.lower() in BUILTIN:
         return risks  # built-ins load their weights with trust=False: never unpickled
-    path_text, sep, _attr = key.rpartition(":")
-    if sep and path_text.endswith(".py"):
-        path = Path(path_text)
+    python = python_spec(key)
+    if python is not None:
+        path = Path(python[0])
         if path.is_file():
             risks.append(_risk(path, RUNS_PYTHON, "runs the Python code in {}"))
     else:

@@ -168,9 +168,17 @@ def _builtin(key: str, weights) -> tuple[nn.Module, str, str | None, tuple[int, 
     return model, key, None, (1, 3, 64, 64) if key == "resnet50" else (1, 16, 128)
 
 
+def python_spec(spec: str) -> tuple[str, str] | None:
+    """``nets.py:Net`` → ``("nets.py", "Net")``: the file and the name in a spec that builds a
+    model from Python code; None for any other spec (a built-in, a ``.pt``, a ``.pt2``)."""
+    path_text, sep, name = spec.strip().rpartition(":")
+    return (path_text, name) if sep and path_text.endswith(".py") else None
+
+
 def _from_file(spec: str, trust: bool) -> tuple[nn.Module, str, tuple[int, ...] | None]:
-    path_text, sep, attr = spec.rpartition(":")
-    if sep and path_text.endswith(".py"):
+    python = python_spec(spec)
+    if python is not None:
+        path_text, attr = python
         return _from_python(Path(path_text), attr), attr, None
     path = Path(spec)
     if path.suffix == ".py":

@@ -19,13 +19,13 @@ PIN_NAMES = ("A",)  # the states a session may pin (Compare's A)
 
 def spec_file(spec: str) -> str | None:
     """The file in a model spec (``nets.py`` in ``nets.py:Net``); None for a built-in."""
-    from .loading import BUILTIN
+    from .loading import BUILTIN, python_spec
 
     key = spec.strip()
     if key.lower() in BUILTIN:
         return None
-    path_text, sep, _ = key.rpartition(":")
-    return path_text if sep and path_text.endswith(".py") else key
+    python = python_spec(key)
+    return python[0] if python is not None else key
 
 
 class Invalid(Exception):

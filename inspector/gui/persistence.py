@@ -15,6 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QSettings, Qt, Signal, Slot
 from PySide6.QtWidgets import QFileDialog
 
+from ..core.loading import python_spec
 from ..core.session_file import (
     SessionError,
     SessionState,
@@ -31,9 +32,9 @@ from .autosave import Autosave
 
 def _absolute_spec(spec: str) -> str:
     """``nets.py:Name`` → ``/home/me/nets.py:Name``, so the next start finds it from anywhere."""
-    path, sep, name = spec.rpartition(":")
-    if sep and path.endswith(".py") and Path(path).exists():
-        return f"{Path(path).resolve()}:{name}"
+    python = python_spec(spec)
+    if python is not None and Path(python[0]).exists():
+        return f"{Path(python[0]).resolve()}:{python[1]}"
     return str(Path(spec).resolve()) if Path(spec).exists() else spec
 
 
