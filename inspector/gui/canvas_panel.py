@@ -183,7 +183,8 @@ class CanvasPanel(QWidget):
         under.setColumnStretch(1, 1)
         under.setRowStretch(3, 1)
         layout = QVBoxLayout(self)
-        layout.addWidget(SquareHolder(self.canvas), 1)
+        self.canvas_holder = SquareHolder(self.canvas)
+        layout.addWidget(self.canvas_holder, 1)
         layout.addLayout(buttons)
         layout.addLayout(under)
         layout.addWidget(self.input_editor)
@@ -278,6 +279,9 @@ class CanvasPanel(QWidget):
         self.input_spec = spec
         uses_canvas = spec.kind != TENSOR
         self.canvas.setEnabled(uses_canvas)
+        # Hidden, not only disabled: an idle 192-pixel canvas squeezed the tensor's editor and
+        # the buttons, which then overlapped it (a plain-tensor model at 1600×1000).
+        self.canvas_holder.setVisible(uses_canvas)
         for button in (self.clear_button, self.load_button, self.undo_button):
             button.setEnabled(uses_canvas)
         self.random_button.setText("Random" if uses_canvas else "Re-roll input")

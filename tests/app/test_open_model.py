@@ -75,12 +75,15 @@ def test_mlp_gets_a_random_tensor_with_reroll(qtbot, window, zoo_files):
     _open(qtbot, window, f"{zoo_files['nets']}:make_mlp")
     assert window.canvas_panel.input_spec.kind == TENSOR
     assert not window.canvas_panel.canvas.isEnabled()
+    assert not window.canvas_panel.canvas.isVisible()  # no idle canvas squeezing the editor
     assert "not an image" in window.canvas_panel.input_note.text()
     first = window.last_result.input.copy()
     assert first.shape == (1, 20)
     window.canvas_panel.random_button.click()
     qtbot.waitUntil(lambda: not np.array_equal(window.last_result.input, first), timeout=10_000)
     assert window.prediction.label.text()[0].isdigit()  # 4-way output: bars
+    _open(qtbot, window, f"{zoo_files['nets']}:ResNetish")  # an image model: the canvas is back
+    assert window.canvas_panel.canvas.isVisible() and window.canvas_panel.canvas.isEnabled()
 
 
 def test_transformer_output_is_a_heatmap(qtbot, window, zoo_files):
