@@ -254,8 +254,13 @@ def capture_forward(
         ``shape`` and ``detach`` are no steps of the model, and cost no dispatch."""
         step = Step(len(capture.steps), op, module, is_module, tuple(tensor.shape))
         capture.steps.append(step)
-        capture.tensors.append(tensor.detach() if keep is None or keep(step) else None)
+        if keep is None or keep(step):
+            kept_steps.append(step.index)
+            capture.tensors.append(tensor.detach())
+        else:
+            capture.tensors.append(None)
 
+    kept_steps: list[int] = []  # a ResNet-50 keeps 48 of its ~170 steps: only they are checked
     memory: dict[int, int | None] = {}  # kept step → its storage, looked up when first needed
 
     def keep_before_overwrite(target: Any) -> None:
@@ -266,13 +271,11 @@ def capture_forward(
         address = _memory(target)
         if address is None:
             return
-        for i, kept in enumerate(capture.tensors):
-            if kept is None:
-                continue
+        for i in kept_steps:
             if i not in memory:
-                memory[i] = _memory(kept)
+                memory[i] = _memory(capture.tensors[i])
             if memory[i] == address:
-                capture.tensors[i] = kept.clone()
+                capture.tensors[i] = capture.tensors[i].clone()
                 memory[i] = _memory(capture.tensors[i])
 
     def step_aside() -> None:
