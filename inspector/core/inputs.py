@@ -251,8 +251,11 @@ def make_input(
 def to_tensor(
     array: np.ndarray, spec: InputSpec, device: torch.device | str = "cpu"
 ) -> torch.Tensor:
-    """The network input as a tensor of the spec's dtype on ``device`` (bfloat16 included)."""
-    tensor = torch.from_numpy(np.ascontiguousarray(array))
+    """The network input as a tensor of the spec's dtype on ``device`` (bfloat16 included),
+    never sharing memory with ``array``: a model that normalises its input in place
+    (``x.sub_(0.5)``) must not change the array shown as the network's input, or a stored
+    input it was made from."""
+    tensor = torch.from_numpy(np.array(array, order="C", copy=True))
     return tensor.to(device=device, dtype=torch_dtype(spec.dtype))
 
 

@@ -67,6 +67,17 @@ def test_a_step_with_an_empty_batch_shows_empty_and_the_rest_as_usual(engine):
     assert result.output.shape == (1, 10)
 
 
+def test_a_model_writing_into_its_input_changes_neither_the_shown_nor_the_stored_input(engine):
+    engine.open(f"{ZOO / 'nets.py'}:NormalisesInPlace", input_shape=(1, 6))
+    raw = np.ones((1, 6), np.float32)
+    for request_id in (1, 2):  # the same stored input, twice: never written into
+        result = engine.forward(ForwardRequest(request_id, _stroke(3), raw_input=raw))
+        assert np.array_equal(result.input, np.ones((1, 6))) and np.array_equal(raw, result.input)
+        sub, mul = result.steps[0], result.steps[1]  # each step as it was, not as overwritten
+        assert (sub.step.op, mul.step.op) == ("sub", "mul")
+        assert np.allclose(sub.values, 0.5) and np.allclose(mul.values, 5.0)
+
+
 def test_backward_update_and_reset(engine):
     request = ForwardRequest(1, _stroke(3))
     before = engine.parameters("conv1").parameters[0].values

@@ -111,6 +111,17 @@ class FindsNothing(nn.Module):
         return self.fc(features) + found.sum()
 
 
+class NormalisesInPlace(nn.Module):
+    """Writes into its own input, as some preprocessing does: x.sub_(mean).mul_(scale)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(6, 2)
+
+    def forward(self, x):
+        return self.fc(x.sub_(0.5).mul_(10))
+
+
 class SlowToBuild(nn.Module):
     """A constructor stuck in Python for a long time (as a big model being built can be)."""
 
