@@ -9,12 +9,14 @@ thread's time per frame.) The shared colour bar is a separate, rarely repainted 
 
 from __future__ import annotations
 
+import functools
+import html
 import math
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, QSignalBlocker, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QStaticText, QTextOption
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QStaticText, QTextOption
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from ..core.colormap import ANCHORS
@@ -32,6 +34,22 @@ SUMMARY_COLOUR = "#f2a541"
 COMPARE_STRIP_HEIGHT = 44  # a strip row in compare mode: its title has a summary line
 PANE_GAP = 10  # pixels between the panes of a row (A | B | B − A)
 PANE_HEADER = 16  # pixels above the first row for the panes' names
+
+
+@functools.cache
+def _metrics(bold: bool, point_size: float | None = None) -> QFontMetricsF:
+    font = QFont()
+    font.setBold(bold)
+    if point_size is not None:
+        font.setPointSizeF(point_size)
+    return QFontMetricsF(font)
+
+
+def _fitted(text: str, bold: bool = False, point_size: float | None = None) -> str:
+    """``text`` cut in the middle to fit the title column (its end, ``› view`` or a layer's
+    number, tells rows apart), escaped for the title's rich text."""
+    metrics = _metrics(bold, point_size)
+    return html.escape(metrics.elidedText(text, Qt.TextElideMode.ElideMiddle, TITLE_WIDTH - 4))
 
 
 def make_colorbar() -> pg.ColorBarItem:
@@ -82,9 +100,10 @@ class HeatmapRow:
             if summary
             else ""
         )
+        # Cut to the column: a long name ran under the images and showed between their tiles.
         self.title.setText(
-            f"<b>{name}</b><br><span style='color:{DETAIL_COLOUR}; font-size:8pt'>{detail}</span>"
-            + extra
+            f"<b>{_fitted(name, bold=True)}</b><br><span style='color:{DETAIL_COLOUR}; "
+            f"font-size:8pt'>{_fitted(detail, point_size=8)}</span>" + extra
         )
         self.title.setTextWidth(TITLE_WIDTH)
 
@@ -126,7 +145,9 @@ class HeatmapRow:
         return QRectF(left, self.cell.top(), max(1.0, width), self.cell.height())
 
     def fit(self) -> None:
-        """The largest rectangle of each image's aspect in its pane (left-aligned)."""
+        """The largest rectangle of each image's aspect in its pane, left-aligned and centred
+        in the row's height, as its title is (a flat image at the top of its row read as the
+        row above's)."""
         for pane, heatmap in enumerate(self.heatmaps):
             cell = self.pane_cell(pane)
             if heatmap is None or self.cell.isEmpty():
@@ -136,7 +157,8 @@ class HeatmapRow:
             else:
                 h, w = heatmap.image.shape
                 scale = min(cell.width() / w, cell.height() / h)
-                self.targets[pane] = QRectF(cell.left(), cell.top(), w * scale, h * scale)
+                top = cell.top() + (cell.height() - h * scale) / 2
+                self.targets[pane] = QRectF(cell.left(), top, w * scale, h * scale)
 
     def pixel_at(self, pos: QPointF) -> tuple[int, tuple[int, int]] | None:
         """``(pane, (row, col))`` of the image pixel under ``pos``, or None."""

@@ -72,6 +72,27 @@ def test_activations_panel_colours_rows_when_they_come_into_sight(qtbot, engine)
     np.testing.assert_array_equal(row._rgbas[0], everything.steps[-1].rgba)
 
 
+def test_activation_rows_cut_long_titles_and_centre_flat_images(qtbot):
+    """A long name is cut in the middle to its column (it ran under the images); a flat
+    image sits in the middle of its row's height, as its title does, not at the top."""
+    from PySide6.QtCore import QRectF
+
+    from inspector.core.heatmaps import activation_heatmap
+    from inspector.gui.heatmap_view import HeatmapRow
+
+    row = HeatmapRow("k", strip=False)
+    name = "12. transformer.h.0.attn.c_attn.some.long.path › view"
+    row.set_title(name, "view [1, 16, 2, 16]")
+    shown = row.title.text()
+    assert "…" in shown and "12. " in shown and "› view" in shown and row.name == name
+    row.cell = QRectF(200, 100, 400, 80)
+    flat = activation_heatmap(np.ones((1, 16, 2, 16), np.float32))  # 8 × 2 tiles of 2 × 16
+    row.show(flat, None)
+    target = row.target
+    assert target.left() == 200 and target.height() < 80
+    assert target.center().y() == pytest.approx(row.cell.center().y())
+
+
 def test_prediction_panel_names_the_top_class(qtbot, engine):
     from inspector.gui.prediction_panel import PredictionPanel
 
