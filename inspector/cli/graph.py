@@ -71,24 +71,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"net-inspector: {record.loss_note}", file=sys.stderr)
     if fmt in TEXT_FORMATS:
         write_text_format(record, args.out, fmt)
-    elif fmt == "svg":  # written as text, without Qt
-        from ..core.collapse import lay_out
-        from ..core.graph_svg import write_svg
-
-        view = lay_out(record.graph)
-        write_svg(view.shown.graph, view.layout, args.out)
     else:
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        from PySide6.QtWidgets import QApplication
-
         from ..core.collapse import lay_out
-        from ..gui.exports import export_graph
-        from ..gui.graph_view import GraphScene
 
-        app = QApplication.instance() or QApplication(["net-inspector-graph"])
         view = lay_out(record.graph)
-        scene = GraphScene(view.shown.graph, view.layout)
-        export_graph(record, scene, args.out, fmt)
-        del app
+        if fmt == "svg":  # written as text, without Qt
+            from ..core.graph_svg import write_svg
+
+            write_svg(view.shown.graph, view.layout, args.out)
+        else:
+            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+            from PySide6.QtWidgets import QApplication
+
+            from ..gui.exports import export_graph
+            from ..gui.graph_view import GraphScene
+
+            app = QApplication.instance() or QApplication(["net-inspector-graph"])
+            scene = GraphScene(view.shown.graph, view.layout)
+            export_graph(record, scene, args.out, fmt)
+            del app
     print(f"wrote {args.out} ({len(record.graph.nodes)} nodes, loss {record.loss_value:.4f})")
     return 0

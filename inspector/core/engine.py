@@ -292,12 +292,18 @@ class Engine:
     # -- training (core.training) -------------------------------------------------------------
     def trainer(self) -> Trainer:
         """The trainer of the current model (a new one, with nothing logged, for a new model)."""
-        trainer = self._trainer
-        if trainer is None or trainer.model is not self.model:
+        trainer = self._own_trainer()
+        if trainer is None:
             trainer = Trainer(self.model, self.settings.input, self.device,
                               self.settings.output_index, self.opened.name)  # fmt: skip
             self._trainer = trainer
         return trainer
+
+    def _own_trainer(self) -> Trainer | None:
+        """The trainer made for the current model, if any (one of a model since replaced is
+        not)."""
+        trainer = self._trainer
+        return trainer if trainer is not None and trainer.model is self.model else None
 
     def train_chunk(
         self,
@@ -328,8 +334,8 @@ class Engine:
         """Forget the current model's training (curves, steps, the optimiser's moments): they
         belong to weights that were just replaced, and Adam's moments would steer the new
         ones. True if there was any to forget."""
-        trainer = self._trainer
-        if trainer is None or trainer.model is not self.model:
+        trainer = self._own_trainer()
+        if trainer is None:
             return False
         trained = trainer.step > 0 or trainer.optimizer is not None
         trainer.reset_progress()
@@ -338,8 +344,8 @@ class Engine:
     def training_state(self) -> TrainingSnapshot | None:
         """The training so far (curves, optimiser state, order), for a session; None if the
         current model has not been trained here."""
-        trainer = self._trainer
-        if trainer is None or trainer.model is not self.model or trainer.step == 0:
+        trainer = self._own_trainer()
+        if trainer is None or trainer.step == 0:
             return None
         return trainer.snapshot()
 

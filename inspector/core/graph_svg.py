@@ -2,8 +2,9 @@
 
 Rendering a 2,600-node scene through Qt's SVG paint engine took ~200 ms of the 330 ms export
 (building the items, then drawing them into ``QSvgGenerator``); writing the same picture as
-text takes a few tens. The picture is the graph view's: the same geometry (``GEOMETRY``),
-node colours, curves and arrowheads. ``GraphStyle`` carries what the view shows beyond the
+text takes a few tens. The picture is the graph view's: ``gui.graph_view`` builds its scene
+from the geometry here (``curve_points``, ``arrow_points``, ``scene_rect``, the sizes and edge
+widths), with the same node colours. ``GraphStyle`` carries what the view shows beyond the
 graph: nodes coloured otherwise (visited, Compare), edges the gradient has carried, outlines.
 """
 
@@ -28,6 +29,7 @@ ARROW = 7.0  # an arrowhead's length; the curve stops where it starts
 MARGIN = 60.0
 EDGE_RGBA = (160, 170, 185, 110)
 CARRIED = "#f2a541"
+EDGE_WIDTH, CARRIED_WIDTH = 1.5, 2.5  # pixels, at every zoom (cosmetic pens on screen)
 FONT_PX = 12.0  # Qt's 9 pt at 96 dpi
 LABEL_CHARS = 26  # what fits in NODE_W - 12 at FONT_PX in a sans-serif font, capitals too
 BASELINE = 0.35 * FONT_PX  # below the centre: text centred without dominant-baseline (QtSvg)
@@ -138,8 +140,8 @@ def svg_text(graph: AutogradGraph, layout: GraphLayout, style: GraphStyle = Grap
         f'<rect width="{_n(width)}" height="{_n(height)}" fill="{PANEL_BACKGROUND}"/>',
     ]
     for group, colour, opacity, stroke in (
-        (plain, f"rgb({r},{g},{b})", a / 255, 1.5),
-        (carried, CARRIED, 1.0, 2.5),
+        (plain, f"rgb({r},{g},{b})", a / 255, EDGE_WIDTH),
+        (carried, CARRIED, 1.0, CARRIED_WIDTH),
     ):
         if group:
             out.append(

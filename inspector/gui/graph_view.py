@@ -29,7 +29,9 @@ from ..core.autograd_graph import LEAF, OP, PARAM, ROOT, AutogradGraph
 from ..core.collapse import GROUP, SAVED
 from ..core.graph_svg import (
     CARRIED,
+    CARRIED_WIDTH,
     EDGE_RGBA,
+    EDGE_WIDTH,
     NODE_H,
     NODE_RADIUS,
     NODE_W,
@@ -123,7 +125,7 @@ class GraphScene(QGraphicsScene):
         self._metrics = QFontMetricsF(self.font)
         self._elided: dict[int, str] = {}
 
-        pen = QPen(EDGE, 1.5)
+        pen = QPen(EDGE, EDGE_WIDTH)
         pen.setCosmetic(True)
         self._edge_pens = (pen, self._carried_pen())
         # Each edge is a curve (stroked, never filled) and an arrowhead (filled, never
@@ -167,7 +169,7 @@ class GraphScene(QGraphicsScene):
 
     @staticmethod
     def _carried_pen() -> QPen:
-        pen = QPen(EDGE_CARRIED, 2.5)
+        pen = QPen(EDGE_CARRIED, CARRIED_WIDTH)
         pen.setCosmetic(True)
         return pen
 
