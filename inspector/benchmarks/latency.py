@@ -253,8 +253,10 @@ def run(events: int = 320, interval_ms: float = 8.0, model: str = "lenet") -> di
     guard.timeout.connect(app.quit)
     guard.start(10_000 + int(events * interval_ms))
     started = time.perf_counter()
+    gui_cpu = time.thread_time()
     timer.start()
     app.exec()
+    gui_cpu = time.thread_time() - gui_cpu
     duration = time.perf_counter() - started
     guard.stop()
 
@@ -294,6 +296,10 @@ def run(events: int = 320, interval_ms: float = 8.0, model: str = "lenet") -> di
         "worker_over_bare": round(worker / bare, 2),
         "p95_over_bare_forward": round(p95 / bare, 1),
         "frame_interval_ms": round(frame_interval, 2),
+        # The GUI thread's CPU time while the stroke ran: every core it takes is one the
+        # worker's torch threads do not have.
+        "gui_thread_busy": round(gui_cpu / duration, 2),
+        "gui_ms_per_frame": round(gui_cpu * 1000 / max(1, len(frame_times)), 2),
         "capture_overhead": overhead,
         "p50_over_bare_forward": round(p50 / bare, 1),
         "frame_interval_over_forward_capture": round(frame_interval / capture, 2),
@@ -339,6 +345,8 @@ def format_report(r: dict) -> str:
             f"capture alone (hooks, function mode, kept steps): {r['capture_overhead']['ratio']}× "
             f"a plain forward ({r['capture_overhead']['capture_ms']} vs "
             f"{r['capture_overhead']['bare_ms']} ms, interleaved)",
+            f"GUI thread busy {round(r['gui_thread_busy'] * 100)}% of the stroke, "
+            f"{r['gui_ms_per_frame']} ms of its CPU per frame painted",
             f"requests: {r['requests_submitted']} submitted, {r['requests_computed']} computed, "
             f"{r['forwards_superseded']} stopped early for a newer input",
             f"late/early latency ratio: {r['late_over_early_latency']} (≈1: no backlog)",

@@ -7,8 +7,11 @@ from PySide6.QtGui import QImage
 
 
 def grey_image(values01: np.ndarray) -> QImage:
-    """A 0-1 array → an 8-bit grey QImage (a deep copy, so the array may change afterwards)."""
-    data = np.ascontiguousarray(np.clip(np.nan_to_num(values01), 0, 1) * 255, dtype=np.uint8)
+    """A 0-1 array → an 8-bit grey QImage (a deep copy, so the array may change afterwards).
+    NaN shows black, ±inf as the ends (``fmax``/``fmin`` pass NaN over: no masks, no copies
+    beyond one, since the canvas repaints on every mouse event)."""
+    scaled = np.fmin(np.fmax(np.asarray(values01, np.float32), 0.0), 1.0)
+    data = np.multiply(scaled, 255.0, out=scaled).astype(np.uint8)
     h, w = data.shape
     return QImage(data.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
 
@@ -26,7 +29,7 @@ def minmax01(values: np.ndarray) -> np.ndarray:
 
 def heat_image(values01: np.ndarray, rgb: tuple[int, int, int] = (255, 70, 50)) -> QImage:
     """A 0-1 map → a translucent colour overlay (alpha follows the value)."""
-    alpha = np.clip(np.nan_to_num(values01), 0, 1) * 210
+    alpha = np.fmin(np.fmax(np.asarray(values01, np.float32), 0.0), 1.0) * 210
     h, w = alpha.shape
     rgba = np.empty((h, w, 4), np.uint8)
     rgba[..., :3] = rgb

@@ -32,6 +32,9 @@ class DrawCanvas(QWidget):
         self.setSizePolicy(policy)
         self.setCursor(Qt.CursorShape.CrossCursor)
         self.setToolTip("Left button: draw · Right button: erase")
+        # It paints every pixel: without this, each mouse event repainted the dock, the panel
+        # and the holder underneath too (five paints per event instead of one).
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.drawing = np.zeros((CANVAS_SIZE, CANVAS_SIZE), np.float32)
         self.brush_radius = DEFAULT_RADIUS
         self.overlay: np.ndarray | None = None  # shown instead of the drawing (random input)
@@ -194,6 +197,7 @@ class InputPreview(PaintTracked, QWidget):
         super().__init__(parent)
         self.setObjectName("inputPreview")
         self.setFixedSize(96, 96)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # it fills every pixel
         self.setToolTip(
             "What the network gets: the drawing cropped, scaled to 20×20, centred by "
             "mass in 28×28, padded to 32×32 and normalised like MNIST"

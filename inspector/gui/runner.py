@@ -38,10 +38,16 @@ FRAME_TIMEOUT_S = 0.05
 PACE_BELOW_MS = 15.0
 POLL_S = 0.05  # how often a wait for abandonable work looks at Cancel
 # A newer input arriving early in a long forward (before this fraction of the last one's time)
-# replaces it: the forward stops at its next op and the newest input starts at once. Waiting
-# for the old one to finish made an input wait up to two forwards (p95 ≈ 2× the worker's
-# time). Once per forward, so a fast stroke can never keep restarting it.
+# replaces it: the forward stops at its next op and the newest input starts at once, so a
+# click after a pause waits one forward, not up to two. Once per forward, so a fast stroke can
+# never keep restarting it; and only a forward whose input had not waited (it started within
+# the second fraction of a forward of its oldest input): in a stroke faster than the forward,
+# every input waits anyway, and stopping a forward delays the inputs it serves by what it had
+# done. Measured on ResNet-50 in `bench` (AMD EPYC, interleaved runs): stopping any early
+# forward gave a frame every 1.21-1.32 forwards; stopping only fresh ones, every 1.07-1.10,
+# with p95 no worse (3.8-4.0 bare forwards against 4.0-4.7, three runs each in a slow spell).
 SUPERSEDE_BEFORE = 0.5
+SUPERSEDE_FRESH = 0.25
 # A forward at least this long on one core fewer gets every core; one shorter than the second
 # figure on every core leaves a core to the GUI again. (One threshold, 15 ms, flipped a
 # ResNet-18 between 18 ms on one thread and 11 on two on every frame; a LeNet takes ~2 ms.)
@@ -99,7 +105,8 @@ class Runner(QThread):
         self._frame_shown.set()
         self._superseded = threading.Event()  # set by submit: the running forward gives up
         self._forward_started: float | None = None  # when the running forward began, if any
-        self._restarted = False  # the running forward replaced another: it runs to the end
+        self._supersedable = False  # a newer input may stop the running forward (above)
+        self._waiting_since: float | None = None  # when the oldest input not yet taken came
         self.last_forward_ms = 0.0
         self.pace_below_ms = PACE_BELOW_MS
         self.submitted = 0  # forward requests handed in
@@ -111,8 +118,10 @@ class Runner(QThread):
         with self._lock:
             self.submitted += 1
             self._forward = request
+            if self._waiting_since is None:
+                self._waiting_since = time.perf_counter()
             started, long = self._forward_started, self.last_forward_ms >= self.pace_below_ms
-            if started is not None and long and not self._restarted:
+            if started is not None and long and self._supersedable:
                 elapsed_ms = (time.perf_counter() - started) * 1000
                 if elapsed_ms < SUPERSEDE_BEFORE * self.last_forward_ms:
                     self._superseded.set()
@@ -168,9 +177,15 @@ class Runner(QThread):
                 if self._jobs:  # asked for while we waited: they go before the forward
                     continue
                 request, self._forward = self._forward, None
+                waited_ms = self._take_waiting()
                 self._wake.clear()
             if request is not None:
-                self._run_forward(request)
+                self._run_forward(request, fresh=waited_ms < SUPERSEDE_FRESH * self.last_forward_ms)
+
+    def _take_waiting(self) -> float:
+        """How long the oldest input now taken had waited, in ms (under the lock)."""
+        since, self._waiting_since = self._waiting_since, None
+        return 0.0 if since is None else (time.perf_counter() - since) * 1000
 
     def _use_threads(self, forward_ms: float) -> None:
         """A small model leaves a core to the GUI thread (torch's intra-op threads spinning on
@@ -184,10 +199,11 @@ class Runner(QThread):
         if torch.get_num_threads() != wanted:
             torch.set_num_threads(wanted)
 
-    def _run_forward(self, request: ForwardRequest, restarted: bool = False) -> None:
+    def _run_forward(self, request: ForwardRequest, fresh: bool) -> None:
+        """``fresh``: its input had not waited, so a newer one may stop it (once)."""
         with self._lock:
             self._superseded.clear()
-            self._forward_started, self._restarted = time.perf_counter(), restarted
+            self._forward_started, self._supersedable = time.perf_counter(), fresh
         newer = None
         try:
             result = self.engine.forward(request, Either(self._stop, self._superseded))
@@ -195,6 +211,7 @@ class Runner(QThread):
             if not self._stop.is_set():
                 with self._lock:  # a newer input: it starts now, and runs to its end
                     newer, self._forward = self._forward, None
+                    self._take_waiting()
                     self.superseded += 1
             return
         except Exception as exc:  # the worker must survive anything a model does
@@ -205,7 +222,7 @@ class Runner(QThread):
             with self._lock:
                 self._forward_started = None
             if newer is not None:
-                self._run_forward(newer, restarted=True)
+                self._run_forward(newer, fresh=False)
         self.last_forward_ms = result.forward_ms
         self._use_threads(result.forward_ms)
         with self._lock:

@@ -272,3 +272,27 @@ def test_a_tree_of_thousands_of_modules_opens_lazily(qtbot):
     assert view.current_path() == "2499.1"
     qtmodel = view.tree_model
     assert qtmodel.data(qtmodel.index_for_path("2499.1")) == "1"
+
+
+def test_a_stroke_repaints_the_canvas_alone(qtbot, window):
+    """The canvas paints every pixel: a mouse event must not repaint the dock, the panel and
+    the holder beneath it as well (it did, five paints per event on the GUI thread)."""
+    from PySide6.QtCore import QEvent, QObject
+
+    canvas, dock = window.canvas_panel.canvas, window.docks["canvas"]
+    painted: list[str] = []
+
+    class Paints(QObject):
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.Type.Paint and obj in (canvas, dock, canvas.parent()):
+                painted.append(obj.objectName() or type(obj).__name__)
+            return False
+
+    qtbot.wait(50)  # the window's own first paints are over
+    spy = Paints()
+    for widget in (canvas, dock, canvas.parent()):
+        widget.installEventFilter(spy)
+    _draw_seven(qtbot, canvas)
+    qtbot.waitUntil(lambda: "drawCanvas" in painted, timeout=5_000)
+    qtbot.wait(50)
+    assert set(painted) == {"drawCanvas"}

@@ -32,3 +32,6 @@ def test_bench_reports_figures_as_json(tmp_path):
     assert report["bare_forward_ms"] > 0
     assert 0 < report["requests_computed"] <= report["requests_submitted"]
     assert report["final_frame_ms"] > 0
+    # The GUI thread's CPU time: some, and never more than the stroke's own time.
+    assert 0 < report["gui_thread_busy"] <= 1
+    assert 0 < report["gui_ms_per_frame"] <= 1000 * report["duration_s"]

@@ -159,19 +159,63 @@ def test_a_newer_input_replaces_a_long_forward_just_started_once(qtbot, tmp_path
         first = compute.submit(_stroke(1))
         qtbot.waitUntil(lambda: first in results, timeout=10_000)  # the forward's time known
 
-        def started(restarted: bool) -> None:
+        def started(supersedable: bool) -> None:
             deadline = time.perf_counter() + 5
-            while not (runner._forward_started is not None and runner._restarted == restarted):
+            while not (
+                runner._forward_started is not None and runner._supersedable == supersedable
+            ):
                 assert time.perf_counter() < deadline
                 time.sleep(0.001)
 
         replaced = compute.submit(_stroke(2))
-        started(False)
-        newer = compute.submit(_stroke(3))  # early in the forward of `replaced`
         started(True)
+        newer = compute.submit(_stroke(3))  # early in the forward of `replaced`
+        started(False)
         last = compute.submit(_stroke(4))  # `newer` was a restart: it runs to its end
         qtbot.waitUntil(lambda: last in results, timeout=10_000)
         assert runner.superseded == 1
         assert replaced not in results and newer in results
+    finally:
+        compute.shutdown()
+
+
+def test_in_a_stroke_faster_than_the_forward_no_forward_is_stopped(qtbot, tmp_path):
+    """An input that waited for the last forward is not stopped by the next one: in a fast
+    stroke every input waits anyway, and stopping a forward only wastes what it had done."""
+    from inspector.core.loading import open_model
+
+    (tmp_path / "slow.py").write_text(SLOW_MODEL)
+    compute = Compute(open_model(f"{tmp_path / 'slow.py'}:Slow"))
+    runner = compute.runner
+    try:
+        results = []
+        compute.forwardReady.connect(lambda r: results.append(r.request_id))
+        first = compute.submit(_stroke(1))
+        qtbot.waitUntil(lambda: first in results, timeout=10_000)
+
+        def running_for(fraction: float) -> float:
+            """Wait until a forward has run ``fraction`` of the last one's time; its start."""
+            deadline = time.perf_counter() + 5
+            while True:
+                started = runner._forward_started
+                if (
+                    started
+                    and time.perf_counter() - started > fraction * runner.last_forward_ms / 1000
+                ):
+                    return started
+                assert time.perf_counter() < deadline
+                time.sleep(0.001)
+
+        compute.submit(_stroke(2))
+        running = running_for(0.6)
+        waited = compute.submit(_stroke(3))  # late in that forward: it waits, and is taken next
+        deadline = time.perf_counter() + 5
+        while runner._forward_started in (None, running):
+            assert time.perf_counter() < deadline
+            time.sleep(0.001)
+        last = compute.submit(_stroke(4))  # early in the forward of `waited`
+        qtbot.waitUntil(lambda: last in results, timeout=10_000)
+        assert waited in results, "a forward whose input had waited was stopped"
+        assert runner.superseded == 0
     finally:
         compute.shutdown()

@@ -102,3 +102,14 @@ def test_images_are_decoded_off_the_gui_thread(panel, tmp_path, qtbot, monkeypat
     assert threads and threads[0] is not threading.main_thread()
     assert panel.canvas.drawing[16, 16] > 0.5
     np.testing.assert_array_equal(panel.state.drawing, panel.canvas.drawing)
+
+
+def test_grey_image_maps_nan_to_black_and_infinities_to_the_ends(qapp):
+    from inspector.gui.array_image import grey_image
+
+    values = np.array([[0.0, 0.5, 1.0, 2.0], [-1.0, np.nan, np.inf, -np.inf]], np.float32)
+    image = grey_image(values)
+    pixels = [[QColor(image.pixel(x, y)).red() for x in range(4)] for y in range(2)]
+    assert pixels == [[0, 127, 255, 255], [0, 0, 255, 0]]
+    values[0, 0] = 1.0  # a deep copy: the array may change afterwards
+    assert QColor(image.pixel(0, 0)).red() == 0
