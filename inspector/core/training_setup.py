@@ -159,6 +159,25 @@ class Scores(nn.Module):
         return outputs[min(self.output_index, len(outputs) - 1)][1]
 
 
+def mnist_refusal(
+    spec: InputSpec, output_shape: tuple[int, ...] | None, floating: bool = True,
+    name: str = "This model",
+) -> str | None:  # fmt: skip
+    """Why the model cannot be trained on MNIST, told before anyone presses Train: from what
+    it takes and (once a forward has run) the shape of its output for one input. ``None``:
+    it looks trainable (``check_trainable`` still checks a real batch when training starts)."""
+    try:
+        input_adapter(spec, torch.device("cpu"), name)
+    except TrainingRefused as exc:
+        return str(exc)
+    if output_shape is not None and (tuple(output_shape) != (1, 10) or not floating):
+        return (
+            f"{name} cannot be trained on MNIST: its output for one image is "
+            f"{list(output_shape)}, not 10 class scores."
+        )
+    return None
+
+
 def check_trainable(scores: Scores, adapt, name: str = "This model") -> None:
     """``TrainingRefused`` unless the model gives 10 class scores per image of a batch."""
     with torch.no_grad():

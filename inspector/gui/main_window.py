@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.inference import MAX_KEPT_STEPS
+from ..core.inputs import TENSOR
 from ..core.loading import OpenedModel, bundled_lenet
 from ..core.nets import LENET_WEIGHTS, lenet_card
 from ..core.results import BackwardResult, ForwardResult, ModelLoaded
@@ -152,6 +153,9 @@ class MainWindow(QMainWindow):
         state.on("output_index", self._on_output_index)
         self.tree.moduleSelected.connect(lambda path: setattr(state, "selected_module", path))
         self.tree.clicked.connect(lambda _index: self.hint.layer_clicked())
+        self.canvas_panel.input_editor.idsTyped.connect(lambda _ids: self.hint.input_changed())
+        self.canvas_panel.random_button.clicked.connect(self._random_pressed)
+        self.hint.set_input_kind(self.canvas_panel.input_spec.kind)
         self.prediction.outputChosen.connect(lambda i: setattr(state, "output_index", i))
         self.graph.stepChanged.connect(lambda k: setattr(state, "backward_step", k))
         self.graph.moduleSelected.connect(self.tree.select_path)
@@ -198,6 +202,10 @@ class MainWindow(QMainWindow):
         if big:
             self.submit_input()
         self.graph.link_module(path)
+
+    def _random_pressed(self) -> None:
+        if self.canvas_panel.input_spec.kind == TENSOR:  # re-rolling is how it changes
+            self.hint.input_changed()
 
     def refresh_parameters(self) -> None:
         """The weights (or their .grad) changed: show the selected module's again."""
@@ -267,6 +275,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"Net Inspector — {loaded.name}")
         self.tree.set_root(loaded.summary)
         self.canvas_panel.set_input_spec(loaded.input)
+        self.hint.set_input_kind(loaded.input.kind)
         self.prediction.set_outputs(loaded.output_names)
         self.loss.reset()
         self.graph.clear()

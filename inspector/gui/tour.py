@@ -6,11 +6,18 @@ from __future__ import annotations
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
+from ..core.inputs import IMAGE, MNIST, TENSOR
 from ..core.state import AppState
 
 SETTING = "hint/done"
+# The first step names the input the model takes (core.inputs' kinds).
+FIRST_STEP = {
+    MNIST: "Draw a digit on the canvas",
+    IMAGE: "Draw on the canvas",
+    TENSOR: "Change the input (Re-roll input, or type token ids)",
+}
 STEPS = (
-    ("draw", "Draw a digit on the canvas"),
+    ("draw", FIRST_STEP[MNIST]),
     ("layer", "click a layer in Modules to see its weights"),
     ("backward", "press Backward (Ctrl+B), then Space to step through it"),
 )
@@ -26,6 +33,7 @@ class FirstRunHint(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setStyleSheet("#firstRunHint { background: #2d4a6b; border-radius: 4px; }")
         self.done: set[str] = set()
+        self.steps = dict(STEPS)
         self.text = QLabel()
         self.text.setObjectName("firstRunHintText")
         self.text.setTextFormat(Qt.TextFormat.RichText)
@@ -42,6 +50,15 @@ class FirstRunHint(QFrame):
         state.on("backward_step", lambda k: k is not None and k >= 0 and self.tick("backward"))
         self._render()
         self.setVisible(not QSettings().value(SETTING, False, type=bool))
+
+    def set_input_kind(self, kind: str) -> None:
+        """The model takes this kind of input: the first step says how to change it."""
+        self.steps["draw"] = FIRST_STEP.get(kind, FIRST_STEP[TENSOR])
+        self._render()
+
+    def input_changed(self) -> None:
+        """The user changed a tensor input (re-rolled it, typed ids): step one is done."""
+        self.tick("draw")
 
     def layer_clicked(self) -> None:
         """The user (not the start-up) picked a module in the tree."""
@@ -68,7 +85,7 @@ class FirstRunHint(QFrame):
 
     def _render(self) -> None:
         parts = []
-        for i, (key, text) in enumerate(STEPS, 1):
+        for i, (key, text) in enumerate(self.steps.items(), 1):
             if key in self.done:
                 parts.append(f"<span style='color:#9ad09a'>✓ <s>{text}</s></span>")
             else:

@@ -27,7 +27,7 @@ from ..core.state import AppState
 from ..core.threads import usable_cores
 from ..core.training import TrainProgress
 from ..core.training import save_weights as write_weights
-from ..core.training_setup import TrainConfig, TrainingRefused
+from ..core.training_setup import TrainConfig, TrainingRefused, mnist_refusal
 from ..core.training_snapshot import TrainingSnapshot
 from ..logs import LOG
 from .runner import Job
@@ -81,6 +81,8 @@ class TrainingControl(QObject):
         self.state.on("selected_module", panel.health.set_module)
         panel.health.set_module(self.state.selected_module)
         self.compute.modelLoaded.connect(self._on_model_loaded)
+        self.compute.forwardReady.connect(self._on_forward)
+        self._checked: tuple | None = None  # the input and output last checked for MNIST
         self.compute.weightsUpdated.connect(self._on_weights_updated)
         self.compute.workCancelled.connect(self._on_cancelled)
 
@@ -300,6 +302,16 @@ class TrainingControl(QObject):
         self.running = False
         self.panel.set_running(False)
         self._forget()
+
+    @Slot(object)
+    def _on_forward(self, result) -> None:
+        """Whether this model can be trained on MNIST, told by Train's state: checked again
+        only when the input or the output's shape changes (another model, another output)."""
+        spec, output = self.window.canvas_panel.input_spec, result.output
+        checked = (spec, output.shape, output.dtype.kind)
+        if checked != self._checked:
+            self._checked = checked
+            self.panel.set_refusal(mnist_refusal(spec, output.shape, output.dtype.kind == "f"))
 
     @Slot(str)
     def _on_cancelled(self, kind: str) -> None:

@@ -53,6 +53,9 @@ def _plot(name: str, y_label: str) -> pg.PlotWidget:
     return plot
 
 
+TRAIN_TIP = "Train on MNIST in the window; press again to pause (everything is kept)"
+
+
 class TrainingPanel(QWidget):
     trainToggled = Signal()  # Train / Pause
     stepRequested = Signal()  # One batch
@@ -63,8 +66,8 @@ class TrainingPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("trainingPanel")
         self.state = state
-        self.train_button = _button("Train", "trainButton", "Train on MNIST in the window; "
-                                    "press again to pause (everything is kept)")  # fmt: skip
+        self.refusal: str | None = None  # why this model cannot be trained on MNIST
+        self.train_button = _button("Train", "trainButton", TRAIN_TIP)
         self.step_button = _button("One batch", "trainStepButton", "Train on one batch")
         self.reinit_button = _button(
             "Re-initialise", "reinitButton",
@@ -244,8 +247,22 @@ class TrainingPanel(QWidget):
     # -- rendering ---------------------------------------------------------------------------
     def set_running(self, running: bool) -> None:
         self.train_button.setText("Pause" if running else "Train")
-        self.step_button.setEnabled(not running)
+        self.step_button.setEnabled(not running and self.refusal is None)
         self.reinit_button.setEnabled(not running)
+
+    def set_refusal(self, why: str | None) -> None:
+        """Why the model cannot be trained on MNIST (None: it can): Train and One batch are
+        off and say why, before anyone presses them."""
+        if why == self.refusal:
+            return
+        was, self.refusal = self.refusal, why
+        for button in (self.train_button, self.step_button):
+            button.setEnabled(why is None)
+        self.train_button.setToolTip(why or TRAIN_TIP)
+        if why is not None:
+            self.set_status(why)
+        elif self.status_label.text() == was:
+            self.set_status("Not trained yet.")
 
     def set_status(self, text: str) -> None:
         self.status_label.setText(text)

@@ -136,6 +136,20 @@ def test_token_ids_can_be_rerolled_and_typed_and_a_mistake_loses_nothing(qtbot, 
     assert "'x' is not a whole number" in window.statusBar().currentMessage()
 
 
+def test_a_token_model_is_not_asked_for_a_digit_nor_trained_on_mnist(qtbot, window):
+    open_zoo(qtbot, window, "bert")
+    hint = window.hint
+    assert "Draw" not in hint.text.text() and "Re-roll input" in hint.text.text()
+    train = window.training_panel.train_button
+    qtbot.waitUntil(lambda: not train.isEnabled(), timeout=10_000)
+    assert "it takes 16 random token ids" in train.toolTip()
+    window.canvas_panel.random_button.click()  # Re-roll: the first step is done
+    assert hint.done == {"draw"} and "✓" in hint.text.text()
+
+    open_zoo(qtbot, window, "vit")  # an image model: drawing is how its input changes
+    assert "Draw on the canvas" in hint.text.text()
+
+
 def test_image_models_keep_the_drawing_and_no_input_editor(qtbot, window):
     open_zoo(qtbot, window, "vit")
     assert window.canvas_panel.canvas.isEnabled()

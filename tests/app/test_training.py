@@ -235,14 +235,40 @@ def test_save_weights_writes_safetensors_that_open_with_weights(qtbot, window, t
     assert not list(tmp_path.glob(".*partial"))
 
 
-def test_a_model_that_cannot_learn_mnist_says_why(qtbot, window):
+def test_a_model_that_cannot_learn_mnist_says_why_before_train_is_pressed(qtbot, window):
+    train, status = _find(window, QPushButton, "trainButton"), window.training_panel.status_label
+    step = _find(window, QPushButton, "trainStepButton")
+    assert train.isEnabled() and step.isEnabled()
     with qtbot.waitSignal(window.compute.modelLoaded, timeout=20_000):
         window.open_model(ModelRef("transformer"))
+    qtbot.waitUntil(lambda: not train.isEnabled(), timeout=10_000)
+    assert not step.isEnabled()
+    assert "cannot be trained on MNIST: it takes a random" in status.text()
+    assert train.toolTip() == status.text()
+    # Started anyway (a script, a session), the trainer refuses with the same sentence.
     with qtbot.waitSignal(window.training.stopped, timeout=10_000) as stop:
-        _click(qtbot, window, "trainButton")
-    assert "cannot be trained on MNIST: it takes a random" in stop.args[0]
-    assert stop.args[0] == _find(window, QLabel, "trainingStatusLabel").text()
-    assert _find(window, QPushButton, "trainButton").text() == "Train"
+        window.training.start()
+    assert stop.args[0] == status.text()
+    assert train.text() == "Train"
+
+    with qtbot.waitSignal(window.compute.modelLoaded, timeout=20_000):
+        window.open_model(ModelRef("lenet"))
+    qtbot.waitUntil(train.isEnabled, timeout=10_000)
+    assert step.isEnabled() and status.text() == "Not trained yet."
+
+
+def test_mnist_refusal_names_the_input_or_the_output_that_does_not_fit():
+    from inspector.core.inputs import IMAGE, LENET_INPUT, TENSOR, InputSpec
+    from inspector.core.training_setup import mnist_refusal
+
+    assert mnist_refusal(LENET_INPUT, (1, 10)) is None
+    assert mnist_refusal(LENET_INPUT, None) is None  # no forward yet: the input alone
+    assert mnist_refusal(InputSpec((1, 3, 64, 64), IMAGE), (1, 10)) is None
+    why = mnist_refusal(InputSpec((1, 3, 64, 64), IMAGE), (1, 1000))
+    assert why.endswith("its output for one image is [1, 1000], not 10 class scores.")
+    assert "[1, 10]" in mnist_refusal(LENET_INPUT, (1, 10), floating=False)
+    ids = InputSpec((1, 16), TENSOR, dtype="int64", high=97)
+    assert "it takes 16 random token ids" in mnist_refusal(ids, (1, 10))
 
 
 @pytest.mark.parametrize("batch", [64])
