@@ -160,9 +160,8 @@ class Scores(nn.Module):
 
 
 def mnist_refusal(
-    spec: InputSpec, output_shape: tuple[int, ...] | None, floating: bool = True,
-    name: str = "This model",
-) -> str | None:  # fmt: skip
+    spec: InputSpec, output_shape: tuple[int, ...] | None, name: str = "This model"
+) -> str | None:
     """Why the model cannot be trained on MNIST, told before anyone presses Train: from what
     it takes and (once a forward has run) the shape of its output for one input. ``None``:
     it looks trainable (``check_trainable`` still checks a real batch when training starts)."""
@@ -170,7 +169,7 @@ def mnist_refusal(
         input_adapter(spec, torch.device("cpu"), name)
     except TrainingRefused as exc:
         return str(exc)
-    if output_shape is not None and (tuple(output_shape) != (1, 10) or not floating):
+    if output_shape is not None and tuple(output_shape) != (1, 10):
         return (
             f"{name} cannot be trained on MNIST: its output for one image is "
             f"{list(output_shape)}, not 10 class scores."

@@ -8,10 +8,9 @@ from PySide6.QtGui import QImage
 
 def grey_image(values01: np.ndarray) -> QImage:
     """A 0-1 array → an 8-bit grey QImage (a deep copy, so the array may change afterwards).
-    NaN shows black, ±inf as the ends (``fmax``/``fmin`` pass NaN over: no masks, no copies
-    beyond one, since the canvas repaints on every mouse event)."""
-    scaled = np.fmin(np.fmax(np.asarray(values01, np.float32), 0.0), 1.0)
-    data = np.multiply(scaled, 255.0, out=scaled).astype(np.uint8)
+    NaN shows black, ±inf as the ends: ``fmax`` passes NaN over, so no mask is needed."""
+    scaled = np.fmin(np.fmax(np.asarray(values01), 0.0), 1.0)
+    data = (scaled * 255).astype(np.uint8, order="C")  # QImage reads rows in C order
     h, w = data.shape
     return QImage(data.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
 
@@ -29,7 +28,7 @@ def minmax01(values: np.ndarray) -> np.ndarray:
 
 def heat_image(values01: np.ndarray, rgb: tuple[int, int, int] = (255, 70, 50)) -> QImage:
     """A 0-1 map → a translucent colour overlay (alpha follows the value)."""
-    alpha = np.fmin(np.fmax(np.asarray(values01, np.float32), 0.0), 1.0) * 210
+    alpha = np.fmin(np.fmax(np.asarray(values01), 0.0), 1.0) * 210
     h, w = alpha.shape
     rgba = np.empty((h, w, 4), np.uint8)
     rgba[..., :3] = rgb

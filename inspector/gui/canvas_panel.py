@@ -96,6 +96,7 @@ class InputEditor(QGroupBox):
         if self.spec is None or not self.spec.is_integer or raw is None:
             return
         self.ids_edit.setText(" ".join(str(int(v)) for v in np.asarray(raw).reshape(-1)))
+        self.ids_edit.setCursorPosition(0)  # the first ids in sight, not the last
         self._set_error("")
 
     @Slot()

@@ -6,18 +6,19 @@ from __future__ import annotations
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
-from ..core.inputs import IMAGE, MNIST, TENSOR
+from ..core.inputs import MNIST, TENSOR, InputSpec
 from ..core.state import AppState
 
 SETTING = "hint/done"
-# The first step names the input the model takes (core.inputs' kinds).
-FIRST_STEP = {
-    MNIST: "Draw a digit on the canvas",
-    IMAGE: "Draw on the canvas",
-    TENSOR: "Change the input (Re-roll input, or type token ids)",
-}
+# The first step names the input the model takes.
+DRAW_DIGIT, DRAW, REROLL, IDS = (
+    "Draw a digit on the canvas",
+    "Draw on the canvas",
+    "Change the input (Re-roll input)",
+    "Change the input (Re-roll input, or type token ids)",
+)
 STEPS = (
-    ("draw", FIRST_STEP[MNIST]),
+    ("draw", DRAW_DIGIT),
     ("layer", "click a layer in Modules to see its weights"),
     ("backward", "press Backward (Ctrl+B), then Space to step through it"),
 )
@@ -51,9 +52,12 @@ class FirstRunHint(QFrame):
         self._render()
         self.setVisible(not QSettings().value(SETTING, False, type=bool))
 
-    def set_input_kind(self, kind: str) -> None:
-        """The model takes this kind of input: the first step says how to change it."""
-        self.steps["draw"] = FIRST_STEP.get(kind, FIRST_STEP[TENSOR])
+    def set_input(self, spec: InputSpec) -> None:
+        """The model takes this input: the first step says how to change it."""
+        if spec.kind == TENSOR:
+            self.steps["draw"] = IDS if spec.is_integer else REROLL
+        else:
+            self.steps["draw"] = DRAW_DIGIT if spec.kind == MNIST else DRAW
         self._render()
 
     def input_changed(self) -> None:

@@ -298,20 +298,26 @@ class TrainingControl(QObject):
 
     # -- the model changed ------------------------------------------------------------------------
     @Slot(object)
-    def _on_model_loaded(self, _loaded) -> None:
+    def _on_model_loaded(self, loaded) -> None:
         self.running = False
         self.panel.set_running(False)
         self._forget()
+        # What it takes is known now; what it gives, after its first forward (below). A
+        # refusal must not outlive its model, even if the new one's forward fails.
+        self._checked = None
+        self.panel.set_refusal(mnist_refusal(loaded.input, None))
 
     @Slot(object)
     def _on_forward(self, result) -> None:
         """Whether this model can be trained on MNIST, told by Train's state: checked again
-        only when the input or the output's shape changes (another model, another output)."""
-        spec, output = self.window.canvas_panel.input_spec, result.output
-        checked = (spec, output.shape, output.dtype.kind)
-        if checked != self._checked:
-            self._checked = checked
-            self.panel.set_refusal(mnist_refusal(spec, output.shape, output.dtype.kind == "f"))
+        when the input or the output's shape changes (another output picked), until training
+        starts: the trainer then keeps the output it started with."""
+        if self.running or self.last is not None:
+            return
+        spec, shape = self.window.canvas_panel.input_spec, result.output.shape
+        if (spec, shape) != self._checked:
+            self._checked = (spec, shape)
+            self.panel.set_refusal(mnist_refusal(spec, shape))
 
     @Slot(str)
     def _on_cancelled(self, kind: str) -> None:

@@ -145,6 +145,8 @@ def test_a_token_model_is_not_asked_for_a_digit_nor_trained_on_mnist(qtbot, wind
     assert "it takes 16 random token ids" in train.toolTip()
     window.canvas_panel.random_button.click()  # Re-roll: the first step is done
     assert hint.done == {"draw"} and "✓" in hint.text.text()
+    ids = window.canvas_panel.input_editor.ids_edit
+    assert ids.cursorPosition() == 0 and len(ids.text()) > 20  # opens on its first ids
 
     open_zoo(qtbot, window, "vit")  # an image model: drawing is how its input changes
     assert "Draw on the canvas" in hint.text.text()

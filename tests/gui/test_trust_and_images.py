@@ -113,3 +113,7 @@ def test_grey_image_maps_nan_to_black_and_infinities_to_the_ends(qapp):
     assert pixels == [[0, 127, 255, 255], [0, 0, 255, 0]]
     values[0, 0] = 1.0  # a deep copy: the array may change afterwards
     assert QColor(image.pixel(0, 0)).red() == 0
+    # Any layout and real dtype (a session's array may be Fortran-ordered, float64 or bool).
+    for other in (np.asfortranarray(values), values.T.copy().T, values.astype(np.float64)):
+        assert grey_image(other) == grey_image(values)
+    assert QColor(grey_image(np.eye(2, dtype=bool)).pixel(0, 0)).red() == 255
