@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -17,7 +19,9 @@ from PySide6.QtWidgets import (
 
 from ..core.palette import PANEL_BACKGROUND
 from ..core.results import ParametersResult
+from .path_title import PathTitle
 
+NOTHING_SELECTED = "Select a module in the tree to see its weights."
 STRIP_ROW = 110  # pixels for a bias (title, strip and a small histogram)
 IMAGE_ROW = 240
 
@@ -26,9 +30,8 @@ class WeightsPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("weightsPanel")
-        self.title = QLabel("Select a module in the tree to see its weights.")
+        self.title = PathTitle(NOTHING_SELECTED)
         self.title.setObjectName("weightsTitle")
-        self.title.setWordWrap(True)
         # Long dotted names have no place to wrap: they must not widen the dock (and window).
         self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -66,7 +69,7 @@ class WeightsPanel(QWidget):
         self.result = None
         self._images, self._curves, self._layout = [], [], None
         self.view.clear()
-        self.title.setText("Select a module in the tree to see its weights.")
+        self.title.set_plain(NOTHING_SELECTED)
 
     @property
     def showing_grad(self) -> bool:
@@ -122,11 +125,8 @@ class WeightsPanel(QWidget):
         self.view.setMinimumHeight(max(120, total))
 
     def _title(self, result: ParametersResult) -> None:
-        names = ", ".join(p.title for p in result.parameters)
-        module = result.module or "(model)"
-        self.title.setText(f"<b>{module}</b>: {names}" if names else f"<b>{module}</b>")
-        if result.note:
-            self.title.setText(self.title.text() + f"<br><i>{result.note}</i>")
+        note = f"<br><i>{html.escape(result.note)}</i>" if result.note else ""
+        self.title.set_title(result.module or "(model)", [p.title for p in result.parameters], note)
 
     def _swap_values(self, result: ParametersResult) -> None:
         """The same plots with the new values: images, histograms and the hover's heatmaps."""
@@ -178,9 +178,10 @@ class WeightsPanel(QWidget):
         own, centred on 0. ``reuse``: the plots are there, only their values change."""
         module = result.module or "(model)"
         changed = [c for c in result.comparison if c.relative > 0]
-        self.title.setText(
-            f"<b>{module}</b>: A | B | B − A — "
-            + (", ".join(f"{c.name} Δ {c.relative:.1%}" for c in changed) or "unchanged")
+        self.title.set_title(
+            module,
+            suffix=" A | B | B − A — "
+            + (", ".join(f"{c.name} Δ {c.relative:.1%}" for c in changed) or "unchanged"),
         )
         if reuse:
             for row, c in enumerate(result.comparison):

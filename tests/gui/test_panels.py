@@ -114,6 +114,40 @@ def test_weights_panel_titles_each_parameter(qtbot, engine):
     assert "conv1.bias [6]" in panel.title.text()
 
 
+def test_weights_title_cuts_long_dotted_names_in_the_middle_to_its_width(qtbot):
+    """A path has no space to wrap at: cut in the middle (start and end tell modules apart),
+    whole in the tooltip, and whole again when there is room."""
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    from inspector.gui.path_title import PathTitle
+
+    title = PathTitle()
+    qtbot.addWidget(title)
+    module = "bert.encoder.layer.0.attention.self.query"
+    names = [f"{module}.weight [32, 32]", f"{module}.bias [32]"]
+    title.resize(160, 80)
+    title.show()
+    title.set_title(module, names, "<br><i>a note</i>")
+    text = title.text()
+    assert text.startswith("<nobr><b>bert.") and text.endswith("<br><i>a note</i>")
+    assert text.count("…") == 3  # the module and both names, each cut in its middle
+    assert "32, 32],</nobr>" in text and "[32]</nobr><br>" in text  # each keeps its end
+    assert title.toolTip() == f"{module}: {names[0]}, {names[1]}"
+    bold = QFont(title.font())
+    bold.setBold(True)
+    shown = text.removeprefix("<nobr><b>").split("</b>")[0]
+    assert QFontMetrics(bold).horizontalAdvance(shown) <= title.contentsRect().width()
+
+    title.resize(2000, 80)  # room for everything: nothing cut
+    qtbot.waitUntil(lambda: "…" not in title.text())
+    assert title.text() == (
+        f"<nobr><b>{module}</b>:</nobr> <nobr>{names[0]},</nobr> <nobr>{names[1]}</nobr>"
+        "<br><i>a note</i>"
+    )
+    title.set_plain("Select a module.")
+    assert title.text() == "Select a module." and title.toolTip() == ""
+
+
 def test_weights_panel_new_values_reuse_its_plots(qtbot):
     """Training refreshes the weights a few times a second: the same layout with new values
     swaps the images and histograms in place (rebuilding cost ~80 ms of the GUI thread); a
