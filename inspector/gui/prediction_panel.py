@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from ..core.palette import PANEL_BACKGROUND
 from ..core.results import ForwardResult
+from .bar_item import Bars
 from .frames import PaintTracked
 from .tree_panel import format_shape
 
@@ -81,7 +82,7 @@ class PredictionPanel(QWidget):
         self.plot.setMenuEnabled(False)
         self.plot.setYRange(0, 1, padding=0.02)
         self.plot.getAxis("left").setLabel("p")
-        self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7, brush=BAR)
+        self.bars = Bars(x=np.arange(10), height=np.zeros(10), width=0.7, brush=BAR)
         self.plot.addItem(self.bars)
         self._classes = 0
         self.probabilities: np.ndarray | None = None
@@ -261,9 +262,7 @@ class PredictionPanel(QWidget):
             self.comparing = False
             return False
         if bars_a is None:
-            bars_a = self.bars_a = pg.BarGraphItem(
-                x=np.arange(0), height=np.zeros(0), width=0.38, brush=BAR_A
-            )
+            bars_a = self.bars_a = Bars(x=np.arange(0), height=np.zeros(0), width=0.38, brush=BAR_A)
             self.plot.addItem(bars_a)
         self._show_bars(pb)  # B's, the axis and B's label
         self.label.setFont(self._shape_font)

@@ -104,6 +104,34 @@ def test_prediction_panel_names_the_top_class(qtbot, engine):
     np.testing.assert_allclose(panel.bars.opts["height"], result.probabilities)
 
 
+def test_prediction_bars_are_painted_where_their_classes_are(qtbot):
+    """Each class's bar in its column, as tall as its probability, the top one highlighted."""
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QColor
+
+    from inspector.gui.prediction_panel import BAR, TOP, PredictionPanel
+
+    panel = PredictionPanel()
+    qtbot.addWidget(panel)
+    panel.resize(300, 300)
+    panel.show()
+    p = np.full(10, 0.02)
+    p[3], p[8] = 0.3, 0.5
+    panel._show_bars(p / p.sum())
+    qtbot.wait(50)
+    image = panel.plot.grab().toImage()
+    box = panel.plot.getPlotItem().getViewBox()
+
+    def colour_at(x: float, y: float) -> str:
+        point = panel.plot.mapFromScene(box.mapViewToScene(QPointF(x, y)))
+        ratio = image.devicePixelRatio()
+        return QColor(image.pixel(int(point.x() * ratio), int(point.y() * ratio))).name()
+
+    assert colour_at(8, 0.2) == TOP and colour_at(3, 0.2) == BAR
+    assert colour_at(3, 0.45) not in (BAR, TOP)  # above its 0.3 bar: background
+    assert colour_at(5.5, 0.01) not in (BAR, TOP)  # between two columns
+
+
 def test_weights_panel_titles_each_parameter(qtbot, engine):
     from inspector.gui.weights_panel import WeightsPanel
 
