@@ -145,79 +145,67 @@ class Slow(nn.Module):
 """
 
 
-def test_a_newer_input_replaces_a_long_forward_just_started_once(qtbot, tmp_path):
+@pytest.fixture
+def slow(qtbot, tmp_path):
+    """A Compute on ``SLOW_MODEL`` and the ids of its results, two forwards in: the last
+    forward's time is known, past the first one's extra."""
+    from inspector.core.loading import open_model
+
+    (tmp_path / "slow.py").write_text(SLOW_MODEL)
+    compute = Compute(open_model(f"{tmp_path / 'slow.py'}:Slow"))
+    results: list[int] = []
+    compute.forwardReady.connect(lambda r: results.append(r.request_id))
+    try:
+        for _ in range(2):
+            done = compute.submit(_stroke(1))
+            qtbot.waitUntil(lambda: done in results, timeout=10_000)  # noqa: B023
+        yield compute, results
+    finally:
+        compute.shutdown()
+
+
+def _until(condition, seconds: float = 5) -> None:
+    """Wait for the worker's state, polled every millisecond (no event loop needed)."""
+    deadline = time.perf_counter() + seconds
+    while not condition():
+        assert time.perf_counter() < deadline
+        time.sleep(0.001)
+
+
+def test_a_newer_input_replaces_a_long_forward_just_started_once(qtbot, slow):
     """Early in a long forward a newer input stops it and starts at once (waiting made an
     input wait up to two forwards); the restarted forward runs to its end."""
-    from inspector.core.loading import open_model
-
-    (tmp_path / "slow.py").write_text(SLOW_MODEL)
-    compute = Compute(open_model(f"{tmp_path / 'slow.py'}:Slow"))
+    compute, results = slow
     runner = compute.runner
-    try:
-        results = []
-        compute.forwardReady.connect(lambda r: results.append(r.request_id))
-        first = compute.submit(_stroke(1))
-        qtbot.waitUntil(lambda: first in results, timeout=10_000)  # the forward's time known
 
-        def started(supersedable: bool) -> None:
-            deadline = time.perf_counter() + 5
-            while not (
-                runner._forward_started is not None and runner._supersedable == supersedable
-            ):
-                assert time.perf_counter() < deadline
-                time.sleep(0.001)
+    def started(supersedable: bool) -> None:
+        _until(lambda: runner._forward_started is not None
+               and runner._supersedable == supersedable)  # fmt: skip
 
-        replaced = compute.submit(_stroke(2))
-        started(True)
-        newer = compute.submit(_stroke(3))  # early in the forward of `replaced`
-        started(False)
-        last = compute.submit(_stroke(4))  # `newer` was a restart: it runs to its end
-        qtbot.waitUntil(lambda: last in results, timeout=10_000)
-        assert runner.superseded == 1
-        assert replaced not in results and newer in results
-    finally:
-        compute.shutdown()
+    replaced = compute.submit(_stroke(2))
+    started(True)
+    newer = compute.submit(_stroke(3))  # early in the forward of `replaced`
+    started(False)
+    last = compute.submit(_stroke(4))  # `newer` was a restart: it runs to its end
+    qtbot.waitUntil(lambda: last in results, timeout=10_000)
+    assert runner.superseded == 1
+    assert replaced not in results and newer in results
 
 
-def test_in_a_stroke_faster_than_the_forward_no_forward_is_stopped(qtbot, tmp_path):
+def test_in_a_stroke_faster_than_the_forward_no_forward_is_stopped(qtbot, slow):
     """An input that waited for the last forward is not stopped by the next one: in a fast
     stroke every input waits anyway, and stopping a forward only wastes what it had done."""
-    from inspector.core.loading import open_model
-
-    (tmp_path / "slow.py").write_text(SLOW_MODEL)
-    compute = Compute(open_model(f"{tmp_path / 'slow.py'}:Slow"))
+    compute, results = slow
     runner = compute.runner
-    try:
-        results = []
-        compute.forwardReady.connect(lambda r: results.append(r.request_id))
-        for warm_up in (_stroke(1), _stroke(1)):  # the last forward's time, past the first's
-            done = compute.submit(warm_up)
-            qtbot.waitUntil(lambda: done in results, timeout=10_000)  # noqa: B023
-
-        def running_for(fraction: float) -> float:
-            """Wait until a forward has run ``fraction`` of the last one's time; its start."""
-            deadline = time.perf_counter() + 5
-            while True:
-                started = runner._forward_started
-                if (
-                    started
-                    and time.perf_counter() - started > fraction * runner.last_forward_ms / 1000
-                ):
-                    return started
-                assert time.perf_counter() < deadline
-                time.sleep(0.001)
-
-        compute.submit(_stroke(2))
-        # Just past the half (no stopping), so that it waits ~0.45 of a forward (≥ 0.25: stale).
-        running = running_for(0.55)
-        waited = compute.submit(_stroke(3))  # late in that forward: it waits, and is taken next
-        deadline = time.perf_counter() + 5
-        while runner._forward_started in (None, running):
-            assert time.perf_counter() < deadline
-            time.sleep(0.001)
-        last = compute.submit(_stroke(4))  # early in the forward of `waited`
-        qtbot.waitUntil(lambda: last in results, timeout=10_000)
-        assert waited in results, "a forward whose input had waited was stopped"
-        assert runner.superseded == 0
-    finally:
-        compute.shutdown()
+    compute.submit(_stroke(2))
+    # Just past the half (no stopping), so that it waits ~0.45 of a forward (≥ 0.25: stale).
+    _until(lambda: runner._forward_started is not None
+           and time.perf_counter() - runner._forward_started
+           > 0.55 * runner.last_forward_ms / 1000)  # fmt: skip
+    running = runner._forward_started
+    waited = compute.submit(_stroke(3))  # late in that forward: it waits, and is taken next
+    _until(lambda: runner._forward_started not in (None, running))
+    last = compute.submit(_stroke(4))  # early in the forward of `waited`
+    qtbot.waitUntil(lambda: last in results, timeout=10_000)
+    assert waited in results, "a forward whose input had waited was stopped"
+    assert runner.superseded == 0
