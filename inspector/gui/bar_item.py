@@ -4,7 +4,8 @@ pyqtgraph's ``BarGraphItem`` records a ``QPicture`` again, converting every brus
 ``setOpts``: a third of the prediction panel's share of a LeNet frame on the GUI thread
 (0.8 ms of idle GUI time per update against 0.5 for this item, AMD EPYC). This item keeps the
 values and paints the rectangles directly; colours are converted once. Same ``setOpts`` and
-``opts`` as ``BarGraphItem`` for what the panel uses (x, height, width, brush, brushes).
+``opts`` as ``BarGraphItem`` for what the panel uses (x, height, width, and colours given as
+strings in brush or brushes); no pens, hover or autorange data (the plot's range is fixed).
 """
 
 from __future__ import annotations
@@ -42,15 +43,21 @@ class Bars(pg.GraphicsObject):
         if x.size == 0:
             return QRectF()
         width = float(self.opts["width"])
-        low, high = min(0.0, float(height.min())), max(0.0, float(height.max()))
+        finite = height[np.isfinite(height)]  # a NaN bar is not drawn (as BarGraphItem)
+        low = min(0.0, float(finite.min())) if finite.size else 0.0
+        high = max(0.0, float(finite.max())) if finite.size else 0.0
         return QRectF(float(x.min()) - width / 2, low, float(x.max() - x.min()) + width, high - low)
 
     def paint(self, painter: QPainter, *args) -> None:
         x, height, width = self.opts["x"], self.opts["height"], float(self.opts["width"])
-        brushes = self.opts["brushes"] or [self.opts["brush"]] * len(x)
+        brushes = self.opts["brushes"]
+        if brushes is None:
+            brushes = [self.opts["brush"]] * len(x)
         painter.setPen(self._pen)
         lefts = np.asarray(x, float) - width / 2
         # strict=False: emptying the plot sets x and height, and leaves the old brushes
         for left, top, brush in zip(lefts, height, brushes, strict=False):
+            if not np.isfinite(top):
+                continue
             painter.setBrush(self._colour(brush))
             painter.drawRect(QRectF(float(left), 0.0, width, float(top)))

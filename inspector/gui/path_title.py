@@ -3,7 +3,9 @@
 A path such as ``bert.embeddings.word_embeddings.weight`` has no space to wrap at, so a
 word-wrapped label clipped it at the dock's edge. Each name is cut in the middle to the
 label's width instead (its start and its end are what tell modules apart), again on every
-resize; the tooltip holds the whole text, and short names are shown as they are.
+resize; the tooltip and the context menu's Copy Whole Names hold the whole text, and short
+names are shown as they are. (A resize lays the label out twice, once for the text cut to
+the old width: measured, no flicker.)
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QFontMetrics
-from PySide6.QtWidgets import QLabel
+from PySide6.QtGui import QAction, QFont, QFontMetrics, QGuiApplication
+from PySide6.QtWidgets import QLabel, QMenu
 
 
 class PathTitle(QLabel):
@@ -20,20 +22,39 @@ class PathTitle(QLabel):
         super().__init__(text, parent)
         self.setWordWrap(True)
         self._parts: tuple[str, tuple[str, ...], str] | None = None
+        # Selecting copies what is shown, cut names included: this copies them whole.
+        self.copy_action = QAction("Copy Whole Names", self)
+        self.copy_action.triggered.connect(lambda: QGuiApplication.clipboard().setText(self.whole))
+        self.copy_action.setEnabled(False)
+
+    @property
+    def whole(self) -> str:
+        """The title as plain text, nothing cut (also its tooltip)."""
+        if self._parts is None:
+            return self.text()
+        module, names, _suffix = self._parts
+        return module + (": " + ", ".join(names) if names else "")
+
+    def contextMenuEvent(self, event) -> None:
+        menu = self.createStandardContextMenu() if self.hasSelectedText() else QMenu(self)
+        menu.addAction(self.copy_action)
+        menu.exec(event.globalPos())
+        menu.deleteLater()
 
     def set_title(
         self, module: str, names: list[str] | tuple[str, ...] = (), suffix: str = ""
     ) -> None:
         """``<b>module</b>: name, name`` + ``suffix`` (rich text, shown as given)."""
         self._parts = (module, tuple(names), suffix)
-        whole = module + (": " + ", ".join(names) if names else "")
-        self.setToolTip(whole)
+        self.setToolTip(self.whole)
+        self.copy_action.setEnabled(True)
         self._render()
 
     def set_plain(self, text: str) -> None:
         """A sentence rather than names (nothing selected)."""
         self._parts = None
         self.setToolTip("")
+        self.copy_action.setEnabled(False)
         self.setText(text)
 
     def resizeEvent(self, event) -> None:
@@ -47,16 +68,21 @@ class PathTitle(QLabel):
         bold = QFont(self.font())
         bold.setBold(True)
         metrics = self.fontMetrics()
-        # Each name with the punctuation after it in one <nobr>: an ellipsis is a place to
-        # break, and a cut name must not wrap at it, nor leave its colon on a line of its own.
         colon = ":" if names or (suffix and not suffix.startswith("<br>")) else ""
         fitted = _fit(module, QFontMetrics(bold), width - metrics.horizontalAdvance(colon))
-        parts = [f"<nobr><b>{html.escape(fitted)}</b>{colon}</nobr>"]
+        parts = [_kept(fitted != module, f"<b>{html.escape(fitted)}</b>{colon}")]
         for i, name in enumerate(names):
             comma = "," if i < len(names) - 1 else ""
             fitted = _fit(name, metrics, width - metrics.horizontalAdvance(comma))
-            parts.append(f"<nobr>{html.escape(fitted)}{comma}</nobr>")
+            parts.append(_kept(fitted != name, html.escape(fitted) + comma))
         self.setText(" ".join(parts) + suffix)
+
+
+def _kept(cut: bool, piece: str) -> str:
+    """A cut name in one <nobr> with the punctuation after it: its ellipsis is a place to
+    break, and it must not wrap there. (Only cut ones: a <nobr>'s spaces are copied as
+    non-breaking ones, and a name shown whole copies as it is.)"""
+    return f"<nobr>{piece}</nobr>" if cut else piece
 
 
 def _fit(text: str, metrics: QFontMetrics, width: int) -> str:

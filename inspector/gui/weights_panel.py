@@ -181,7 +181,10 @@ class WeightsPanel(QWidget):
         self.title.set_title(
             module,
             suffix=" A | B | B − A — "
-            + (", ".join(f"{c.name} Δ {c.relative:.1%}" for c in changed) or "unchanged"),
+            + (
+                ", ".join(f"{html.escape(c.name)} Δ {c.relative:.1%}" for c in changed)
+                or "unchanged"
+            ),
         )
         if reuse:
             for row, c in enumerate(result.comparison):

@@ -131,6 +131,13 @@ def test_prediction_bars_are_painted_where_their_classes_are(qtbot):
     assert colour_at(3, 0.45) not in (BAR, TOP)  # above its 0.3 bar: background
     assert colour_at(5.5, 0.01) not in (BAR, TOP)  # between two columns
 
+    q = p.copy()
+    q[1] = np.nan  # a NaN bar is not drawn, and the others still are
+    panel.bars.setOpts(height=q)
+    panel.bars.boundingRect()
+    image = panel.plot.grab().toImage()
+    assert colour_at(1, 0.01) not in (BAR, TOP) and colour_at(8, 0.4) == TOP
+
 
 def test_weights_panel_titles_each_parameter(qtbot, engine):
     from inspector.gui.weights_panel import WeightsPanel
@@ -146,6 +153,7 @@ def test_weights_title_cuts_long_dotted_names_in_the_middle_to_its_width(qtbot):
     """A path has no space to wrap at: cut in the middle (start and end tell modules apart),
     whole in the tooltip, and whole again when there is room."""
     from PySide6.QtGui import QFont, QFontMetrics
+    from PySide6.QtWidgets import QApplication
 
     from inspector.gui.path_title import PathTitle
 
@@ -160,18 +168,18 @@ def test_weights_title_cuts_long_dotted_names_in_the_middle_to_its_width(qtbot):
     assert text.startswith("<nobr><b>bert.") and text.endswith("<br><i>a note</i>")
     assert text.count("…") == 3  # the module and both names, each cut in its middle
     assert "32, 32],</nobr>" in text and "[32]</nobr><br>" in text  # each keeps its end
+    title.copy_action.trigger()  # the context menu's Copy Whole Names
+    assert QApplication.clipboard().text() == title.toolTip()
     assert title.toolTip() == f"{module}: {names[0]}, {names[1]}"
     bold = QFont(title.font())
     bold.setBold(True)
-    shown = text.removeprefix("<nobr><b>").split("</b>")[0]
+    shown = text.removeprefix("<nobr><b>").split("</b>")[0]  # one line
     assert QFontMetrics(bold).horizontalAdvance(shown) <= title.contentsRect().width()
 
     title.resize(2000, 80)  # room for everything: nothing cut
     qtbot.waitUntil(lambda: "…" not in title.text())
-    assert title.text() == (
-        f"<nobr><b>{module}</b>:</nobr> <nobr>{names[0]},</nobr> <nobr>{names[1]}</nobr>"
-        "<br><i>a note</i>"
-    )
+    # Names shown whole are plain text: selecting and copying them gives them as they are.
+    assert title.text() == f"<b>{module}</b>: {names[0]}, {names[1]}<br><i>a note</i>"
     title.set_plain("Select a module.")
     assert title.text() == "Select a module." and title.toolTip() == ""
 
