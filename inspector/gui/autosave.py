@@ -4,6 +4,7 @@ after a crash or a kill the next start offers it back."""
 from __future__ import annotations
 
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,9 @@ class Autosave(QObject):
         super().__init__(window)
         self.window = window
         self._dirty = False
+        # The write (two fsyncs) runs off the GUI thread: a slow disk must never stall a
+        # stroke, which this timer fires in the middle of every three seconds.
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autosave")
         window.state.on("drawing", self._mark_dirty)
         self.timer = QTimer(self)
         self.timer.setInterval(AUTOSAVE_MS)
@@ -37,16 +41,19 @@ class Autosave(QObject):
         self._dirty = True
 
     @Slot()
-    def now(self) -> None:
-        if not self._dirty:
-            return
-        path = autosave_path()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_save_npy(path, self.window.state.drawing)
-            self._dirty = False
-        except OSError as exc:
-            LOG.warning("autosave failed: %s", exc)
+    def now(self) -> Future | None:
+        """Write the drawing if it changed, in the background; the write's future."""
+        if not self._dirty or self._writer is None:
+            return None
+        self._dirty = False
+        drawing = self.window.state.drawing.copy()
+        future = self._writer.submit(_write, autosave_path(), drawing)
+        future.add_done_callback(self._written)
+        return future
+
+    def _written(self, future: Future) -> None:
+        if not future.result():  # failed (logged): try again at the next tick
+            self._dirty = True
 
     @staticmethod
     def leftover() -> Path | None:
@@ -74,9 +81,23 @@ class Autosave(QObject):
         return True
 
     def closing(self) -> None:
-        """A clean exit: the autosave is no longer needed."""
+        """A clean exit: the autosave is no longer needed (a write under way finishes first,
+        or it would leave the file behind, to be offered as a crash's at the next start)."""
         self.timer.stop()
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
         autosave_path().unlink(missing_ok=True)
+
+
+def _write(path: Path, drawing: np.ndarray) -> bool:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_save_npy(path, drawing)
+        return True
+    except OSError as exc:
+        LOG.warning("autosave failed: %s", exc)
+        return False
 
 
 def _alive(pid: int) -> bool:

@@ -154,7 +154,7 @@ def test_autosaved_drawing_is_offered_after_a_crash(qtbot, window):
     from inspector.gui.autosave import Autosave, autosave_path
 
     stroke(window.canvas_panel.canvas)
-    window.persistence.autosave.now()
+    assert window.persistence.autosave.now().result(timeout=5)  # written off the GUI thread
     assert Autosave.leftover() is None  # this instance's own: not a leftover
     mine = autosave_path()
     live = mine.with_name(f"drawing-{os.getppid()}.npy")  # another instance, still running
@@ -170,6 +170,32 @@ def test_autosaved_drawing_is_offered_after_a_crash(qtbot, window):
     np.testing.assert_array_equal(window.canvas_panel.canvas.drawing, drawing)
     window.close()  # a clean exit removes it
     assert Autosave.leftover() is None
+
+
+def test_the_autosave_writes_off_the_gui_thread_and_a_clean_exit_waits_for_it(
+    qtbot, window, monkeypatch
+):
+    """Two fsyncs every three seconds of a stroke: on a slow disk they stalled the drawing."""
+    import threading
+    import time
+
+    from inspector.gui import autosave as module
+
+    writers = []
+
+    def slow_save(path, array):
+        writers.append(threading.current_thread())
+        time.sleep(0.3)  # a busy disk
+        np.save(path, array)
+
+    monkeypatch.setattr(module, "atomic_save_npy", slow_save)
+    stroke(window.canvas_panel.canvas)
+    started = time.perf_counter()
+    future = window.persistence.autosave.now()
+    assert time.perf_counter() - started < 0.1  # the GUI thread did not wait
+    window.close()  # waits for the write, then removes the file: no leftover to offer
+    assert future.done() and writers[0] is not threading.main_thread()
+    assert not module.autosave_path().exists()
 
 
 def test_exports(qtbot, window, tmp_path):
