@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSignalBlocker, Signal, Slot
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -26,6 +26,7 @@ from ..core.palette import PANEL_BACKGROUND
 from ..core.results import ForwardResult
 from .bar_item import Bars
 from .frames import PaintTracked
+from .steady_label import SteadyLabelHolder
 from .tree_panel import format_shape
 
 BAR = "#4f8cc9"
@@ -114,7 +115,8 @@ class PredictionPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.output_combo)
-        layout.addWidget(self.label)
+        line = max(QFontMetrics(f).height() for f in (self._class_font, self._shape_font))
+        layout.addWidget(SteadyLabelHolder(self.label, line + 2))
         layout.addWidget(self.stack, 1)
 
     def set_outputs(self, names: tuple[str, ...]) -> None:

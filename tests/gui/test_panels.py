@@ -104,6 +104,38 @@ def test_prediction_panel_names_the_top_class(qtbot, engine):
     np.testing.assert_allclose(panel.bars.opts["height"], result.probabilities)
 
 
+def test_a_new_top_class_lays_nothing_out_again(qtbot):
+    """``7 (98.6%)`` changes on nearly every frame: it repaints the label, and asks no layout
+    to recompute (0.7 ms of the GUI thread per frame when it did)."""
+    from PySide6.QtCore import QEvent, QObject
+
+    from inspector.gui.prediction_panel import PredictionPanel
+
+    panel = PredictionPanel()
+    qtbot.addWidget(panel)
+    panel.resize(300, 300)
+    panel.show()
+    qtbot.wait(20)
+    requests = []
+
+    class Layouts(QObject):
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.Type.LayoutRequest:
+                requests.append(obj)
+            return False
+
+    spy = Layouts()
+    panel.installEventFilter(spy)
+    for top in range(10):
+        p = np.full(10, 0.05)
+        p[top] = 0.55
+        panel._show_bars(p)
+        qtbot.wait(1)
+    assert panel.label.text() == "9 (55.0%)" and panel.label.isVisible()
+    assert panel.label.height() >= panel.label.sizeHint().height()  # never cut
+    assert requests == []
+
+
 def test_prediction_bars_are_painted_where_their_classes_are(qtbot):
     """Each class's bar in its column, as tall as its probability, the top one highlighted."""
     from PySide6.QtCore import QPointF
