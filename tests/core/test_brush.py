@@ -46,3 +46,10 @@ def test_a_segment_is_the_union_of_its_stamps():
         x, y = start[0] + (end[0] - start[0]) * t, start[1] + (end[1] - start[1]) * t
         np.maximum(expected, stamp_alpha((32, 32), x, y, radius), out=expected)
     np.testing.assert_allclose(canvas, expected, atol=1e-5)
+
+
+def test_a_stroke_off_the_canvas_reports_cells_inside_it():
+    canvas = np.zeros((32, 32), np.float32)
+    cells = paint_segment(canvas, (-5.0, -5.0), (40.0, 3.0))
+    assert cells == (0, 0, 6, 32) and all(type(c) is int for c in cells)
+    assert canvas[0:6].max() > 0 and canvas[6:].max() == 0  # nothing beyond the cells
