@@ -95,8 +95,8 @@ def _write(path: Path, drawing: np.ndarray) -> bool:
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_save_npy(path, drawing)
         return True
-    except OSError as exc:
-        LOG.warning("autosave failed: %s", exc)
+    except Exception as exc:  # on the writer thread: say it in the log, try again next tick
+        LOG.warning("autosave failed: %s", exc, exc_info=not isinstance(exc, OSError))
         return False
 
 

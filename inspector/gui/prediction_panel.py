@@ -29,6 +29,7 @@ from .frames import PaintTracked
 from .steady_label import SteadyLabelHolder
 from .tree_panel import format_shape
 
+LABEL_TIP = "The most probable class and its softmax probability"
 BAR = "#4f8cc9"
 TOP = "#f0a030"
 FADED = "#4f8cc938"  # the bars of an empty canvas
@@ -73,7 +74,7 @@ class PredictionPanel(QWidget):
         self._shape_font.setBold(True)
         self.label.setFont(self._class_font)
         self.label.setMinimumWidth(1)  # a long output name must never widen the dock
-        self.label.setToolTip("The most probable class and its softmax probability")
+        self.label.setToolTip(LABEL_TIP)
         self.plot = BarPlot()
         self.plot.setObjectName("predictionPlot")
         self.plot.setBackground(PANEL_BACKGROUND)
@@ -151,6 +152,8 @@ class PredictionPanel(QWidget):
             self.set_output_index(result.output_index)
         if self._show_comparison(result):
             return
+        if self.label.toolTip() != LABEL_TIP:  # after Compare's or a class map's own
+            self.label.setToolTip(LABEL_TIP)
         p = result.probabilities
         self.probabilities = p
         name = result.output_names[result.output_index]

@@ -198,6 +198,19 @@ def test_the_autosave_writes_off_the_gui_thread_and_a_clean_exit_waits_for_it(
     assert not module.autosave_path().exists()
 
 
+def test_an_autosave_that_fails_is_logged_and_tried_again(qtbot, window, monkeypatch):
+    from inspector.gui import autosave as module
+
+    def broken(path, array):
+        raise ValueError("no room")
+
+    monkeypatch.setattr(module, "atomic_save_npy", broken)
+    stroke(window.canvas_panel.canvas)
+    autosave = window.persistence.autosave
+    assert autosave.now().result(timeout=5) is False
+    qtbot.waitUntil(lambda: autosave._dirty, timeout=2_000)  # the next tick writes again
+
+
 def test_exports(qtbot, window, tmp_path):
     stroke(window.canvas_panel.canvas)
     settle(qtbot, window)

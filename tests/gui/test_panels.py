@@ -99,8 +99,10 @@ def test_prediction_panel_names_the_top_class(qtbot, engine):
     panel = PredictionPanel()
     qtbot.addWidget(panel)
     result = engine.forward(ForwardRequest(2, _seven()))
+    panel.label.setToolTip("Left, grey: A (pinned)")  # what Compare leaves behind
     panel.show_result(result)
     assert panel.label.text().startswith("7 (")
+    assert panel.label.toolTip() == "The most probable class and its softmax probability"
     np.testing.assert_allclose(panel.bars.opts["height"], result.probabilities)
 
 
