@@ -73,8 +73,12 @@ class PathTitle(QLabel):
         parts = [_kept(fitted != module, f"<b>{html.escape(fitted)}</b>{colon}")]
         for i, name in enumerate(names):
             comma = "," if i < len(names) - 1 else ""
-            fitted = _fit(name, metrics, width - metrics.horizontalAdvance(comma))
-            parts.append(_kept(fitted != name, html.escape(fitted) + comma))
+            # Only the path is cut: "conv1.weight [6, 1, 5, 5]" wraps at its spaces.
+            path, space, rest = name.partition(" ")
+            tail = comma if not space else ""
+            fitted = _fit(path, metrics, width - metrics.horizontalAdvance(tail))
+            piece = _kept(fitted != path, html.escape(fitted) + tail)
+            parts.append(piece + (f" {html.escape(rest)}{comma}" if space else ""))
         self.setText(" ".join(parts) + suffix)
 
 

@@ -201,7 +201,8 @@ def test_weights_title_cuts_long_dotted_names_in_the_middle_to_its_width(qtbot):
     text = title.text()
     assert text.startswith("<nobr><b>bert.") and text.endswith("<br><i>a note</i>")
     assert text.count("…") == 3  # the module and both names, each cut in its middle
-    assert "32, 32],</nobr>" in text and "[32]</nobr><br>" in text  # each keeps its end
+    # Each path cut in its middle keeps its end; the shapes after it wrap at their spaces.
+    assert "uery.weight</nobr> [32, 32], " in text and "f.query.bias</nobr> [32]<br>" in text
     title.copy_action.trigger()  # the context menu's Copy Whole Names
     assert QApplication.clipboard().text() == title.toolTip()
     assert title.toolTip() == f"{module}: {names[0]}, {names[1]}"
@@ -214,6 +215,9 @@ def test_weights_title_cuts_long_dotted_names_in_the_middle_to_its_width(qtbot):
     qtbot.waitUntil(lambda: "…" not in title.text())
     # Names shown whole are plain text: selecting and copying them gives them as they are.
     assert title.text() == f"<b>{module}</b>: {names[0]}, {names[1]}<br><i>a note</i>"
+    title.resize(110, 80)  # a narrow dock: short paths whole, their shapes wrapped
+    title.set_title("conv1", ["conv1.weight [6, 1, 5, 5]", "conv1.bias [6]"])
+    assert title.text() == "<b>conv1</b>: conv1.weight [6, 1, 5, 5], conv1.bias [6]"
     title.set_plain("Select a module.")
     assert title.text() == "Select a module." and title.toolTip() == ""
 
