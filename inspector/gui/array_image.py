@@ -8,9 +8,8 @@ from PySide6.QtGui import QImage
 
 def grey_image(values01: np.ndarray) -> QImage:
     """A 0-1 array → an 8-bit grey QImage (a deep copy, so the array may change afterwards).
-    NaN shows black, ±inf as the ends: ``fmax`` passes NaN over, so no mask is needed."""
-    scaled = np.fmin(np.fmax(np.asarray(values01), 0.0), 1.0)
-    data = (scaled * 255).astype(np.uint8, order="C")  # QImage reads rows in C order
+    NaN shows black, ±inf as the ends."""
+    data = (_clip01(values01) * 255).astype(np.uint8, order="C")  # QImage reads rows in C order
     h, w = data.shape
     return QImage(data.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
 
@@ -28,10 +27,15 @@ def minmax01(values: np.ndarray) -> np.ndarray:
 
 def heat_image(values01: np.ndarray, rgb: tuple[int, int, int] = (255, 70, 50)) -> QImage:
     """A 0-1 map → a translucent colour overlay (alpha follows the value)."""
-    alpha = np.fmin(np.fmax(np.asarray(values01), 0.0), 1.0) * 210
+    alpha = _clip01(values01) * 210
     h, w = alpha.shape
     rgba = np.empty((h, w, 4), np.uint8)
     rgba[..., :3] = rgb
     rgba[..., 3] = alpha.astype(np.uint8)
     data = np.ascontiguousarray(rgba)
     return QImage(data.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
+
+
+def _clip01(values: np.ndarray) -> np.ndarray:
+    """Clipped to 0-1, NaN to 0 (``fmax`` passes NaN over), ±inf to the ends; a new array."""
+    return np.fmin(np.fmax(np.asarray(values), 0.0), 1.0)

@@ -73,7 +73,6 @@ class PredictionPanel(QWidget):
         self._shape_font.setPointSizeF(self._shape_font.pointSizeF() * 1.2)
         self._shape_font.setBold(True)
         self.label.setFont(self._class_font)
-        self.label.setMinimumWidth(1)  # a long output name must never widen the dock
         self.label.setToolTip(LABEL_TIP)
         self.plot = BarPlot()
         self.plot.setObjectName("predictionPlot")

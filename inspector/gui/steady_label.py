@@ -24,7 +24,7 @@ class SteadyLabelHolder(QWidget):
         label.setAutoFillBackground(True)
         self.setFixedHeight(height)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        self.setMinimumWidth(1)  # a long text must never widen the dock
+        self.setMinimumWidth(1)  # a long text (an output's name) must never widen the dock
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)

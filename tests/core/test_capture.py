@@ -173,13 +173,8 @@ def test_a_step_overwritten_in_place_later_keeps_its_own_values():
     assert torch.equal(capture.output, relu)
 
 
-class _WritesIntoItsSteps(torch.nn.Module):
+class _WritesIntoItsSteps(_InPlaceBlock):
     """Every other way of writing into memory a kept step shows: a slice, an item, ``out=``."""
-
-    def __init__(self):
-        super().__init__()
-        self.fc = torch.nn.Linear(4, 4)
-        self.relu = torch.nn.ReLU(inplace=True)
 
     def forward(self, x):
         y = self.fc(x)
