@@ -200,12 +200,7 @@ def test_writes_through_slices_items_and_out_keep_earlier_steps_intact(mode):
 
 
 def test_a_sparse_step_before_an_in_place_op_is_captured():
-    class Sparse(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.fc = torch.nn.Linear(4, 4)
-            self.relu = torch.nn.ReLU(inplace=True)
-
+    class Sparse(_InPlaceBlock):
         def forward(self, x):
             y = self.fc(x).to_sparse()
             return self.relu(y.to_dense() + 1)
