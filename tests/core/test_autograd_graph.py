@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from inspector.core.autograd_graph import PARAM, ROOT, extract_graph
-from inspector.core.backward import record_backward, sgd_step
+from inspector.core.backward import GradInfos, record_backward, sgd_step
 from inspector.core.graph_export import dumps, graph_from_json, to_dot
 from inspector.core.layout import layered_layout
 from inspector.core.loading import bundled_lenet
@@ -148,6 +148,71 @@ def test_shared_parameters_and_skips_give_one_node_each():
     shared = next(n for n in graph.nodes if n.label == "shared.weight [8, 8]")
     parents = [a for a, b, _ in graph.edges if b == shared.id]
     assert len(parents) == 2  # reached twice, still one node
+
+
+class WritesIntoItsInput(nn.Module):
+    """Normalises its input in place, as some user models do."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(8, 3)
+
+    def forward(self, x):
+        x.sub_(0.5)
+        return self.fc(x)
+
+
+def _shape_of(record):
+    """What the panels see of a backward: the graph, the order, and which slots sent on."""
+    graph = record.graph
+    sent = {i: [info is not None for info in g.outgoing] for i, g in sorted(record.grads.items())}
+    return [n.label for n in graph.nodes], sorted(graph.edges), record.order, sent
+
+
+@pytest.mark.parametrize(
+    "make, shape", [(lambda: bundled_lenet().model, (1, 1, 32, 32)), (SharedAndSkip, (1, 8))]
+)
+def test_saliency_comes_from_the_same_backward_and_leaves_the_graph_as_it_was(make, shape):
+    """The input's copy that requires grad adds Nodes (its clone and AccumulateGrad; for
+    SharedAndSkip the skip's branch): none of them is shown, no node sends a gradient to them,
+    and the saliency is the plain d loss / d input."""
+    model = make()
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(1))
+    plain, _ = record_backward(model, x, LossSpec("sum"), with_saliency=False)
+    both, _ = record_backward(model, x, LossSpec("sum"))
+    assert plain.input_grad is None
+    assert _shape_of(both) == _shape_of(plain)
+    for name, info in plain.param_grads.items():
+        np.testing.assert_allclose(both.param_grads[name].values, info.values, rtol=1e-6)
+    xg = x.clone().requires_grad_(True)
+    compute_loss(model(xg), LossSpec("sum")).backward()
+    np.testing.assert_allclose(both.input_grad, xg.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_a_model_that_writes_into_its_input_gets_its_backward_and_saliency():
+    """It used to fail: the saliency's input was a leaf that requires grad, and writing into
+    such a leaf raises."""
+    model = WritesIntoItsInput()
+    x = torch.rand(1, 8, generator=torch.Generator().manual_seed(2))
+    record, _ = record_backward(model, x, LossSpec("sum"))
+    assert record.input_grad is not None
+    np.testing.assert_allclose(  # d sum(W (x - 0.5) + b) / dx = the column sums of W
+        record.input_grad[0], model.fc.weight.detach().sum(0).numpy(), rtol=1e-6
+    )
+    assert "SubBackward0" not in record.graph.counts()  # the write into the input is no op of ours
+    assert torch.equal(x, torch.rand(1, 8, generator=torch.Generator().manual_seed(2)))
+
+
+def test_grad_infos_reuse_a_tensor_only_while_unchanged():
+    infos = GradInfos()
+    grad = torch.tensor([1.0, -2.0, 3.0])
+    first = infos.of(grad)
+    assert infos.of(grad) is first  # the same tensor, unchanged: the same statistics
+    grad.add_(10.0)  # as the engine does when a second gradient arrives for it
+    changed = infos.of(grad)
+    assert changed is not first and (changed.min, changed.max) == (8.0, 13.0)
+    other = torch.tensor([1.0, -2.0, 3.0])
+    assert infos.of(other) is not changed and infos.of(other).max == 3.0
 
 
 def test_deep_graph_beyond_the_recursion_limit():
