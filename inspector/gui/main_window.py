@@ -7,7 +7,9 @@ Data flows one way: input → ``AppState`` → ``Compute`` (the runner thread, t
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from PySide6.QtCore import QSignalBlocker, Slot
@@ -73,8 +75,11 @@ class MainWindow(QMainWindow):
         self._opening: ModelRef | None = None
         self.last_error: str | None = None
         self.last_result: ForwardResult | None = None
+        # Shows the selected module's steps, not all (see _on_model_loaded); its results say.
+        self._big = sum(1 for m in loaded.model.modules() if not any(m.children())) > MAX_KEPT_STEPS
         self.log_path: Path | None = None  # set by app.run once logging is set up
         self._timing_shown_at = 0.0
+        self._submits_held = self._submit_wanted = False
         self.setWindowTitle(f"Net Inspector — {loaded.name}")
         self.resize(1500, 940)
 
@@ -186,8 +191,24 @@ class MainWindow(QMainWindow):
     # -- input → worker -------------------------------------------------------------------
     @Slot()
     def submit_input(self) -> int:
+        if self._submits_held:  # see _held_submits
+            self._submit_wanted = True
+            return self.compute.latest_request_id
         state = self.state
         return self.compute.submit(state.drawing, state.raw_input, state.seed)
+
+    @contextlib.contextmanager
+    def _held_submits(self) -> Iterator[None]:
+        """Several changes at once (a new model's input, selection, settings) ask for one
+        forward at the end, not one each: an idle worker starts on the first at once, and a
+        big transformer's forward is not to be run twice."""
+        self._submits_held, self._submit_wanted = True, False
+        try:
+            yield
+        finally:
+            self._submits_held = False
+        if self._submit_wanted:
+            self.submit_input()
 
     def _on_module_selected(self, path: str | None) -> None:
         if path is None:
@@ -196,8 +217,7 @@ class MainWindow(QMainWindow):
             self.tree.select_path(path)
         self.compute.select_module(path)
         # A big model shows the selected module's steps (a small one shows them all).
-        result = self.last_result
-        big = result is not None and result.total_steps > MAX_KEPT_STEPS
+        big = self._big
         self.compute.configure(focus=path if big else "")
         if big:
             self.submit_input()
@@ -231,10 +251,14 @@ class MainWindow(QMainWindow):
         self.prediction.show_result(result)
         self.loss.set_output_shape(result.output.shape)  # the loss's real target, its classes
         selected = self.state.selected_module
-        if result.total_steps > MAX_KEPT_STEPS and selected and result.focus != selected:
+        big = self._big = result.total_steps > MAX_KEPT_STEPS
+        if big and selected and result.focus != selected:
             # A big model shows the selected module's steps: selected before the first result
             # said the model is big (start-up, a session), the focus is set now.
             self.compute.configure(focus=selected)
+            self.submit_input()
+        elif result.focus and not big:  # leaves never called: all its steps fit after all
+            self.compute.configure(focus="")
             self.submit_input()
         self.tree.tree_model.set_shapes(result.module_shapes)
         now = time.monotonic()
@@ -271,27 +295,36 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_model_loaded(self, loaded: ModelLoaded) -> None:
         self.open_busy.close()
-        self.collector.refreeze_when_idle()  # the old model may be frozen
-        self.setWindowTitle(f"Net Inspector — {loaded.name}")
-        self.tree.set_root(loaded.summary)
-        self.canvas_panel.set_input_spec(loaded.input)
-        self.hint.set_input(loaded.input)
-        self.prediction.set_outputs(loaded.output_names)
-        self.loss.reset()
-        self.graph.clear()
-        self.weights.clear()
-        self.actions["exportGraphAction"].setEnabled(False)
-        self.last_result = None
-        with QSignalBlocker(self.tree):
-            self.state.update(
-                model=self._opening or ModelRef(loaded.spec),
-                selected_module=None,
-                output_index=0,
-                backward_step=None,
-                target_class=0,  # a class every classifier has, until its first result
-            )
-        self.state.selected_module = first_with_weights(loaded.summary)
-        self.submit_input()
+        # More leaf modules than heatmaps shown: big for sure, so the first forward (whatever
+        # asks for it below: a token model's new ids, the selection) keeps the selected
+        # module's steps, not 48 steps that show_result would replace at once (a ResNet-50's
+        # 60 ms). Fewer leaves: its first result says.
+        selected = first_with_weights(loaded.summary)
+        self._big = sum(1 for node in loaded.summary.walk() if not node.children) > MAX_KEPT_STEPS
+        if self._big and selected:
+            self.compute.configure(focus=selected)
+        with self._held_submits():  # one forward for all of the changes below
+            self.collector.refreeze_when_idle()  # the old model may be frozen
+            self.setWindowTitle(f"Net Inspector — {loaded.name}")
+            self.tree.set_root(loaded.summary)
+            self.canvas_panel.set_input_spec(loaded.input)
+            self.hint.set_input(loaded.input)
+            self.prediction.set_outputs(loaded.output_names)
+            self.loss.reset()
+            self.graph.clear()
+            self.weights.clear()
+            self.actions["exportGraphAction"].setEnabled(False)
+            self.last_result = None
+            with QSignalBlocker(self.tree):
+                self.state.update(
+                    model=self._opening or ModelRef(loaded.spec),
+                    selected_module=None,
+                    output_index=0,
+                    backward_step=None,
+                    target_class=0,  # a class every classifier has, until its first result
+                )
+            self.state.selected_module = selected
+            self.submit_input()
         message = f"Opened {loaded.name} in {loaded.load_ms:.0f} ms; input {loaded.input.shape}."
         if loaded.note:
             message = f"{message} {loaded.note}"

@@ -5,9 +5,11 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QComboBox
 
+from inspector.core.inference import MAX_KEPT_STEPS
 from inspector.core.inputs import IMAGE, TENSOR
 from inspector.core.state import ModelRef
 from inspector.testing import stroke
+from tests.conftest import settle
 
 
 def _open(qtbot, window, spec, weights=None, shape=None, trust=False):
@@ -180,3 +182,32 @@ def test_cli_refusals_exit_non_zero_with_one_sentence(zoo_files, capsys):
     assert "broken_syntax.py, line 4: syntax error" in err and "Traceback" not in err
     assert main(["graph", "--model", str(zoo_files["pickled_model"]), "--out", "x.json"]) == 1
     assert "--trust-checkpoint" in capsys.readouterr().err
+
+
+def _forwards_after_opening(qtbot, window, spec, shape=None) -> list:
+    """The results of the forwards asked for once the model was open, until it settled
+    (not a late one of the previous model's)."""
+    sent: list = []
+    before = window.compute.latest_request_id
+    window.compute.forwardReady.connect(
+        lambda result: sent.append(result) if result.request_id > before else None
+    )
+    _open(qtbot, window, spec, shape=shape)
+    settle(qtbot, window)
+    return sent
+
+
+def test_a_big_model_keeps_the_selected_modules_steps_from_its_first_forward(qtbot, window):
+    """107 leaf modules: big before any forward says so, so no forward is thrown away."""
+    sent = _forwards_after_opening(qtbot, window, "resnet50")
+    assert [r.focus for r in sent] == ["conv1"]
+    assert window.last_result.total_steps > MAX_KEPT_STEPS
+    assert [s.step.label for s in window.last_result.steps] == ["conv1"]
+
+
+def test_a_model_with_many_leaves_it_never_calls_shows_all_its_steps(qtbot, window, zoo_files):
+    spec = f"{zoo_files['nets']}:ManyUnusedLeaves"
+    sent = _forwards_after_opening(qtbot, window, spec, shape=(1, 4))
+    assert [r.focus for r in sent] == ["layers.0", ""]  # guessed big, then shown whole
+    result = window.last_result
+    assert result.focus == "" and [s.step.label for s in result.steps] == ["layers.0", "layers.1"]

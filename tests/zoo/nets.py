@@ -136,3 +136,14 @@ class SlowToBuild(nn.Module):
 
     def forward(self, x):
         return self.fc(x)
+
+
+class ManyUnusedLeaves(nn.Module):
+    """More leaf modules than heatmaps are shown, of which the forward calls only two."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(nn.Linear(4, 4) for _ in range(60))
+
+    def forward(self, x):
+        return self.layers[1](self.layers[0](x))
