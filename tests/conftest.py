@@ -216,3 +216,13 @@ def pytest_addoption(parser):
 @pytest.fixture
 def update_goldens(request) -> bool:
     return request.config.getoption("--update-goldens")
+
+
+def assert_reset_brings_back_the_opening_weights(engine, change) -> None:
+    """``change(engine)`` moves the weights; Reset puts back the ones the model opened with."""
+    opened = {k: v.clone() for k, v in engine.model.state_dict().items()}
+    assert engine._initial is None  # no copy held while nothing has changed them
+    change(engine)
+    assert any(not torch.equal(v, opened[k]) for k, v in engine.model.state_dict().items())
+    engine.reset()
+    assert all(torch.equal(v, opened[k]) for k, v in engine.model.state_dict().items())

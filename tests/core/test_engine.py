@@ -9,7 +9,7 @@ from inspector.core.loading import ModelLoadError, bundled_lenet
 from inspector.core.losses import LossSpec
 from inspector.core.preprocess import preprocess_drawing
 from inspector.core.results import ForwardRequest
-from tests.conftest import ZOO
+from tests.conftest import ZOO, assert_reset_brings_back_the_opening_weights
 
 
 def _stroke(i: int) -> np.ndarray:
@@ -198,3 +198,22 @@ def test_weights_of_every_dtype_and_shape_round_trip_bit_for_bit():
 
 def _bits(tensor: torch.Tensor) -> torch.Tensor:
     return tensor.reshape(-1).view(torch.uint8)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda e: (e.backward(ForwardRequest(1, _stroke(3)), LossSpec("mse")), e.update(0.1)),
+        lambda e: e.load_weights({k: v + 1 for k, v in e.model.state_dict().items()}),
+        lambda e: e.reinitialise(seed=3),
+    ],
+    ids=["update", "session weights", "reinitialise"],
+)
+def test_reset_brings_back_the_opening_weights_after_any_change(engine, change):
+    assert_reset_brings_back_the_opening_weights(engine, change)
+
+
+def test_reset_of_untouched_weights_changes_nothing(engine):
+    opened = {k: v.clone() for k, v in engine.model.state_dict().items()}
+    engine.reset()
+    assert all(torch.equal(v, opened[k]) for k, v in engine.model.state_dict().items())

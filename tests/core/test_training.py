@@ -15,6 +15,7 @@ from inspector.core.session_file import SessionError, SessionState, load_session
 from inspector.core.training import Trainer
 from inspector.core.training_setup import TrainConfig, TrainingRefused, load_data, reinitialise
 from inspector.core.training_snapshot import check_snapshot
+from tests.conftest import assert_reset_brings_back_the_opening_weights
 
 CPU = torch.device("cpu")
 SMALL = TrainConfig(batch_size=16, epochs=2, eval_every=10, log_every=5)
@@ -294,3 +295,10 @@ def test_a_session_folder_that_no_longer_holds_mnist_is_named_too(mnist_folder):
     back = Trainer(untrained_lenet(0), LENET_INPUT, CPU).restore(snap, CPU)
     assert f"folder {mnist_folder} no longer holds MNIST" in back.message
     assert back.folder == "" and back.step == 2
+
+
+def test_reset_after_training_brings_back_the_opening_weights():
+    assert_reset_brings_back_the_opening_weights(
+        Engine(bundled_lenet()),
+        lambda e: e.train_chunk(SMALL, None, max_batches=2, max_ms=60_000),
+    )
