@@ -138,6 +138,30 @@ def test_a_new_top_class_lays_nothing_out_again(qtbot):
     assert requests == []
 
 
+def test_a_new_top_k_tells_the_view_once_and_sizes_its_column(qtbot):
+    """The top-k list changes most of its cells every frame: the view hears of it once (it
+    sized the first column from every row at each cell's change), and still shows them all."""
+    from inspector.gui.prediction_panel import PredictionPanel
+
+    panel = PredictionPanel()
+    qtbot.addWidget(panel)
+    panel.resize(300, 300)
+    panel.show()
+    panel._show_top_k([(i, 0.1) for i in range(10)], 1000)
+    narrow = panel.table.horizontalHeader().sectionSize(0)
+    told = []
+    panel.table.model().dataChanged.connect(lambda *args: told.append(args[:2]))
+    panel._show_top_k([(100_000 + i, 0.05) for i in range(10)], 1000)
+    qtbot.wait(1)
+    assert len(told) == 1
+    assert (told[0][0].row(), told[0][1].row()) == (0, 9)
+    cells = [(panel.table.item(r, 0).text(), panel.table.item(r, 1).text()) for r in range(10)]
+    assert cells == [(str(100_000 + i), "5.00%") for i in range(10)]
+    assert panel.table.horizontalHeader().sectionSize(0) > narrow
+    panel._show_top_k([(100_000 + i, 0.05) for i in range(10)], 1000)
+    assert len(told) == 1  # nothing changed: nothing to tell
+
+
 def test_prediction_bars_are_painted_where_their_classes_are(qtbot):
     """Each class's bar in its column, as tall as its probability, the top one highlighted."""
     from PySide6.QtCore import QPointF
