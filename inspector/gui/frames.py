@@ -39,6 +39,12 @@ class FrameTracker(QObject):
         for panel in self.panels:
             panel.frame_tracker = self
 
+    def handed(self) -> None:
+        """A result went to the panels: with none of them visible, none will paint it, and the
+        worker need not wait for that."""
+        if not any(p.isVisible() for p in self.panels):
+            self.frameShown.emit(self._latest_shown())
+
     def painted(self, panel: PaintTracked) -> None:
         self.panelPainted.emit(panel)
         shown = self._latest_shown()

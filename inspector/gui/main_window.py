@@ -249,6 +249,7 @@ class MainWindow(QMainWindow):
         self.canvas_panel.preview.show_input(result.input, result.request_id)
         self.activations.show_result(result)
         self.prediction.show_result(result)
+        self.frames.handed()
         self.loss.set_output_shape(result.output.shape)  # the loss's real target, its classes
         selected = self.state.selected_module
         big = self._big = result.total_steps > MAX_KEPT_STEPS

@@ -145,16 +145,15 @@ class Slow(nn.Module):
 """
 
 
-@pytest.fixture
-def slow(qtbot, tmp_path):
-    """A Compute on ``SLOW_MODEL`` and the ids of its results, two forwards in: the last
-    forward's time is known, past the first one's extra."""
+def _slow_compute(qtbot, tmp_path, painted: bool):
     from inspector.core.loading import open_model
 
     (tmp_path / "slow.py").write_text(SLOW_MODEL)
     compute = Compute(open_model(f"{tmp_path / 'slow.py'}:Slow"))
     results: list[int] = []
     compute.forwardReady.connect(lambda r: results.append(r.request_id))
+    if painted:  # as the window does once its panels have painted the result
+        compute.forwardReady.connect(lambda _r: compute.frame_shown())
     try:
         for _ in range(2):
             done = compute.submit(_stroke(1))
@@ -162,6 +161,19 @@ def slow(qtbot, tmp_path):
         yield compute, results
     finally:
         compute.shutdown()
+
+
+@pytest.fixture
+def slow(qtbot, tmp_path):
+    """A Compute on ``SLOW_MODEL`` whose results are painted at once, and the ids of its
+    results, two forwards in: the last forward's time is known, past the first one's extra."""
+    yield from _slow_compute(qtbot, tmp_path, painted=True)
+
+
+@pytest.fixture
+def slow_unpainted(qtbot, tmp_path):
+    """The same, with nobody painting its results."""
+    yield from _slow_compute(qtbot, tmp_path, painted=False)
 
 
 def _until(condition, seconds: float = 5) -> None:
@@ -209,3 +221,22 @@ def test_in_a_stroke_faster_than_the_forward_no_forward_is_stopped(qtbot, slow):
     qtbot.waitUntil(lambda: last in results, timeout=10_000)
     assert waited in results, "a forward whose input had waited was stopped"
     assert runner.superseded == 0
+
+
+def test_a_long_forward_waits_for_the_last_result_on_screen_too(qtbot, slow_unpainted, monkeypatch):
+    """Every model is paced: the next forward starts once the last result is painted (or after
+    FRAME_TIMEOUT_S), not while the GUI thread paints it, since the two fight over the cores."""
+    from inspector.gui import runner as runner_module
+
+    monkeypatch.setattr(runner_module, "FRAME_TIMEOUT_S", 5.0)  # only the paint can end the wait
+    compute, results = slow_unpainted
+    runner = compute.runner
+    assert runner.last_forward_ms > 100
+    first = compute.submit(_stroke(2))
+    qtbot.waitUntil(lambda: first in results, timeout=10_000)
+    second = compute.submit(_stroke(3))
+    time.sleep(0.05)  # a third of a forward: one that started would still be running
+    assert runner._forward_started is None, "started before the last result was shown"
+    compute.frame_shown()
+    _until(lambda: runner._forward_started is not None, seconds=2.5)
+    qtbot.waitUntil(lambda: second in results, timeout=10_000)

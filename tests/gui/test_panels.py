@@ -420,3 +420,29 @@ def test_a_small_graph_opens_at_a_size_where_labels_read(qtbot, engine):
     assert len(panel.scene.nodes) > 1000
     panel.view.fit()
     assert panel.view.zoom() < READABLE_SCALE and panel.view.zoom() >= LABEL_MIN_SCALE / 10
+
+
+def test_a_result_no_visible_panel_will_paint_counts_as_shown_at_once(qtbot):
+    """Every forward waits for the last result on screen: with every tracked panel hidden (the
+    docks closed), nothing would ever paint it, and each frame would wait FRAME_TIMEOUT_S."""
+    from PySide6.QtWidgets import QWidget
+
+    from inspector.gui.frames import FrameTracker, PaintTracked
+
+    class Panel(PaintTracked, QWidget):
+        pass
+
+    panel = Panel()
+    qtbot.addWidget(panel)
+    tracker = FrameTracker([panel], lambda: 7)
+    shown: list[int] = []
+    tracker.frameShown.connect(shown.append)
+    panel.show()
+    tracker.handed()
+    assert shown == []  # a visible panel says so once it has painted
+    panel.shown_request_id = 7
+    panel.mark_painted()
+    assert shown == [7]
+    panel.hide()
+    tracker.handed()
+    assert shown == [7, 7]
