@@ -1,5 +1,6 @@
 """The real window, driven with real mouse events, offscreen."""
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -296,3 +297,40 @@ def test_a_stroke_repaints_the_canvas_alone(qtbot, window):
     qtbot.waitUntil(lambda: "drawCanvas" in painted, timeout=5_000)
     qtbot.wait(50)
     assert set(painted) == {"drawCanvas"}
+
+
+def test_a_stroke_faster_than_the_screen_repaints_the_canvas_once_a_frame(qtbot, window):
+    """A mouse reports every 8 ms, a screen shows every 16.7: the canvas repaints at most once
+    per display frame, and always after the last event, with all of the stroke."""
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QApplication
+
+    from inspector.testing import mouse_event
+
+    canvas = window.canvas_panel.canvas
+    paints: list[float] = []
+
+    class Paints(QObject):
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.Type.Paint:
+                paints.append(time.perf_counter())
+            return False
+
+    qtbot.wait(50)
+    spy = Paints()
+    canvas.installEventFilter(spy)
+    points = [(0.2 + 0.6 * i / 59, 0.5) for i in range(60)]
+    QApplication.sendEvent(canvas, mouse_event(canvas, "press", points[0]))
+    started = time.perf_counter()
+    for point in points[1:]:
+        QApplication.sendEvent(canvas, mouse_event(canvas, "move", point))
+        qtbot.wait(4)  # 250 events a second, twice a fast mouse
+    last = time.perf_counter()
+    QApplication.sendEvent(canvas, mouse_event(canvas, "release", points[-1]))
+    qtbot.wait(60)
+    frames = (last - started) * canvas.screen().refreshRate()
+    assert 2 <= len(paints) <= frames + 3, (len(paints), frames)
+    assert paints[-1] > last  # the end of the stroke was painted
+    image = canvas.grab().toImage()
+    x, y = int(0.8 * canvas.width()) - 2, canvas.height() // 2
+    assert image.pixelColor(x, y).lightness() > 128  # its ink is on screen
