@@ -181,11 +181,13 @@ class Engine:
         opened: OpenedModel | None = None,
         input_dtype: str | None = None,
         names: tuple[str, ...] | None = None,
+        started: float | None = None,
     ) -> ModelLoaded:
         """Open a model (or take ``opened``, already built elsewhere); only if it runs on its
         input does it replace the current one. Raises ``ModelLoadError`` (one sentence).
-        ``names``: the outputs of an ``opened`` already checked to run (no second forward)."""
-        started = time.perf_counter()
+        ``names``: the outputs of an ``opened`` already checked to run (no second forward);
+        ``started``: when building it began (``time.perf_counter``), for ``load_ms``."""
+        started = time.perf_counter() if started is None else started
         if opened is None:
             opened = open_model(spec, weights, trust, input_shape, input_dtype)
         model = opened.model.to(self.device)

@@ -8,6 +8,7 @@ backward, a cancelled open) before the signal carrying the result goes out.
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -194,15 +195,16 @@ class Compute(QObject):
         session's weights in) runs on the new model first; if it raises, the open fails and
         the previous model stays."""
 
-        def build(engine: Engine, cancel) -> tuple[OpenedModel, tuple[str, ...]]:
+        def build(engine: Engine, cancel) -> tuple[OpenedModel, tuple[str, ...], float]:
+            started = time.perf_counter()
             opened = open_model(spec, weights, trust, input_shape, input_dtype)
             if prepare is not None:
                 prepare(opened.model)
-            return opened, engine.check_runs(opened, opened.model.to(engine.device))
+            return opened, engine.check_runs(opened, opened.model.to(engine.device)), started
 
-        def adopt(engine: Engine, built: tuple[OpenedModel, tuple[str, ...]]):
-            opened, names = built  # it ran once already: no second forward
-            return engine.open(spec, opened=opened, token=token, names=names)
+        def adopt(engine: Engine, built: tuple[OpenedModel, tuple[str, ...], float]):
+            opened, names, started = built  # it ran once already: no second forward
+            return engine.open(spec, opened=opened, token=token, names=names, started=started)
 
         token = self._call(
             "open", "Opening the model", build, self.modelLoaded.emit, then=adopt, abandonable=True
