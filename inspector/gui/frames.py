@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QWidget
 
 
 class PaintTracked:
@@ -24,6 +25,12 @@ class PaintTracked:
         self.painted_request_id = self.shown_request_id
         if self.frame_tracker is not None:
             self.frame_tracker.painted(self)
+
+
+def on_screen(widget: QWidget) -> bool:
+    """Visible, in a window that is not minimised: Qt still calls a minimised window's widgets
+    visible, though they paint nothing."""
+    return widget.isVisible() and not widget.window().isMinimized()
 
 
 class FrameTracker(QObject):
@@ -40,14 +47,14 @@ class FrameTracker(QObject):
             panel.frame_tracker = self
 
     def handed(self) -> None:
-        """A result went to the panels: with none of them visible, none will paint it, and the
-        worker need not wait for that."""
-        if not any(p.isVisible() for p in self.panels):
+        """A result went to the panels: with none of them on screen, none will paint it, and
+        the worker need not wait for that."""
+        if not any(on_screen(p) for p in self.panels):
             self.frameShown.emit(self._latest_shown())
 
     def painted(self, panel: PaintTracked) -> None:
         self.panelPainted.emit(panel)
         shown = self._latest_shown()
-        visible = [p for p in self.panels if p.isVisible()]
+        visible = [p for p in self.panels if on_screen(p)]
         if all(p.painted_request_id >= shown for p in visible):
             self.frameShown.emit(shown)

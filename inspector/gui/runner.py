@@ -175,7 +175,10 @@ class Runner(QThread):
                 self._run_job(job)
                 if self._stop.is_set():
                     return
-            self._frame_shown.wait(FRAME_TIMEOUT_S)
+            with self._lock:
+                forward_waiting = self._forward is not None
+            if forward_waiting:  # jobs (a training chunk, say) never wait for a frame
+                self._frame_shown.wait(FRAME_TIMEOUT_S)
             with self._lock:
                 if self._stopping:
                     return

@@ -258,3 +258,20 @@ def test_the_time_an_open_took_counts_building_the_model(qtbot, compute, monkeyp
     with qtbot.waitSignal(compute.modelLoaded, timeout=20_000) as blocker:
         compute.open_model("lenet")
     assert blocker.args[0].load_ms >= 300
+
+
+def test_jobs_never_wait_for_a_result_nobody_paints(qtbot, slow_unpainted, monkeypatch):
+    """Only a forward waits for the last result to be on screen: a minimised window paints
+    nothing, and training chunks or a module's weights must not wait for it."""
+    from inspector.gui import runner as runner_module
+
+    monkeypatch.setattr(runner_module, "FRAME_TIMEOUT_S", 5.0)
+    compute, results = slow_unpainted
+    first = compute.submit(_stroke(2))
+    compute.frame_shown()
+    qtbot.waitUntil(lambda: first in results, timeout=10_000)  # its result is never painted
+    started = time.perf_counter()
+    for _ in range(2):  # the second one is asked for while the worker would wait for a frame
+        with qtbot.waitSignal(compute.parametersReady, timeout=10_000):
+            compute.select_module("conv")
+    assert time.perf_counter() - started < 2.5

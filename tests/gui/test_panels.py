@@ -446,3 +446,26 @@ def test_a_result_no_visible_panel_will_paint_counts_as_shown_at_once(qtbot):
     panel.hide()
     tracker.handed()
     assert shown == [7, 7]
+
+
+def test_panels_of_a_minimised_window_are_not_waited_for(qtbot):
+    """Qt calls a minimised window's widgets visible, but they paint nothing."""
+    from PySide6.QtWidgets import QWidget
+
+    from inspector.gui.frames import FrameTracker, PaintTracked
+
+    class Panel(PaintTracked, QWidget):
+        pass
+
+    panel = Panel()
+    qtbot.addWidget(panel)
+    tracker = FrameTracker([panel], lambda: 3)
+    shown: list[int] = []
+    tracker.frameShown.connect(shown.append)
+    panel.show()
+    tracker.handed()
+    assert shown == []
+    panel.showMinimized()
+    assert panel.isVisible() and panel.isMinimized()
+    tracker.handed()
+    assert shown == [3]
