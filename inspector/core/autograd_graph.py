@@ -57,31 +57,6 @@ class AutogradGraph:
         return Counter(n.name for n in self.nodes)
 
 
-def only_reaching(root: Any, leaf: Any) -> set[Any]:
-    """The Nodes under ``root`` whose every path ends at ``leaf`` (``leaf`` included): what
-    exists only because ``leaf``'s tensor requires grad. Iterative, both ways."""
-    parents: dict[Any, list[Any]] = {root: []}
-    todo, ends = [root], []
-    while todo:
-        fn = todo.pop()
-        children = [nxt for nxt, _ in fn.next_functions if nxt is not None]
-        if not children and fn is not leaf:
-            ends.append(fn)  # a parameter's AccumulateGrad, or any other end
-        for nxt in children:
-            if nxt not in parents:
-                parents[nxt] = []
-                todo.append(nxt)
-            parents[nxt].append(fn)
-    needed = set(ends)
-    todo = list(ends)
-    while todo:
-        for parent in parents[todo.pop()]:
-            if parent not in needed:
-                needed.add(parent)
-                todo.append(parent)
-    return set(parents) - needed
-
-
 def format_shape(shape: tuple[int, ...] | None, unknown: str = "?") -> str:
     """``(1, 6, 28, 28)`` → ``[1, 6, 28, 28]``; ``unknown`` for a shape nobody knows."""
     return "[" + ", ".join(map(str, shape)) + "]" if shape is not None else unknown
@@ -125,16 +100,15 @@ def extract_graph(
     parameter_names: dict[int, str] | None = None,
     owners: dict[Any, str] | None = None,
     with_saved: bool = True,
-    skip: set[Any] | frozenset[Any] = frozenset(),
 ) -> tuple[AutogradGraph, list[Any]]:
     """Walk ``loss.grad_fn`` breadth-first. Returns the graph and the Node objects by id.
 
     ``parameter_names`` maps ``id(param)`` to its qualified name (for AccumulateGrad labels and
     modules); ``owners`` maps a Node to the module path it was created in (see
-    ``backward.forward_with_ownership``); Nodes in ``skip`` are left out with their edges.
+    ``backward.forward_with_ownership``).
     """
     root = loss.grad_fn
-    if root is None or root in skip:
+    if root is None:
         raise ValueError("the loss does not require grad: nothing to differentiate")
     parameter_names = parameter_names or {}
     owners = owners or {}
@@ -145,7 +119,7 @@ def extract_graph(
     while head < len(fns):  # breadth-first over a growing list: no recursion, no deque needed
         fn = fns[head]
         for slot, (nxt, _) in enumerate(fn.next_functions):
-            if nxt is None or nxt in skip:
+            if nxt is None:
                 continue
             j = index.get(nxt)
             if j is None:

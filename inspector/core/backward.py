@@ -18,9 +18,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .autograd_graph import AutogradGraph, extract_graph, only_reaching
+from .autograd_graph import AutogradGraph, extract_graph
 from .capture import check, module_hooks, named_outputs, set_training
-from .losses import LossSpec, evaluate_loss, loss_note
+from .losses import LossSpec, compute_loss, evaluate_loss, loss_note
 
 MAX_KEPT_ELEMENTS = 1_000_000  # larger gradients keep their statistics, not their values
 
@@ -184,47 +184,30 @@ def record_backward(
     """
     was_training = model.training
     handles = []
-    # The saliency (d loss / d input) comes from this same backward: the model gets a copy of
-    # the input that requires grad (a copy, so that a model may still write into its input),
-    # and the Nodes that exist only because of it are left out of the graph and the record.
-    # A second forward and backward for it took a third of a ResNet-50's backward.
-    leaf = None
-    if with_saliency and run_backward and x.is_floating_point():
-        leaf = x.detach().clone().requires_grad_(True)
+    # Kept aside for the saliency's own pass: the model may write into its input.
+    untouched = x.detach().clone() if with_saliency and x.is_floating_point() else None
     try:
         set_training(model, False)
         with torch.enable_grad():
             if zero_grad:
                 model.zero_grad(set_to_none=True)
-            given = x if leaf is None else leaf.clone()
-            # the leaf's AccumulateGrad, taken before the model can write into ``given``
-            accumulate = None if leaf is None else given.grad_fn.next_functions[0][0]
-            output, owners = forward_with_ownership(model, given, cancel=cancel)
+            output, owners = forward_with_ownership(model, x, cancel=cancel)
             out = chosen_output(output, output_index)
             loss, label = evaluate_loss(out, spec, x)
-            hidden = set()
-            if accumulate is not None and loss.grad_fn is not None:
-                hidden = only_reaching(loss.grad_fn, accumulate)
             names = {id(p): n for n, p in model.named_parameters()}
-            graph, fns = extract_graph(loss, names, owners, skip=hidden)
+            graph, fns = extract_graph(loss, names, owners)
             order: list[int] = []
             grads: dict[int, NodeGrads] = {}
             infos = GradInfos()
             for i, fn in enumerate(fns if run_backward else ()):
-                into_input = [
-                    slot for slot, (nxt, _) in enumerate(fn.next_functions) if nxt in hidden
-                ]
 
                 def pre(grad_outputs, i=i):
                     check(cancel)  # raising here stops the engine: quitting never waits long
                     order.append(i)
                     grads.setdefault(i, NodeGrads()).incoming = infos.all(grad_outputs)
 
-                def post(grad_inputs, grad_outputs, i=i, into_input=into_input):
-                    sent = infos.all(grad_inputs)
-                    for slot in into_input:  # the input's share is the saliency, not an edge
-                        sent[slot] = None
-                    grads.setdefault(i, NodeGrads()).outgoing = sent
+                def post(grad_inputs, grad_outputs, i=i):
+                    grads.setdefault(i, NodeGrads()).outgoing = infos.all(grad_inputs)
 
                 handles.append(fn.register_prehook(pre))
                 handles.append(fn.register_hook(post))
@@ -236,9 +219,9 @@ def record_backward(
         param_grads = {
             n: infos.of(p.grad) for n, p in model.named_parameters() if p.grad is not None
         }
-        saliency = None
-        if leaf is not None and leaf.grad is not None:
-            saliency = leaf.grad.detach().float().cpu().numpy()
+        saliency = (
+            None if untouched is None else input_gradient(model, untouched, spec, output_index)
+        )
         value = float(loss.detach().float().cpu())
         zero = zero_parameters(model) if value == 0.0 else []
         record = BackwardRecord(
@@ -266,6 +249,21 @@ def chosen_output(output: Any, index: int = 0) -> torch.Tensor:
     if not outputs:
         raise ValueError("the model's output holds no tensor")
     return outputs[min(index, len(outputs) - 1)][1]
+
+
+def input_gradient(
+    model: nn.Module, x: torch.Tensor, spec: LossSpec, output_index: int = 0
+) -> np.ndarray | None:
+    """d loss / d input, in a pass of its own: a forward whose input requires grad saves more
+    (a first Linear keeps its weight, for the input's gradient), and the graph shown is the one
+    a plain ``loss.backward()`` builds. No parameter's ``.grad`` is touched. The model gets a
+    copy of the leaf, so that it may write into its input (writing into a leaf that requires
+    grad raises)."""
+    with torch.enable_grad():
+        leaf = x.detach().clone().requires_grad_(True)
+        out = chosen_output(model(leaf.clone()), output_index)
+        (grad,) = torch.autograd.grad(compute_loss(out, spec, leaf), leaf, allow_unused=True)
+    return None if grad is None else grad.detach().float().cpu().numpy()
 
 
 def zero_parameters(model: nn.Module) -> list[str]:
