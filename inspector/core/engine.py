@@ -66,9 +66,15 @@ class Engine:
         self.opened = opened
         self.model: nn.Module = opened.model
         self.settings = ForwardSettings(input=opened.input)
-        # What "Reset weights" goes back to, copied just before the weights first change
-        # (_keep_initial): a copy at opening took a ResNet-50's open 60 ms, and doubled a big
-        # model's memory for as long as nobody trained it.
+        # What "Reset weights" goes back to. The parameters are copied just before they first
+        # change (_keep_initial): a copy at opening took a ResNet-50's open 60 ms, and doubled
+        # a big model's memory for as long as nobody trained it. The buffers (running stats,
+        # counters, small) are copied now: a model's own forward may change them.
+        state = self.model.state_dict(keep_vars=True)
+        params = {id(p) for p in self.model.parameters()}
+        self._initial_buffers = {
+            k: v.detach().clone() for k, v in state.items() if id(v) not in params
+        }
         self._initial: dict[str, torch.Tensor] | None = None
         self._live: LiveGraph | None = None  # the last backward's graph, for saved values
         self.pinboard = Pinboard()  # Compare's A (core.compare): a new model drops the pin
@@ -132,13 +138,16 @@ class Engine:
         """Call before anything that changes the weights: the first time, they are the ones
         the model came with."""
         if self._initial is None:
-            self._initial = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            state = self.model.state_dict(keep_vars=True)
+            self._initial = {
+                k: v.detach().clone() for k, v in state.items() if k not in self._initial_buffers
+            }
 
     def reset(self) -> UpdateResult:
         """Back to the weights the model was opened with; gradients and the training so far
         (curves, steps, optimiser state) cleared."""
-        if self._initial is not None:  # None: nothing has changed them since
-            self.model.load_state_dict(self._initial)
+        # No parameters kept: nothing has changed them since opening.
+        self.model.load_state_dict({**self._initial_buffers, **(self._initial or {})}, strict=False)
         self.model.zero_grad(set_to_none=True)
         names = tuple(n for n, _ in self.model.named_parameters())
         forgot = self._forget_training()

@@ -217,3 +217,30 @@ def test_reset_of_untouched_weights_changes_nothing(engine):
     opened = {k: v.clone() for k, v in engine.model.state_dict().items()}
     engine.reset()
     assert all(torch.equal(v, opened[k]) for k, v in engine.model.state_dict().items())
+
+
+class CountsItsForwards(torch.nn.Module):
+    """A buffer its own forward changes, as an observer or a counter does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = torch.nn.Linear(4, 2)
+        self.register_buffer("seen", torch.zeros(()))
+
+    def forward(self, x):
+        self.seen += 1
+        return self.fc(x)
+
+
+def test_reset_puts_back_buffers_the_forward_changed():
+    from inspector.core.inputs import TENSOR, InputSpec
+    from inspector.core.loading import OpenedModel
+
+    model = CountsItsForwards()
+    opened = OpenedModel(model, "counter", InputSpec((1, 4), TENSOR))
+    engine = Engine(opened)
+    engine.forward(ForwardRequest(1, _stroke(1)))
+    assert float(model.seen) > 0
+    weight = model.fc.weight.detach().clone()
+    engine.reset()
+    assert float(model.seen) == 0 and torch.equal(model.fc.weight, weight)
