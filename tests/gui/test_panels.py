@@ -422,9 +422,8 @@ def test_a_small_graph_opens_at_a_size_where_labels_read(qtbot, engine):
     assert panel.view.zoom() < READABLE_SCALE and panel.view.zoom() >= LABEL_MIN_SCALE / 10
 
 
-def test_a_result_no_visible_panel_will_paint_counts_as_shown_at_once(qtbot):
-    """Every forward waits for the last result on screen: with every tracked panel hidden (the
-    docks closed), nothing would ever paint it, and each frame would wait FRAME_TIMEOUT_S."""
+def _tracked_panel(qtbot, latest: int):
+    """A shown panel, its FrameTracker (the latest result ``latest``) and what it said."""
     from PySide6.QtWidgets import QWidget
 
     from inspector.gui.frames import FrameTracker, PaintTracked
@@ -434,12 +433,19 @@ def test_a_result_no_visible_panel_will_paint_counts_as_shown_at_once(qtbot):
 
     panel = Panel()
     qtbot.addWidget(panel)
-    tracker = FrameTracker([panel], lambda: 7)
+    tracker = FrameTracker([panel], lambda: latest)
     shown: list[int] = []
     tracker.frameShown.connect(shown.append)
     panel.show()
     tracker.handed()
-    assert shown == []  # a visible panel says so once it has painted
+    assert shown == []  # a panel on screen says so once it has painted
+    return panel, tracker, shown
+
+
+def test_a_result_no_visible_panel_will_paint_counts_as_shown_at_once(qtbot):
+    """Every forward waits for the last result on screen: with every tracked panel hidden (the
+    docks closed), nothing would ever paint it, and each frame would wait FRAME_TIMEOUT_S."""
+    panel, tracker, shown = _tracked_panel(qtbot, 7)
     panel.shown_request_id = 7
     panel.mark_painted()
     assert shown == [7]
@@ -450,21 +456,7 @@ def test_a_result_no_visible_panel_will_paint_counts_as_shown_at_once(qtbot):
 
 def test_panels_of_a_minimised_window_are_not_waited_for(qtbot):
     """Qt calls a minimised window's widgets visible, but they paint nothing."""
-    from PySide6.QtWidgets import QWidget
-
-    from inspector.gui.frames import FrameTracker, PaintTracked
-
-    class Panel(PaintTracked, QWidget):
-        pass
-
-    panel = Panel()
-    qtbot.addWidget(panel)
-    tracker = FrameTracker([panel], lambda: 3)
-    shown: list[int] = []
-    tracker.frameShown.connect(shown.append)
-    panel.show()
-    tracker.handed()
-    assert shown == []
+    panel, tracker, shown = _tracked_panel(qtbot, 3)
     panel.showMinimized()
     assert panel.isVisible() and panel.isMinimized()
     tracker.handed()
