@@ -137,6 +137,21 @@ def module_hooks(model: nn.Module, pre: Callable, post: Callable) -> Iterator[No
             handle.remove()
 
 
+@contextlib.contextmanager
+def _subtree_hooks(root: nn.Module, pre: Callable, post: Callable) -> Iterator[None]:
+    """``pre``/``post`` forward hooks on ``root`` and its modules only (registered on each, after
+    any of their own), removed after the block whatever happens."""
+    handles = []
+    try:
+        for module in root.modules():
+            handles.append(module.register_forward_pre_hook(pre))
+            handles.append(module.register_forward_hook(post))
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
 def set_training(model: nn.Module, training: bool) -> None:
     """``model.train(training)``, where the model allows it (a ``torch.export`` module does not:
     its mode was fixed when it was exported)."""
@@ -227,13 +242,20 @@ def capture_forward(
     keep: Callable[[Step], bool] | None = None,
     train_mode: bool = False,
     cancel: threading.Event | None = None,
+    scope: str = "",
 ) -> Capture:
     """Run ``model(*inputs)`` and record every step; ``keep(step)`` chooses which tensors to keep.
+
+    With ``scope`` (a module's path) only that module's own steps are recorded, numbered from
+    0, with hooks on its modules alone and the function mode on only while it runs: the rest of
+    the model runs as it would without us. What it kept is copied when the module returns, for
+    the model may write into it afterwards where nothing is watching.
 
     The caller chooses grad mode. Every hook and the function mode are removed in ``finally``
     and the model's train/eval mode is restored, whatever the forward does.
     """
     capture = Capture(output=None)
+    root = model.get_submodule(scope) if scope else None
     modules = list(model.named_modules())
     names = {module: name for name, module in modules}
     leaves = {module for _, module in modules if next(module.children(), None) is None}
@@ -295,6 +317,8 @@ def capture_forward(
         nonlocal leaf_depth
         check(cancel)
         stack.append(names.get(module, "?"))
+        if module is root and module not in leaves:
+            _push_on_torch_function_stack(recorder)  # its own functional steps
         if module in leaves:
             if args and module in in_place:
                 with DisableTorchFunction():
@@ -316,6 +340,20 @@ def capture_forward(
                     if tensor is not None:
                         record(type(module).__name__, name, True, tensor)
                     come_back()
+            if module is root:
+                leave_scope()
+
+    def leave_scope() -> None:
+        """Off with the function mode, and a copy of what was kept (see ``scope``)."""
+        depth = _len_torch_function_stack()
+        if depth and _get_function_stack_at(depth - 1) is recorder:
+            _pop_torch_function_stack()
+        for i in kept_steps:
+            if i not in copied:
+                capture.tensors[i] = capture.tensors[i].clone()
+                copied.add(i)
+
+    copied: set[int] = set()
 
     def on_function(func: Callable, out: Any) -> None:
         if leaf_depth == 0 and stack and isinstance(out, torch.Tensor):
@@ -327,6 +365,14 @@ def capture_forward(
     try:
         if switch:
             set_training(model, train_mode)
+        if root is not None:
+            with _subtree_hooks(root, pre_hook, post_hook):
+                try:
+                    capture.output = model(*inputs)
+                finally:
+                    aside = False  # a leaf that raised: the mode is off, and stays off
+                    leave_scope()
+            return capture
         with module_hooks(model, pre_hook, post_hook), recorder:
             try:
                 capture.output = model(*inputs)

@@ -38,6 +38,7 @@ from .results import (
     SavedValueResult,
     UpdateResult,
 )
+from .step_cache import StepCache
 from .summary import summarize
 from .training import Trainer, TrainProgress
 from .training_setup import TrainConfig, reinitialise
@@ -77,6 +78,7 @@ class Engine:
         }
         self._initial: dict[str, torch.Tensor] | None = None
         self._live: LiveGraph | None = None  # the last backward's graph, for saved values
+        self._steps = StepCache()  # a big model's known steps (core.step_cache)
         self.pinboard = Pinboard()  # Compare's A (core.compare): a new model drops the pin
 
     # -- forward ----------------------------------------------------------------------------
@@ -86,7 +88,7 @@ class Engine:
         return self.settings
 
     def forward(self, request: ForwardRequest, cancel: CancelFlag | None = None) -> ForwardResult:
-        result = run_forward(self.model, request, self.device, self.settings, cancel)
+        result = run_forward(self.model, request, self.device, self.settings, cancel, self._steps)
         return self._compared(result, cancel)
 
     # -- backward and the weights -------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -29,6 +30,9 @@ from .results import (
     Picture,
     StepResult,
 )
+
+if TYPE_CHECKING:
+    from .step_cache import StepCache
 
 MAX_PARAMETERS_SHOWN = 16
 # The shared colour scale covers this percentile of |activation| over all layers, so that ten
@@ -114,14 +118,19 @@ def run_forward(
     device: torch.device,
     settings: ForwardSettings = ForwardSettings(),  # frozen: safe to share as a default
     cancel: threading.Event | None = None,
+    steps: StepCache | None = None,
 ) -> ForwardResult:
-    """Forward ``request`` through ``model`` on ``device`` and capture its steps as numpy."""
+    """Forward ``request`` through ``model`` on ``device`` and capture its steps as numpy
+    (through ``steps``, a big model's focused module alone once its steps are known)."""
     began = time.perf_counter()
     x_np = network_input(request, settings.input)
     started = time.perf_counter()
     with torch.inference_mode():
         x = to_tensor(x_np, settings.input, device)
-        capture = capture_forward(model, x, keep=step_keeper(settings), cancel=cancel)
+        if steps is None:
+            capture = capture_forward(model, x, keep=step_keeper(settings), cancel=cancel)
+        else:
+            capture = steps.capture(model, x, settings, cancel)
         outputs = named_outputs(capture.output)
         index = min(settings.output_index, max(0, len(outputs) - 1))
         out = outputs[index][1] if outputs else None
