@@ -7,8 +7,11 @@ modules' output shapes) about the one step in sight. So after a full capture, wh
 the input and the device stay the same, a forward records only the focused module
 (``capture_forward(scope=...)``) and takes the rest from that capture. A scoped capture whose
 steps differ from the known ones (a model whose insides change with its input) is not used: a
-full one runs, and that focus is captured in full from then on. Every ``REFRESH_EVERY``
-forwards a full capture runs anyway, should the steps outside the focus have changed.
+full one runs, and that focus is captured in full from then on. The steps outside the focus
+are not looked at: a model whose steps there change with its input shows the known ones (their
+count, numbering, the tree's shapes) until the next full capture, which runs every
+``REFRESH_EVERY`` forwards (about a second of a ResNet-50's stroke). A focus holding a
+TorchScript module, which takes no hooks, is always captured in full.
 """
 
 from __future__ import annotations
@@ -24,6 +27,18 @@ from .capture import Capture, Step, capture_forward
 from .inference import MAX_KEPT_STEPS, ForwardSettings, step_keeper
 
 REFRESH_EVERY = 32
+
+
+def _takes_hooks(model: nn.Module, focus: str) -> bool:
+    """Whether every module of the focus takes forward hooks (a TorchScript one refuses them;
+    the full capture records such a module from outside, as one step)."""
+    if isinstance(model, torch.jit.ScriptModule):
+        return False
+    try:
+        root = model.get_submodule(focus)
+    except AttributeError:
+        return False
+    return not any(isinstance(m, torch.jit.ScriptModule) for m in root.modules())
 
 
 def _signature(step: Step) -> tuple:
@@ -68,14 +83,13 @@ class StepCache:
             and known.key == key
             and known.scopable
             and known.scoped < REFRESH_EVERY
-            and not isinstance(model, torch.jit.ScriptModule)
         ):
             found = self._scoped(model, x, known, cancel)
             if found is not None:
                 return found
             known.scopable = False
         full = capture_forward(model, x, keep=step_keeper(settings), cancel=cancel)
-        self._learn(full, key, focus, known)
+        self._learn(model, full, key, focus, known)
         return full
 
     def _scoped(
@@ -102,11 +116,14 @@ class StepCache:
             placed[i] = tensor
         return Capture(scoped.output, known.steps, placed, dict(known.module_shapes))
 
-    def _learn(self, full: Capture, key: tuple, focus: str, before: _Known | None) -> None:
+    def _learn(
+        self, model: nn.Module, full: Capture, key: tuple, focus: str, before: _Known | None
+    ) -> None:
         if not focus:
             self._known = None
             return
         inside = sum(1 for s in full.steps if s.module == focus or s.module.startswith(focus + "."))
         kept = [i for i, t in enumerate(full.tensors) if t is not None]
         scopable = before.scopable if before is not None and before.key == key else True
+        scopable = scopable and _takes_hooks(model, focus)
         self._known = _Known(key, full.steps, kept, inside, full.module_shapes, 0, scopable)

@@ -118,3 +118,25 @@ def test_a_new_focus_or_input_shape_is_learnt_first_and_a_full_capture_comes_bac
     bigger = np.zeros((1, 3, 24, 24), np.float32)
     _forward(model, _settings(bigger.shape, "blocks.1"), bigger, steps)
     assert steps.scoped == step_cache.REFRESH_EVERY
+
+
+class HoldsAScriptedModule(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.box = nn.Sequential(nn.Linear(6, 6), torch.jit.script(nn.Linear(6, 6)))
+        self.head = nn.Linear(6, 2)
+
+    def forward(self, x):
+        return self.head(self.box(x))
+
+
+@pytest.mark.parametrize("focus", ["box", "box.1"])
+def test_a_focus_holding_a_scripted_module_is_captured_in_full(focus):
+    """A TorchScript module refuses hooks: every forward after the first had raised."""
+    model = HoldsAScriptedModule()
+    settings = _settings((1, 6), focus)
+    raw = np.ones((1, 6), np.float32)
+    steps = StepCache()
+    for _ in range(3):
+        _same(_forward(model, settings, raw, steps), _forward(model, settings, raw))
+    assert steps.scoped == 0
