@@ -76,18 +76,18 @@ def network_input(request: ForwardRequest, spec: InputSpec = LENET_INPUT) -> np.
     return make_input(spec, request.drawing, request.raw_input, request.seed)
 
 
+def in_focus(step: Step, focus: str) -> bool:
+    """Whether ``step`` belongs to module ``focus`` (to any, for ``""``)."""
+    return not focus or step.module == focus or step.module.startswith(focus + ".")
+
+
 def step_keeper(settings: ForwardSettings):
     """The capture's ``keep``: the steps inside the focused module, at most MAX_KEPT_STEPS."""
     kept = 0
 
     def keep(step: Step) -> bool:
         nonlocal kept
-        inside = (
-            not settings.focus
-            or step.module == settings.focus
-            or step.module.startswith(settings.focus + ".")
-        )
-        if inside and kept < MAX_KEPT_STEPS:
+        if in_focus(step, settings.focus) and kept < MAX_KEPT_STEPS:
             kept += 1
             return True
         return False

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from .capture import Capture, Step, capture_forward
-from .inference import MAX_KEPT_STEPS, ForwardSettings, step_keeper
+from .inference import ForwardSettings, in_focus, step_keeper
 
 REFRESH_EVERY = 32
 
@@ -63,9 +63,6 @@ class StepCache:
         self._known: _Known | None = None
         self.scoped = 0  # forwards recorded in scope, for tests and benchmarks
 
-    def clear(self) -> None:
-        self._known = None
-
     def capture(
         self,
         model: nn.Module,
@@ -95,13 +92,9 @@ class StepCache:
     def _scoped(
         self, model: nn.Module, x: torch.Tensor, known: _Known, cancel: Any
     ) -> Capture | None:
-        count = 0
-
-        def keep(_step: Step) -> bool:  # the first MAX_KEPT_STEPS, as step_keeper keeps
-            nonlocal count
-            count += 1
-            return count <= MAX_KEPT_STEPS
-
+        # Every step recorded is the focus's own: keep the first MAX_KEPT_STEPS, as a full
+        # capture does of them.
+        keep = step_keeper(ForwardSettings())
         scoped = capture_forward(model, x, keep=keep, cancel=cancel, scope=known.key[0])
         tensors = [t for t in scoped.tensors if t is not None]
         same = len(scoped.steps) == known.inside and [
@@ -122,7 +115,7 @@ class StepCache:
         if not focus:
             self._known = None
             return
-        inside = sum(1 for s in full.steps if s.module == focus or s.module.startswith(focus + "."))
+        inside = sum(1 for step in full.steps if in_focus(step, focus))
         kept = [i for i, t in enumerate(full.tensors) if t is not None]
         scopable = before.scopable if before is not None and before.key == key else True
         scopable = scopable and _takes_hooks(model, focus)

@@ -52,3 +52,8 @@ def first_with_weights(root: ModuleNode) -> str | None:
     """The first leaf module that has parameters (``conv1`` for the LeNet): what the weights
     panel opens on."""
     return next((n.path for n in root.walk() if not n.children and n.parameters > 0), None)
+
+
+def leaf_count(root: ModuleNode) -> int:
+    """How many modules of the tree have no children (a shared one once per place)."""
+    return sum(1 for node in root.walk() if not node.children)

@@ -26,7 +26,7 @@ from ..core.loading import OpenedModel, bundled_lenet
 from ..core.nets import LENET_WEIGHTS, lenet_card
 from ..core.results import BackwardResult, ForwardResult, ModelLoaded
 from ..core.state import AppState, ModelRef
-from ..core.summary import first_with_weights, summarize
+from ..core.summary import first_with_weights, leaf_count, summarize
 from ..logs import LOG
 from . import trust
 from .actions import build_actions
@@ -75,8 +75,6 @@ class MainWindow(QMainWindow):
         self._opening: ModelRef | None = None
         self.last_error: str | None = None
         self.last_result: ForwardResult | None = None
-        # Shows the selected module's steps, not all (see _on_model_loaded); its results say.
-        self._big = sum(1 for m in loaded.model.modules() if not any(m.children())) > MAX_KEPT_STEPS
         self.log_path: Path | None = None  # set by app.run once logging is set up
         self._timing_shown_at = 0.0
         self._submits_held = self._submit_wanted = False
@@ -86,6 +84,8 @@ class MainWindow(QMainWindow):
         self.canvas_panel = CanvasPanel(self.state, loaded.input)
         self.tree = ModuleTreeView()
         summary = summarize(loaded.model)
+        # Shows the selected module's steps, not all (see _on_model_loaded); its results say.
+        self._big = leaf_count(summary) > MAX_KEPT_STEPS
         self.tree.set_root(summary)
         self.tree_panel = TreePanel(self.tree)
         self.activations = ActivationsPanel()
@@ -301,7 +301,7 @@ class MainWindow(QMainWindow):
         # module's steps, not 48 steps that show_result would replace at once (a ResNet-50's
         # 60 ms). Fewer leaves: its first result says.
         selected = first_with_weights(loaded.summary)
-        self._big = sum(1 for node in loaded.summary.walk() if not node.children) > MAX_KEPT_STEPS
+        self._big = leaf_count(loaded.summary) > MAX_KEPT_STEPS
         if self._big and selected:
             self.compute.configure(focus=selected)
         with self._held_submits():  # one forward for all of the changes below
