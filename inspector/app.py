@@ -12,16 +12,16 @@ from pathlib import Path
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
-from . import __version__
-from .core.nets import LENET_WEIGHTS
-from .core.process import prepare_window_process
-from .logs import LOG, install_excepthook, setup_logging
+from inspector import __version__
+from inspector.core.model.nets import LENET_WEIGHTS
+from inspector.core.runtime.process import prepare_window_process
+from inspector.logs import LOG, install_excepthook, setup_logging
 
 pg.setConfigOptions(imageAxisOrder="row-major")
 
-from .gui.main_window import MainWindow  # noqa: E402  (after the pyqtgraph options)
-from .gui.runner import threads_left_behind  # noqa: E402
-from .gui.theme import follow_system_theme  # noqa: E402
+from inspector.gui.main_window import MainWindow  # noqa: E402  (after the pyqtgraph options)
+from inspector.gui.theme import follow_system_theme  # noqa: E402
+from inspector.gui.work.runner import threads_left_behind  # noqa: E402
 
 __all__ = ["MainWindow", "create_window", "run"]
 
@@ -53,10 +53,10 @@ def remembered_model():
     agreed to run its code and it has not changed since; otherwise ``opened`` is None and
     ``ask`` is ``(ref, risks)`` to ask about once the window is up (``offer_remembered_model``)
     — nothing of it runs before Yes. ``note`` says why it could not be reopened."""
-    from .core.engine import check_runs
-    from .core.loading import open_model
-    from .gui import trust
-    from .gui.persistence import Persistence
+    from inspector.core.engine import check_runs
+    from inspector.core.files.loading import open_model
+    from inspector.gui.session import trust
+    from inspector.gui.session.persistence import Persistence
 
     last = Persistence.last_model()
     if last is None or (last.spec == "lenet" and not last.weights):
@@ -86,7 +86,7 @@ def last_model_or_none():
 def offer_remembered_model(window: MainWindow, ref, risks) -> None:
     """Ask (without blocking, default No) whether to reopen the model from last time, whose
     code the user has not agreed to run or which has changed since; the LeNet is open."""
-    from .gui import trust
+    from inspector.gui.session import trust
 
     window.show_message(f"Opened the LeNet: reopening {ref.spec} waits for your answer.")
     window.persistence.consent_box = trust.ask(

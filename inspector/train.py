@@ -1,6 +1,6 @@
-"""``python -m inspector.train``: train the bundled LeNet (see ``inspector.core.train``)."""
+"""``python -m inspector.train``: the bundled LeNet (``core.training.bundled``)."""
 
-from inspector.core.train import main
+from inspector.core.training.bundled import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -69,7 +69,7 @@ def settle(qtbot, window, timeout: int = 20_000) -> None:
 def _fresh_settings():
     """Every test starts as a first run: no saved layout, loss settings or autosave."""
     QSettings().clear()
-    from inspector.gui.autosave import autosave_path
+    from inspector.gui.session.autosave import autosave_path
 
     for left in autosave_path().parent.glob("drawing*.npy"):  # other runs' too (killed ones)
         left.unlink(missing_ok=True)
@@ -120,8 +120,8 @@ def mnist_folder(tmp_path) -> Path:
     taken from the bundled sample, so a test can train on "a folder" and then lose it."""
     import numpy as np
 
-    from inspector.core.mnist import FILES
-    from inspector.core.training_setup import SAMPLE
+    from inspector.core.training.mnist import FILES
+    from inspector.core.training.setup import SAMPLE
 
     with np.load(SAMPLE, allow_pickle=False) as sample:
         images, labels = sample["images"], sample["labels"]
@@ -182,7 +182,7 @@ ZOO = Path(__file__).parent / "zoo"
 @pytest.fixture(scope="session")
 def zoo_files(tmp_path_factory) -> dict[str, Path]:
     """Files a user might open: TorchScript and .pt2 LeNets, checkpoints good and bad."""
-    from inspector.core.loading import bundled_lenet
+    from inspector.core.files.loading import bundled_lenet
 
     folder = tmp_path_factory.mktemp("zoo")
     lenet = bundled_lenet().model.eval()

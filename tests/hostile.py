@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from inspector.core.session_file import SessionState, save_session
+from inspector.core.files.session import SessionState, save_session
 
 MIXED_SOURCE = '''
 import torch

@@ -14,10 +14,10 @@ from pathlib import Path
 def ours_svg(model, x, out: Path) -> float:
     """What ``net-inspector graph --format svg`` does: forward and graph (no backward pass: a
     picture needs none), layout, SVG written as text."""
-    from ..core.backward import record_backward
-    from ..core.collapse import lay_out
-    from ..core.graph_svg import write_svg
-    from ..core.losses import LossSpec
+    from inspector.core.graph.backward import record_backward
+    from inspector.core.graph.collapse import lay_out
+    from inspector.core.graph.losses import LossSpec
+    from inspector.core.graph.svg import write_svg
 
     started = time.perf_counter()
     record, _ = record_backward(model, x, LossSpec("sum"), with_saliency=False, run_backward=False)
@@ -45,7 +45,7 @@ def torchviz_svg(model, x, out: Path) -> float | None:
 def run(layers: int = 48, repeats: int = 3) -> dict:
     import torch
 
-    from ..core.zoo import transformer_encoder
+    from inspector.core.model.zoo import transformer_encoder
 
     torch.manual_seed(0)
     model = transformer_encoder(layers).eval()

@@ -19,8 +19,8 @@ from collections.abc import Callable
 
 
 def _models() -> list[tuple[str, Callable, tuple[int, ...], bool]]:
-    from ..core.loading import bundled_lenet
-    from ..core.zoo import ResNet50, transformer_encoder
+    from inspector.core.files.loading import bundled_lenet
+    from inspector.core.model.zoo import ResNet50, transformer_encoder
 
     return [
         ("lenet", lambda: bundled_lenet().model, (1, 1, 32, 32), False),
@@ -36,11 +36,11 @@ def _ms(started: float) -> float:
 
 def time_ours(model, x, train: bool) -> dict[str, float]:
     """One build from forward to the first painted frame of the graph view."""
-    from ..core.autograd_graph import extract_graph
-    from ..core.backward import forward_with_ownership
-    from ..core.capture import first_tensor
-    from ..core.layout import layered_layout
-    from ..gui.graph_view import GraphScene, GraphView
+    from inspector.core.forward.capture import first_tensor
+    from inspector.core.graph.autograd import extract_graph
+    from inspector.core.graph.backward import forward_with_ownership
+    from inspector.core.graph.layout import layered_layout
+    from inspector.gui.graph.view import GraphScene, GraphView
 
     model.train(train)
     t = time.perf_counter()
@@ -79,11 +79,11 @@ def time_ours(model, x, train: bool) -> dict[str, float]:
 
 def time_pan(model, x, train: bool, zoom: float, frames: int = 40) -> float:
     """Mean milliseconds per frame while panning at ``zoom`` (labels show from 0.45 up)."""
-    from ..core.autograd_graph import extract_graph
-    from ..core.backward import forward_with_ownership
-    from ..core.capture import first_tensor
-    from ..core.layout import layered_layout
-    from ..gui.graph_view import GraphScene, GraphView
+    from inspector.core.forward.capture import first_tensor
+    from inspector.core.graph.autograd import extract_graph
+    from inspector.core.graph.backward import forward_with_ownership
+    from inspector.core.graph.layout import layered_layout
+    from inspector.gui.graph.view import GraphScene, GraphView
 
     model.train(train)
     output, owners = forward_with_ownership(model, x)
@@ -112,7 +112,7 @@ def time_torchviz(model, x, train: bool) -> float | None:
         from torchviz import make_dot
     except ImportError:
         return None
-    from ..core.capture import first_tensor
+    from inspector.core.forward.capture import first_tensor
 
     model.train(train)
     loss = first_tensor(model(x)).sum()

@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from ..testing import figure_eight, mouse_event
+from inspector.testing import figure_eight, mouse_event
 
 
 def baselines_in_fresh_process(model_spec: str, capture: bool = True) -> dict:
@@ -56,7 +56,7 @@ def bare_forward_ms(model_spec: str = "lenet", seconds: float = 2.0, thread: boo
 
     import torch
 
-    from ..core.loading import open_model
+    from inspector.core.files.loading import open_model
 
     if thread:
         box: list[float] = []
@@ -85,9 +85,9 @@ def capture_overhead(model_spec: str, rounds: int = 15) -> dict[str, float]:
     mode, the focused steps kept), interleaved in one loop so that noise hits both alike."""
     import torch
 
-    from ..core.capture import capture_forward
-    from ..core.inference import ForwardSettings, step_keeper
-    from ..core.loading import open_model
+    from inspector.core.files.loading import open_model
+    from inspector.core.forward.capture import capture_forward
+    from inspector.core.forward.inference import ForwardSettings, step_keeper
 
     opened = open_model(model_spec)
     model, x = opened.model, torch.randn(*opened.input.shape)
@@ -136,7 +136,7 @@ def wait_for(condition, deadline: float) -> None:
 def open_in_window(app, window, model: str) -> dict[str, float]:
     """Open ``model`` through File > Open's path and time it until usable: the first result
     painted, then a backward pass with its graph laid out and drawn."""
-    from ..core.state import ModelRef
+    from inspector.core.state import ModelRef
 
     started = time.perf_counter()
     loaded: list = []
@@ -178,7 +178,7 @@ def run(events: int = 320, interval_ms: float = 8.0, model: str = "lenet") -> di
     from PySide6.QtCore import Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from ..app import create_window
+    from inspector.app import create_window
 
     before = baselines_in_fresh_process(model, capture=False)
     app = QApplication.instance() or QApplication(["net-inspector-bench"])
@@ -383,14 +383,14 @@ def main(argv: list[str] | None = None) -> int:
         "--epoch", action="store_true", help="with --train: also one epoch of Adam, its accuracy"
     )
     args = parser.parse_args(argv)
-    from ..core.process import prepare_window_process
-    from .machine import describe, headline
+    from inspector.benchmarks.machine import describe, headline
+    from inspector.core.runtime.process import prepare_window_process
 
     prepare_window_process()  # this process shows the window, as the app does
 
     if args.train:
-        from .training import format_report as format_training
-        from .training import run as run_training
+        from inspector.benchmarks.training import format_report as format_training
+        from inspector.benchmarks.training import run as run_training
 
         report = run_training(epoch=args.epoch)
         report["machine"] = describe()
@@ -399,23 +399,23 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     if args.all:
-        from .suite import run as run_suite
-        from .suite import table
+        from inspector.benchmarks.suite import run as run_suite
+        from inspector.benchmarks.suite import table
 
         report = run_suite()
         print(json.dumps(report, indent=2) if args.json else table(report))
         return 0
     if args.graph:
-        from .graph import format_rows
-        from .graph import run as run_graph
+        from inspector.benchmarks.graph import format_rows
+        from inspector.benchmarks.graph import run as run_graph
 
         rows = run_graph()
         print(json.dumps(rows, indent=2) if args.json else format_rows(rows))
         return 0
     if args.model != "lenet":
         # A model that cannot run is refused in one sentence before any window (exit 1).
-        from ..core.engine import check_runs
-        from ..core.loading import open_model
+        from inspector.core.engine import check_runs
+        from inspector.core.files.loading import open_model
 
         try:
             check_runs(open_model(args.model))

@@ -7,7 +7,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from .machine import describe, headline
+from inspector.benchmarks.machine import describe, headline
 
 # A user's file, as someone would write a ResNet-18 (torchvision's layout, BasicBlocks 2-2-2-2).
 RESNET18_FILE = """
@@ -56,8 +56,8 @@ def _spread(values: list[float]) -> str:
 
 
 def run(lenet_runs: int = 3) -> dict:
-    from .export import run as run_export
-    from .latency import run as run_latency
+    from inspector.benchmarks.export import run as run_export
+    from inspector.benchmarks.latency import run as run_latency
 
     machine = describe()
     lenet = [run_latency(320, 8.0, "lenet") for _ in range(lenet_runs)]

@@ -20,8 +20,8 @@ import time
 
 import numpy as np
 
-from ..testing import ONE, SEVEN, figure_eight, mouse_event, settled, stroke
-from .latency import wait_for
+from inspector.benchmarks.latency import wait_for
+from inspector.testing import ONE, SEVEN, figure_eight, mouse_event, settled, stroke
 
 BATCH = 32  # the Training dock's defaults: Adam 2e-3, batch 32, augmentation
 LR = 2e-3
@@ -32,9 +32,9 @@ def headless(data, seconds: float, threads: int) -> dict:
     images/s (after a few warm-up batches)."""
     import torch
 
-    from ..core.nets import untrained_lenet
-    from ..core.train import _batches, to_input, train_step
-    from ..core.training_setup import reinitialise
+    from inspector.core.model.nets import untrained_lenet
+    from inspector.core.training.bundled import _batches, to_input, train_step
+    from inspector.core.training.setup import reinitialise
 
     model = untrained_lenet(0)
     reinitialise(model)
@@ -65,7 +65,7 @@ def headless(data, seconds: float, threads: int) -> dict:
 
 
 def _window(folder: str):
-    from ..app import create_window
+    from inspector.app import create_window
 
     window = create_window()
     window.show()
@@ -174,7 +174,7 @@ def _headless_in_fresh_process(folder: str | None, seconds: float, threads: int)
 
 
 def _headless_job(folder: str | None, seconds: float, threads: int) -> dict:
-    from ..core.training_setup import load_data
+    from inspector.core.training.setup import load_data
 
     return headless(load_data(folder), seconds, threads)
 
@@ -183,10 +183,10 @@ def run(seconds: float = 4.0, epoch: bool = False) -> dict:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
-    from ..core.mnist import default_folder
-    from ..core.process import prepare_window_process
-    from ..core.threads import usable_cores
-    from ..core.training_setup import load_data
+    from inspector.core.runtime.process import prepare_window_process
+    from inspector.core.runtime.threads import usable_cores
+    from inspector.core.training.mnist import default_folder
+    from inspector.core.training.setup import load_data
 
     prepare_window_process()  # as the app does: this process is the window's
     folder = default_folder()

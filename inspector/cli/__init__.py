@@ -20,6 +20,6 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] and argv[0] in COMMANDS:
         return importlib.import_module(COMMANDS[argv[0]]).main(argv[1:])
-    from .window import main as window_main
+    from inspector.cli.window import main as window_main
 
     return window_main(argv)

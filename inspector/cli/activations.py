@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .args import add_model_arguments, open_from_arguments, refuse
+from inspector.cli.args import add_model_arguments, open_from_arguments, refuse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _drawing(path: Path):
     """A digit image as a canvas drawing, checked and decoded as the app does (Qt's image
     readers, no window)."""
-    from ..gui.image_loading import check_image, decode_drawing
+    from inspector.gui.panels.image_loading import check_image, decode_drawing
 
     problem = check_image(path)
     if problem is not None:
@@ -50,7 +50,7 @@ def _drawing(path: Path):
 def _network_input(opened, image: Path | None, seed: int | None):
     import numpy as np
 
-    from ..core.inputs import TENSOR, make_input, random_input
+    from inspector.core.model.inputs import TENSOR, make_input, random_input
 
     spec = opened.input
     if image is not None:
@@ -67,11 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
     import torch
 
-    from ..core.activation_export import activation_arrays, forward_steps
-    from ..core.engine import check_runs
-    from ..core.inputs import to_tensor
-    from ..core.io import atomic_write
-    from ..core.loading import open_model
+    from inspector.core.engine import check_runs
+    from inspector.core.files.io import atomic_write
+    from inspector.core.files.loading import open_model
+    from inspector.core.forward.export import activation_arrays, forward_steps
+    from inspector.core.model.inputs import to_tensor
 
     try:
         opened = open_from_arguments(args, check=False)

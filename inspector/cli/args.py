@@ -54,9 +54,9 @@ def open_session_from_arguments(path: Path, trust_session: bool, consented=froze
     ``SessionRefused`` before anything is imported or unpickled unless each such file is in
     ``consented`` ((path, sha256) pairs) or ``trust_session`` is given; other failures raise
     ``SessionError`` / ``ModelLoadError`` (one sentence)."""
-    from ..core.consent import code_risks, not_consented
-    from ..core.loading import open_model
-    from ..core.session_file import load_session, model_to_open, restore_weights
+    from inspector.core.files.consent import code_risks, not_consented
+    from inspector.core.files.loading import open_model
+    from inspector.core.files.session import load_session, model_to_open, restore_weights
 
     path = Path(path)
     saved = load_session(path)
@@ -79,8 +79,8 @@ def open_from_arguments(args: argparse.Namespace, check: bool = True):
     """The model the options name, checked to run once on its input (unless ``check`` is
     False), so that a model whose forward fails is refused before anything shows it. Raises
     ModelLoadError / ValueError with one sentence."""
-    from ..core.engine import check_runs
-    from ..core.loading import open_model
+    from inspector.core.engine import check_runs
+    from inspector.core.files.loading import open_model
 
     opened = open_model(
         args.model or "lenet",

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ..benchmarks.latency import main as bench_main
+    from inspector.benchmarks.latency import main as bench_main
 
     return bench_main(argv)

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from .args import add_model_arguments, open_from_arguments, refuse
+from inspector.cli.args import add_model_arguments, open_from_arguments, refuse
 
 FORMATS = ("json", "dot", "svg", "png")
 
@@ -36,11 +36,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     import torch
 
-    from ..core.backward import record_backward
-    from ..core.engine import check_runs
-    from ..core.graph_export import TEXT_FORMATS, write_text_format
-    from ..core.inputs import random_input, to_tensor
-    from ..core.losses import LossSpec
+    from inspector.core.engine import check_runs
+    from inspector.core.graph.backward import record_backward
+    from inspector.core.graph.export import TEXT_FORMATS, write_text_format
+    from inspector.core.graph.losses import LossSpec
+    from inspector.core.model.inputs import random_input, to_tensor
 
     try:
         loss = LossSpec.parse(args.loss)
@@ -72,19 +72,19 @@ def main(argv: list[str] | None = None) -> int:
     if fmt in TEXT_FORMATS:
         write_text_format(record, args.out, fmt)
     else:
-        from ..core.collapse import lay_out
+        from inspector.core.graph.collapse import lay_out
 
         view = lay_out(record.graph)
         if fmt == "svg":  # written as text, without Qt
-            from ..core.graph_svg import write_svg
+            from inspector.core.graph.svg import write_svg
 
             write_svg(view.shown.graph, view.layout, args.out)
         else:
             os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
             from PySide6.QtWidgets import QApplication
 
-            from ..gui.exports import export_graph
-            from ..gui.graph_view import GraphScene
+            from inspector.gui.exports import export_graph
+            from inspector.gui.graph.view import GraphScene
 
             app = QApplication.instance() or QApplication(["net-inspector-graph"])
             scene = GraphScene(view.shown.graph, view.layout)

@@ -13,14 +13,14 @@ import os
 import sys
 from pathlib import Path
 
-from ..testing import stroke
-from .args import (
+from inspector.cli.args import (
     add_model_arguments,
     add_session_arguments,
     open_from_arguments,
     open_session_from_arguments,
     refuse,
 )
+from inspector.testing import stroke
 
 DEADLINE_MS = 30_000  # for everything together: a model this slow is refused, not drawn
 
@@ -48,8 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
-    from ..app import MainWindow
-    from ..gui.theme import follow_system_theme
+    from inspector.app import MainWindow
+    from inspector.gui.theme import follow_system_theme
 
     saved = None
     try:
@@ -88,7 +88,7 @@ def _shoot(app, window, args, saved=None) -> int:
     what failed in one sentence (exit 1): never an empty picture with exit 0."""
     from PySide6.QtCore import QDeadlineTimer
 
-    from ..core.inference import MAX_KEPT_STEPS
+    from inspector.core.forward.inference import MAX_KEPT_STEPS
 
     failures: list[str] = []
     window.compute.failed.connect(lambda message, _details: failures.append(message))
@@ -157,7 +157,7 @@ def _shoot(app, window, args, saved=None) -> int:
         window.canvas_panel.saliency_check.setChecked(True)
     for _ in range(5):
         app.processEvents()
-    from ..gui.exports import save_image
+    from inspector.gui.exports import save_image
 
     try:
         save_image(window.grab(), args.out)

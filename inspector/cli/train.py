@@ -4,6 +4,6 @@ from __future__ import annotations
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ..core.train import main as train_main
+    from inspector.core.training.bundled import main as train_main
 
     return train_main(argv)

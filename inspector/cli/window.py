@@ -11,8 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from .. import __version__
-from .args import (
+from inspector import __version__
+from inspector.cli.args import (
     add_model_arguments,
     add_session_arguments,
     open_from_arguments,
@@ -50,14 +50,14 @@ def main(argv: list[str] | None = None) -> int:
     session = args.session or args.session_file
     if session is not None and (args.model is not None or args.weights is not None):
         parser.error("a session names its own model: leave out --model and --weights")
-    from ..core.process import prepare_window_process
+    from inspector.core.runtime.process import prepare_window_process
 
     prepare_window_process()  # before a model is opened here (a remembered one, --model)
-    from ..app import remembered_model, run, set_identity
-    from ..core.devices import available_devices
-    from ..core.state import ModelRef
-    from ..gui import trust
-    from ..gui.persistence import Persistence
+    from inspector.app import remembered_model, run, set_identity
+    from inspector.core.runtime.devices import available_devices
+    from inspector.core.state import ModelRef
+    from inspector.gui.session import trust
+    from inspector.gui.session.persistence import Persistence
 
     set_identity()
     if args.reset_settings:

@@ -16,19 +16,18 @@ import numpy as np
 import torch
 from torch import nn
 
-from .backward import LiveGraph, record_backward, saved_value, sgd_step
-from .capture import named_outputs
-from .checkpoints import apply_state_dict, check_fit
-from .collapse import lay_out, repeated_blocks
-from .compare import PinResult
-from .devices import available_devices
-from .inference import ForwardSettings, module_parameters, network_input, run_forward
-from .input_inference import explain_forward_failure
-from .inputs import TENSOR, make_input, to_tensor
-from .loading import ModelLoadError, OpenedModel, open_model
-from .losses import LossSpec
-from .pinboard import Pinboard, weights_copy
-from .results import (
+from inspector.core.files.checkpoints import apply_state_dict, check_fit
+from inspector.core.files.loading import ModelLoadError, OpenedModel, open_model
+from inspector.core.forward.capture import named_outputs
+from inspector.core.forward.compare import PinResult
+from inspector.core.forward.inference import (
+    ForwardSettings,
+    module_parameters,
+    network_input,
+    run_forward,
+)
+from inspector.core.forward.pinboard import Pinboard, weights_copy
+from inspector.core.forward.results import (
     BackwardResult,
     DeviceResult,
     ForwardRequest,
@@ -38,11 +37,17 @@ from .results import (
     SavedValueResult,
     UpdateResult,
 )
-from .step_cache import StepCache
-from .summary import summarize
-from .training import Trainer, TrainProgress
-from .training_setup import TrainConfig, reinitialise
-from .training_snapshot import TrainingSnapshot
+from inspector.core.forward.step_cache import StepCache
+from inspector.core.forward.summary import summarize
+from inspector.core.graph.backward import LiveGraph, record_backward, saved_value, sgd_step
+from inspector.core.graph.collapse import lay_out, repeated_blocks
+from inspector.core.graph.losses import LossSpec
+from inspector.core.model.input_inference import explain_forward_failure
+from inspector.core.model.inputs import TENSOR, make_input, to_tensor
+from inspector.core.runtime.devices import available_devices
+from inspector.core.training.chunks import Trainer, TrainProgress
+from inspector.core.training.setup import TrainConfig, reinitialise
+from inspector.core.training.snapshot import TrainingSnapshot
 
 # A graph with more nodes than this opens with its repeated blocks (layer1.0, ...) collapsed.
 COLLAPSE_ABOVE = 300
@@ -267,7 +272,7 @@ class Engine:
         return None if pin is None else {k: v.cpu().clone() for k, v in pin.weights.items()}
 
     def _compared(self, result: ForwardResult, cancel: CancelFlag | None) -> ForwardResult:
-        from .pinboard import with_comparison
+        from inspector.core.forward.pinboard import with_comparison
 
         def run_a(request: ForwardRequest) -> ForwardResult:
             return run_forward(self.model, request, self.device, self.settings, cancel)
@@ -280,8 +285,8 @@ class Engine:
     ) -> BackwardResult:
         """With A pinned and comparing: A's backward too (on a copy of the model holding A's
         weights, so B's ``.grad`` is untouched) and how much every node's gradient changed."""
-        from .compare import gradient_change
-        from .pinboard import twin_with
+        from inspector.core.forward.compare import gradient_change
+        from inspector.core.forward.pinboard import twin_with
 
         board = self.pinboard
         if board.pin is None or not board.comparing or not result.record.loss_is_finite:
@@ -303,7 +308,7 @@ class Engine:
         return replace(result, gradient_change=gradient_change(record_a, result.record))
 
     def _compared_parameters(self, result: ParametersResult) -> ParametersResult:
-        from .compare import compare_parameters
+        from inspector.core.forward.compare import compare_parameters
 
         pin = self.pinboard.pin
         if pin is None or not self.pinboard.comparing:

@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from .brush import DEFAULT_RADIUS
-from .mnist import default_folder
-from .preprocess import CANVAS_SIZE
+from inspector.core.model.brush import DEFAULT_RADIUS
+from inspector.core.model.preprocess import CANVAS_SIZE
+from inspector.core.training.mnist import default_folder
 
 Listener = Callable[[Any], None]
 

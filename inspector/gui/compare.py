@@ -14,8 +14,8 @@ import numpy as np
 from PySide6.QtCore import QObject, QSignalBlocker, Slot
 from PySide6.QtWidgets import QCheckBox, QLabel, QToolBar, QToolButton
 
-from ..core.results import ForwardRequest
-from ..core.state import Pinned
+from inspector.core.forward.results import ForwardRequest
+from inspector.core.state import Pinned
 
 
 class Comparer(QObject):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QSignalBlocker, Slot
 from PySide6.QtWidgets import QComboBox, QLabel
 
-from ..core.devices import available_devices
-from ..core.results import DeviceResult
+from inspector.core.forward.results import DeviceResult
+from inspector.core.runtime.devices import available_devices
 
 
 class DeviceControl(QObject):

@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from .actions import help_rows
+from inspector.gui.actions import help_rows
 
 
 def open_message(
@@ -41,7 +41,7 @@ def show_shortcuts(parent: QWidget) -> QMessageBox:
 
 
 def show_about(parent: QWidget, log_path: Path | None) -> None:
-    from .. import __version__
+    from inspector import __version__
 
     QMessageBox.about(
         parent,

@@ -12,11 +12,11 @@ from PySide6.QtCore import QObject, QRectF, Slot
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QFileDialog, QGraphicsScene
 
-from ..core.graph_export import TEXT_FORMATS, write_text_format
-from ..core.graph_svg import write_svg
-from ..core.io import atomic_save_npy, atomic_write
-from .graph_view import GraphScene
-from .theme import PANEL_BACKGROUND
+from inspector.core.files.io import atomic_save_npy, atomic_write
+from inspector.core.graph.export import TEXT_FORMATS, write_text_format
+from inspector.core.graph.svg import write_svg
+from inspector.gui.graph.view import GraphScene
+from inspector.gui.theme import PANEL_BACKGROUND
 
 GRAPH_FORMATS = (*TEXT_FORMATS, "svg", "png")
 MAX_PNG_SIDE = 16_000

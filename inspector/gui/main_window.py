@@ -20,37 +20,37 @@ from PySide6.QtWidgets import (
     QTabWidget,
 )
 
-from ..core.inference import MAX_KEPT_STEPS
-from ..core.inputs import TENSOR
-from ..core.loading import OpenedModel, bundled_lenet
-from ..core.nets import LENET_WEIGHTS, lenet_card
-from ..core.results import BackwardResult, ForwardResult, ModelLoaded
-from ..core.state import AppState, ModelRef
-from ..core.summary import first_with_weights, leaf_count, summarize
-from ..logs import LOG
-from . import trust
-from .actions import build_actions
-from .activations_panel import ActivationsPanel
-from .canvas_panel import CanvasPanel
-from .collector import collect_on_gui_thread
-from .compare import Comparer
-from .compute import Compute
-from .device_control import DeviceControl
-from .dialogs import open_message, show_about, show_shortcuts
-from .docks import BOTTOM, LEFT, RIGHT, build_docks, share_room, stacked
-from .exports import Exporter
-from .frames import FrameTracker
-from .graph_panel import GraphPanel
-from .loss_panel import LossPanel
-from .open_dialog import OpenModelDialog
-from .persistence import Persistence
-from .prediction_panel import PredictionPanel
-from .progress import BusyDialog
-from .tour import FirstRunHint
-from .training_control import TrainingControl
-from .training_panel import TrainingPanel
-from .tree_panel import ModuleTreeView, TreePanel
-from .weights_panel import WeightsPanel
+from inspector.core.files.loading import OpenedModel, bundled_lenet
+from inspector.core.forward.inference import MAX_KEPT_STEPS
+from inspector.core.forward.results import BackwardResult, ForwardResult, ModelLoaded
+from inspector.core.forward.summary import first_with_weights, leaf_count, summarize
+from inspector.core.model.inputs import TENSOR
+from inspector.core.model.nets import LENET_WEIGHTS, lenet_card
+from inspector.core.state import AppState, ModelRef
+from inspector.gui.actions import build_actions
+from inspector.gui.compare import Comparer
+from inspector.gui.device_control import DeviceControl
+from inspector.gui.dialogs import open_message, show_about, show_shortcuts
+from inspector.gui.docks import BOTTOM, LEFT, RIGHT, build_docks, share_room, stacked
+from inspector.gui.exports import Exporter
+from inspector.gui.graph.loss import LossPanel
+from inspector.gui.graph.panel import GraphPanel
+from inspector.gui.panels.activations import ActivationsPanel
+from inspector.gui.panels.canvas import CanvasPanel
+from inspector.gui.panels.prediction import PredictionPanel
+from inspector.gui.panels.tree import ModuleTreeView, TreePanel
+from inspector.gui.panels.weights import WeightsPanel
+from inspector.gui.progress import BusyDialog
+from inspector.gui.session import trust
+from inspector.gui.session.open_dialog import OpenModelDialog
+from inspector.gui.session.persistence import Persistence
+from inspector.gui.tour import FirstRunHint
+from inspector.gui.training.control import TrainingControl
+from inspector.gui.training.panel import TrainingPanel
+from inspector.gui.work.collector import collect_on_gui_thread
+from inspector.gui.work.compute import Compute
+from inspector.gui.work.frames import FrameTracker
+from inspector.logs import LOG
 
 
 class MainWindow(QMainWindow):

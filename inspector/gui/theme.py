@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
-from ..core.palette import PANEL_BACKGROUND
+from inspector.core.graph.palette import PANEL_BACKGROUND
 
 __all__ = ["PANEL_BACKGROUND", "follow_system_theme", "palette_for"]
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
-from ..core.inputs import MNIST, TENSOR, InputSpec
-from ..core.state import AppState
+from inspector.core.model.inputs import MNIST, TENSOR, InputSpec
+from inspector.core.state import AppState
 
 SETTING = "hint/done"
 # The first step names the input the model takes.

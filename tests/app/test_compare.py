@@ -7,8 +7,8 @@ import numpy as np
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QCheckBox, QToolButton
 
-from inspector.core.inputs import LENET_INPUT, make_input
-from inspector.core.loading import bundled_lenet
+from inspector.core.files.loading import bundled_lenet
+from inspector.core.model.inputs import LENET_INPUT, make_input
 from inspector.testing import ONE, SEVEN, stroke
 from tests.lenet_reference import NAMES, expected_steps
 

@@ -9,7 +9,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QComboBox, QLabel, QPushButton, QTreeView, QWidget
 
-from inspector.core.preprocess import preprocess_drawing
+from inspector.core.model.preprocess import preprocess_drawing
 from inspector.testing import stroke
 
 REQUIRED_NAMES = {
@@ -258,8 +258,8 @@ def test_tree_filter_finds_modules_by_name_or_type(qtbot, window):
 def test_a_tree_of_thousands_of_modules_opens_lazily(qtbot):
     from torch import nn
 
-    from inspector.core.summary import summarize
-    from inspector.gui.tree_panel import ModuleTreeView, TreePanel
+    from inspector.core.forward.summary import summarize
+    from inspector.gui.panels.tree import ModuleTreeView, TreePanel
 
     model = nn.Sequential(*[nn.Sequential(nn.Linear(2, 2), nn.ReLU()) for _ in range(2500)])
     view = ModuleTreeView()

@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QLabel, QPushButton
 
-from inspector.core.graph_export import graph_from_json
+from inspector.core.graph.export import graph_from_json
 from inspector.testing import stroke
 
 
@@ -197,7 +197,7 @@ def test_headless_graph_command(tmp_path, capsys, qapp):
 
 
 def test_big_graph_opens_collapsed_and_steps_through_boxes(qtbot, window):
-    from inspector.core.collapse import GROUP
+    from inspector.core.graph.collapse import GROUP
     from inspector.core.state import ModelRef
 
     with qtbot.waitSignal(window.compute.modelLoaded, timeout=30_000):
@@ -253,7 +253,7 @@ def test_saved_tensors_are_listed_and_read_on_demand(qtbot, drawn):
 
 
 def test_saved_tensors_can_be_drawn_as_nodes(qtbot, drawn):
-    from inspector.core.collapse import SAVED
+    from inspector.core.graph.collapse import SAVED
 
     record = _backward(qtbot, drawn)
     check = drawn.findChild(QCheckBox, "showSavedCheck")

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QComboBox
 
-from inspector.core.inference import MAX_KEPT_STEPS
-from inspector.core.inputs import IMAGE, TENSOR
+from inspector.core.forward.inference import MAX_KEPT_STEPS
+from inspector.core.model.inputs import IMAGE, TENSOR
 from inspector.core.state import ModelRef
 from inspector.testing import stroke
 from tests.conftest import settle

@@ -184,7 +184,7 @@ def test_a_zero_loss_says_why_and_a_nan_loss_is_reported_not_drawn(qtbot, window
 
 def test_a_model_from_the_command_line_gets_the_output_picker(qtbot, zoo_files):
     from inspector.app import MainWindow
-    from inspector.core.loading import open_model
+    from inspector.core.files.loading import open_model
 
     win = MainWindow(opened=open_model(f"{zoo_files['nets']}:TwoHeads"))
     qtbot.addWidget(win)

@@ -7,7 +7,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from inspector.core.session_file import SessionError, SessionState, load_session, save_session
+from inspector.core.files.session import SessionError, SessionState, load_session, save_session
 from inspector.testing import stroke
 from tests.conftest import settle
 
@@ -151,7 +151,7 @@ def test_window_layout_and_loss_settings_come_back(qtbot):
 
 
 def test_autosaved_drawing_is_offered_after_a_crash(qtbot, window):
-    from inspector.gui.autosave import Autosave, autosave_path
+    from inspector.gui.session.autosave import Autosave, autosave_path
 
     stroke(window.canvas_panel.canvas)
     assert window.persistence.autosave.now().result(timeout=5)  # written off the GUI thread
@@ -179,7 +179,7 @@ def test_the_autosave_writes_off_the_gui_thread_and_a_clean_exit_waits_for_it(
     import threading
     import time
 
-    from inspector.gui import autosave as module
+    from inspector.gui.session import autosave as module
 
     writers = []
 
@@ -199,7 +199,7 @@ def test_the_autosave_writes_off_the_gui_thread_and_a_clean_exit_waits_for_it(
 
 
 def test_an_autosave_that_fails_is_logged_and_tried_again(qtbot, window, monkeypatch):
-    from inspector.gui import autosave as module
+    from inspector.gui.session import autosave as module
 
     def broken(path, array):
         raise ValueError("no room")

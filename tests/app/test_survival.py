@@ -37,8 +37,8 @@ class Slow(nn.Module):
 @pytest.fixture
 def slow_window(qtbot):
     """The window on a model whose backward takes 6 s, its first forward on screen."""
-    from inspector.core.inputs import InputSpec
-    from inspector.core.loading import OpenedModel
+    from inspector.core.files.loading import OpenedModel
+    from inspector.core.model.inputs import InputSpec
     from inspector.gui.main_window import MainWindow
 
     window = MainWindow(opened=OpenedModel(Slow(), "Slow", InputSpec((1, 4), "tensor")))
@@ -95,7 +95,7 @@ def test_nan_inf_and_constant_tensors_render(qtbot, window, value):
     import numpy as np
     from PySide6.QtGui import QColor
 
-    from inspector.core.colormap import NAN_RGBA, NEG_INF_RGBA, POS_INF_RGBA
+    from inspector.core.forward.colormap import NAN_RGBA, NEG_INF_RGBA, POS_INF_RGBA
 
     last = window.last_result.request_id
     window.state.raw_input = np.full((1, 1, 32, 32), value, np.float32)

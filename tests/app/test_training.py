@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inspector.core.loading import open_model
+from inspector.core.files.loading import open_model
 from inspector.core.state import ModelRef
 from inspector.testing import ONE, stroke
 
@@ -258,8 +258,8 @@ def test_a_model_that_cannot_learn_mnist_says_why_before_train_is_pressed(qtbot,
 
 
 def test_mnist_refusal_names_the_input_or_the_output_that_does_not_fit():
-    from inspector.core.inputs import IMAGE, LENET_INPUT, TENSOR, InputSpec
-    from inspector.core.training_setup import mnist_refusal
+    from inspector.core.model.inputs import IMAGE, LENET_INPUT, TENSOR, InputSpec
+    from inspector.core.training.setup import mnist_refusal
 
     assert mnist_refusal(LENET_INPUT, (1, 10)) is None
     assert mnist_refusal(LENET_INPUT, None) is None  # no forward yet: the input alone

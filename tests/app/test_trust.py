@@ -193,7 +193,7 @@ def test_hostile_pickles_and_pt2_in_sessions(qtbot, window, tmp_path, zoo_files)
 def test_a_session_whose_weights_do_not_fit_changes_nothing_and_leaves_nothing_armed(
     qtbot, window, tmp_path
 ):
-    from inspector.core.loading import bundled_lenet
+    from inspector.core.files.loading import bundled_lenet
 
     weights = {k: v.clone() for k, v in bundled_lenet().model.state_dict().items()}
     weights["fc3.bias"] = weights["fc3.bias"][:5].clone()
@@ -241,7 +241,7 @@ def test_every_dtype_round_trips_through_the_window_from_another_folder(
     import torch
 
     from inspector.app import MainWindow
-    from inspector.gui import trust
+    from inspector.gui.session import trust
 
     folder = tmp_path / "work"
     folder.mkdir()

@@ -38,7 +38,7 @@ def lenet_variants(tmp_path_factory) -> dict[str, str]:
     """A traced and a scripted TorchScript LeNet and a torch.compile'd one."""
     import torch
 
-    from inspector.core.loading import bundled_lenet
+    from inspector.core.files.loading import bundled_lenet
 
     folder = tmp_path_factory.mktemp("lenets")
     lenet = bundled_lenet().model.eval()
@@ -47,7 +47,7 @@ def lenet_variants(tmp_path_factory) -> dict[str, str]:
     torch.jit.script(lenet).save(str(scripted))
     source = folder / "compiled.py"
     source.write_text(
-        "import torch\nfrom inspector.core.nets import Net\n\n\n"
+        "import torch\nfrom inspector.core.model.nets import Net\n\n\n"
         "def compiled():\n    return torch.compile(Net())\n"
     )
     return {"traced": str(traced), "scripted": str(scripted), "compiled": f"{source}:compiled"}

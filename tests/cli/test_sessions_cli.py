@@ -82,9 +82,9 @@ def test_the_window_command_opens_a_session_with_its_weights(tmp_path, monkeypat
     the consent is remembered."""
     import inspector.app
     from inspector.cli import main
-    from inspector.core.consent import file_digest
-    from inspector.core.session_file import load_session
-    from inspector.gui import trust
+    from inspector.core.files.consent import file_digest
+    from inspector.core.files.session import load_session
+    from inspector.gui.session import trust
 
     nets = hostile.model_file(tmp_path)
     weights = hostile.mixed_weights()
@@ -121,7 +121,7 @@ def test_trusted_pickles_in_a_session_are_refused_or_never_read(tmp_path):
     )
     with pytest.raises(Exception, match="needs full unpickling"):  # built-ins never trust
         open_session_from_arguments(no_weights, trust_session=False)
-    from inspector.core.loading import bundled_lenet
+    from inspector.core.files.loading import bundled_lenet
 
     lenet = {k: v.clone() for k, v in bundled_lenet().model.state_dict().items()}
     holds_weights = hostile.session(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from inspector.core.io import atomic_write, atomic_write_bytes, atomic_write_text
+from inspector.core.files.io import atomic_write, atomic_write_bytes, atomic_write_text
 
 
 def leftovers(folder: Path) -> list[str]:
@@ -75,7 +75,7 @@ def test_kill_9_mid_write_leaves_the_previous_file(tmp_path):
             sys.executable,
             "-c",
             "import sys, time\n"
-            "from inspector.core.io import atomic_write\n"
+            "from inspector.core.files.io import atomic_write\n"
             "def slow(tmp):\n"
             "    with open(tmp, 'wb') as f:\n"
             "        for _ in range(10000):\n"

@@ -8,13 +8,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from inspector.core.autograd_graph import PARAM, ROOT, extract_graph
-from inspector.core.backward import GradInfos, record_backward, sgd_step
-from inspector.core.graph_export import dumps, graph_from_json, to_dot
-from inspector.core.layout import layered_layout
-from inspector.core.loading import bundled_lenet
-from inspector.core.losses import LossSpec, compute_loss
-from inspector.core.stepping import Stepper
+from inspector.core.files.loading import bundled_lenet
+from inspector.core.graph.autograd import PARAM, ROOT, extract_graph
+from inspector.core.graph.backward import GradInfos, record_backward, sgd_step
+from inspector.core.graph.export import dumps, graph_from_json, to_dot
+from inspector.core.graph.layout import layered_layout
+from inspector.core.graph.losses import LossSpec, compute_loss
+from inspector.core.graph.stepping import Stepper
 
 LENET_COUNTS = {
     "MseLossBackward0": 1,
@@ -307,8 +307,8 @@ def test_tutorial_loss_value(lenet):
 
 
 def test_repeated_blocks_collapse_and_map_every_node():
-    from inspector.core.collapse import GROUP, collapse, repeated_blocks
-    from inspector.core.zoo import ResNet50
+    from inspector.core.graph.collapse import GROUP, collapse, repeated_blocks
+    from inspector.core.model.zoo import ResNet50
 
     model = ResNet50().eval()
     record, _ = record_backward(

@@ -2,8 +2,8 @@ import pytest
 import torch
 from torch.overrides import _get_current_function_mode_stack
 
-from inspector.core.capture import capture_forward, op_name
-from inspector.core.nets import Net
+from inspector.core.forward.capture import capture_forward, op_name
+from inspector.core.model.nets import Net
 
 LENET_STEPS = [
     ("Conv2d", "conv1", True, (1, 6, 28, 28)),

@@ -7,20 +7,20 @@ import numpy as np
 import pytest
 import torch
 
-from inspector.core.activation_export import activation_arrays, forward_steps
-from inspector.core.compare import (
+from inspector.core.engine import Engine
+from inspector.core.files.images import to_drawing
+from inspector.core.files.loading import ModelLoadError, bundled_lenet
+from inspector.core.forward.compare import (
     change_colour,
     channel_changes,
     describe_change,
     relative_change,
     symmetric_levels,
 )
-from inspector.core.engine import Engine
-from inspector.core.images import to_drawing
-from inspector.core.inputs import LENET_INPUT, make_input, to_tensor
-from inspector.core.loading import ModelLoadError, bundled_lenet
-from inspector.core.losses import LossSpec
-from inspector.core.pinboard import weights_copy
+from inspector.core.forward.export import activation_arrays, forward_steps
+from inspector.core.forward.pinboard import weights_copy
+from inspector.core.graph.losses import LossSpec
+from inspector.core.model.inputs import LENET_INPUT, make_input, to_tensor
 from tests.lenet_reference import NAMES, expected_steps, one_image, seven_image
 
 
@@ -58,7 +58,7 @@ def _network_input(image: np.ndarray) -> np.ndarray:
 
 
 def _request(ident: int, image: np.ndarray):
-    from inspector.core.results import ForwardRequest
+    from inspector.core.forward.results import ForwardRequest
 
     return ForwardRequest(ident, to_drawing(image))
 
@@ -186,7 +186,7 @@ def test_a_session_keeps_the_pin_and_checks_it(tmp_path):
     import json
     import zipfile
 
-    from inspector.core.session_file import SessionError, SessionState, load_session, save_session
+    from inspector.core.files.session import SessionError, SessionState, load_session, save_session
 
     net = bundled_lenet().model
     weights = {k: v.clone() for k, v in net.state_dict().items()}

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from inspector.core.consent import code_risks, consent_for, file_digest, not_consented
+from inspector.core.files.consent import code_risks, consent_for, file_digest, not_consented
 
 ZOO_NETS = Path(__file__).resolve().parents[1] / "zoo" / "nets.py"
 

@@ -5,10 +5,10 @@ import pytest
 import torch
 
 from inspector.core.engine import COLLAPSE_ABOVE, Engine
-from inspector.core.loading import ModelLoadError, bundled_lenet
-from inspector.core.losses import LossSpec
-from inspector.core.preprocess import preprocess_drawing
-from inspector.core.results import ForwardRequest
+from inspector.core.files.loading import ModelLoadError, bundled_lenet
+from inspector.core.forward.results import ForwardRequest
+from inspector.core.graph.losses import LossSpec
+from inspector.core.model.preprocess import preprocess_drawing
 from tests.conftest import ZOO, assert_reset_brings_back_the_opening_weights
 
 
@@ -130,8 +130,8 @@ def test_open_switches_only_when_the_model_runs(engine):
 
 
 def test_forward_errors_propagate_with_the_model_kept(engine):
-    from inspector.core.inputs import InputSpec
-    from inspector.core.loading import OpenedModel
+    from inspector.core.files.loading import OpenedModel
+    from inspector.core.model.inputs import InputSpec
     from tests.conftest import Exploding
 
     with pytest.raises(ModelLoadError, match="boom in forward"):
@@ -168,8 +168,8 @@ def test_cuda_gives_the_same_prediction(engine):
 
 def test_weights_of_every_dtype_and_shape_round_trip_bit_for_bit():
     """bf16 (which numpy lacks), fp16, int64 and 0-d tensors come back exactly."""
-    from inspector.core.input_inference import infer_input_spec
-    from inspector.core.loading import OpenedModel
+    from inspector.core.files.loading import OpenedModel
+    from inspector.core.model.input_inference import infer_input_spec
 
     class Mixed(torch.nn.Module):
         def __init__(self) -> None:
@@ -233,8 +233,8 @@ class CountsItsForwards(torch.nn.Module):
 
 
 def test_reset_puts_back_buffers_the_forward_changed():
-    from inspector.core.inputs import TENSOR, InputSpec
-    from inspector.core.loading import OpenedModel
+    from inspector.core.files.loading import OpenedModel
+    from inspector.core.model.inputs import TENSOR, InputSpec
 
     model = CountsItsForwards()
     opened = OpenedModel(model, "counter", InputSpec((1, 4), TENSOR))

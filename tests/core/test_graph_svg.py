@@ -6,9 +6,12 @@ import xml.etree.ElementTree as ET
 import pytest
 import torch
 
-from inspector.core.backward import record_backward
-from inspector.core.collapse import lay_out
-from inspector.core.graph_svg import (
+from inspector.core.files.loading import bundled_lenet
+from inspector.core.graph.backward import record_backward
+from inspector.core.graph.collapse import lay_out
+from inspector.core.graph.losses import LossSpec
+from inspector.core.graph.palette import NODE_COLOURS
+from inspector.core.graph.svg import (
     CARRIED,
     LABEL_CHARS,
     NODE_W,
@@ -19,9 +22,6 @@ from inspector.core.graph_svg import (
     svg_text,
     write_svg,
 )
-from inspector.core.loading import bundled_lenet
-from inspector.core.losses import LossSpec
-from inspector.core.palette import NODE_COLOURS
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from inspector.core.colormap import (
+from inspector.core.forward.colormap import (
     LUT,
     NAN_RGBA,
     NEG_INF_RGBA,
@@ -9,7 +9,7 @@ from inspector.core.colormap import (
     colorize,
     nice_bound,
 )
-from inspector.core.heatmaps import (
+from inspector.core.forward.heatmaps import (
     activation_heatmap,
     finite_range,
     grid_for,

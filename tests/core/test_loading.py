@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from inspector.core.inputs import IMAGE, MNIST, TENSOR, make_input, parse_shape
-from inspector.core.loading import ModelLoadError, open_model
+from inspector.core.files.loading import ModelLoadError, open_model
+from inspector.core.model.inputs import IMAGE, MNIST, TENSOR, make_input, parse_shape
 
 
 def test_python_class_opens_with_an_inferred_image_input(zoo_files):
@@ -95,8 +95,8 @@ def test_wrong_state_dict_names_the_keys(zoo_files):
             weights=zoo_files["wrong_keys"],
         )
     assert "wrong_keys.pt does not fit the model" in str(info.value)
-    from inspector.core.loading import load_weights
-    from inspector.core.nets import Net
+    from inspector.core.files.loading import load_weights
+    from inspector.core.model.nets import Net
 
     with pytest.raises(ModelLoadError) as info:
         load_weights(Net(), zoo_files["wrong_keys"])

@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inspector.core.mnist import read_idx
+from inspector.core.training.mnist import read_idx
 
 
 def _write_idx(path: Path, array: np.ndarray, magic: int, compress: bool) -> None:

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import torch
 
-from inspector.core.loading import bundled_lenet
-from inspector.core.nets import LENET_WEIGHTS, Net, untrained_lenet
+from inspector.core.files.loading import bundled_lenet
+from inspector.core.model.nets import LENET_WEIGHTS, Net, untrained_lenet
 
 TUTORIAL_PRINT = """Net(
   (conv1): Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1))

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from inspector.core.nets import MNIST_MEAN, MNIST_STD
-from inspector.core.preprocess import fit_to_mnist, preprocess_drawing
+from inspector.core.model.nets import MNIST_MEAN, MNIST_STD
+from inspector.core.model.preprocess import fit_to_mnist, preprocess_drawing
 
 BACKGROUND = (0 - MNIST_MEAN) / MNIST_STD
 

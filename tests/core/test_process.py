@@ -7,9 +7,9 @@ from tests.conftest import isolated_env
 
 CHILD = """
 import json, sys, torch
-from inspector.core.memory import keep_freed_memory
+from inspector.core.runtime.memory import keep_freed_memory
 before = torch.get_num_threads()
-from inspector.core.process import prepare_window_process
+from inspector.core.runtime.process import prepare_window_process
 prepare_window_process()
 print(json.dumps({"before": before, "threads": torch.get_num_threads(),
                   "switch": sys.getswitchinterval(), "kept": keep_freed_memory()}))

@@ -14,9 +14,9 @@ import pytest
 import torch
 from torch import nn
 
-from inspector.core.checkpoints import ModelLoadError
-from inspector.core.loading import open_model
-from inspector.core.pt2_scan import _safe_sympy_text, exported_program_code, pt2_code_parts
+from inspector.core.files.checkpoints import ModelLoadError
+from inspector.core.files.loading import open_model
+from inspector.core.files.pt2_scan import _safe_sympy_text, exported_program_code, pt2_code_parts
 
 Parts = list[tuple[str, bytes]]
 

@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 import torch
 
-from inspector.core.backward import record_backward
-from inspector.core.inference import ForwardSettings, run_forward
-from inspector.core.inputs import IMAGE, TENSOR, make_input, to_tensor
-from inspector.core.loading import OpenedModel, open_model
-from inspector.core.losses import LossSpec
-from inspector.core.nets import Net
-from inspector.core.results import ForwardRequest
+from inspector.core.files.loading import OpenedModel, open_model
+from inspector.core.forward.inference import ForwardSettings, run_forward
+from inspector.core.forward.results import ForwardRequest
+from inspector.core.graph.backward import record_backward
+from inspector.core.graph.losses import LossSpec
+from inspector.core.model.inputs import IMAGE, TENSOR, make_input, to_tensor
+from inspector.core.model.nets import Net
 
 pytest.importorskip("transformers")
 
@@ -185,7 +185,7 @@ def test_compiled_lenet_is_inspected_through_its_original_module(tmp_path):
     source = tmp_path / "compiled.py"
     source.write_text(
         "import torch\n"
-        "from inspector.core.nets import Net\n\n"
+        "from inspector.core.model.nets import Net\n\n"
         "def compiled():\n"
         "    torch.manual_seed(0)\n"
         "    return torch.compile(Net())\n"
@@ -201,7 +201,7 @@ def test_compiled_lenet_is_inspected_through_its_original_module(tmp_path):
 
 
 def test_compiled_submodules_are_unwrapped_too():
-    from inspector.core.loading import unwrap_compiled
+    from inspector.core.files.loading import unwrap_compiled
 
     net = Net()
     net.conv1 = torch.compile(net.conv1)

@@ -15,9 +15,9 @@ import pytest
 import torch
 from torch import nn
 
-from inspector.core.checkpoints import ModelLoadError
-from inspector.core.consent import code_risks
-from inspector.core.session_file import (
+from inspector.core.files.checkpoints import ModelLoadError
+from inspector.core.files.consent import code_risks
+from inspector.core.files.session import (
     MAX_JSON_BYTES,
     VERSION,
     SessionError,

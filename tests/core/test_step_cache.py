@@ -7,11 +7,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from inspector.core import step_cache
-from inspector.core.inference import ForwardSettings, run_forward
-from inspector.core.inputs import TENSOR, InputSpec
-from inspector.core.results import ForwardRequest
-from inspector.core.step_cache import StepCache
+from inspector.core.forward import step_cache
+from inspector.core.forward.inference import ForwardSettings, run_forward
+from inspector.core.forward.results import ForwardRequest
+from inspector.core.forward.step_cache import StepCache
+from inspector.core.model.inputs import TENSOR, InputSpec
 from tests.zoo.nets import ResNetish
 
 CPU = torch.device("cpu")

@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from inspector.core.heatmaps import tensor_heatmap
-from inspector.core.inference import class_map, position_top_k, top_k
-from inspector.core.input_inference import explain_forward_failure, infer_input_spec
-from inspector.core.inputs import (
+from inspector.core.files.loading import ModelLoadError, open_model
+from inspector.core.forward.heatmaps import tensor_heatmap
+from inspector.core.forward.inference import class_map, position_top_k, top_k
+from inspector.core.graph.losses import LossSpec, evaluate_loss
+from inspector.core.model.input_inference import explain_forward_failure, infer_input_spec
+from inspector.core.model.inputs import (
     IMAGE,
     TENSOR,
     InputSpec,
@@ -22,8 +24,6 @@ from inspector.core.inputs import (
     validate_raw_input,
     with_overrides,
 )
-from inspector.core.loading import ModelLoadError, open_model
-from inspector.core.losses import LossSpec, evaluate_loss
 
 ZOO = Path(__file__).with_name("real_models.py")
 IDS = InputSpec((1, 4), TENSOR, dtype="int64", high=1000)

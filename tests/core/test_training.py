@@ -8,13 +8,13 @@ import torch
 from torch import nn
 
 from inspector.core.engine import Engine
-from inspector.core.inputs import LENET_INPUT
-from inspector.core.loading import bundled_lenet, open_model
-from inspector.core.nets import untrained_lenet
-from inspector.core.session_file import SessionError, SessionState, load_session, save_session
-from inspector.core.training import Trainer
-from inspector.core.training_setup import TrainConfig, TrainingRefused, load_data, reinitialise
-from inspector.core.training_snapshot import check_snapshot
+from inspector.core.files.loading import bundled_lenet, open_model
+from inspector.core.files.session import SessionError, SessionState, load_session, save_session
+from inspector.core.model.inputs import LENET_INPUT
+from inspector.core.model.nets import untrained_lenet
+from inspector.core.training.chunks import Trainer
+from inspector.core.training.setup import TrainConfig, TrainingRefused, load_data, reinitialise
+from inspector.core.training.snapshot import check_snapshot
 from tests.conftest import assert_reset_brings_back_the_opening_weights
 
 CPU = torch.device("cpu")

@@ -6,10 +6,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inspector.core import mnist
-from inspector.core.loading import bundled_lenet
-from inspector.core.nets import LENET_CARD
-from inspector.core.train import evaluate
+from inspector.core.files.loading import bundled_lenet
+from inspector.core.model.nets import LENET_CARD
+from inspector.core.training import mnist
+from inspector.core.training.bundled import evaluate
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "mnist_test_1000.npz"
 FULL = Path(__file__).resolve().parents[2].parent / "shared" / "mnist"

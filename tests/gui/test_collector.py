@@ -5,7 +5,7 @@ import sys
 import types
 import weakref
 
-from inspector.gui.collector import FREEZE_AFTER_MODULES, FreezingCollector
+from inspector.gui.work.collector import FREEZE_AFTER_MODULES, FreezingCollector
 
 
 class _Cyclic:

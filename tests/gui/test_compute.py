@@ -6,9 +6,9 @@ import time
 import numpy as np
 import pytest
 
-from inspector.core.loading import bundled_lenet
-from inspector.core.results import ForwardRequest
-from inspector.gui.compute import Compute
+from inspector.core.files.loading import bundled_lenet
+from inspector.core.forward.results import ForwardRequest
+from inspector.gui.work.compute import Compute
 from tests.conftest import ZOO
 
 
@@ -61,7 +61,7 @@ def test_a_failing_forward_is_one_sentence_and_the_runner_survives(qtbot, comput
     failures, results = [], []
     compute.failed.connect(lambda message, details: failures.append((message, details)))
     compute.forwardReady.connect(results.append)
-    from inspector.core.inputs import InputSpec
+    from inspector.core.model.inputs import InputSpec
 
     compute.configure(input=InputSpec((1, 1, 7, 7), "image"))  # too small for the LeNet
     compute.submit(_stroke(1))
@@ -112,9 +112,9 @@ def test_the_worker_takes_every_core_for_long_forwards_without_flipping(monkeypa
     import torch
 
     from inspector.core.engine import Engine
-    from inspector.gui.runner import Runner
+    from inspector.gui.work.runner import Runner
 
-    monkeypatch.setattr("inspector.gui.runner.usable_cores", lambda: 2)
+    monkeypatch.setattr("inspector.gui.work.runner.usable_cores", lambda: 2)
     runner = Runner(Engine(bundled_lenet()))
     was = torch.get_num_threads()
     try:
@@ -146,7 +146,7 @@ class Slow(nn.Module):
 
 
 def _slow_compute(qtbot, tmp_path, painted: bool):
-    from inspector.core.loading import open_model
+    from inspector.core.files.loading import open_model
 
     (tmp_path / "slow.py").write_text(SLOW_MODEL)
     compute = Compute(open_model(f"{tmp_path / 'slow.py'}:Slow"))
@@ -226,7 +226,7 @@ def test_in_a_stroke_faster_than_the_forward_no_forward_is_stopped(qtbot, slow):
 def test_a_long_forward_waits_for_the_last_result_on_screen_too(qtbot, slow_unpainted, monkeypatch):
     """Every model is paced: the next forward starts once the last result is painted (or after
     FRAME_TIMEOUT_S), not while the GUI thread paints it, since the two fight over the cores."""
-    from inspector.gui import runner as runner_module
+    from inspector.gui.work import runner as runner_module
 
     monkeypatch.setattr(runner_module, "FRAME_TIMEOUT_S", 5.0)  # only the paint can end the wait
     compute, results = slow_unpainted
@@ -246,7 +246,7 @@ def test_a_long_forward_waits_for_the_last_result_on_screen_too(qtbot, slow_unpa
 def test_the_time_an_open_took_counts_building_the_model(qtbot, compute, monkeypatch):
     """The model is built in a side thread and adopted on the worker: "Opened … in N ms" had
     counted only the adoption (6 ms for a ResNet-50 that took 0.4 s)."""
-    from inspector.gui import compute as compute_module
+    from inspector.gui.work import compute as compute_module
 
     real = compute_module.open_model
 
@@ -263,7 +263,7 @@ def test_the_time_an_open_took_counts_building_the_model(qtbot, compute, monkeyp
 def test_jobs_never_wait_for_a_result_nobody_paints(qtbot, slow_unpainted, monkeypatch):
     """Only a forward waits for the last result to be on screen: a minimised window paints
     nothing, and training chunks or a module's weights must not wait for it."""
-    from inspector.gui import runner as runner_module
+    from inspector.gui.work import runner as runner_module
 
     monkeypatch.setattr(runner_module, "FRAME_TIMEOUT_S", 5.0)
     compute, results = slow_unpainted

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from inspector.core.engine import Engine
-from inspector.core.loading import bundled_lenet
-from inspector.core.losses import LossSpec
-from inspector.core.results import ForwardRequest
+from inspector.core.files.loading import bundled_lenet
+from inspector.core.forward.results import ForwardRequest
+from inspector.core.graph.losses import LossSpec
 from inspector.core.state import AppState
 from inspector.testing import SEVEN, polyline
 
@@ -19,7 +19,7 @@ def engine() -> Engine:
 
 
 def _seven() -> np.ndarray:
-    from inspector.core.brush import paint_segment
+    from inspector.core.model.brush import paint_segment
 
     drawing = np.zeros((32, 32), np.float32)
     points = [(x * 32, y * 32) for x, y in polyline(SEVEN)]
@@ -29,7 +29,7 @@ def _seven() -> np.ndarray:
 
 
 def test_activations_panel_shows_every_step(qtbot, engine):
-    from inspector.gui.activations_panel import ActivationsPanel
+    from inspector.gui.panels.activations import ActivationsPanel
 
     panel = ActivationsPanel()
     qtbot.addWidget(panel)
@@ -42,7 +42,7 @@ def test_activations_panel_shows_every_step(qtbot, engine):
 def test_activations_panel_colours_rows_when_they_come_into_sight(qtbot, engine):
     """The worker colours only the rows in sight (the panel says which); a row scrolled to
     is coloured when painted, at the bar's levels, exactly as the worker would have."""
-    from inspector.gui.activations_panel import ActivationsPanel
+    from inspector.gui.panels.activations import ActivationsPanel
 
     panel = ActivationsPanel()
     qtbot.addWidget(panel)
@@ -77,8 +77,8 @@ def test_activation_rows_cut_long_titles_and_centre_flat_images(qtbot):
     image sits in the middle of its row's height, as its title does, not at the top."""
     from PySide6.QtCore import QRectF
 
-    from inspector.core.heatmaps import activation_heatmap
-    from inspector.gui.heatmap_view import HeatmapRow
+    from inspector.core.forward.heatmaps import activation_heatmap
+    from inspector.gui.panels.heatmap_view import HeatmapRow
 
     row = HeatmapRow("k", strip=False)
     name = "12. transformer.h.0.attn.c_attn.some.long.path › view"
@@ -94,7 +94,7 @@ def test_activation_rows_cut_long_titles_and_centre_flat_images(qtbot):
 
 
 def test_prediction_panel_names_the_top_class(qtbot, engine):
-    from inspector.gui.prediction_panel import PredictionPanel
+    from inspector.gui.panels.prediction import PredictionPanel
 
     panel = PredictionPanel()
     qtbot.addWidget(panel)
@@ -111,7 +111,7 @@ def test_a_new_top_class_lays_nothing_out_again(qtbot):
     to recompute (0.7 ms of the GUI thread per frame when it did)."""
     from PySide6.QtCore import QEvent, QObject
 
-    from inspector.gui.prediction_panel import PredictionPanel
+    from inspector.gui.panels.prediction import PredictionPanel
 
     panel = PredictionPanel()
     qtbot.addWidget(panel)
@@ -141,7 +141,7 @@ def test_a_new_top_class_lays_nothing_out_again(qtbot):
 def test_a_new_top_k_tells_the_view_once_and_sizes_its_column(qtbot):
     """The top-k list changes most of its cells every frame: the view hears of it once (it
     sized the first column from every row at each cell's change), and still shows them all."""
-    from inspector.gui.prediction_panel import PredictionPanel
+    from inspector.gui.panels.prediction import PredictionPanel
 
     panel = PredictionPanel()
     qtbot.addWidget(panel)
@@ -167,7 +167,7 @@ def test_prediction_bars_are_painted_where_their_classes_are(qtbot):
     from PySide6.QtCore import QPointF
     from PySide6.QtGui import QColor
 
-    from inspector.gui.prediction_panel import BAR, TOP, PredictionPanel
+    from inspector.gui.panels.prediction import BAR, TOP, PredictionPanel
 
     panel = PredictionPanel()
     qtbot.addWidget(panel)
@@ -198,7 +198,7 @@ def test_prediction_bars_are_painted_where_their_classes_are(qtbot):
 
 
 def test_weights_panel_titles_each_parameter(qtbot, engine):
-    from inspector.gui.weights_panel import WeightsPanel
+    from inspector.gui.panels.weights import WeightsPanel
 
     panel = WeightsPanel()
     qtbot.addWidget(panel)
@@ -213,7 +213,7 @@ def test_weights_title_cuts_long_dotted_names_in_the_middle_to_its_width(qtbot):
     from PySide6.QtGui import QFont, QFontMetrics
     from PySide6.QtWidgets import QApplication
 
-    from inspector.gui.path_title import PathTitle
+    from inspector.gui.panels.path_title import PathTitle
 
     title = PathTitle()
     qtbot.addWidget(title)
@@ -250,7 +250,7 @@ def test_weights_panel_new_values_reuse_its_plots(qtbot):
     """Training refreshes the weights a few times a second: the same layout with new values
     swaps the images and histograms in place (rebuilding cost ~80 ms of the GUI thread); a
     different module builds new plots."""
-    from inspector.gui.weights_panel import WeightsPanel
+    from inspector.gui.panels.weights import WeightsPanel
 
     engine = Engine(bundled_lenet())
     panel = WeightsPanel()
@@ -274,7 +274,7 @@ def test_weights_panel_new_values_reuse_its_plots(qtbot):
 
 
 def test_graph_panel_steps_through_a_recorded_backward(qtbot, engine):
-    from inspector.gui.graph_panel import GraphPanel
+    from inspector.gui.graph.panel import GraphPanel
 
     panel = GraphPanel()
     qtbot.addWidget(panel)
@@ -290,7 +290,7 @@ def test_graph_panel_steps_through_a_recorded_backward(qtbot, engine):
 
 
 def test_loss_panel_and_the_state_follow_each_other(qtbot):
-    from inspector.gui.loss_panel import LossPanel
+    from inspector.gui.graph.loss import LossPanel
 
     state = AppState()
     panel = LossPanel(state)
@@ -305,8 +305,8 @@ def test_loss_panel_and_the_state_follow_each_other(qtbot):
 
 
 def test_canvas_panel_writes_the_drawing_to_the_state(qtbot):
-    from inspector.core.inputs import InputSpec
-    from inspector.gui.canvas_panel import CanvasPanel
+    from inspector.core.model.inputs import InputSpec
+    from inspector.gui.panels.canvas import CanvasPanel
     from inspector.testing import stroke
 
     state = AppState()
@@ -331,10 +331,10 @@ def test_skip_connections_are_stroked_curves_never_filled_shapes(qtbot, zoo_file
     from PySide6.QtGui import QPainterPath
     from PySide6.QtWidgets import QGraphicsPathItem
 
-    from inspector.core.collapse import lay_out
-    from inspector.core.loading import open_model
+    from inspector.core.files.loading import open_model
+    from inspector.core.graph.collapse import lay_out
     from inspector.gui.exports import export_graph
-    from inspector.gui.graph_view import NODE_ID, GraphScene
+    from inspector.gui.graph.view import NODE_ID, GraphScene
 
     opened = open_model(f"{zoo_files['nets']}:ResNetish")
     engine = Engine(opened)
@@ -371,10 +371,10 @@ def test_an_exported_svg_shows_what_the_view_shows(qtbot, engine, tmp_path):
     """Visited nodes, carried edges and the outlined current and linked nodes, as on screen."""
     from PySide6.QtGui import QColor
 
-    from inspector.core.collapse import lay_out
-    from inspector.core.graph_svg import CARRIED
+    from inspector.core.graph.collapse import lay_out
+    from inspector.core.graph.svg import CARRIED
     from inspector.gui.exports import export_graph
-    from inspector.gui.graph_view import CURRENT_PEN, LINKED_PEN, VISITED_FILL, GraphScene
+    from inspector.gui.graph.view import CURRENT_PEN, LINKED_PEN, VISITED_FILL, GraphScene
 
     record = engine.backward(ForwardRequest(1, _seven()), LossSpec("mse")).record
     view = lay_out(record.graph)
@@ -398,9 +398,9 @@ def test_an_exported_svg_shows_what_the_view_shows(qtbot, engine, tmp_path):
 def test_a_small_graph_opens_at_a_size_where_labels_read(qtbot, engine):
     """Fit shows a small graph (the LeNet's 26 nodes) big enough to read, from the loss down;
     a graph too big for that is fitted whole."""
-    from inspector.core.collapse import lay_out
-    from inspector.gui.graph_panel import GraphPanel
-    from inspector.gui.graph_view import LABEL_MIN_SCALE, READABLE_SCALE
+    from inspector.core.graph.collapse import lay_out
+    from inspector.gui.graph.panel import GraphPanel
+    from inspector.gui.graph.view import LABEL_MIN_SCALE, READABLE_SCALE
 
     panel = GraphPanel()
     qtbot.addWidget(panel)
@@ -426,7 +426,7 @@ def _tracked_panel(qtbot, latest: int):
     """A shown panel, its FrameTracker (the latest result ``latest``) and what it said."""
     from PySide6.QtWidgets import QWidget
 
-    from inspector.gui.frames import FrameTracker, PaintTracked
+    from inspector.gui.work.frames import FrameTracker, PaintTracked
 
     class Panel(PaintTracked, QWidget):
         pass

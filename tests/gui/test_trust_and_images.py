@@ -18,7 +18,7 @@ from tests import hostile
 
 
 def test_consent_is_remembered_per_file_and_content(tmp_path):
-    from inspector.gui import trust
+    from inspector.gui.session import trust
 
     marker = tmp_path / "marker"
     nets = hostile.model_file(tmp_path, marker)
@@ -52,9 +52,9 @@ def _png_header(path: Path, width: int, height: int) -> Path:
 
 @pytest.fixture
 def panel(qtbot):
-    from inspector.core.input_inference import infer_input_spec
-    from inspector.core.nets import Net
-    from inspector.gui.canvas_panel import CanvasPanel
+    from inspector.core.model.input_inference import infer_input_spec
+    from inspector.core.model.nets import Net
+    from inspector.gui.panels.canvas import CanvasPanel
 
     widget = CanvasPanel(AppState(), infer_input_spec(Net(), None, mnist=True))
     qtbot.addWidget(widget)
@@ -78,7 +78,7 @@ def test_huge_images_are_refused_from_the_header(panel, tmp_path):
 
 
 def test_images_are_decoded_off_the_gui_thread(panel, tmp_path, qtbot, monkeypatch):
-    import inspector.gui.image_loading as image_loading
+    import inspector.gui.panels.image_loading as image_loading
 
     path = tmp_path / "one.png"
     image = QImage(64, 64, QImage.Format.Format_RGB32)
@@ -105,7 +105,7 @@ def test_images_are_decoded_off_the_gui_thread(panel, tmp_path, qtbot, monkeypat
 
 
 def test_grey_image_maps_nan_to_black_and_infinities_to_the_ends(qapp):
-    from inspector.gui.array_image import grey_image
+    from inspector.gui.panels.array_image import grey_image
 
     values = np.array([[0.0, 0.5, 1.0, 2.0], [-1.0, np.nan, np.inf, -np.inf]], np.float32)
     image = grey_image(values)

@@ -1,0 +1,113 @@
+"""Which files would run code if a model were opened, in words, and whether the user agreed.
+
+A model the user opens themselves (``--model``, File > Open) is consent for its files. Anything
+else — a session from someone else, the model remembered from last time — is checked first:
+
+    risks = code_risks(spec, weights, trust)          # nothing is imported or unpickled
+    pending = not_consented(risks, consented)         # consented: set of (path, sha256)
+    if pending and not ask_user([r.text for r in pending]):   # default No
+        return                                         # nothing changed
+    consented |= consent_for(pending)
+
+``Risk.digest`` is the file's sha256 when it was checked, so a remembered file that has changed
+since is asked about again.
+
+What counts: a ``.py`` model always runs its code (and whatever it imports); a checkpoint that
+needs full unpickling, and a ``.pt2`` with pickled or executable parts, run code only if opened
+with ``trust`` (without it they are refused, so they are no risk). Built-in models,
+safetensors, TorchScript, clean ``.pt2`` files and ``weights_only``-loadable checkpoints run
+nothing and give no risk. A file that does not exist gives none either (opening it fails).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from inspector.core.files.checkpoints import ModelLoadError, needs_unpickling
+from inspector.core.files.pt2_scan import pt2_code_parts
+
+__all__ = ["Risk", "code_risks", "consent_for", "file_digest", "not_consented"]
+
+RUNS_PYTHON = "python"
+UNPICKLES = "pickle"
+PT2_CODE = "pt2"
+
+
+@dataclass(frozen=True)
+class Risk:
+    """One file that would run code: ``text`` says so in words, naming the absolute path."""
+
+    path: Path  # absolute
+    digest: str  # sha256 of the file when it was checked
+    kind: str  # "python", "pickle" or "pt2"
+    text: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """What a consent set holds for this file."""
+        return (str(self.path), self.digest)
+
+
+def file_digest(path: Path | str) -> str:
+    """The sha256 of the file at ``path``, in hex (read in 1 MiB blocks)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def code_risks(spec: str, weights: Path | str | None = None, trust: bool = False) -> list[Risk]:
+    """Each file that opening ``spec`` with ``weights`` (as ``loading.open_model(spec, weights,
+    trust)`` would) runs code from, in words. Nothing is imported, and nothing is unpickled
+    except by ``weights_only`` loads, which run no code."""
+    from inspector.core.files.loading import BUILTIN, _is_torchscript, python_spec
+
+    key = spec.strip()
+    risks: list[Risk] = []
+    if key.lower() in BUILTIN:
+        return risks  # built-ins load their weights with trust=False: never unpickled
+    python = python_spec(key)
+    if python is not None:
+        path = Path(python[0])
+        if path.is_file():
+            risks.append(_risk(path, RUNS_PYTHON, "runs the Python code in {}"))
+    else:
+        path = Path(key)
+        if path.is_file() and path.suffix != ".py":
+            if path.suffix == ".pt2":
+                if trust and _pt2_runs_code(path):
+                    risks.append(_risk(path, PT2_CODE, "{} has pickled parts (can run code)"))
+            elif not _is_torchscript(path) and trust and needs_unpickling(path):
+                risks.append(_risk(path, UNPICKLES, "unpickles {} (can run code)"))
+    if weights is not None:
+        wpath = Path(weights)
+        if wpath.is_file() and wpath.suffix != ".safetensors" and trust and needs_unpickling(wpath):
+            risks.append(_risk(wpath, UNPICKLES, "unpickles {} (can run code)"))
+    return risks
+
+
+def not_consented(risks: Iterable[Risk], consented: Iterable[tuple[str, str]]) -> list[Risk]:
+    """The risks whose (path, digest) is not in ``consented``: the ones to ask about."""
+    agreed = set(consented)
+    return [risk for risk in risks if risk.key not in agreed]
+
+
+def consent_for(risks: Iterable[Risk]) -> set[tuple[str, str]]:
+    """The (path, digest) pairs to add to a consent set once the user has said yes."""
+    return {risk.key for risk in risks}
+
+
+def _risk(path: Path, kind: str, template: str) -> Risk:
+    absolute = path.resolve()
+    return Risk(absolute, file_digest(absolute), kind, template.format(absolute))
+
+
+def _pt2_runs_code(path: Path) -> bool:
+    try:
+        return bool(pt2_code_parts(path))
+    except ModelLoadError:
+        return False  # not an archive: torch.export.load refuses it before running anything

@@ -1,0 +1,413 @@
+"""Session files: everything a user made, in one zip, written atomically (``core.io``).
+
+Members: ``session.json`` (what was open and how it was set up), ``drawing.npy`` (and
+``raw_input.npy`` for a random input), ``weights.safetensors`` (the weights as they are now,
+after any updates, every dtype and shape exactly). A session is self-contained: its weights are
+what is restored, so the weights file the model was first opened with is not needed again
+(``model_to_open`` and ``restore_weights``).
+
+Format versions:
+
+- 1: as above; the model path as typed; 0-d tensors stored as shape (1,); no bf16.
+- 2: weights stored exactly (0-d, bf16) and uncompressed; ``model_files`` holds each model
+  file's path absolute and relative to the session, resolved on load (relative to the session
+  if that file exists, else the absolute path, else as typed); ``pins``: the states pinned
+  for Compare — ``["A"]`` or none — each with its input and weights in ``pin_A_drawing.npy``,
+  ``pin_A_raw_input.npy`` (a random input) and ``pin_A_weights.safetensors``, its seed in
+  ``pin_seed``; ``comparing`` whether Compare was on. Files without them open unpinned;
+  optionally ``training`` (``core.training``'s snapshot: settings and counters in the JSON,
+  curves, gradient health, optimiser state, generator and order in ``training.safetensors``).
+  Files without it open as before; older readers ignore it.
+
+Reading validates every field and caps every member's size before anything is returned; a
+file from a newer version, or a damaged or oversized one, raises ``SessionError`` whose
+``str()`` is one sentence naming the file (and the field).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from inspector.core.files.io import atomic_write
+from inspector.core.files.session_checks import (
+    Invalid,
+    check_drawing,
+    check_raw,
+    check_settings,
+    is_int,
+    resolve,
+    resolve_spec,
+    show,
+    size_text,
+    spec_file,
+)
+from inspector.core.training.snapshot import TrainingSnapshot, check_snapshot
+
+FORMAT = "net-inspector-session"
+VERSION = 2
+
+# Limits checked against the zip directory before anything is decompressed. ZipExtFile never
+# returns more than a member's declared size, and reads are capped again, so a lying header
+# cannot make a member bigger either.
+MAX_JSON_BYTES = 1 << 20  # settings are a few hundred bytes
+MAX_DRAWING_BYTES = 64 << 10  # a 32×32 float32 .npy is 4,224 bytes
+MAX_RAW_INPUT_BYTES = 256 << 20  # a 1×3×4096×4096 float32 input; far above any canvas input
+# The weights: 4 GiB is a 1-billion-parameter fp32 model, beyond what this app can inspect
+# interactively (every forward is captured layer by layer on the machine's memory), while a
+# session that holds more is most likely not a session at all.
+MAX_WEIGHTS_BYTES = 4 << 30
+# Training: Adam keeps two tensors per weight, plus the curves and the epoch's order.
+MAX_TRAINING_BYTES = 2 * MAX_WEIGHTS_BYTES + (64 << 20)
+MAX_TOTAL_BYTES = (
+    2 * (MAX_DRAWING_BYTES + MAX_RAW_INPUT_BYTES + MAX_WEIGHTS_BYTES)
+    + MAX_JSON_BYTES
+    + MAX_TRAINING_BYTES
+)
+MAX_MEMBERS = 64
+# Weights (format 2) are stored uncompressed and random-looking data deflates by ~1.1×, so a
+# member that expands by more than this is a zip bomb, not a session. Small members (a mostly
+# empty drawing deflates 40×) are exempt: their size is capped anyway.
+MAX_RATIO = 100
+RATIO_EXEMPT_BYTES = 1 << 20
+
+_MEMBER_CAPS = {
+    "session.json": MAX_JSON_BYTES,
+    "drawing.npy": MAX_DRAWING_BYTES,
+    "raw_input.npy": MAX_RAW_INPUT_BYTES,
+    "weights.safetensors": MAX_WEIGHTS_BYTES,
+    "pin_A_drawing.npy": MAX_DRAWING_BYTES,  # Compare's A (see ``pins``)
+    "pin_A_raw_input.npy": MAX_RAW_INPUT_BYTES,
+    "pin_A_weights.safetensors": MAX_WEIGHTS_BYTES,
+    "training.safetensors": MAX_TRAINING_BYTES,
+}
+
+
+class SessionError(Exception):
+    """A session file that cannot be used; ``str()`` is one sentence naming the file."""
+
+
+Tensorish = torch.Tensor | np.ndarray
+
+
+@dataclass
+class SessionState:
+    model_spec: str = "lenet"
+    model_weights: str | None = None  # the file the weights were first loaded from
+    trust: bool = False
+    input_shape: tuple[int, ...] | None = None
+    device: str = "cpu"
+    selected_module: str | None = None
+    loss_kind: str = "mse"
+    target_class: int = 0
+    zero_grad: bool = True
+    learning_rate: float = 0.01
+    backward_step: int | None = None  # None: no backward pass shown; -1: shown, not stepped
+    output_index: int = 0
+    brush_radius: float = 1.4
+    drawing: np.ndarray = field(default_factory=lambda: np.zeros((32, 32), np.float32))
+    raw_input: np.ndarray | None = None
+    # Written from torch tensors or numpy arrays; read back as CPU torch tensors.
+    weights: dict[str, Tensorish] = field(default_factory=dict)
+    pins: list[str] = field(default_factory=list)  # format 2: ["A"] when A is pinned
+    training: TrainingSnapshot | None = None  # format 2, optional: the training so far
+    format_version: int = VERSION  # the format the file was read from
+    # Compare's A (when ``pins`` is ["A"]): its input, seed and weights; and whether Compare
+    # was on. Weights as ``weights`` are.
+    pin_drawing: np.ndarray | None = None
+    pin_raw_input: np.ndarray | None = None
+    pin_seed: int = 0
+    pin_weights: dict[str, Tensorish] = field(default_factory=dict)
+    comparing: bool = False
+
+    def settings(self) -> dict:
+        data = asdict(replace(self, weights={}, training=None, pin_weights={}))
+        for key in ("drawing", "raw_input", "weights", "format_version", "training"):
+            data.pop(key)
+        for key in ("pin_drawing", "pin_raw_input", "pin_weights"):
+            data.pop(key)
+        data["input_shape"] = list(self.input_shape) if self.input_shape else None
+        data["pins"] = list(self.pins)
+        return data
+
+
+@dataclass(frozen=True)
+class ModelToOpen:
+    """What ``loading.open_model`` needs to re-open a session's model. ``weights`` is None when
+    the session holds the weights (then apply them with ``restore_weights`` after opening)."""
+
+    spec: str
+    weights: str | None
+    trust: bool
+    input_shape: tuple[int, ...] | None
+
+
+def model_to_open(state: SessionState) -> ModelToOpen:
+    """How to open ``state``'s model: without its original weights file when the session holds
+    the weights (it always does when written by Net Inspector)."""
+    weights = None if state.weights else state.model_weights
+    return ModelToOpen(state.model_spec, weights, state.trust, state.input_shape)
+
+
+def restore_weights(
+    model: torch.nn.Module, state: SessionState, source: str = "the session"
+) -> None:
+    """Put the session's weights into ``model`` bit for bit, or raise ``ModelLoadError`` (naming
+    ``source`` and the keys) and change nothing if they do not fit it exactly."""
+    from inspector.core.files.checkpoints import apply_state_dict
+
+    tensors = {k: _as_tensor(v) for k, v in state.weights.items()}
+    apply_state_dict(model, tensors, source, scalars_saved_as_1d=state.format_version < 2)
+
+
+# -- writing ------------------------------------------------------------------------------------
+def save_session(path: Path, state: SessionState) -> None:
+    """Write ``state`` to ``path`` atomically: an interrupted save leaves the previous file as it
+    was. Raises ``ValueError`` (naming the field) for a state that would not read back."""
+    path = Path(path)
+    folder = path.resolve().parent
+    meta = {"format": FORMAT, "version": VERSION, **state.settings()}
+    meta["model_files"] = {
+        "spec": _file_record(spec_file(state.model_spec), folder),
+        "weights": _file_record(state.model_weights, folder),
+    }
+    try:
+        problem = lambda f, v, want: f"its {f} is {show(v)}, not {want}"  # noqa: E731
+        check_settings(meta, problem, SessionState())
+        drawing = check_drawing(state.drawing, "drawing")
+        raw = None if state.raw_input is None else check_raw(state.raw_input)
+        pinned = bool(state.pins)
+        if pinned and (state.pin_drawing is None or not state.pin_weights):
+            raise Invalid("its pin A has no drawing or no weights")
+        pin_drawing = check_drawing(state.pin_drawing, "pinned drawing") if pinned else None
+        pin_raw = (
+            check_raw(state.pin_raw_input) if pinned and state.pin_raw_input is not None else None
+        )
+    except Invalid as exc:
+        raise ValueError(f"cannot save {path.name}: {exc}") from None
+    training = state.training
+    meta["training"] = None if training is None else training.meta
+    try:
+        if training is not None:
+            check_snapshot(training.meta, training.arrays)
+    except ValueError as exc:
+        raise ValueError(f"cannot save {path.name}: {exc}") from None
+    text = json.dumps(meta, indent=1, allow_nan=False)
+    weights = _encode_weights(state.weights)
+    pin_weights = _encode_weights(state.pin_weights) if pinned else None
+    trained = None if training is None else _encode_weights(training.arrays)
+
+    def write(tmp: Path) -> None:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("session.json", text)
+            archive.writestr("drawing.npy", _npy(drawing))
+            if raw is not None:
+                archive.writestr("raw_input.npy", _npy(raw))
+            archive.writestr("weights.safetensors", weights, compress_type=zipfile.ZIP_STORED)
+            if pinned:
+                archive.writestr("pin_A_drawing.npy", _npy(pin_drawing))
+                if pin_raw is not None:
+                    archive.writestr("pin_A_raw_input.npy", _npy(pin_raw))
+                stored = zipfile.ZIP_STORED
+                archive.writestr("pin_A_weights.safetensors", pin_weights, compress_type=stored)
+            if trained is not None:
+                archive.writestr(
+                    "training.safetensors", trained, compress_type=zipfile.ZIP_DEFLATED
+                )
+
+    atomic_write(path, write)
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, np.require(array, requirements="C"), allow_pickle=False)  # keeps 0-d
+    return buffer.getvalue()
+
+
+def _encode_weights(weights: dict[str, Tensorish]) -> bytes:
+    """safetensors bytes, every dtype and shape as it is (0-d stays 0-d, bf16 stays bf16)."""
+    arrays: dict[str, np.ndarray] = {}
+    tensors: dict[str, torch.Tensor] = {}
+    for name, value in weights.items():
+        if not isinstance(name, str):
+            raise ValueError(f"weight names must be strings, not {type(name).__name__}")
+        tensor = _as_tensor(value).detach().to("cpu")
+        # A copy per tensor: safetensors refuses tensors sharing storage (tied weights).
+        tensors[name] = tensor.clone().contiguous()
+        try:
+            arrays[name] = np.require(tensor.numpy(), requirements="C")
+        except TypeError:  # bf16, fp8: numpy has no such dtype
+            arrays = {}
+    if arrays and len(arrays) == len(tensors):
+        from safetensors.numpy import save
+    else:
+        from safetensors.torch import save
+
+        arrays = tensors
+    return save(arrays)
+
+
+def _as_tensor(value: Tensorish) -> torch.Tensor:
+    if isinstance(value, torch.Tensor):
+        return value
+    array = np.asarray(value)
+    return torch.from_numpy(np.require(array, requirements=["C", "W"]).copy())
+
+
+def _file_record(typed: str | None, folder: Path) -> dict | None:
+    if typed is None:
+        return None
+    absolute = Path(typed).expanduser().absolute()
+    with_links = Path(os.path.normpath(absolute))
+    try:
+        relative = os.path.relpath(with_links, folder)
+    except ValueError:  # another drive (Windows)
+        relative = None
+    return {"absolute": str(with_links), "relative": relative}
+
+
+# -- reading ------------------------------------------------------------------------------------
+def load_session(path: Path) -> SessionState:
+    """Read and validate a session file completely; nothing is applied by this. Model paths come
+    back resolved (see the module's docstring); weights as CPU torch tensors."""
+    from safetensors.torch import load as load_tensors
+
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = _checked_members(archive, path)
+            if "session.json" not in infos:
+                raise SessionError(f"{path.name} is not a Net Inspector session")
+            meta = json.loads(_read(archive, infos["session.json"]))
+            if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+                raise SessionError(f"{path.name} is not a Net Inspector session")
+            version = meta.get("version")
+            if not is_int(version) or version < 1:
+                raise SessionError(f"{path.name} is damaged: its version is {show(version)}")
+            if version > VERSION:
+                raise SessionError(
+                    f"{path.name} was saved by a newer Net Inspector (session format "
+                    f"{version}; this one reads up to {VERSION}): update to open it"
+                )
+            for name in ("drawing.npy", "weights.safetensors"):
+                if name not in infos:
+                    raise SessionError(f"{path.name} is damaged: it has no {name}")
+            drawing = np.load(io.BytesIO(_read(archive, infos["drawing.npy"])), allow_pickle=False)
+            raw = (
+                np.load(io.BytesIO(_read(archive, infos["raw_input.npy"])), allow_pickle=False)
+                if "raw_input.npy" in infos
+                else None
+            )
+            weights = load_tensors(_read(archive, infos["weights.safetensors"]))
+            pin = _read_pin(archive, infos, meta, path, load_tensors)
+            trained = meta.get("training")
+            if trained is not None:
+                if "training.safetensors" not in infos:
+                    raise SessionError(f"{path.name} is damaged: it has no training.safetensors")
+                arrays = load_tensors(_read(archive, infos["training.safetensors"]))
+                try:
+                    trained = check_snapshot(trained, arrays)
+                except ValueError as exc:
+                    raise SessionError(f"{path.name} is damaged: {exc}") from None
+    except SessionError:
+        raise
+    except FileNotFoundError:
+        raise SessionError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise SessionError(f"{path} is a folder, not a session file") from None
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, RuntimeError) as exc:
+        raise SessionError(f"{path.name} is damaged and cannot be opened ({exc})") from exc
+
+    def problem(name: str, value: Any, want: str) -> str:
+        return f"{path.name} is damaged: its {name} is {show(value)}, not {want}"
+
+    try:
+        settings = check_settings(meta, problem, SessionState())
+    except Invalid as exc:
+        raise SessionError(str(exc)) from None
+    try:
+        drawing = check_drawing(drawing, "drawing")
+        raw = None if raw is None else check_raw(raw)
+    except Invalid as exc:
+        raise SessionError(f"{path.name} is damaged: {exc}") from None
+    folder = path.resolve().parent
+    files = meta.get("model_files") if version >= 2 else None
+    files = files if isinstance(files, dict) else {}
+    settings["model_spec"] = resolve_spec(settings["model_spec"], files.get("spec"), folder)
+    if settings["model_weights"] is not None:
+        settings["model_weights"] = resolve(settings["model_weights"], files.get("weights"), folder)
+    return SessionState(
+        **settings,
+        drawing=drawing,
+        raw_input=raw,
+        weights=dict(weights),
+        training=trained,
+        format_version=version,
+        **pin,
+    )
+
+
+def _read_pin(archive: zipfile.ZipFile, infos: dict, meta: dict, path: Path, load) -> dict:
+    """Compare's A, if the session pinned one: its members must all be there and sound."""
+    if meta.get("pins") != ["A"]:
+        return {}
+    for name in ("pin_A_drawing.npy", "pin_A_weights.safetensors"):
+        if name not in infos:
+            raise SessionError(f"{path.name} is damaged: it pins A but has no {name}")
+    drawing = np.load(io.BytesIO(_read(archive, infos["pin_A_drawing.npy"])), allow_pickle=False)
+    raw = None
+    if "pin_A_raw_input.npy" in infos:
+        raw = np.load(io.BytesIO(_read(archive, infos["pin_A_raw_input.npy"])), allow_pickle=False)
+    try:
+        drawing = check_drawing(drawing, "pinned drawing")
+        raw = None if raw is None else check_raw(raw)
+    except Invalid as exc:
+        raise SessionError(f"{path.name} is damaged: {exc}") from None
+    weights = load(_read(archive, infos["pin_A_weights.safetensors"]))
+    return {"pin_drawing": drawing, "pin_raw_input": raw, "pin_weights": dict(weights)}
+
+
+def _checked_members(archive: zipfile.ZipFile, path: Path) -> dict[str, zipfile.ZipInfo]:
+    infos = archive.infolist()
+    if len(infos) > MAX_MEMBERS:
+        raise SessionError(f"{path.name} is not a session: it has {len(infos)} members")
+    known = {info.filename: info for info in infos if info.filename in _MEMBER_CAPS}
+    total = 0
+    for name, info in known.items():
+        cap = _MEMBER_CAPS[name]
+        if info.file_size > cap:
+            raise SessionError(
+                f"{path.name} is refused: its {name} would expand to {size_text(info.file_size)}, "
+                f"over the {size_text(cap)} a session may hold"
+            )
+        if info.file_size > RATIO_EXEMPT_BYTES and info.file_size > MAX_RATIO * max(
+            info.compress_size, 1
+        ):
+            raise SessionError(
+                f"{path.name} is refused: its {name} would expand from "
+                f"{size_text(info.compress_size)} to {size_text(info.file_size)} (a zip bomb)"
+            )
+        total += info.file_size
+    if total > MAX_TOTAL_BYTES:
+        raise SessionError(f"{path.name} is refused: it would expand to {size_text(total)}")
+    return known
+
+
+def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    cap = _MEMBER_CAPS[info.filename]
+    with archive.open(info) as member:
+        data = member.read(min(info.file_size, cap) + 1)
+    if len(data) > min(info.file_size, cap):
+        raise ValueError(f"{info.filename} is longer than its header says")
+    return data
+
+
+# -- validation ---------------------------------------------------------------------------------

@@ -1,0 +1,351 @@
+"""What survives the app, all derived from the one ``AppState``: session files, the settings
+remembered between runs (QSettings), and the drawing autosave.
+
+Saving a session asks the worker for the weights as they are now, then writes one file
+atomically. Opening one reads and validates it completely first, asks before running any code
+it names (``gui.trust``), then re-opens its model with the session's weights put in before it
+replaces the current one, and applies the rest to the state, which the panels follow. The
+"last model" remembered in QSettings is only ever one whose code the user agreed to run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSettings, Qt, Signal, Slot
+from PySide6.QtWidgets import QFileDialog
+
+from inspector.core.files.loading import python_spec
+from inspector.core.files.session import (
+    SessionError,
+    SessionState,
+    load_session,
+    model_to_open,
+    restore_weights,
+    save_session,
+)
+from inspector.core.state import AppState, ModelRef
+from inspector.gui.session import trust
+from inspector.gui.session.autosave import Autosave
+from inspector.logs import LOG
+
+
+def _absolute_spec(spec: str) -> str:
+    """``nets.py:Name`` → ``/home/me/nets.py:Name``, so the next start finds it from anywhere."""
+    python = python_spec(spec)
+    if python is not None and Path(python[0]).exists():
+        return f"{Path(python[0]).resolve()}:{python[1]}"
+    return str(Path(spec).resolve()) if Path(spec).exists() else spec
+
+
+def session_model(saved: SessionState) -> ModelRef:
+    """How a session's model is opened: without its original weights file when the session
+    holds the weights (``core.session_file.model_to_open``)."""
+    target = model_to_open(saved)
+    return ModelRef(target.spec, target.weights, target.input_shape, target.trust)
+
+
+def session_state(
+    state: AppState, weights: dict, pin_weights: dict | None = None, training=None
+) -> SessionState:
+    """The session file's contents: the live state and the weights as they are now, Compare's
+    A with ``pin_weights`` (its weights) when one is pinned, and the training so far
+    (``core.training.TrainingSnapshot``, or None)."""
+    pin = state.pin if pin_weights else None
+    return SessionState(
+        model_spec=state.model.spec,
+        model_weights=state.model.weights,
+        trust=state.model.trust,
+        input_shape=state.model.input_shape,
+        device=state.device,
+        selected_module=state.selected_module,
+        loss_kind=state.loss_kind,
+        target_class=state.target_class,
+        zero_grad=state.zero_grad,
+        learning_rate=state.learning_rate,
+        backward_step=state.backward_step,
+        output_index=state.output_index,
+        brush_radius=state.brush_radius,
+        drawing=state.drawing.copy(),
+        raw_input=None if state.raw_input is None else state.raw_input.copy(),
+        weights=weights,
+        pins=["A"] if pin is not None else [],
+        pin_drawing=None if pin is None else pin.drawing.copy(),
+        pin_raw_input=None if pin is None or pin.raw_input is None else pin.raw_input.copy(),
+        pin_seed=0 if pin is None else pin.seed,
+        pin_weights=dict(pin_weights or {}),
+        comparing=state.comparing and pin is not None,
+        training=training,
+    )
+
+
+# QSettings key -> (state field, how to read the stored text back)
+REMEMBERED = {
+    "canvas/brush": ("brush_radius", float),
+    "loss/kind": ("loss_kind", str),
+    "loss/class": ("target_class", int),
+    "loss/zero_grad": ("zero_grad", lambda v: str(v).lower() == "true"),
+    "loss/lr": ("learning_rate", float),
+    "train/optimizer": ("train_optimizer", str),
+    "train/lr": ("train_lr", float),
+    "train/batch": ("train_batch", int),
+    "train/epochs": ("train_epochs", int),
+    "train/augment": ("train_augment", lambda v: str(v).lower() == "true"),
+    "train/data": ("train_data", str),
+}
+
+
+class Persistence(QObject):
+    sessionSaved = Signal(str)
+    sessionRestored = Signal(str)
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.window = window
+        self.state: AppState = window.state
+        self._saving_to: Path | None = None
+        self._training = None  # the training snapshot of the session being saved
+        self._restoring: SessionState | None = None  # armed: applied once its model opens
+        self._restore_token: int | None = None  # the open request the restore waits for
+        self._restore_path = ""
+        self.consent_box = None  # the last consent question asked
+        self.restored_layout = False  # the window's own layout from last time was put back
+        window.compute.stateReady.connect(self._write_session)
+        self._pin_weights: dict | None = None  # A's, asked for just before the weights
+        window.compute.pinWeightsReady.connect(self._take_pin_weights)
+        # Queued: the window must have taken in the new model / graph before we build on it.
+        queued = Qt.ConnectionType.QueuedConnection
+        window.compute.modelLoaded.connect(self._continue_restore, queued)
+        window.compute.loadFailed.connect(self._abandon_restore)
+        window.compute.workCancelled.connect(self._on_cancelled)
+        window.compute.backwardReady.connect(self._finish_restore, queued)
+        self.autosave = Autosave(window)
+
+    # -- session files --------------------------------------------------------------------
+    @Slot()
+    def choose_session_to_save(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(  # asks before overwriting
+            self.window, "Save session", "session.netinspector",
+            "Net Inspector session (*.netinspector)",
+        )  # fmt: skip
+        if path:
+            self.save_session(Path(path))
+
+    @Slot()
+    def choose_session_to_open(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self.window, "Open session", "",
+            "Net Inspector session (*.netinspector);;All files (*)",
+        )  # fmt: skip
+        if path:
+            self.open_session(Path(path))
+
+    def save_session(self, path: Path) -> None:
+        """Ask the worker for the weights; the file is written when they arrive."""
+        self._saving_to = Path(path)
+        self._pin_weights = None
+        if self.state.pin is not None:  # answered before the weights: one queue, in order
+            self.window.compute.request_pin_weights()
+        self._training = None  # the training so far: asked first, so it arrives first
+        self.window.training.request_snapshot(self._keep_training)
+        self.window.compute.request_weights()
+
+    def _keep_training(self, snapshot) -> None:
+        self._training = snapshot
+
+    @Slot(object)
+    def _take_pin_weights(self, weights: dict | None) -> None:
+        self._pin_weights = weights
+
+    @Slot(object)
+    def _write_session(self, weights: dict) -> None:
+        path, self._saving_to = self._saving_to, None
+        if path is None:
+            return
+        try:
+            save_session(
+                path, session_state(self.state, weights, self._pin_weights, self._training)
+            )
+        except (OSError, ValueError) as exc:  # ValueError: a state that would not read back
+            self.window.show_message(f"Could not save {path.name}: {exc}", warning=True)
+            return
+        LOG.info("saved session %s", path)
+        self.window.show_message(f"Saved the session to {path}.")
+        self.sessionSaved.emit(str(path))
+
+    def open_session(self, path: Path, trusted: bool = False) -> bool:
+        """Read and check ``path`` completely; if it is sound, and the user agrees to run the
+        code it names (asked without blocking, default No; ``trusted``: agreed already),
+        re-open its model with the session's weights, then restore everything else in it.
+        False if it is refused at once; nothing is changed then, nor when the user says No
+        or the model does not open."""
+        path = Path(path)
+        self._drop_restore()
+        try:
+            saved = load_session(path)
+            ref = session_model(saved)
+            pending = [] if trusted else trust.to_ask(ref)
+        except SessionError as exc:
+            return self._refuse(f"{exc}.")
+        except OSError as exc:
+            return self._refuse(f"Could not read a file {path.name} names: {exc}.")
+        if not pending:
+            self._start_restore(path, saved, ref)
+            return True
+        self.consent_box = trust.ask(
+            self.window,
+            pending,
+            f"Opening the session {path.name}",
+            lambda: self._start_restore(path, saved, ref),
+            lambda: self._refuse(f"Did not open the session {path.name}."),
+        )
+        return True
+
+    def apply_session(self, path: Path, saved: SessionState) -> None:
+        """Restore all but the model of ``saved`` (already opened with its weights, as the
+        command line does before the window exists)."""
+        self._drop_restore()
+        self._restoring, self._restore_path = saved, str(path)
+        self._apply(saved)
+
+    def _refuse(self, sentence: str) -> bool:
+        self.window.last_error = sentence
+        self.window.show_message(f"{sentence} Nothing was changed.", warning=True)
+        return False
+
+    def _start_restore(self, path: Path, saved: SessionState, ref: ModelRef) -> None:
+        def prepare(model) -> None:  # on the new model, before it replaces the current one
+            restore_weights(model, saved, path.name)
+
+        self._restoring, self._restore_path = saved, str(path)
+        self._restore_token = self.window.open_model(ref, prepare if saved.weights else None)
+
+    def _drop_restore(self) -> None:
+        self._restoring = None
+        self._restore_token = None
+
+    @Slot(str, str)
+    def _abandon_restore(self, *_: str) -> None:
+        """The session's model did not open: nothing of it is applied, now or later."""
+        self._drop_restore()
+
+    @Slot(str)
+    def _on_cancelled(self, kind: str) -> None:
+        if kind == "open":
+            self._drop_restore()
+
+    @Slot(object)
+    def _continue_restore(self, loaded) -> None:
+        saved, token = self._restoring, self._restore_token
+        if saved is None or token is None:
+            return
+        if loaded.token != token or not self.window.compute.is_current("open", token):
+            self._drop_restore()  # cancelled, or another model was asked for since
+            return
+        self._apply(saved)
+
+    def _apply(self, saved: SessionState) -> None:
+        w = self.window
+        self.state.update(
+            output_index=saved.output_index,
+            brush_radius=saved.brush_radius,
+            loss_kind=saved.loss_kind,
+            target_class=saved.target_class,
+            zero_grad=saved.zero_grad,
+            learning_rate=saved.learning_rate,
+        )
+        w.canvas_panel.restore(saved.drawing, saved.raw_input)
+        w.training.restore(saved.training)
+        if saved.selected_module is not None:
+            self.state.selected_module = saved.selected_module
+        if saved.device != w.compute.device and w.device_combo.findText(saved.device) >= 0:
+            w.device_combo.setCurrentText(saved.device)
+        w.comparer.restore(saved)
+        if saved.backward_step is None:
+            self._done()
+        else:
+            w.run_backward()
+
+    @Slot(object)
+    def _finish_restore(self, _result) -> None:
+        saved = self._restoring
+        if saved is None or saved.backward_step is None:
+            return
+        graph = self.window.graph
+        while graph.stepper.k < saved.backward_step and graph.step():
+            pass
+        self._done()
+
+    def _done(self) -> None:
+        path = self._restore_path
+        self._drop_restore()
+        # After a backward the training's restore has answered: its note (a data folder
+        # missing here) must not be replaced. Without one, the note comes after this.
+        note = self.window.training.restore_note
+        text = f"Opened the session {Path(path).name}."
+        self.window.show_message(f"{text} {note}" if note else text, warning=bool(note))
+        self.sessionRestored.emit(path)
+
+    def closing(self) -> None:
+        """A clean exit: the autosave is no longer needed, the window's layout is."""
+        self.autosave.closing()
+        self.save_settings()
+
+    # -- QSettings: how the window looked and what was open -------------------------------
+    def save_settings(self) -> None:
+        w, state = self.window, self.state
+        s = QSettings()
+        s.setValue("window/geometry", w.saveGeometry())
+        s.setValue("window/state", w.saveState())
+        for key, (name, _) in REMEMBERED.items():
+            s.setValue(key, getattr(state, name))
+        s.setValue("device", state.device)
+        model = state.model
+        try:
+            agreed = not trust.to_ask(model)
+        except OSError:
+            agreed = False
+        if not agreed:  # never remember a model whose code the user has not agreed to run
+            for key in ("model/spec", "model/weights", "model/trust", "model/input_shape"):
+                s.remove(key)
+            return
+        s.setValue("model/spec", _absolute_spec(model.spec))
+        s.setValue("model/weights", _absolute_spec(model.weights) if model.weights else "")
+        s.setValue("model/trust", model.trust)
+        s.setValue("model/input_shape", ",".join(map(str, model.input_shape or ())))
+        s.setValue("model/input_dtype", model.input_dtype or "")
+
+    def restore_settings(self) -> None:
+        w = self.window
+        s = QSettings()
+        if s.contains("window/geometry"):
+            w.restoreState(s.value("window/state"))  # docks first: they may resize the window
+            w.restoreGeometry(s.value("window/geometry"))
+            self.restored_layout = True
+        changes = {}
+        for key, (name, read) in REMEMBERED.items():
+            if s.contains(key):
+                try:
+                    changes[name] = read(s.value(key))
+                except (TypeError, ValueError):
+                    LOG.warning("ignoring the unreadable setting %s", key)
+        self.state.update(**changes)
+
+    @staticmethod
+    def last_model() -> ModelRef | None:
+        s = QSettings()
+        spec = s.value("model/spec", "")
+        if not spec:
+            return None
+        shape = s.value("model/input_shape", "")
+        return ModelRef(
+            spec,
+            s.value("model/weights", "") or None,
+            tuple(int(v) for v in shape.split(",")) if shape else None,
+            str(s.value("model/trust", "false")).lower() == "true",
+            str(s.value("model/input_dtype", "")) or None,
+        )
+
+    @staticmethod
+    def last_device() -> str:
+        return str(QSettings().value("device", "cpu"))

@@ -1,0 +1,263 @@
+"""The GUI thread's handle on the engine: typed requests in, typed signals out.
+
+Each method wraps one engine operation in a ``Job`` for the runner; results come back here on
+the GUI thread, where stale ones are dropped (an older forward, a superseded selection or
+backward, a cancelled open) before the signal carrying the result goes out.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal, Slot
+from torch import nn
+
+from inspector.core.engine import Engine
+from inspector.core.files.loading import OpenedModel, open_model
+from inspector.core.forward.results import ForwardRequest, ForwardResult
+from inspector.core.graph.losses import LossSpec
+from inspector.gui.work.runner import Job, Runner
+
+
+class Compute(QObject):
+    """Owns the runner thread. Panels connect to its signals and never see the model."""
+
+    forwardReady = Signal(object)  # ForwardResult, never older than one already delivered
+    parametersReady = Signal(object)  # ParametersResult for the latest selection only
+    deviceChanged = Signal(object)  # DeviceResult
+    backwardReady = Signal(object)  # BackwardResult of the latest Backward press only
+    weightsUpdated = Signal(object)  # UpdateResult
+    savedValueReady = Signal(object)  # SavedValueResult
+    viewReady = Signal(object)  # LaidOutView of the graph, re-collapsed on request
+    modelLoaded = Signal(object)  # ModelLoaded, for the latest Open only
+    workCancelled = Signal(str)  # the kind of job the user stopped
+    stateReady = Signal(object)  # the current weights: CPU tensors, each in its own dtype
+    loadFailed = Signal(str, str)  # one sentence, details; the previous model stays
+    failed = Signal(str, str)  # one sentence, details
+    pinChanged = Signal(object)  # core.compare.PinResult: what is pinned as A now
+    pinWeightsReady = Signal(object)  # A's weights (CPU tensors), or None: for a session file
+    comparingChanged = Signal(bool)  # the engine compares (or not) from its next result on
+
+    def __init__(self, opened: OpenedModel, device: str = "cpu", parent: QObject | None = None):
+        super().__init__(parent)
+        self._ids = itertools.count(1)
+        self.latest_request_id = 0
+        self.shown_request_id = 0
+        self._latest: dict[str, int] = {}  # kind -> id of the request whose answer counts
+        self._jobs: dict[str, Job] = {}  # kind -> the latest job of that kind
+        self.device = device
+        self.runner = Runner(Engine(opened, device))
+        self.runner.forwardReady.connect(self._on_forward)
+        self.runner.jobDone.connect(self._on_done)
+        self.runner.jobFailed.connect(self._on_failed)
+        self.runner.jobCancelled.connect(self._on_cancelled)
+        self.runner.start()
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def _call(self, kind: str, what: str, run, done=None, **options) -> int:
+        """Queue ``run(engine, cancel)``; ``done(result)`` gets the answer if still wanted."""
+        ident = next(self._ids)
+        self._latest[kind] = ident
+
+        def deliver(result, kind=kind, ident=ident) -> None:
+            # A superseded answer is dropped, except a model switched to: the panels must
+            # show the model the engine has.
+            if done is not None and (self._latest.get(kind) == ident or kind == "open"):
+                done(result)
+
+        job = Job(kind, what, run, deliver, **options)
+        self._jobs[kind] = job
+        self.runner.call(job)
+        return ident
+
+    @Slot(object)
+    def _on_done(self, job: Job) -> None:
+        if job.done is not None:
+            job.done(job.result)
+
+    @Slot(object, str, str)
+    def _on_failed(self, job: Job, message: str, details: str) -> None:
+        if job.kind == "open":
+            if self._latest.get("open") is not None:
+                self._latest.pop("open")
+                self.loadFailed.emit(message, details)
+            return
+        self.failed.emit(message, details)
+
+    @Slot(object)
+    def _on_cancelled(self, job: Job) -> None:
+        self.workCancelled.emit(job.kind)
+
+    # -- input ------------------------------------------------------------------------------
+    def request(
+        self, drawing: np.ndarray, raw_input: np.ndarray | None = None, seed: int = 0
+    ) -> ForwardRequest:
+        """A frozen snapshot of the input with a new, rising id."""
+        raw = None if raw_input is None else np.array(raw_input, copy=True)
+        return ForwardRequest(next(self._ids), np.array(drawing, np.float32), raw, seed)
+
+    def submit(
+        self, drawing: np.ndarray, raw_input: np.ndarray | None = None, seed: int = 0
+    ) -> int:
+        """Snapshot the input and hand it to the worker; returns the request id."""
+        request = self.request(drawing, raw_input, seed)
+        self.runner.submit(request)
+        self.latest_request_id = request.request_id
+        return request.request_id
+
+    def configure(self, **changes) -> None:
+        """Input, output index, focused module, channel page for the following forwards."""
+        self.runner.call(Job("configure", "Changing the forward settings", _configure(changes)))
+
+    def frame_shown(self) -> None:
+        """Every visible panel shows the latest result: let the worker compute the next."""
+        self.runner.frame_shown()
+
+    @Slot(object)
+    def _on_forward(self, result: ForwardResult) -> None:
+        if result.request_id < self.shown_request_id:
+            return  # an older result arriving late must not replace a newer one
+        self.shown_request_id = result.request_id
+        self.forwardReady.emit(result)
+
+    # -- operations -------------------------------------------------------------------------
+    def run_backward(self, request: ForwardRequest, loss: LossSpec, zero_grad: bool) -> int:
+        """Forward ``request`` with grad, then backward with every node hooked."""
+        return self._call(
+            "backward",
+            "The backward pass",
+            lambda e, cancel: e.backward(request, loss, zero_grad, cancel),
+            self.backwardReady.emit,
+        )
+
+    def lay_out(self, record, collapsed: frozenset[str], saved: bool) -> int:
+        """Collapse and lay out a recorded graph again (off the GUI thread)."""
+        from inspector.core.graph.collapse import lay_out
+
+        return self._call(
+            "view",
+            "Laying out the graph",
+            lambda e, c: lay_out(record.graph, collapsed, saved),
+            self.viewReady.emit,
+            latest_only=True,
+        )
+
+    def update_weights(self, lr: float) -> None:
+        self._call("update", "Updating the weights", lambda e, c: e.update(lr), self._updated)
+
+    def reset_weights(self) -> None:
+        self._call("reset", "Resetting the weights", lambda e, c: e.reset(), self._updated)
+
+    def set_weights(self, state: dict) -> None:
+        """Replace every weight (a saved session's); refused unless it fits exactly."""
+        self._call(
+            "restore", "Restoring the weights", lambda e, c: e.load_weights(state), self._updated
+        )
+
+    def request_weights(self) -> None:
+        self._call("weights", "Reading the weights", lambda e, c: e.weights(), self.stateReady.emit)
+
+    def select_module(self, path: str) -> None:
+        self._call(
+            "parameters",
+            "Reading parameters",
+            lambda e, c: e.parameters(path),
+            self.parametersReady.emit,
+            latest_only=True,
+        )
+
+    def request_saved_value(self, node: int, name: str) -> None:
+        self._call(
+            "saved",
+            "Reading a saved tensor",
+            lambda e, c: e.saved_value(node, name),
+            self.savedValueReady.emit,
+            latest_only=True,
+        )
+
+    def set_device(self, device: str) -> None:
+        self._call("device", "Moving the model", lambda e, c: e.set_device(device), self._moved)
+
+    def open_model(
+        self,
+        spec: str,
+        weights: str | None = None,
+        trust: bool = False,
+        input_shape=None,
+        input_dtype: str | None = None,
+        prepare: Callable[[nn.Module], None] | None = None,
+    ) -> int:
+        """Open a model on the worker: built in a side thread that Cancel can leave behind,
+        switched to only once it runs on its input. ``prepare(model)`` (e.g. putting a
+        session's weights in) runs on the new model first; if it raises, the open fails and
+        the previous model stays."""
+
+        def build(engine: Engine, cancel) -> tuple[OpenedModel, tuple[str, ...], float]:
+            started = time.perf_counter()
+            opened = open_model(spec, weights, trust, input_shape, input_dtype)
+            if prepare is not None:
+                prepare(opened.model)
+            return opened, engine.check_runs(opened, opened.model.to(engine.device)), started
+
+        def adopt(engine: Engine, built: tuple[OpenedModel, tuple[str, ...], float]):
+            opened, names, started = built  # it ran once already: no second forward
+            return engine.open(spec, opened=opened, token=token, names=names, started=started)
+
+        token = self._call(
+            "open", "Opening the model", build, self.modelLoaded.emit, then=adopt, abandonable=True
+        )
+        return token
+
+    def is_current(self, kind: str, ident: int) -> bool:
+        """Whether ``ident`` is the latest request of ``kind`` still wanted (not cancelled,
+        failed or superseded)."""
+        return self._latest.get(kind) == ident
+
+    def cancel_load(self) -> None:
+        """The user gave up waiting: the model being opened is dropped, now or when ready."""
+        self._latest.pop("open", None)
+        job = self._jobs.get("open")
+        if job is not None:
+            job.cancelled.set()
+
+    def cancel_work(self) -> None:
+        """Stop the backward pass in progress (at its next node); the model is left as it was."""
+        self.runner.cancel()
+
+    def shutdown(self) -> bool:
+        """Stop the worker; False if it was left behind busy (the app need not wait for it)."""
+        return not self.runner.isRunning() or self.runner.stop()
+
+    # -- answers that update what the proxy knows ------------------------------------------------
+    def _updated(self, result) -> None:
+        self.weightsUpdated.emit(result)
+
+    def _moved(self, result) -> None:
+        self.device = result.device
+        self.deviceChanged.emit(result)
+
+    # -- compare: A (pinned) against B (now), issue 13 -----------------------------------------
+    def pin(self, request: ForwardRequest, weights: dict | None = None) -> None:
+        """Pin ``request`` and the weights as they are now (or ``weights``: a session's A) as A;
+        the worker keeps its own copy of them."""
+        run = lambda e, c: e.pin(request, weights)  # noqa: E731
+        self._call("pin", "Pinning A", run, self.pinChanged.emit)
+
+    def unpin(self) -> None:
+        self._call("pin", "Unpinning A", lambda e, c: e.unpin(), self.pinChanged.emit)
+
+    def set_comparing(self, on: bool) -> None:
+        """Forwards, backwards and parameters come with their comparison against A while on."""
+        run = lambda e, c: e.set_comparing(on)  # noqa: E731
+        self._call("comparing", "Switching Compare", run, self.comparingChanged.emit)
+
+    def request_pin_weights(self) -> None:
+        run = lambda e, c: e.pinned_weights()  # noqa: E731
+        self._call("pin weights", "Reading A's weights", run, self.pinWeightsReady.emit)
+
+
+def _configure(changes: dict):
+    return lambda engine, cancel: engine.configure(**changes)
