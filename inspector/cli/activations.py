@@ -30,6 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--compare-weights", type=Path, help="B: the same input through these weights"
     )
+    parser.add_argument(
+        "--attention",
+        action="store_true",
+        help="also attn/<module>: each attention layer's probabilities [B, H, Q, K], in order",
+    )
     return parser
 
 
@@ -70,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     from inspector.core.engine import check_runs
     from inspector.core.files.io import atomic_write
     from inspector.core.files.loading import open_model
+    from inspector.core.forward.attention import attention_arrays, watching
     from inspector.core.forward.export import activation_arrays, forward_steps
     from inspector.core.model.inputs import to_tensor
 
@@ -79,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         model = opened.model.to(device)
         check_runs(opened, model, device)  # one sentence if the forward fails
         x_a = _network_input(opened, args.image, args.random)
-        steps_a = forward_steps(model, to_tensor(x_a, opened.input, device))
+        with watching(model, args.attention) as watch_a:
+            steps_a = forward_steps(model, to_tensor(x_a, opened.input, device))
         x_b = steps_b = None
         if args.compare_image is not None or args.compare_weights is not None:
             x_b = x_a
@@ -95,8 +102,13 @@ def main(argv: list[str] | None = None) -> int:
                     args.input_dtype,
                 )
                 model_b = other.model.to(device)
-            steps_b = forward_steps(model_b, to_tensor(x_b, opened.input, device))
+            with watching(model_b, args.attention) as watch_b:
+                steps_b = forward_steps(model_b, to_tensor(x_b, opened.input, device))
         arrays = activation_arrays(x_a, steps_a, x_b, steps_b)
+        if args.attention:
+            arrays.update(attention_arrays(watch_a.maps()))
+            if steps_b is not None:
+                arrays.update(attention_arrays(watch_b.maps(), "b/"))
     except Exception as exc:
         return refuse(exc, args.debug)
 
@@ -110,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
         return refuse(exc, args.debug)
     diffs = sum(1 for k in arrays if k.startswith("diff/"))
     what = f", {diffs} differences B − A" if steps_b is not None else ""
+    if args.attention:
+        layers = sum(1 for k in arrays if k.startswith("attn/"))
+        what += f", {layers} attention layers"
     print(f"wrote {args.out} ({len(steps_a)} steps of {opened.name}{what})")
     if opened.warning:
         print(f"net-inspector: {opened.warning}", file=sys.stderr)

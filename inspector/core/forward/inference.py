@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from inspector.core.forward.attention import watching
 from inspector.core.forward.capture import Step, capture_forward, named_outputs
 from inspector.core.forward.colormap import nice_bound
 from inspector.core.forward.heatmaps import (
@@ -69,6 +70,7 @@ class ForwardSettings:
     # colours the others if they come into sight (a ResNet-50 frame colours 48 steps, ~5 ms,
     # of which a few are on screen). None: all.
     coloured: tuple[int, int] | None = None
+    attention: bool = False  # also every attention layer's probabilities (core.attention)
 
 
 def network_input(request: ForwardRequest, spec: InputSpec = LENET_INPUT) -> np.ndarray:
@@ -127,10 +129,12 @@ def run_forward(
     started = time.perf_counter()
     with torch.inference_mode():
         x = to_tensor(x_np, settings.input, device)
-        if steps is None:
-            capture = capture_forward(model, x, keep=step_keeper(settings), cancel=cancel)
-        else:
-            capture = steps.capture(model, x, settings, cancel)
+        with watching(model, settings.attention) as watch:
+            if steps is None:
+                capture = capture_forward(model, x, keep=step_keeper(settings), cancel=cancel)
+            else:
+                capture = steps.capture(model, x, settings, cancel)
+        attention = watch.maps() if watch is not None else ()
         outputs = named_outputs(capture.output)
         index = min(settings.output_index, max(0, len(outputs) - 1))
         out = outputs[index][1] if outputs else None
@@ -201,6 +205,7 @@ def run_forward(
         and settings.input.kind != TENSOR
         and not np.asarray(request.drawing).any(),
         focus=settings.focus,
+        attention=attention,
     )
 
 

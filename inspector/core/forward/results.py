@@ -87,6 +87,8 @@ class ForwardResult:
     compute_ms: float = 0.0  # all of it on the worker: input, forward, capture, colouring
     blank: bool = False  # the input is an empty canvas: the prediction answers nothing
     comparison: Any = None  # core.compare.ForwardComparison against the pin, when comparing
+    # with ForwardSettings.attention: core.attention.AttentionMap per attention layer, in order
+    attention: tuple = ()
 
 
 @dataclass(frozen=True)

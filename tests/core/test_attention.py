@@ -1,0 +1,290 @@
+"""Attention capture against the models' own numbers: the sdpa path's recomputed probabilities
+equal what the same weights give with eager attention and ``output_attentions=True``; an
+``nn.MultiheadAttention``'s equal its ``need_weights=True, average_attn_weights=False``. No Qt."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from inspector.core.forward.attention import (
+    attention_arrays,
+    sdpa_probabilities,
+    watch_attention,
+)
+from inspector.core.forward.capture import capture_forward, first_tensor
+from inspector.core.forward.inference import ForwardSettings, run_forward
+from inspector.core.forward.results import ForwardRequest
+
+TOLERANCE = 2e-5
+ZOO = Path(__file__).with_name("real_models.py")
+
+
+def _watched(model: nn.Module, *inputs, **kwargs):
+    """The model's output and the maps, captured as the app captures (every step recorded)."""
+    with torch.inference_mode(), watch_attention(model) as watch:
+        output = model(*inputs, **kwargs) if kwargs else capture_forward(model, *inputs).output
+    return output, watch.maps()
+
+
+def _eager_reference(model, *inputs, **kwargs) -> list[np.ndarray]:
+    model.set_attn_implementation("eager")
+    try:
+        with torch.inference_mode():
+            out = model(*inputs, output_attentions=True, **kwargs)
+    finally:
+        model.set_attn_implementation("sdpa")
+    return [a.numpy() for a in out.attentions]
+
+
+def _rows_sum_to_one(probs: np.ndarray, rows: np.ndarray | None = None) -> None:
+    sums = probs.sum(-1)
+    if rows is not None:
+        sums = sums[..., rows]
+    np.testing.assert_allclose(sums, 1.0, atol=1e-5)
+
+
+def _hf(name: str):
+    pytest.importorskip("transformers")
+    import sys
+
+    sys.path.insert(0, str(ZOO.parent))
+    try:
+        import real_models
+    finally:
+        sys.path.remove(str(ZOO.parent))
+    torch.manual_seed(0)
+    return getattr(real_models, name)().eval()
+
+
+def _llama(kind: str) -> nn.Module:
+    """A grouped-query decoder: 4 query heads share 2 key/value heads."""
+    transformers = pytest.importorskip("transformers")
+    config_class, model_class = {
+        "llama": (transformers.LlamaConfig, transformers.LlamaForCausalLM),
+        "qwen2": (transformers.Qwen2Config, transformers.Qwen2ForCausalLM),
+    }[kind]
+    config = config_class(
+        vocab_size=97, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64,
+    )  # fmt: skip
+    torch.manual_seed(1)
+    return model_class(config).eval()
+
+
+@pytest.mark.parametrize(
+    ("name", "make_input"),
+    [
+        ("vit", lambda: torch.randn(2, 3, 96, 96)),
+        ("bert", lambda: torch.randint(3, 97, (2, 12))),
+        ("gpt2", lambda: torch.randint(3, 97, (2, 8))),
+    ],
+)
+def test_sdpa_maps_equal_eager_attentions(name, make_input):
+    model = _hf(name)
+    assert model.config._attn_implementation == "sdpa"
+    torch.manual_seed(2)
+    x = make_input()
+    with torch.inference_mode():
+        plain = first_tensor(model(x))
+    output, maps = _watched(model, x)
+    assert torch.equal(first_tensor(output), plain), "watching changed what the model computes"
+    reference = _eager_reference(model, x)
+    assert len(maps) == len(reference) == model.config.num_hidden_layers
+    for found, expected in zip(maps, reference, strict=True):
+        assert found.kind == "sdpa" and found.probs.dtype == np.float32
+        assert found.probs.shape == expected.shape  # [B, H, Q, K]
+        np.testing.assert_allclose(found.probs, expected, atol=TOLERANCE, rtol=0)
+        _rows_sum_to_one(found.probs)
+    assert [m.module for m in maps] == sorted({m.module for m in maps}), "one per layer, in order"
+    if name == "gpt2":  # causal: nothing above the diagonal
+        assert np.all(np.triu(maps[0].probs[0, 0], 1) == 0)
+
+
+def test_bert_padding_mask_matches_eager():
+    model = _hf("bert")
+    ids = torch.randint(3, 97, (2, 10))
+    mask = torch.ones(2, 10, dtype=torch.long)
+    mask[1, 6:] = 0
+    _, maps = _watched(model, ids, attention_mask=mask)
+    reference = _eager_reference(model, ids, attention_mask=mask)
+    for found, expected in zip(maps, reference, strict=True):
+        np.testing.assert_allclose(found.probs, expected, atol=TOLERANCE, rtol=0)
+        assert np.all(found.probs[1, :, :, 6:] == 0), "padded keys get no attention"
+        _rows_sum_to_one(found.probs)
+
+
+@pytest.mark.parametrize("kind", ["llama", "qwen2"])
+def test_grouped_query_heads_match_eager(kind):
+    model = _llama(kind)
+    ids = torch.randint(3, 97, (2, 9))
+    mask = torch.ones(2, 9, dtype=torch.long)
+    mask[1, 7:] = 0
+    for kwargs in ({}, {"attention_mask": mask}):
+        _, maps = _watched(model, ids, **kwargs)
+        reference = _eager_reference(model, ids, **kwargs)
+        assert [m.probs.shape for m in maps] == [(2, 4, 9, 9)] * 2, "every query head"
+        for found, expected in zip(maps, reference, strict=True):
+            np.testing.assert_allclose(found.probs, expected, atol=TOLERANCE, rtol=0)
+            _rows_sum_to_one(found.probs)
+
+
+def test_eager_attention_is_seen_through_its_softmax():
+    model = _hf("gpt2")
+    ids = torch.randint(3, 97, (1, 8))
+    reference = _eager_reference(model, ids)
+    model.set_attn_implementation("eager")
+    _, maps = _watched(model, ids)
+    assert [m.kind for m in maps] == ["softmax", "softmax"]
+    for found, expected in zip(maps, reference, strict=True):
+        np.testing.assert_allclose(found.probs, expected, atol=TOLERANCE, rtol=0)
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_multihead_attention_equals_its_per_head_weights(batch_first):
+    torch.manual_seed(3)
+    mha = nn.MultiheadAttention(16, 4, dropout=0.5, batch_first=batch_first).eval()
+    q, kv = torch.randn(2, 5, 16), torch.randn(2, 7, 16)
+    if not batch_first:
+        q, kv = q.transpose(0, 1), kv.transpose(0, 1)
+    padding = torch.zeros(2, 7, dtype=torch.bool)
+    padding[0, 5:] = True
+    with torch.no_grad():
+        expected_out, expected = mha(
+            q, kv, kv, key_padding_mask=padding, need_weights=True, average_attn_weights=False
+        )
+    output, maps = _watched(mha, q, kv, kv, key_padding_mask=padding, need_weights=False)
+    assert len(maps) == 1 and maps[0].kind == "mha" and maps[0].module == ""
+    np.testing.assert_allclose(maps[0].probs, expected.numpy(), atol=TOLERANCE, rtol=0)
+    torch.testing.assert_close(output[0], expected_out)
+    assert output[1] is None, "the caller's need_weights=False still holds"
+    _rows_sum_to_one(maps[0].probs)
+
+
+def test_transformer_encoder_layers_each_give_a_map():
+    torch.manual_seed(4)
+    layer = nn.TransformerEncoderLayer(16, 4, 32, batch_first=True)
+    encoder = nn.TransformerEncoder(layer, 3, enable_nested_tensor=False).eval()
+    x = torch.randn(1, 6, 16)
+    _, maps = _watched(encoder, x)
+    assert [m.module for m in maps] == [f"layers.{i}.self_attn" for i in range(3)]
+    first = encoder.layers[0].self_attn
+    with torch.no_grad():
+        _, expected = first(x, x, x, need_weights=True, average_attn_weights=False)
+    np.testing.assert_allclose(maps[0].probs, expected.numpy(), atol=TOLERANCE, rtol=0)
+
+
+def _math_reference(q, k, mask=None, causal=False, scale=None):
+    """SDPA's documented reference, through the probabilities it weighs ``v = I`` with: with
+    the values an identity, the output *is* the probabilities."""
+    keys = k.shape[-2]
+    eye = torch.eye(keys).expand(*k.shape[:-2], keys, keys)
+    with torch.nn.attention.sdpa_kernel(torch.nn.attention.SDPBackend.MATH):
+        return F.scaled_dot_product_attention(q, k, eye, mask, is_causal=causal, scale=scale)
+
+
+@pytest.mark.parametrize(
+    "case", ["plain", "causal", "bool", "float", "scale", "broadcast", "three-d"]
+)
+def test_sdpa_probabilities_are_what_sdpa_weighs_the_values_with(case):
+    torch.manual_seed(5)
+    q, k = torch.randn(2, 3, 5, 8), torch.randn(2, 3, 7, 8)
+    kwargs = {}
+    if case == "causal":
+        k = torch.randn(2, 3, 5, 8)
+        kwargs = {"causal": True}
+    elif case == "bool":
+        mask = torch.rand(2, 3, 5, 7) > 0.3
+        mask[..., 0] = True  # no row wholly masked
+        kwargs = {"mask": mask}
+    elif case == "float":
+        kwargs = {"mask": torch.randn(2, 1, 5, 7)}
+    elif case == "scale":
+        kwargs = {"scale": 0.05}
+    elif case == "broadcast":
+        kwargs = {"mask": torch.tensor([True] * 6 + [False])}
+    elif case == "three-d":
+        q, k = q[0], k[0]
+    expected = _math_reference(q, k, **kwargs)
+    found = sdpa_probabilities(
+        q, k, kwargs.get("mask"), kwargs.get("causal", False), kwargs.get("scale")
+    )
+    assert found.dim() == 4
+    torch.testing.assert_close(found, expected.reshape(found.shape), atol=1e-6, rtol=0)
+
+
+def test_sdpa_with_enable_gqa_shares_key_heads_like_sdpa():
+    torch.manual_seed(6)
+    q, k = torch.randn(1, 6, 4, 8), torch.randn(1, 2, 4, 8)
+    v = torch.eye(4).expand(1, 2, 4, 4)
+
+    class Gqa(nn.Module):
+        def forward(self, q, k, v):
+            return F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
+
+    output, maps = _watched(Gqa(), q, k, v)
+    assert maps[0].probs.shape == (1, 6, 4, 4)
+    np.testing.assert_allclose(maps[0].probs, output.numpy(), atol=1e-6)
+
+
+def test_fully_masked_rows_are_zero_not_nan():
+    q, k = torch.randn(1, 1, 3, 4), torch.randn(1, 1, 3, 4)
+    mask = torch.tensor([[True, True, False], [False, False, False], [True, False, False]])
+    probs = sdpa_probabilities(q, k, mask).numpy()
+    assert np.isfinite(probs).all() and probs[0, 0, 1].sum() == 0
+    np.testing.assert_allclose(probs[0, 0, [0, 2]].sum(-1), 1.0, atol=1e-6)
+
+
+def test_a_model_without_attention_gives_no_maps_and_other_softmaxes_are_left_alone():
+    model = nn.Sequential(nn.Linear(4, 6), nn.Softmax(dim=-1))
+    _, maps = _watched(model, torch.randn(2, 4))
+    assert maps == ()
+
+
+def test_the_limit_leaves_later_layers_out_and_says_so():
+    model = _hf("gpt2")
+    ids = torch.randint(3, 97, (1, 8))
+    with torch.inference_mode(), watch_attention(model, limit=2 * 8 * 8) as watch:
+        model(ids)
+    assert len(watch.maps()) == 1 and watch.skipped == 1
+    assert "1 attention layers left out" in watch.note
+
+
+def test_run_forward_carries_the_maps_only_when_asked():
+    pytest.importorskip("transformers")
+    from inspector.core.files.loading import open_model
+
+    torch.manual_seed(0)
+    opened = open_model(f"{ZOO}:bert")
+    request = ForwardRequest(1, np.zeros((32, 32), np.float32), seed=3)
+    settings = ForwardSettings(input=opened.input)
+    plain = run_forward(opened.model, request, torch.device("cpu"), settings)
+    assert plain.attention == ()
+    on = ForwardSettings(input=opened.input, attention=True)
+    result = run_forward(opened.model, request, torch.device("cpu"), on)
+    assert [m.module for m in result.attention] == [
+        "bert.encoder.layer.0.attention.self",
+        "bert.encoder.layer.1.attention.self",
+    ]
+    np.testing.assert_array_equal(result.output, plain.output)
+    assert len(result.steps) == len(plain.steps)
+
+
+def test_attention_arrays_are_named_by_module_in_order():
+    class Twice(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
+
+        def forward(self, x):
+            return self.attn(self.attn(x, x, x)[0], x, x)[0]
+
+    _, maps = _watched(Twice().eval(), torch.randn(1, 3, 8))
+    arrays = attention_arrays(maps)
+    assert list(arrays) == ["attn/attn", "attn/attn#2"]
+    assert all(a.shape == (1, 2, 3, 3) and a.dtype == np.float32 for a in arrays.values())
