@@ -69,7 +69,9 @@ def open_session_from_arguments(path: Path, trust_session: bool, consented=froze
             f"refused {path.name}: opening it would run code ({files}); "
             "pass --trust-session to allow that"
         )
-    opened = open_model(target.spec, target.weights, target.trust, target.input_shape)
+    opened = open_model(
+        target.spec, target.weights, target.trust, target.input_shape, target.input_dtype
+    )
     if saved.weights:
         restore_weights(opened.model, saved, path.name)
     return saved, opened, risks

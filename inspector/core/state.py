@@ -1,92 +1,49 @@
 """The live app state: one evented object holding everything the user sets up.
 
-Panels write to it and listen to it; the window submits work when it changes; session files and
-the remembered settings are derived from it (``core.session_file``, ``gui.persistence``). It is
-plain Python (no Qt): a listener is any callable, called with the new value, in the thread that
-made the change (for the app, the GUI thread).
+Panels write to it and listen to it; the window submits work when it changes. It is plain
+Python (no Qt): a psygnal evented dataclass (as napari's models are), one signal per field in
+``state.events``, emitted with the new value in the thread that made the change (for the app,
+the GUI thread) and only when the value really changes; ``update`` sets several fields and
+emits after all are set, so a listener always sees a consistent state.
 
-The pattern is napari's evented dataclasses (psygnal), reduced to what we use: one event per
-field, emitted only when the value really changes; several fields changed at once with
-``update`` emit after all are set, so a listener always sees a consistent state.
+Each field says whether it survives the app (``core.state_fields``): session files and the
+remembered settings are generated from that, so a new field is saved or explicitly not.
 """
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from psygnal import evented
 
+from inspector.core import state_fields as check
 from inspector.core.model.brush import DEFAULT_RADIUS
 from inspector.core.model.preprocess import CANVAS_SIZE
+from inspector.core.state_fields import MEMBER, SETTING, declared, kept, transient
 from inspector.core.training.mnist import default_folder
 
 Listener = Callable[[Any], None]
+LOSS_KINDS = ("mse", "ce", "sum")
+MAX_CLASS = 2**31 - 1
 
 
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return a is b  # arrays are replaced, never changed in place: identity says it all
-    return a == b
-
-
+@declared
 @dataclass(frozen=True)
 class ModelRef:
     """How the current model was opened: enough to open it again."""
 
-    spec: str = "lenet"
-    weights: str | None = None
-    input_shape: tuple[int, ...] | None = None
-    trust: bool = False
-    input_dtype: str | None = None  # a canonical name ("int64"); None: what the model says
-
-
-class Evented:
-    """Fields set through attributes emit ``on(name)`` listeners when their value changes."""
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_listeners", {f.name: [] for f in fields(self)})
-        object.__setattr__(self, "_holding", None)
-
-    def on(self, name: str, listener: Listener) -> None:
-        """Call ``listener(value)`` whenever ``name`` changes."""
-        self._listeners[name].append(listener)
-
-    def disconnect(self, name: str, listener: Listener) -> None:
-        self._listeners[name].remove(listener)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        listeners = self.__dict__.get("_listeners")
-        if listeners is None or name not in listeners:
-            object.__setattr__(self, name, value)
-            return
-        if _same(getattr(self, name), value):
-            return
-        object.__setattr__(self, name, value)
-        if self._holding is not None:
-            self._holding.append(name)
-        else:
-            self._emit(name)
-
-    def update(self, **changes: Any) -> None:
-        """Set several fields, then emit for each that changed (in the order given)."""
-        unknown = set(changes) - set(self._listeners)
-        if unknown:
-            raise AttributeError(f"no such state field: {', '.join(sorted(unknown))}")
-        object.__setattr__(self, "_holding", [])
-        try:
-            for name, value in changes.items():
-                setattr(self, name, value)
-        finally:
-            changed, self._holding = self._holding, None
-        for name in changed:
-            self._emit(name)
-
-    def _emit(self, name: str) -> None:
-        value = getattr(self, name)
-        for listener in list(self._listeners[name]):
-            listener(value)
+    spec: str = kept("lenet", session=SETTING, key="model_spec", check=check.text())
+    weights: str | None = kept(
+        None, session=SETTING, key="model_weights", check=check.text(optional=True)
+    )
+    input_shape: tuple[int, ...] | None = kept(None, session=SETTING, check=check.shape())
+    trust: bool = kept(False, session=SETTING, check=check.flag())
+    # A canonical name ("int64"); None: what the model says.
+    input_dtype: str | None = kept(None, session=SETTING, check=check.dtype_name())
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,29 +56,75 @@ class Pinned:
     seed: int = 0
 
 
+def _zeros() -> np.ndarray:
+    return np.zeros((CANVAS_SIZE,) * 2, np.float32)
+
+
+# Arrays are replaced, never changed in place: identity says whether they changed.
+_BY_IDENTITY = {"drawing": operator.is_, "raw_input": operator.is_, "pin": operator.is_}
+
+
+@evented(equality_operators=_BY_IDENTITY)
+@declared
 @dataclass(eq=False)
-class AppState(Evented):
+class AppState:
     """What the user has set up. Arrays are replaced, never changed in place."""
 
-    drawing: np.ndarray = field(default_factory=lambda: np.zeros((CANVAS_SIZE,) * 2, np.float32))
-    raw_input: np.ndarray | None = None  # a tensor fed as it is (random input) instead
-    seed: int = 0  # of the random input of models that do not take the drawing
-    brush_radius: float = DEFAULT_RADIUS
-    model: ModelRef = field(default_factory=ModelRef)
-    device: str = "cpu"
-    selected_module: str | None = None
-    output_index: int = 0
-    loss_kind: str = "mse"
-    target_class: int = 0
-    zero_grad: bool = True
-    learning_rate: float = 0.01
-    backward_step: int | None = None  # the step shown; None before any backward pass
-    pin: Pinned | None = None  # Compare's A (issue 13)
-    comparing: bool = False  # showing A | B | B − A
+    drawing: np.ndarray = kept(factory=_zeros, session=MEMBER)
+    raw_input: np.ndarray | None = kept(None, session=MEMBER)  # a tensor fed as it is instead
+    seed: int = transient(0)  # of the random input of models that do not take the drawing
+    brush_radius: float = kept(
+        DEFAULT_RADIUS, session=SETTING, settings="canvas/brush", check=check.positive(64.0)
+    )
+    model: ModelRef = kept(factory=ModelRef, session=SETTING)  # its own fields say how
+    device: str = kept("cpu", session=SETTING, check=check.device())
+    selected_module: str | None = kept(None, session=SETTING, check=check.text(optional=True))
+    output_index: int = kept(0, session=SETTING, check=check.integer(0, 10**6))
+    loss_kind: str = kept(
+        "mse", session=SETTING, settings="loss/kind", check=check.one_of(*LOSS_KINDS)
+    )
+    target_class: int = kept(
+        0, session=SETTING, settings="loss/class", check=check.integer(0, MAX_CLASS)
+    )
+    zero_grad: bool = kept(True, session=SETTING, settings="loss/zero_grad", check=check.flag())
+    learning_rate: float = kept(
+        0.01, session=SETTING, settings="loss/lr", check=check.positive(1e6)
+    )
+    # The step shown; None before any backward pass, -1 shown before its first node.
+    backward_step: int | None = kept(
+        None, session=SETTING, check=check.integer(-1, 10**9, optional=True)
+    )
+    pin: Pinned | None = kept(None, session=MEMBER)  # Compare's A
+    comparing: bool = kept(False, session=SETTING, check=check.flag())  # A | B | B − A
     # Training (the Training dock, core.training): "" data is the bundled 1,000-image sample.
-    train_optimizer: str = "adam"
-    train_lr: float = 0.002
-    train_batch: int = 32
-    train_epochs: int = 1
-    train_augment: bool = True
-    train_data: str = field(default_factory=default_folder)
+    # A session keeps them in its training snapshot, when it has one.
+    train_optimizer: str = kept("adam", settings="train/optimizer", check=check.text())
+    train_lr: float = kept(0.002, settings="train/lr", check=check.positive(1e6))
+    train_batch: int = kept(32, settings="train/batch", check=check.integer(1, 1 << 20))
+    train_epochs: int = kept(1, settings="train/epochs", check=check.integer(1, 1 << 20))
+    train_augment: bool = kept(True, settings="train/augment", check=check.flag())
+    train_data: str = kept(factory=default_folder, settings="train/data", check=check.any_text())
+
+    def on(self, name: str, listener: Listener) -> None:
+        """Call ``listener(value)`` whenever ``name`` changes."""
+        self._signal(name).connect(listener)
+
+    def disconnect(self, name: str, listener: Listener) -> None:
+        self._signal(name).disconnect(listener)
+
+    def update(self, **changes: Any) -> None:
+        """Set several fields, then emit for each that changed (in the order given)."""
+        signals = [self._signal(name) for name in changes]
+        for signal in signals:
+            signal.pause()
+        try:
+            for name, value in changes.items():
+                setattr(self, name, value)
+        finally:
+            for signal in signals:
+                signal.resume(reducer=lambda _old, new: new)  # the last value only
+
+    def _signal(self, name: str):
+        if name not in self.events:
+            raise AttributeError(f"no such state field: {name}")
+        return getattr(self.events, name)

@@ -17,7 +17,9 @@ Format versions:
   ``pin_seed``; ``comparing`` whether Compare was on. Files without them open unpinned;
   optionally ``training`` (``core.training``'s snapshot: settings and counters in the JSON,
   curves, gradient health, optimiser state, generator and order in ``training.safetensors``).
-  Files without it open as before; older readers ignore it.
+  Files without it open as before; older readers ignore it. Every setting of ``AppState``
+  that says a session keeps it (``input_dtype`` was the first added so); a file without one
+  opens with its default.
 
 Reading validates every field and caps every member's size before anything is returned; a
 file from a newer version, or a damaged or oversized one, raises ``SessionError`` whose
@@ -30,7 +32,7 @@ import io
 import json
 import os
 import zipfile
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, make_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,17 +41,17 @@ import torch
 
 from inspector.core.files.io import atomic_write
 from inspector.core.files.session_checks import (
-    Invalid,
     check_drawing,
     check_raw,
     check_settings,
-    is_int,
     resolve,
     resolve_spec,
     show,
     size_text,
     spec_file,
 )
+from inspector.core.state import AppState
+from inspector.core.state_fields import Invalid, is_int, session_settings
 from inspector.core.training.snapshot import TrainingSnapshot, check_snapshot
 
 FORMAT = "net-inspector-session"
@@ -98,45 +100,41 @@ class SessionError(Exception):
 Tensorish = torch.Tensor | np.ndarray
 
 
-@dataclass
-class SessionState:
-    model_spec: str = "lenet"
-    model_weights: str | None = None  # the file the weights were first loaded from
-    trust: bool = False
-    input_shape: tuple[int, ...] | None = None
-    device: str = "cpu"
-    selected_module: str | None = None
-    loss_kind: str = "mse"
-    target_class: int = 0
-    zero_grad: bool = True
-    learning_rate: float = 0.01
-    backward_step: int | None = None  # None: no backward pass shown; -1: shown, not stepped
-    output_index: int = 0
-    brush_radius: float = 1.4
-    drawing: np.ndarray = field(default_factory=lambda: np.zeros((32, 32), np.float32))
-    raw_input: np.ndarray | None = None
-    # Written from torch tensors or numpy arrays; read back as CPU torch tensors.
-    weights: dict[str, Tensorish] = field(default_factory=dict)
-    pins: list[str] = field(default_factory=list)  # format 2: ["A"] when A is pinned
-    training: TrainingSnapshot | None = None  # format 2, optional: the training so far
-    format_version: int = VERSION  # the format the file was read from
-    # Compare's A (when ``pins`` is ["A"]): its input, seed and weights; and whether Compare
-    # was on. Weights as ``weights`` are.
-    pin_drawing: np.ndarray | None = None
-    pin_raw_input: np.ndarray | None = None
-    pin_seed: int = 0
-    pin_weights: dict[str, Tensorish] = field(default_factory=dict)
-    comparing: bool = False
+# session.json's settings: generated from the fields of ``AppState`` that say a session keeps
+# them (``core.state_fields``). The members below are the format's own.
+SETTINGS = session_settings(AppState)
+MEMBER_FIELDS = ("drawing", "raw_input", "pin")  # the state fields written as members
 
-    def settings(self) -> dict:
-        data = asdict(replace(self, weights={}, training=None, pin_weights={}))
-        for key in ("drawing", "raw_input", "weights", "format_version", "training"):
-            data.pop(key)
-        for key in ("pin_drawing", "pin_raw_input", "pin_weights"):
-            data.pop(key)
-        data["input_shape"] = list(self.input_shape) if self.input_shape else None
-        data["pins"] = list(self.pins)
-        return data
+
+def _settings(self) -> dict:
+    """session.json's settings (not its format, version and model files)."""
+    data = {s.key: getattr(self, s.key) for s in SETTINGS}
+    data["input_shape"] = list(self.input_shape) if self.input_shape else None
+    data["pins"] = list(self.pins)
+    data["pin_seed"] = self.pin_seed
+    return data
+
+
+SessionState = make_dataclass(
+    "SessionState",
+    [(s.key, s.type, field(default=s.default)) for s in SETTINGS]
+    + [
+        ("drawing", np.ndarray, field(default_factory=lambda: np.zeros((32, 32), np.float32))),
+        ("raw_input", np.ndarray | None, field(default=None)),
+        # Written from torch tensors or numpy arrays; read back as CPU torch tensors.
+        ("weights", dict, field(default_factory=dict)),
+        ("pins", list, field(default_factory=list)),  # format 2: ["A"] when A is pinned
+        ("training", TrainingSnapshot | None, field(default=None)),  # format 2, optional
+        ("format_version", int, field(default=VERSION)),  # the format the file was read from
+        # Compare's A (when ``pins`` is ["A"]): its input, seed and weights.
+        ("pin_drawing", np.ndarray | None, field(default=None)),
+        ("pin_raw_input", np.ndarray | None, field(default=None)),
+        ("pin_seed", int, field(default=0)),
+        ("pin_weights", dict, field(default_factory=dict)),
+    ],
+    namespace={"settings": _settings, "__doc__": "What a session file holds."},
+)
+SessionState.__module__ = __name__
 
 
 @dataclass(frozen=True)
@@ -148,13 +146,14 @@ class ModelToOpen:
     weights: str | None
     trust: bool
     input_shape: tuple[int, ...] | None
+    input_dtype: str | None = None
 
 
 def model_to_open(state: SessionState) -> ModelToOpen:
     """How to open ``state``'s model: without its original weights file when the session holds
     the weights (it always does when written by Net Inspector)."""
     weights = None if state.weights else state.model_weights
-    return ModelToOpen(state.model_spec, weights, state.trust, state.input_shape)
+    return ModelToOpen(state.model_spec, weights, state.trust, state.input_shape, state.input_dtype)
 
 
 def restore_weights(
@@ -181,7 +180,7 @@ def save_session(path: Path, state: SessionState) -> None:
     }
     try:
         problem = lambda f, v, want: f"its {f} is {show(v)}, not {want}"  # noqa: E731
-        check_settings(meta, problem, SessionState())
+        check_settings(meta, problem, SETTINGS)
         drawing = check_drawing(state.drawing, "drawing")
         raw = None if state.raw_input is None else check_raw(state.raw_input)
         pinned = bool(state.pins)
@@ -330,7 +329,7 @@ def load_session(path: Path) -> SessionState:
         return f"{path.name} is damaged: its {name} is {show(value)}, not {want}"
 
     try:
-        settings = check_settings(meta, problem, SessionState())
+        settings = check_settings(meta, problem, SETTINGS)
     except Invalid as exc:
         raise SessionError(str(exc)) from None
     try:

@@ -3,17 +3,14 @@ sizes, and where its model files are now (beside the session first)."""
 
 from __future__ import annotations
 
-import math
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-LOSS_KINDS = ("mse", "ce", "sum")
-MAX_CLASS = 2**31 - 1
-MAX_TEXT = 4096  # a path or a module name
+from inspector.core.state_fields import MAX_TEXT, Invalid, Setting, integer
+
 PIN_NAMES = ("A",)  # the states a session may pin (Compare's A)
 
 
@@ -26,18 +23,6 @@ def spec_file(spec: str) -> str | None:
         return None
     python = python_spec(key)
     return python[0] if python is not None else key
-
-
-class Invalid(Exception):
-    pass
-
-
-def is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def show(value: Any) -> str:
@@ -53,85 +38,28 @@ def size_text(n: int) -> str:
     return f"{n} bytes"
 
 
-_DEVICE = re.compile(r"[a-z_]+(:\d{1,4})?")
-
-
-def check_settings(meta: dict, problem, defaults: object) -> dict:
-    """The settings in ``meta`` with their types checked (``problem(field, value, want)`` words
-    a failure; ``defaults`` has the value of each field a file leaves out); returns the
-    dataclass fields only."""
+def check_settings(meta: dict, problem, settings: list[Setting]) -> dict:
+    """The ``settings`` (``core.state_fields.Setting``) in ``meta`` checked, with the format's
+    own pins and model files (``problem(field, value, want)`` words a failure; a setting a file
+    leaves out has its default); returns the values by key."""
     out: dict[str, Any] = {}
-
-    def get(name: str):
-        return meta.get(name, getattr(defaults, name))
 
     def fail(name: str, want: str):
         raise Invalid(problem(name.replace("_", " "), meta.get(name), want))
 
-    def text(name: str, optional: bool) -> None:
-        value = get(name)
-        if value is None and optional:
-            out[name] = None
-        elif isinstance(value, str) and 0 < len(value) <= MAX_TEXT and "\0" not in value:
-            out[name] = value
-        else:
-            fail(name, "a path or name" + (" or null" if optional else ""))
-
-    def flag(name: str) -> None:
-        if not isinstance(get(name), bool):
-            fail(name, "true or false")
-        out[name] = get(name)
-
-    def integer(name: str, low: int, high: int, optional: bool = False) -> None:
-        value = get(name)
-        if value is None and optional:
-            out[name] = None
-        elif is_int(value) and low <= value <= high:
-            out[name] = value
-        else:
-            fail(name, f"a whole number from {low} to {high}" + (" or null" if optional else ""))
-
-    def positive(name: str, high: float) -> None:
-        value = get(name)
-        if not (_is_number(value) and math.isfinite(value) and 0 < value <= high):
-            fail(name, f"a number above 0 and up to {high:g}")
-        out[name] = float(value)
-
-    text("model_spec", optional=False)
-    text("model_weights", optional=True)
-    flag("trust")
-    shape = get("input_shape")
-    if shape is None:
-        out["input_shape"] = None
-    elif (
-        isinstance(shape, (list, tuple))
-        and 1 <= len(shape) <= 8
-        and all(is_int(d) and 1 <= d <= 1 << 20 for d in shape)
-        and math.prod(shape) <= 1 << 30
-    ):
-        out["input_shape"] = tuple(shape)
-    else:
-        fail("input_shape", "a list of 1 to 8 sizes")
-    device = get("device")
-    if not (isinstance(device, str) and _DEVICE.fullmatch(device)):
-        fail("device", "a device name such as cpu or cuda:0")
-    out["device"] = device
-    text("selected_module", optional=True)
-    if get("loss_kind") not in LOSS_KINDS:
-        fail("loss_kind", " or ".join(LOSS_KINDS))
-    out["loss_kind"] = get("loss_kind")
-    integer("target_class", 0, MAX_CLASS)
-    flag("zero_grad")
-    positive("learning_rate", 1e6)
-    integer("backward_step", -1, 10**9, optional=True)  # -1: shown, before the first node
-    integer("output_index", 0, 10**6)
-    positive("brush_radius", 64.0)
-    pins = get("pins")
+    for setting in settings:
+        try:
+            out[setting.key] = setting.check(meta.get(setting.key, setting.default))
+        except Invalid as exc:
+            fail(setting.key, str(exc))
+    pins = meta.get("pins", [])
     if not (isinstance(pins, list) and pins in ([], list(PIN_NAMES))):
         fail("pins", 'an empty list or ["A"]')
     out["pins"] = list(pins)
-    integer("pin_seed", 0, 2**63 - 1)
-    flag("comparing")
+    try:
+        out["pin_seed"] = integer(0, 2**63 - 1)(meta.get("pin_seed", 0))
+    except Invalid as exc:
+        fail("pin_seed", str(exc))
     files = meta.get("model_files")
     if files is not None and not (
         isinstance(files, dict) and all(_valid_record(files.get(k)) for k in ("spec", "weights"))

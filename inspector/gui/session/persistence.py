@@ -20,11 +20,12 @@ from inspector.core.files.session import (
     SessionError,
     SessionState,
     load_session,
-    model_to_open,
     restore_weights,
     save_session,
 )
+from inspector.core.files.session_fields import session_from, session_model, state_values
 from inspector.core.state import AppState, ModelRef
+from inspector.core.state_fields import Invalid, remembered
 from inspector.gui.session import trust
 from inspector.gui.session.autosave import Autosave
 from inspector.logs import LOG
@@ -38,61 +39,10 @@ def _absolute_spec(spec: str) -> str:
     return str(Path(spec).resolve()) if Path(spec).exists() else spec
 
 
-def session_model(saved: SessionState) -> ModelRef:
-    """How a session's model is opened: without its original weights file when the session
-    holds the weights (``core.session_file.model_to_open``)."""
-    target = model_to_open(saved)
-    return ModelRef(target.spec, target.weights, target.input_shape, target.trust)
-
-
-def session_state(
-    state: AppState, weights: dict, pin_weights: dict | None = None, training=None
-) -> SessionState:
-    """The session file's contents: the live state and the weights as they are now, Compare's
-    A with ``pin_weights`` (its weights) when one is pinned, and the training so far
-    (``core.training.TrainingSnapshot``, or None)."""
-    pin = state.pin if pin_weights else None
-    return SessionState(
-        model_spec=state.model.spec,
-        model_weights=state.model.weights,
-        trust=state.model.trust,
-        input_shape=state.model.input_shape,
-        device=state.device,
-        selected_module=state.selected_module,
-        loss_kind=state.loss_kind,
-        target_class=state.target_class,
-        zero_grad=state.zero_grad,
-        learning_rate=state.learning_rate,
-        backward_step=state.backward_step,
-        output_index=state.output_index,
-        brush_radius=state.brush_radius,
-        drawing=state.drawing.copy(),
-        raw_input=None if state.raw_input is None else state.raw_input.copy(),
-        weights=weights,
-        pins=["A"] if pin is not None else [],
-        pin_drawing=None if pin is None else pin.drawing.copy(),
-        pin_raw_input=None if pin is None or pin.raw_input is None else pin.raw_input.copy(),
-        pin_seed=0 if pin is None else pin.seed,
-        pin_weights=dict(pin_weights or {}),
-        comparing=state.comparing and pin is not None,
-        training=training,
-    )
-
-
-# QSettings key -> (state field, how to read the stored text back)
-REMEMBERED = {
-    "canvas/brush": ("brush_radius", float),
-    "loss/kind": ("loss_kind", str),
-    "loss/class": ("target_class", int),
-    "loss/zero_grad": ("zero_grad", lambda v: str(v).lower() == "true"),
-    "loss/lr": ("learning_rate", float),
-    "train/optimizer": ("train_optimizer", str),
-    "train/lr": ("train_lr", float),
-    "train/batch": ("train_batch", int),
-    "train/epochs": ("train_epochs", int),
-    "train/augment": ("train_augment", lambda v: str(v).lower() == "true"),
-    "train/data": ("train_data", str),
-}
+# QSettings key -> (state field, its check): generated from the state's declarations.
+REMEMBERED = remembered(AppState)
+# Applied by the restore itself: the model opened first, then the rest in order.
+_APPLIED_APART = ("model", "device", "selected_module", "backward_step", "comparing")
 
 
 class Persistence(QObject):
@@ -163,9 +113,7 @@ class Persistence(QObject):
         if path is None:
             return
         try:
-            save_session(
-                path, session_state(self.state, weights, self._pin_weights, self._training)
-            )
+            save_session(path, session_from(self.state, weights, self._pin_weights, self._training))
         except (OSError, ValueError) as exc:  # ValueError: a state that would not read back
             self.window.show_message(f"Could not save {path.name}: {exc}", warning=True)
             return
@@ -246,14 +194,8 @@ class Persistence(QObject):
 
     def _apply(self, saved: SessionState) -> None:
         w = self.window
-        self.state.update(
-            output_index=saved.output_index,
-            brush_radius=saved.brush_radius,
-            loss_kind=saved.loss_kind,
-            target_class=saved.target_class,
-            zero_grad=saved.zero_grad,
-            learning_rate=saved.learning_rate,
-        )
+        values = state_values(saved)
+        self.state.update(**{k: v for k, v in values.items() if k not in _APPLIED_APART})
         w.canvas_panel.restore(saved.drawing, saved.raw_input)
         w.training.restore(saved.training)
         if saved.selected_module is not None:
@@ -323,11 +265,11 @@ class Persistence(QObject):
             w.restoreGeometry(s.value("window/geometry"))
             self.restored_layout = True
         changes = {}
-        for key, (name, read) in REMEMBERED.items():
+        for key, (name, check) in REMEMBERED.items():
             if s.contains(key):
                 try:
-                    changes[name] = read(s.value(key))
-                except (TypeError, ValueError):
+                    changes[name] = check.read_setting(s.value(key))
+                except Invalid:
                     LOG.warning("ignoring the unreadable setting %s", key)
         self.state.update(**changes)
 
