@@ -44,6 +44,7 @@ from inspector.core.graph.collapse import lay_out, repeated_blocks
 from inspector.core.graph.losses import LossSpec
 from inspector.core.model.input_inference import explain_forward_failure
 from inspector.core.model.inputs import TENSOR, make_input, to_tensor
+from inspector.core.model.quantized import load_over, tensor_state
 from inspector.core.runtime.devices import available_devices
 from inspector.core.training.chunks import Trainer, TrainProgress
 from inspector.core.training.setup import TrainConfig, reinitialise
@@ -76,7 +77,7 @@ class Engine:
         # change (_keep_initial): a copy at opening took a ResNet-50's open 60 ms, and doubled
         # a big model's memory for as long as nobody trained it. The buffers (running stats,
         # counters, small) are copied now: a model's own forward may change them.
-        state = self.model.state_dict(keep_vars=True)
+        state = tensor_state(self.model, keep_vars=True)  # a quantized model's packing: kept
         params = {id(p) for p in self.model.parameters()}
         self._initial_buffers = {
             k: v.detach().clone() for k, v in state.items() if id(v) not in params
@@ -145,7 +146,7 @@ class Engine:
         """Call before anything that changes the weights: the first time, they are the ones
         the model came with."""
         if self._initial is None:
-            state = self.model.state_dict(keep_vars=True)
+            state = tensor_state(self.model, keep_vars=True)
             self._initial = {
                 k: v.detach().clone() for k, v in state.items() if k not in self._initial_buffers
             }
@@ -154,7 +155,7 @@ class Engine:
         """Back to the weights the model was opened with; gradients and the training so far
         (curves, steps, optimiser state) cleared."""
         # No parameters kept: nothing has changed them since opening.
-        self.model.load_state_dict({**self._initial_buffers, **(self._initial or {})}, strict=False)
+        load_over(self.model, self._initial_buffers, self._initial or {})
         self.model.zero_grad(set_to_none=True)
         names = tuple(n for n, _ in self.model.named_parameters())
         forgot = self._forget_training()
@@ -171,7 +172,7 @@ class Engine:
     def weights(self) -> dict[str, torch.Tensor]:
         """Every tensor of the state dict as it is now, as CPU copies in its own dtype and
         shape (bf16 and 0-d included: numpy has no bf16), for a session file."""
-        return {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
+        return {k: v.detach().cpu().clone() for k, v in tensor_state(self.model).items()}
 
     def load_weights(self, state: dict[str, torch.Tensor | np.ndarray]) -> UpdateResult:
         """Replace every weight (a saved session's) bit for bit; refused with ``ModelLoadError``
@@ -250,7 +251,7 @@ class Engine:
         if weights is None:
             pinned = weights_copy(self.model)
         else:
-            live = self.model.state_dict()
+            live = tensor_state(self.model)
             tensors = {k: torch.as_tensor(v) for k, v in weights.items()}
             check_fit(live, tensors, "the pinned weights A")
             pinned = {k: tensors[k].to(live[k].device).clone() for k in live}

@@ -8,6 +8,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from inspector.core.model.quantized import is_plain, loadable, tensor_state
+
 
 class ModelLoadError(Exception):
     """A model or checkpoint that cannot be opened: ``str(err)`` is one sentence."""
@@ -85,7 +87,9 @@ def check_fit(
     same_dtypes: bool = True,
 ) -> None:
     """Refuse (``ModelLoadError`` naming ``source`` and the keys) unless ``state`` has the
-    names, shapes and (if ``same_dtypes``) dtypes of the model's own state dict ``own``."""
+    names, shapes and (if ``same_dtypes``) dtypes of the model's own state dict ``own`` (less a
+    quantized model's packed entries, see ``model.quantized``, which stay as they are)."""
+    own = {k: v for k, v in own.items() if is_plain(v)}
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
     wrong_shape = [
@@ -128,7 +132,7 @@ def apply_state_dict(
     ``scalars_saved_as_1d``: a shape ``(1,)`` tensor may fill a 0-d one (format-1 sessions
     stored BatchNorm's ``num_batches_tracked`` so).
     """
-    own = model.state_dict()
+    own = tensor_state(model)
     state = dict(state)
     if scalars_saved_as_1d:
         for key, value in state.items():
@@ -136,4 +140,4 @@ def apply_state_dict(
                 state[key] = value.reshape(())
     check_fit(own, state, source, same_dtypes=same_dtypes)
     with torch.no_grad():
-        model.load_state_dict(state, strict=True)
+        model.load_state_dict(loadable(model, state), strict=True)

@@ -25,6 +25,11 @@ from torch._C import (
 )
 from torch.overrides import TorchFunctionMode
 
+from inspector.core.forward.outputs import first_tensor as first_tensor
+from inspector.core.forward.outputs import named_outputs as named_outputs
+from inspector.core.forward.outputs import tensor_parts
+from inspector.core.model.quantized import is_packing
+
 
 @dataclass(frozen=True)
 class Step:
@@ -35,13 +40,16 @@ class Step:
     module: str  # qualified path of the module that produced it ("" for the model itself)
     is_module: bool  # True: the output of leaf module ``module``; False: a functional op in it
     shape: tuple[int, ...]
+    part: str = ""  # which tensor of a tuple the op returned: "[0]", "[1][0]" (LSTM's h)
 
     @property
     def label(self) -> str:
-        """What a person calls it: ``conv1`` for a leaf module, ``relu`` or ``layer1.0 › relu``."""
+        """What a person calls it: ``conv1`` for a leaf module, ``relu`` or ``layer1.0 › relu``,
+        ``max[0]`` and ``lstm[1][0]`` for the tensors of a tuple."""
         if self.is_module:
-            return self.module
-        return f"{self.module} › {self.op}" if self.module else self.op
+            return self.module + self.part
+        op = self.op + self.part
+        return f"{self.module} › {op}" if self.module else op
 
 
 @dataclass
@@ -50,54 +58,6 @@ class Capture:
     steps: list[Step] = field(default_factory=list)
     tensors: list[torch.Tensor | None] = field(default_factory=list)  # detached; None: not kept
     module_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
-
-
-PREFERRED_KEYS = ("logits",)  # a transformers ModelOutput's scores come first, wherever they are
-
-
-def _dict_items(value: dict) -> list[tuple[Any, Any]]:
-    """A dict's items with ``logits`` first (transformers' ``ModelOutput`` puts ``loss`` or
-    ``last_hidden_state`` before it), the rest in their order."""
-    items = list(value.items())
-    first = [kv for key in PREFERRED_KEYS for kv in items if kv[0] == key]
-    return first + [kv for kv in items if kv[0] not in PREFERRED_KEYS]
-
-
-def first_tensor(value: Any) -> torch.Tensor | None:
-    """The first tensor in a (possibly nested) output: tuples, lists and dicts are searched
-    (a dict's ``logits`` first)."""
-    if isinstance(value, torch.Tensor):
-        return value
-    items = [v for _, v in _dict_items(value)] if isinstance(value, dict) else value
-    if isinstance(items, (tuple, list)) or isinstance(value, dict):
-        for item in items:
-            found = first_tensor(item)
-            if found is not None:
-                return found
-    return None
-
-
-def named_outputs(output: Any) -> list[tuple[str, torch.Tensor]]:
-    """Every tensor in an output, named: ``output``, ``output[1]``, ``output['aux']``.
-
-    A dict-like output (a transformers ``ModelOutput``) lists ``logits`` first, so that the
-    default output index 0 is the model's scores rather than a loss or hidden state."""
-    if isinstance(output, torch.Tensor):
-        return [("output", output)]
-    found: list[tuple[str, torch.Tensor]] = []
-
-    def walk(value: Any, name: str) -> None:
-        if isinstance(value, torch.Tensor):
-            found.append((name, value))
-        elif isinstance(value, dict):
-            for key, item in _dict_items(value):
-                walk(item, f"{name}[{key!r}]")
-        elif isinstance(value, (tuple, list)):
-            for i, item in enumerate(value):
-                walk(item, f"{name}[{i}]")
-
-    walk(output, "output")
-    return found
 
 
 @contextlib.contextmanager
@@ -258,7 +218,8 @@ def capture_forward(
     root = model.get_submodule(scope) if scope else None
     modules = list(model.named_modules())
     names = {module: name for name, module in modules}
-    leaves = {module for _, module in modules if next(module.children(), None) is None}
+    # A quantized Linear holds its packed weights as a child it never calls: still a leaf.
+    leaves = {module for _, module in modules if all(map(is_packing, module.children()))}
     in_place = {module for module in leaves if getattr(module, "inplace", False) is True}
     stack: list[str] = []  # enclosing modules, innermost last
     leaf_depth = 0  # > 0 while inside a leaf module's forward
@@ -271,10 +232,10 @@ def capture_forward(
     # forward): it steps aside there, and comes back when the leaf returns.
     aside = False
 
-    def record(op: str, module: str, is_module: bool, tensor: torch.Tensor) -> None:
+    def record(op: str, module: str, is_module: bool, tensor: torch.Tensor, part: str = "") -> None:
         """Called with torch functions off (in a hook, or inside the mode's handler): our own
         ``shape`` and ``detach`` are no steps of the model, and cost no dispatch."""
-        step = Step(len(capture.steps), op, module, is_module, tuple(tensor.shape))
+        step = Step(len(capture.steps), op, module, is_module, tuple(tensor.shape), part)
         capture.steps.append(step)
         if keep is None or keep(step):
             kept_steps.append(step.index)
@@ -337,8 +298,8 @@ def capture_forward(
             if module in leaves:
                 leaf_depth -= 1
                 if leaf_depth == 0:
-                    if tensor is not None:
-                        record(type(module).__name__, name, True, tensor)
+                    for part, value in tensor_parts(output):  # each tensor of a tuple
+                        record(type(module).__name__, name, True, value, part)
                     come_back()
             if module is root:
                 leave_scope()
@@ -356,8 +317,12 @@ def capture_forward(
     copied: set[int] = set()
 
     def on_function(func: Callable, out: Any) -> None:
-        if leaf_depth == 0 and stack and isinstance(out, torch.Tensor):
-            record(op_name(func), stack[-1], False, out)
+        if leaf_depth == 0 and stack:
+            if isinstance(out, torch.Tensor):
+                record(op_name(func), stack[-1], False, out)
+            elif isinstance(out, (tuple, list)):  # chunk, max(dim), topk: each tensor a step
+                for part, value in tensor_parts(out):
+                    record(op_name(func), stack[-1], False, value, part)
 
     was_training = model.training
     # model.train() walks every module (~1 ms of a ResNet-50): only when a mode differs.

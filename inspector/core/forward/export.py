@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from inspector.core.forward.capture import Step
+from inspector.core.forward.outputs import stored_values
 
 
 def step_name(step: Step) -> str:
@@ -16,9 +17,8 @@ def step_name(step: Step) -> str:
 
 
 def _numpy(tensor: torch.Tensor) -> np.ndarray:
-    """A tensor as numpy: floating point as float32 (numpy has no bf16), others as they are."""
-    t = tensor.detach()
-    return (t.float() if t.is_floating_point() else t).cpu().numpy()
+    """A tensor as numpy (``values.stored_values``: complex stays complex)."""
+    return stored_values(tensor).cpu().numpy()
 
 
 def forward_steps(model: nn.Module, x: torch.Tensor) -> list[tuple[str, np.ndarray]]:

@@ -21,6 +21,7 @@ from inspector.core.forward.heatmaps import (
     first_sample,
     tensor_heatmap,
 )
+from inspector.core.forward.outputs import shown_values
 from inspector.core.forward.results import (
     ForwardRequest,
     ForwardResult,
@@ -30,6 +31,7 @@ from inspector.core.forward.results import (
     StepResult,
 )
 from inspector.core.model.inputs import LENET_INPUT, TENSOR, InputSpec, make_input, to_tensor
+from inspector.core.model.quantized import quantized_note, quantized_parameters
 from inspector.core.runtime.devices import synchronize
 
 if TYPE_CHECKING:
@@ -109,9 +111,12 @@ def _page(array, page: int):
     return array[:, start:stop], f"channels {start}–{stop - 1} of {array.shape[1]}"
 
 
-def _numpy_page(tensor: torch.Tensor, page: int) -> tuple[np.ndarray, str]:
-    shown, note = _page(tensor, page)
-    return shown.float().cpu().numpy(), note
+def _numpy_page(tensor: torch.Tensor, page: int) -> tuple[np.ndarray, str, str]:
+    """The page of channels shown as float32, its note, and what the values are
+    (``values.shown_values``: a complex tensor's magnitude, ...)."""
+    real, what = shown_values(tensor)
+    shown, note = _page(real, page)
+    return shown.float().cpu().numpy(), note, what
 
 
 def run_forward(
@@ -142,6 +147,7 @@ def run_forward(
             _numpy_page(t, settings.channel_page) if t is not None else None
             for t in capture.tensors
         ]
+        out, output_is = shown_values(out) if out is not None else (None, "")
         output = out.float().cpu().numpy() if out is not None else np.zeros((1, 0), np.float32)
         synchronize(device)
     forward_ms = (time.perf_counter() - started) * 1000
@@ -149,20 +155,22 @@ def run_forward(
     kept = [(step, t) for step, t in zip(capture.steps, tensors, strict=True) if t is not None]
     # Levels from the values themselves; only the rows in sight are tiled and coloured here
     # (a ResNet-50 frame tiled 48 steps, ~3 ms, and coloured them, ~5 ms).
-    levels = shared_levels([first_sample(values) for _, (values, _) in kept])
+    levels = shared_levels([first_sample(values) for _, (values, _, _) in kept])
     first, last = settings.coloured or (0, len(kept))
     steps = []
-    for row, (step, (values, note)) in enumerate(kept):
+    for row, (step, (values, note, what)) in enumerate(kept):
         seen = first <= row < last
         heatmap = activation_heatmap(values) if seen else None
         rgba = heatmap.colorize(levels) if seen else None
-        steps.append(StepResult(step, heatmap, rgba, note, values))
+        steps.append(StepResult(step, heatmap, rgba, note, values, what))
     steps = tuple(steps)
     warnings = []
     if output.size and not np.isfinite(output).all():
         warnings.append("The output contains NaN or Inf.")
     if not np.isfinite(x_np).all():
         warnings.append("The input contains NaN or Inf.")
+    if output_is:
+        warnings.append(f"The output is shown as its {output_is}.")
     probabilities = None
     output_heatmap = output_rgba = None
     ranked: tuple[tuple[int, float], ...] = ()
@@ -312,11 +320,13 @@ def module_parameters(model: nn.Module, path: str, request_id: int = 0) -> Param
     except AttributeError:
         return ParametersResult(request_id, path, (), f"{path} is not a module of this model.")
     named = list(module.named_parameters(prefix=path, recurse=True))
-    note = ""
+    named += quantized_parameters(module, path)
+    note = quantized_note(module, path)
     if not named:
         note = f"{path or module._get_name()} has no parameters."
     elif len(named) > MAX_PARAMETERS_SHOWN:
-        note = f"Showing {MAX_PARAMETERS_SHOWN} of {len(named)} parameters: select a child module."
+        shown = f"Showing {MAX_PARAMETERS_SHOWN} of {len(named)} parameters: select a child module."
+        note = f"{shown} {note}".strip()
         named = named[:MAX_PARAMETERS_SHOWN]
     views = []
     with torch.no_grad():

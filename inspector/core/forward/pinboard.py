@@ -15,13 +15,14 @@ from torch import nn
 
 from inspector.core.forward.compare import compare_forwards
 from inspector.core.forward.results import ForwardRequest, ForwardResult
+from inspector.core.model.quantized import tensor_state
 
 
 # -- the pin -----------------------------------------------------------------------------------
 def weights_copy(model: nn.Module) -> dict[str, torch.Tensor]:
     """Every tensor of the state dict cloned where it lives (a copy, never a reference)."""
     with torch.no_grad():
-        return {k: v.detach().clone() for k, v in model.state_dict().items()}
+        return {k: v.detach().clone() for k, v in tensor_state(model).items()}
 
 
 def _same_tensor(x: torch.Tensor, y: torch.Tensor) -> bool:
@@ -45,7 +46,7 @@ def weights_of(model: nn.Module, weights: dict[str, torch.Tensor] | None) -> Ite
     if weights is None:
         yield
         return
-    live = model.state_dict()
+    live = tensor_state(model)
     saved = {k: v.detach().clone() for k, v in live.items()}
     try:
         with torch.no_grad():
@@ -87,7 +88,7 @@ class Pinboard:
     def same_weights(self, model: nn.Module) -> bool:
         """Whether the live weights equal A's, looked at again only after an in-place change
         (an update, a reset, training: every one bumps the tensors' version counters)."""
-        live = model.state_dict()
+        live = tensor_state(model)
         versions = tuple((k, v._version, v.data_ptr()) for k, v in live.items())
         if versions != self._versions:
             self._versions = versions
@@ -136,6 +137,6 @@ def twin_with(model: nn.Module, weights: dict[str, torch.Tensor]) -> nn.Module:
     untouched."""
     twin = copy.deepcopy(model)
     with torch.no_grad():
-        for k, v in twin.state_dict().items():
+        for k, v in tensor_state(twin).items():
             v.copy_(weights[k])
     return twin

@@ -38,6 +38,7 @@ class StepResult:
     rgba: np.ndarray | None = None
     note: str = ""  # e.g. "channels 0–63 of 256" when only a page is shown
     values: np.ndarray | None = None  # the step's values (batched; the page shown), float32
+    shown_as: str = ""  # what the values are when not the step's own: "magnitude |z| of ..."
 
     @property
     def kept(self) -> bool:

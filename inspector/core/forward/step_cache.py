@@ -42,7 +42,7 @@ def _takes_hooks(model: nn.Module, focus: str) -> bool:
 
 
 def _signature(step: Step) -> tuple:
-    return (step.op, step.module, step.is_module, step.shape)
+    return (step.op, step.module, step.is_module, step.shape, step.part)
 
 
 @dataclass

@@ -104,9 +104,10 @@ class ActivationsPanel(QWidget):
         new_rows = self.column.rows is not self._titled_rows
         for row, s in zip(self.column.rows, steps, strict=True):
             if new_rows:
+                shown_as = f" · {s.shown_as}" if s.shown_as else ""  # complex: its magnitude
                 row.set_title(
                     f"{s.step.index + 1}. {s.step.label}",
-                    f"{s.step.op} {format_shape(s.step.shape)}",
+                    f"{s.step.op} {format_shape(s.step.shape)}{shown_as}",
                 )
             if auto and s.rgba is not None:
                 row.show(s.heatmap, s.rgba)
