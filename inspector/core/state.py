@@ -61,7 +61,7 @@ def _zeros() -> np.ndarray:
 
 
 # Arrays are replaced, never changed in place: identity says whether they changed.
-_BY_IDENTITY = {"drawing": operator.is_, "raw_input": operator.is_, "pin": operator.is_}
+_BY_IDENTITY = {name: operator.is_ for name in ("drawing", "drawing_undo", "raw_input", "pin")}
 
 
 @evented(equality_operators=_BY_IDENTITY)
@@ -71,6 +71,9 @@ class AppState:
     """What the user has set up. Arrays are replaced, never changed in place."""
 
     drawing: np.ndarray = kept(factory=_zeros, session=MEMBER)
+    # The drawings before each edit, oldest first (``core.model.drawing`` edits both).
+    drawing_undo: tuple[np.ndarray, ...] = transient(factory=tuple)
+    stroking: bool = transient(False)  # a stroke is being drawn (a button is down on the canvas)
     raw_input: np.ndarray | None = kept(None, session=MEMBER)  # a tensor fed as it is instead
     seed: int = transient(0)  # of the random input of models that do not take the drawing
     brush_radius: float = kept(

@@ -461,3 +461,40 @@ def test_panels_of_a_minimised_window_are_not_waited_for(qtbot):
     assert panel.isVisible() and panel.isMinimized()
     tracker.handed()
     assert shown == [3]
+
+
+def test_the_canvas_renders_the_state_and_strokes_into_it(qtbot):
+    from PySide6.QtCore import QEvent, QObject
+
+    from inspector.core.model import drawing as edits
+    from inspector.gui.panels.draw_canvas import DrawCanvas
+    from inspector.testing import mouse_event
+
+    class Paints(QObject):
+        count = 0
+
+        def eventFilter(self, _obj, event) -> bool:
+            if event.type() == QEvent.Type.Paint:
+                self.count += 1
+            return False
+
+    state = AppState()
+    canvas = DrawCanvas(state)
+    qtbot.addWidget(canvas)
+    canvas.resize(320, 320)
+    canvas.show()
+    qtbot.waitExposed(canvas)
+    paints = Paints()
+    canvas.installEventFilter(paints)
+    canvas.mousePressEvent(mouse_event(canvas, "press", (0.2, 0.5)))
+    assert state.stroking
+    canvas.mouseMoveEvent(mouse_event(canvas, "move", (0.8, 0.5)))
+    canvas.mouseReleaseEvent(mouse_event(canvas, "release", (0.8, 0.5)))
+    assert not state.stroking and state.drawing[16, 16] > 0.9
+    assert canvas.drawing is state.drawing
+    qtbot.waitUntil(lambda: paints.count > 0)
+    painted = paints.count
+    edits.undo(state)  # changed elsewhere: the canvas repaints what the state holds
+    assert not canvas.drawing.any()
+    qtbot.waitUntil(lambda: paints.count > painted)
+    assert canvas.grab().toImage().pixelColor(160, 160).lightness() < 60

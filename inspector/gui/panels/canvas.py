@@ -144,7 +144,7 @@ class CanvasPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("canvasPanel")
         self.state = state
-        self.canvas = DrawCanvas()
+        self.canvas = DrawCanvas(state)
         self.preview = InputPreview()
         self.input_spec = spec
 
@@ -198,7 +198,6 @@ class CanvasPanel(QWidget):
         layout.addWidget(self.input_editor)
         layout.addWidget(self.input_note)
 
-        self.canvas.drawingChanged.connect(self._on_drawing_changed)
         self._decoded.connect(self._on_decoded, Qt.ConnectionType.QueuedConnection)
         self.clear_button.clicked.connect(self.canvas.clear)
         self.random_button.clicked.connect(lambda: self.random_input())
@@ -210,7 +209,6 @@ class CanvasPanel(QWidget):
         self.input_editor.problem.connect(self.warning)
         state.on("brush_radius", self._on_brush)
         state.on("raw_input", self._on_raw_input)
-        self.canvas.brush_radius = state.brush_radius
         self._apply_spec(spec, seed=state.seed)
 
     def _button(self, text: str, name: str, tip: str) -> QPushButton:
@@ -224,7 +222,6 @@ class CanvasPanel(QWidget):
         return self.state.raw_input
 
     def _on_brush(self, radius: float) -> None:
-        self.canvas.brush_radius = radius
         with QSignalBlocker(self.brush_spin):
             self.brush_spin.setValue(radius)
 
@@ -246,11 +243,6 @@ class CanvasPanel(QWidget):
         elif magnitude.shape != (CANVAS_SIZE, CANVAS_SIZE):
             magnitude = resample_square(magnitude, CANVAS_SIZE)
         self.canvas.set_saliency(minmax01(magnitude) if magnitude.max() > 0 else None)
-
-    @Slot()
-    def _on_drawing_changed(self) -> None:
-        # Drawing again means the drawing is the input again.
-        self.state.update(drawing=self.canvas.drawing.copy(), raw_input=None)
 
     def _on_raw_input(self, raw: np.ndarray | None) -> None:
         self.set_input_gradient(None)  # the gradient was for the input before this change

@@ -7,25 +7,24 @@ import math
 import time
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QGuiApplication, QImage, QMouseEvent, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from inspector.core.model.brush import DEFAULT_RADIUS, paint_segment
+from inspector.core.model import drawing as edits
 from inspector.core.model.preprocess import CANVAS_SIZE
+from inspector.core.state import AppState
 from inspector.gui.panels.array_image import grey_image, heat_image, minmax01
 from inspector.gui.work.frames import PaintTracked
 
-UNDO_DEPTH = 50
-
 
 class DrawCanvas(QWidget):
-    """Widget point (x, y) is grid cell (32·x/width, 32·y/height). Left draws, right erases."""
+    """Renders ``state.drawing`` and writes strokes to it (``core.model.drawing``): widget
+    point (x, y) is grid cell (32·x/width, 32·y/height). Left draws, right erases."""
 
-    drawingChanged = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.state = state
         self.setObjectName("drawCanvas")
         self.setMinimumSize(192, 192)
         policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -36,13 +35,11 @@ class DrawCanvas(QWidget):
         # It paints every pixel: without this, each mouse event repainted the dock, the panel
         # and the holder underneath too (five paints per event instead of one).
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
-        self.drawing = np.zeros((CANVAS_SIZE, CANVAS_SIZE), np.float32)
-        self.brush_radius = DEFAULT_RADIUS
         self.overlay: np.ndarray | None = None  # shown instead of the drawing (random input)
         self.saliency: np.ndarray | None = None  # 0-1 |d loss / d input| over the grid
         self._last: tuple[float, float] | None = None
         self._erasing = False
-        self._undo: list[np.ndarray] = []
+        self._own_stroke = False  # the drawing event is this canvas's stroke: it knows the cells
         self._grid_pixmap: QPixmap | None = None
         self._dirty = QRect()  # drawn into since the last paint, waiting for _repaint_timer
         self._painted_at = 0.0
@@ -53,6 +50,7 @@ class DrawCanvas(QWidget):
         self._repaint_timer.setSingleShot(True)
         self._repaint_timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._repaint_timer.timeout.connect(self._repaint_dirty)
+        state.on("drawing", self._on_drawing)
 
     def sizeHint(self) -> QSize:
         return QSize(320, 320)
@@ -64,9 +62,17 @@ class DrawCanvas(QWidget):
         return width
 
     @property
+    def drawing(self) -> np.ndarray:
+        return self.state.drawing
+
+    @property
+    def brush_radius(self) -> float:
+        return self.state.brush_radius
+
+    @property
     def stroking(self) -> bool:
         """A stroke is being drawn (a button is down on the canvas)."""
-        return self._last is not None
+        return self.state.stroking
 
     # -- coordinates ----------------------------------------------------------------------
     def to_grid(self, pos: QPointF) -> tuple[float, float]:
@@ -78,14 +84,13 @@ class DrawCanvas(QWidget):
     # -- editing --------------------------------------------------------------------------
     def set_drawing(self, drawing: np.ndarray) -> None:
         """Replace the drawing (undoable)."""
-        self._push_undo()
-        self.drawing = np.asarray(drawing, np.float32).copy()
-        self.overlay = None
-        self._changed()
+        edits.set_drawing(self.state, drawing)
 
     def clear(self) -> None:
-        if self.drawing.any() or self.overlay is not None:
-            self.set_drawing(np.zeros_like(self.drawing))
+        edits.clear(self.state)
+
+    def undo(self) -> bool:
+        return edits.undo(self.state)
 
     def show_overlay(self, values: np.ndarray | None) -> None:
         """Show ``values`` (e.g. a random input) over the drawing, which is kept underneath."""
@@ -97,17 +102,9 @@ class DrawCanvas(QWidget):
         self.saliency = None if values01 is None else np.asarray(values01, np.float32)
         self.update()
 
-    def undo(self) -> bool:
-        if not self._undo:
-            return False
-        self.drawing = self._undo.pop()
-        self.overlay = None
-        self._changed()
-        return True
-
-    def _push_undo(self) -> None:
-        self._undo.append(self.drawing.copy())
-        del self._undo[:-UNDO_DEPTH]
+    def _on_drawing(self, _drawing: np.ndarray) -> None:
+        if not self._own_stroke:  # replaced as a whole: undo, clear, an image, a session
+            self._changed()
 
     def _changed(self, cells: tuple[int, int, int, int] | None = None) -> None:
         """The drawing changed (within ``cells`` = top, left, bottom, right, if given)."""
@@ -119,7 +116,6 @@ class DrawCanvas(QWidget):
             x, y = math.floor(left * sx), math.floor(top * sy)
             changed = QRect(x, y, math.ceil(right * sx) - x + 1, math.ceil(bottom * sy) - y + 1)
         self._repaint_soon(changed)
-        self.drawingChanged.emit()
 
     def _repaint_soon(self, area: QRect) -> None:
         """Repaint ``area`` now, or, within a display frame of the last paint, at the end of
@@ -143,8 +139,7 @@ class DrawCanvas(QWidget):
         button = event.button()
         if button not in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
             return super().mousePressEvent(event)
-        self._push_undo()
-        self.overlay = None
+        edits.begin_stroke(self.state)
         self._erasing = button == Qt.MouseButton.RightButton
         self._last = self.to_grid(event.position())
         self._stroke_to(self._last)
@@ -157,11 +152,16 @@ class DrawCanvas(QWidget):
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self._last is not None:
             self._stroke_to(self.to_grid(event.position()))
-        self._last = None
+            self._last = None
+            edits.end_stroke(self.state)
 
     def _stroke_to(self, point: tuple[float, float]) -> None:
         start = self._last or point
-        cells = paint_segment(self.drawing, start, point, self.brush_radius, self._erasing)
+        self._own_stroke = True
+        try:
+            cells = edits.stroke_to(self.state, start, point, self._erasing)
+        finally:
+            self._own_stroke = False
         self._last = point
         self._changed(cells)
 

@@ -161,7 +161,7 @@ class TrainingControl(QObject):
         if self.chunk_threads is not None:
             return self.chunk_threads
         cores = usable_cores()
-        drawing = self.window.canvas_panel.canvas.stroking
+        drawing = self.state.stroking
         return max(1, cores - 1) if drawing else cores
 
     def _chunk_done(self, result, run_id: int) -> None:
@@ -179,7 +179,7 @@ class TrainingControl(QObject):
         if result.finished and self.running:
             self._stop("finished")
         now = time.monotonic()
-        every = REFRESH_DRAWING_S if self.window.canvas_panel.canvas.stroking else self.refresh_s
+        every = REFRESH_DRAWING_S if self.state.stroking else self.refresh_s
         if not self.running or now - self._shown_at >= max(every, self.refresh_s):
             self._shown_at = now
             self._show(result)
