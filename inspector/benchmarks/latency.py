@@ -382,11 +382,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--epoch", action="store_true", help="with --train: also one epoch of Adam, its accuracy"
     )
+    parser.add_argument(
+        "--attention",
+        action="store_true",
+        help="capture with every attention layer vs a bare forward, a ViT-Small-shaped ViT",
+    )
     args = parser.parse_args(argv)
     from inspector.benchmarks.machine import describe, headline
     from inspector.core.runtime.process import prepare_window_process
 
     prepare_window_process()  # this process shows the window, as the app does
+
+    if args.attention:
+        from inspector.benchmarks.attention import format_report as format_attention
+        from inspector.benchmarks.attention import run as run_attention
+
+        report = run_attention()
+        text = headline(report["machine"]) + "\n" + format_attention(report)
+        print(json.dumps(report, indent=2) if args.json else text)
+        return 0
 
     if args.train:
         from inspector.benchmarks.training import format_report as format_training

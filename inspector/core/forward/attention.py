@@ -70,18 +70,19 @@ def sdpa_probabilities(
     if k.shape[1] != q.shape[1] and k.shape[1] and q.shape[1] % k.shape[1] == 0:
         k = k.repeat_interleave(q.shape[1] // k.shape[1], dim=1)
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
-    scores = torch.matmul(q, k.transpose(-2, -1)) * scale
+    scores = torch.matmul(q, k.transpose(-2, -1)).mul_(scale)
     length, keys = scores.shape[-2:]
     if is_causal:  # top-left aligned, as SDPA's own
         allowed = torch.ones(length, keys, dtype=torch.bool, device=scores.device).tril()
-        scores = scores.masked_fill(~allowed, float("-inf"))
+        scores.masked_fill_(~allowed, float("-inf"))
     if attn_mask is not None:
-        mask = attn_mask
-        if mask.dtype == torch.bool:
-            scores = scores.masked_fill(~mask, float("-inf"))
+        if attn_mask.dtype == torch.bool:
+            scores = scores.masked_fill(~attn_mask, float("-inf"))  # the mask may broadcast
         else:
-            scores = scores + mask.float()
-    return torch.softmax(scores, dim=-1).nan_to_num_(0.0)
+            scores = scores + attn_mask.float()
+    probs = torch.softmax(scores, dim=-1)
+    # A row with every key masked is NaN (0/0): it takes nothing from any key.
+    return probs.nan_to_num_(0.0) if attn_mask is not None or is_causal else probs
 
 
 def _four_d(t: torch.Tensor) -> torch.Tensor:
