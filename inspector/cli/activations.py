@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from inspector.cli.args import add_model_arguments, open_from_arguments, refuse
+from inspector.cli.attached import add_connect_arguments
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--out", type=Path, required=True, help="the .npz file to write")
     add_model_arguments(parser)
+    add_connect_arguments(parser)
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--image", type=Path, help="a digit image as input A (PNG, JPEG, BMP)")
     source.add_argument(
@@ -69,6 +71,10 @@ def _network_input(opened, image: Path | None, seed: int | None):
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.connect:
+        from inspector.cli.attached import activations
+
+        return activations(args)
     import numpy as np
     import torch
 
