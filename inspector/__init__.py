@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-
 __version__ = "0.1.0"
 __all__ = ["__version__", "attach", "show"]
 
