@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: run test lint format bench train screenshot clean
+.PHONY: run test zoo lint format bench train screenshot clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(ARGS)
+
+# Every model of tests/zoo through graph, snapshot, activations and the window: a table.
+zoo: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m tests.zoo.run
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
