@@ -1,6 +1,6 @@
-"""``python -m inspector.train``: the bundled LeNet (``core.training.bundled``)."""
+"""``python -m inspector.train``: ``net-inspector train`` (``cli/train.py``)."""
 
-from inspector.core.training.bundled import main
+from inspector.cli.train import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

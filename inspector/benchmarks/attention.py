@@ -46,7 +46,7 @@ def _measure(rounds: int, loops: int) -> dict:
     from inspector.benchmarks.machine import describe
     from inspector.core.forward.attention import watch_attention
     from inspector.core.forward.capture import capture_forward
-    from inspector.core.forward.inference import ForwardSettings, step_keeper
+    from inspector.core.forward.settings import ForwardSettings, step_keeper
 
     torch.manual_seed(0)
     model = vit_small()

@@ -9,128 +9,14 @@ The bare forward time of the same model is measured in the same run, for the rat
 
 from __future__ import annotations
 
-import argparse
 import itertools
-import json
 import os
 import statistics
-import sys
 import time
 
-import numpy as np
-
+from inspector.benchmarks.baselines import baselines_in_fresh_process, before_and_after
+from inspector.benchmarks.common import BenchError, percentile, wait_for
 from inspector.testing import figure_eight, mouse_event
-
-
-def baselines_in_fresh_process(model_spec: str, capture: bool = True) -> dict:
-    """The bare forward in a new process's main thread (what a script gets), then in a second
-    thread as the app's worker runs it, and (``capture``) the capture's overhead: measured away
-    from this process, whose GUI thread must not start a team of torch threads
-    (``core.threads``)."""
-    import multiprocessing
-
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(_baselines, (model_spec, capture))
-
-
-def _baselines(model_spec: str, capture: bool) -> dict:
-    thread = bare_forward_ms(model_spec, thread=True)  # first: no team in the main thread yet
-    return {
-        "bare": bare_forward_ms(model_spec),
-        "bare_thread": thread,
-        "capture": capture_overhead(model_spec) if capture else None,
-    }
-
-
-def _before_and_after(before: dict, after: dict, key: str) -> tuple[float, list[float]]:
-    """The baseline as the mean of its measurements before and after the stroke: this shared
-    machine's speed drifts by a fifth within a minute, and a ratio should not ride on it."""
-    pair = [before[key], after[key]]
-    return statistics.mean(pair), [round(v, 3) for v in pair]
-
-
-def bare_forward_ms(model_spec: str = "lenet", seconds: float = 2.0, thread: bool = False) -> float:
-    """Median time of a plain ``model(x)`` (no capture, no GUI) on the CPU: in the calling
-    thread, or with ``thread`` in a second thread, as the app's worker runs it."""
-    import threading
-
-    import torch
-
-    from inspector.core.files.loading import open_model
-
-    if thread:
-        box: list[float] = []
-        worker = threading.Thread(target=lambda: box.append(bare_forward_ms(model_spec, seconds)))
-        worker.start()
-        worker.join()
-        return box[0]
-
-    opened = open_model(model_spec)
-    model = opened.model
-    x = torch.randn(*opened.input.shape)
-    times = []
-    with torch.inference_mode():
-        for _ in range(3):
-            model(x)
-        stop = time.perf_counter() + seconds
-        while time.perf_counter() < stop and len(times) < 300:
-            started = time.perf_counter()
-            model(x)
-            times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
-
-
-def capture_overhead(model_spec: str, rounds: int = 15) -> dict[str, float]:
-    """Median plain forward vs forward with the capture the app uses (hooks, the function
-    mode, the focused steps kept), interleaved in one loop so that noise hits both alike."""
-    import torch
-
-    from inspector.core.files.loading import open_model
-    from inspector.core.forward.capture import capture_forward
-    from inspector.core.forward.inference import ForwardSettings, step_keeper
-
-    opened = open_model(model_spec)
-    model, x = opened.model, torch.randn(*opened.input.shape)
-    settings = ForwardSettings(input=opened.input)
-    bare, captured = [], []
-    with torch.inference_mode():
-        for _ in range(3):
-            model(x)
-            capture_forward(model, x, keep=step_keeper(settings))
-        for _ in range(rounds):
-            t = time.perf_counter()
-            model(x)
-            bare.append((time.perf_counter() - t) * 1000)
-            t = time.perf_counter()
-            capture_forward(model, x, keep=step_keeper(settings))
-            captured.append((time.perf_counter() - t) * 1000)
-    b, c = statistics.median(bare), statistics.median(captured)
-    return {"bare_ms": round(b, 2), "capture_ms": round(c, 2), "ratio": round(c / b, 2)}
-
-
-def percentile(values: list[float], q: float) -> float:
-    return float(np.percentile(np.asarray(values), q)) if values else float("nan")
-
-
-class BenchError(Exception):
-    """A benchmark that cannot run (its model does not open): one sentence, exit 1."""
-
-
-def wait_for(condition, deadline: float) -> None:
-    """Run the event loop until ``condition()`` or ``deadline``, checking every millisecond;
-    between checks the GUI thread sleeps in the event loop, as the app's does (spinning
-    ``processEvents`` took the GIL from the worker thousands of times a second)."""
-    from PySide6.QtCore import QEventLoop, QTimer
-
-    loop = QEventLoop()
-    timer = QTimer()
-    timer.timeout.connect(
-        lambda: loop.quit() if condition() or time.perf_counter() >= deadline else None
-    )
-    timer.start(1)
-    if not condition():
-        loop.exec()
-    timer.stop()
 
 
 def open_in_window(app, window, model: str) -> dict[str, float]:
@@ -270,8 +156,8 @@ def run(events: int = 320, interval_ms: float = 8.0, model: str = "lenet") -> di
     submitted, computed, superseded = runner.submitted, runner.computed, runner.superseded
     window.close()
     after = baselines_in_fresh_process(model)
-    bare, bare_pair = _before_and_after(before, after, "bare")
-    bare_thread, thread_pair = _before_and_after(before, after, "bare_thread")
+    bare, bare_pair = before_and_after(before, after, "bare")
+    bare_thread, thread_pair = before_and_after(before, after, "bare_thread")
     overhead = after["capture"]
     capture = statistics.median(forward_ms) if forward_ms else float("nan")
     worker = statistics.median(worker_ms) if worker_ms else float("nan")
@@ -358,94 +244,3 @@ def format_report(r: dict) -> str:
             f"late/early latency ratio: {r['late_over_early_latency']} (≈1: no backlog)",
         ]
     )
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="net-inspector bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--events", type=int, default=320, help="mouse moves in the stroke")
-    parser.add_argument("--interval-ms", type=float, default=8.0, help="time between events")
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    parser.add_argument("--model", default="lenet", help="lenet (default), resnet50, or a file")
-    parser.add_argument(
-        "--graph", action="store_true", help="time the autograd graph view on three models instead"
-    )
-    parser.add_argument(
-        "--all",
-        action="store_true",
-        help="every speed figure in one table: LeNet ×3, ResNet-50, a ResNet-18 file, export",
-    )
-    parser.add_argument(
-        "--train",
-        action="store_true",
-        help="training throughput in the window (while drawing) vs headless, in one run",
-    )
-    parser.add_argument(
-        "--epoch", action="store_true", help="with --train: also one epoch of Adam, its accuracy"
-    )
-    parser.add_argument(
-        "--attention",
-        action="store_true",
-        help="capture with every attention layer vs a bare forward, a ViT-Small-shaped ViT",
-    )
-    args = parser.parse_args(argv)
-    from inspector.benchmarks.machine import describe, headline
-    from inspector.core.runtime.process import prepare_window_process
-
-    prepare_window_process()  # this process shows the window, as the app does
-
-    if args.attention:
-        from inspector.benchmarks.attention import format_report as format_attention
-        from inspector.benchmarks.attention import run as run_attention
-
-        report = run_attention()
-        text = headline(report["machine"]) + "\n" + format_attention(report)
-        print(json.dumps(report, indent=2) if args.json else text)
-        return 0
-
-    if args.train:
-        from inspector.benchmarks.training import format_report as format_training
-        from inspector.benchmarks.training import run as run_training
-
-        report = run_training(epoch=args.epoch)
-        report["machine"] = describe()
-        text = headline(report["machine"]) + "\n" + format_training(report)
-        print(json.dumps(report, indent=2) if args.json else text)
-        return 0
-
-    if args.all:
-        from inspector.benchmarks.suite import run as run_suite
-        from inspector.benchmarks.suite import table
-
-        report = run_suite()
-        print(json.dumps(report, indent=2) if args.json else table(report))
-        return 0
-    if args.graph:
-        from inspector.benchmarks.graph import format_rows
-        from inspector.benchmarks.graph import run as run_graph
-
-        rows = run_graph()
-        print(json.dumps(rows, indent=2) if args.json else format_rows(rows))
-        return 0
-    if args.model != "lenet":
-        # A model that cannot run is refused in one sentence before any window (exit 1).
-        from inspector.core.engine import check_runs
-        from inspector.core.files.loading import open_model
-
-        try:
-            check_runs(open_model(args.model))
-        except Exception as exc:
-            print(f"net-inspector: {exc}", file=sys.stderr)
-            return 1
-    try:
-        report = run(args.events, args.interval_ms, args.model)
-    except BenchError as exc:
-        print(f"net-inspector: {exc}", file=sys.stderr)
-        return 1
-    report["machine"] = describe()
-    text = headline(report["machine"]) + "\n" + format_report(report)
-    print(json.dumps(report, indent=2) if args.json else text)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

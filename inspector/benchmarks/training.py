@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from inspector.benchmarks.latency import wait_for
+from inspector.benchmarks.common import wait_for
 from inspector.testing import ONE, SEVEN, figure_eight, mouse_event, settled, stroke
 
 BATCH = 32  # the Training dock's defaults: Adam 2e-3, batch 32, augmentation
@@ -33,7 +33,7 @@ def headless(data, seconds: float, threads: int) -> dict:
     import torch
 
     from inspector.core.model.nets import untrained_lenet
-    from inspector.core.training.bundled import _batches, to_input, train_step
+    from inspector.core.training.recipe import _batches, to_input, train_step
     from inspector.core.training.setup import reinitialise
 
     model = untrained_lenet(0)

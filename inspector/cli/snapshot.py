@@ -88,7 +88,7 @@ def _shoot(app, window, args, saved=None) -> int:
     what failed in one sentence (exit 1): never an empty picture with exit 0."""
     from PySide6.QtCore import QDeadlineTimer
 
-    from inspector.core.forward.inference import MAX_KEPT_STEPS
+    from inspector.core.forward.settings import MAX_KEPT_STEPS
 
     failures: list[str] = []
     window.compute.failed.connect(lambda message, _details: failures.append(message))

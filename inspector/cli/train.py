@@ -1,9 +1,31 @@
-"""``net-inspector train --data ../shared/mnist``: retrain the bundled LeNet."""
+"""``net-inspector train --data ../shared/mnist`` (also ``python -m inspector.train``):
+retrain the bundled LeNet with ``core.training.recipe``."""
 
 from __future__ import annotations
 
+import argparse
+from pathlib import Path
+
+from inspector.core.model.nets import LENET_WEIGHTS
+
 
 def main(argv: list[str] | None = None) -> int:
-    from inspector.core.training.bundled import main as train_main
+    parser = argparse.ArgumentParser(
+        prog="net-inspector train", description="retrain the bundled LeNet on MNIST"
+    )
+    parser.add_argument("--data", type=Path, default=Path("../shared/mnist"), help="IDX folder")
+    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=LENET_WEIGHTS)
+    args = parser.parse_args(argv)
+    from inspector.core.training.recipe import train
 
-    return train_main(argv)
+    card = train(
+        args.data,
+        epochs=args.epochs,
+        seed=args.seed,
+        out=args.out,
+        card=args.out.with_suffix(".json"),
+    )
+    print(f"test accuracy {card['test_accuracy']:.2%}; wrote {args.out}")
+    return 0

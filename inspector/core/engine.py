@@ -17,15 +17,9 @@ import torch
 from torch import nn
 
 from inspector.core.files.checkpoints import apply_state_dict, check_fit
-from inspector.core.files.loading import ModelLoadError, OpenedModel, open_model
-from inspector.core.forward.capture import named_outputs
+from inspector.core.files.loading import OpenedModel, check_runs, open_model
 from inspector.core.forward.compare import PinResult
-from inspector.core.forward.inference import (
-    ForwardSettings,
-    module_parameters,
-    network_input,
-    run_forward,
-)
+from inspector.core.forward.inference import module_parameters, network_input, run_forward
 from inspector.core.forward.pinboard import Pinboard, weights_copy
 from inspector.core.forward.results import (
     BackwardResult,
@@ -37,18 +31,18 @@ from inspector.core.forward.results import (
     SavedValueResult,
     UpdateResult,
 )
+from inspector.core.forward.settings import ForwardSettings
 from inspector.core.forward.step_cache import StepCache
 from inspector.core.forward.summary import summarize
 from inspector.core.graph.backward import LiveGraph, record_backward, saved_value, sgd_step
 from inspector.core.graph.collapse import lay_out, repeated_blocks
 from inspector.core.graph.losses import LossSpec
-from inspector.core.model.input_inference import explain_forward_failure
-from inspector.core.model.inputs import TENSOR, make_input, to_tensor
+from inspector.core.model.inputs import TENSOR, to_tensor
 from inspector.core.model.quantized import load_over, tensor_state
 from inspector.core.runtime.devices import available_devices
-from inspector.core.training.chunks import Trainer, TrainProgress
 from inspector.core.training.setup import TrainConfig, reinitialise
 from inspector.core.training.snapshot import TrainingSnapshot
+from inspector.core.training.trainer import Trainer, TrainProgress
 
 # A graph with more nodes than this opens with its repeated blocks (layer1.0, ...) collapsed.
 COLLAPSE_ABOVE = 300
@@ -383,24 +377,3 @@ class Engine:
 
     def restore_training(self, snapshot: TrainingSnapshot) -> TrainProgress:
         return self.trainer().restore(snapshot, self.device)
-
-
-def check_runs(
-    opened: OpenedModel, model: nn.Module | None = None, device: torch.device | str = "cpu"
-) -> tuple[str, ...]:
-    """Run ``model`` (``opened.model`` by default) once on its input and return the names of
-    the tensors it returns. Raises ``ModelLoadError`` in one sentence when the forward raises
-    (any exception type: user code can raise anything) or returns no tensor, so that a model
-    that cannot run is refused before anything shows it."""
-    model = opened.model if model is None else model
-    spec = opened.input
-    try:
-        x = to_tensor(make_input(spec, np.zeros((32, 32), np.float32)), spec, device)
-        with torch.inference_mode():
-            output = model(x)
-    except Exception as exc:
-        raise ModelLoadError(explain_forward_failure(spec, exc, opened.name)) from exc
-    names = tuple(name for name, _ in named_outputs(output))
-    if not names:
-        raise ModelLoadError(f"{opened.name} returned no tensor")
-    return names

@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.core.files.loading import OpenedModel, bundled_lenet
-from inspector.core.forward.inference import MAX_KEPT_STEPS
 from inspector.core.forward.results import BackwardResult, ForwardResult, ModelLoaded
+from inspector.core.forward.settings import MAX_KEPT_STEPS
 from inspector.core.forward.summary import first_with_weights, leaf_count, summarize
 from inspector.core.model.inputs import TENSOR
 from inspector.core.model.nets import LENET_WEIGHTS, lenet_card

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QComboBox
 
-from inspector.core.forward.inference import MAX_KEPT_STEPS
+from inspector.core.forward.settings import MAX_KEPT_STEPS
 from inspector.core.model.inputs import IMAGE, TENSOR
 from inspector.core.state import ModelRef
 from inspector.testing import stroke

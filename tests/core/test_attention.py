@@ -18,8 +18,9 @@ from inspector.core.forward.attention import (
     watch_attention,
 )
 from inspector.core.forward.capture import capture_forward, first_tensor
-from inspector.core.forward.inference import ForwardSettings, run_forward
+from inspector.core.forward.inference import run_forward
 from inspector.core.forward.results import ForwardRequest
+from inspector.core.forward.settings import ForwardSettings
 
 TOLERANCE = 2e-5
 ZOO = Path(__file__).with_name("real_models.py")

@@ -12,8 +12,9 @@ import pytest
 import torch
 
 from inspector.core.files.loading import OpenedModel, open_model
-from inspector.core.forward.inference import ForwardSettings, run_forward
+from inspector.core.forward.inference import run_forward
 from inspector.core.forward.results import ForwardRequest
+from inspector.core.forward.settings import ForwardSettings
 from inspector.core.graph.backward import record_backward
 from inspector.core.graph.losses import LossSpec
 from inspector.core.model.inputs import IMAGE, TENSOR, make_input, to_tensor

@@ -18,7 +18,6 @@ from torch import nn
 from inspector.core.files.checkpoints import ModelLoadError
 from inspector.core.files.consent import code_risks
 from inspector.core.files.session import (
-    MAX_JSON_BYTES,
     VERSION,
     SessionError,
     SessionState,
@@ -27,6 +26,7 @@ from inspector.core.files.session import (
     restore_weights,
     save_session,
 )
+from inspector.core.files.session_zip import MAX_JSON_BYTES
 
 DATA = Path(__file__).parent / "data"
 ZOO = Path(__file__).resolve().parents[1] / "zoo"

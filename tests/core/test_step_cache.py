@@ -8,8 +8,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from inspector.core.forward import step_cache
-from inspector.core.forward.inference import ForwardSettings, run_forward
+from inspector.core.forward.inference import run_forward
 from inspector.core.forward.results import ForwardRequest
+from inspector.core.forward.settings import ForwardSettings
 from inspector.core.forward.step_cache import StepCache
 from inspector.core.model.inputs import TENSOR, InputSpec
 from tests.zoo.nets import ResNetish

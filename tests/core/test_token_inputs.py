@@ -11,7 +11,7 @@ import torch
 
 from inspector.core.files.loading import ModelLoadError, open_model
 from inspector.core.forward.heatmaps import tensor_heatmap
-from inspector.core.forward.inference import class_map, position_top_k, top_k
+from inspector.core.forward.presentation import class_map, position_top_k, top_k
 from inspector.core.graph.losses import LossSpec, evaluate_loss
 from inspector.core.model.input_inference import explain_forward_failure, infer_input_spec
 from inspector.core.model.inputs import (

@@ -12,9 +12,9 @@ from inspector.core.files.loading import bundled_lenet, open_model
 from inspector.core.files.session import SessionError, SessionState, load_session, save_session
 from inspector.core.model.inputs import LENET_INPUT
 from inspector.core.model.nets import untrained_lenet
-from inspector.core.training.chunks import Trainer
 from inspector.core.training.setup import TrainConfig, TrainingRefused, load_data, reinitialise
 from inspector.core.training.snapshot import check_snapshot
+from inspector.core.training.trainer import Trainer
 from tests.conftest import assert_reset_brings_back_the_opening_weights
 
 CPU = torch.device("cpu")

@@ -9,7 +9,7 @@ import pytest
 from inspector.core.files.loading import bundled_lenet
 from inspector.core.model.nets import LENET_CARD
 from inspector.core.training import mnist
-from inspector.core.training.bundled import evaluate
+from inspector.core.training.recipe import evaluate
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "mnist_test_1000.npz"
 FULL = Path(__file__).resolve().parents[2].parent / "shared" / "mnist"

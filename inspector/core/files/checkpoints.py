@@ -1,4 +1,5 @@
-"""Reading checkpoints safely: ``weights_only=True`` unless the user trusts the file."""
+"""Reading checkpoints safely (``weights_only=True`` unless the user trusts the file), and
+writing a model's weights as ``.safetensors``."""
 
 from __future__ import annotations
 
@@ -141,3 +142,13 @@ def apply_state_dict(
     check_fit(own, state, source, same_dtypes=same_dtypes)
     with torch.no_grad():
         model.load_state_dict(loadable(model, state), strict=True)
+
+
+def save_weights(path: Path | str, weights: dict[str, torch.Tensor]) -> None:
+    """The weights as a ``.safetensors`` file (loadable with ``--weights``), written atomically."""
+    from safetensors.torch import save_file
+
+    from inspector.core.files.io import atomic_write
+
+    tensors = {k: v.detach().cpu().clone().contiguous() for k, v in weights.items()}
+    atomic_write(path, lambda tmp: save_file(tensors, str(tmp)))

@@ -12,6 +12,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -22,9 +23,16 @@ from inspector.core.files.checkpoints import (
     torch_load,
 )
 from inspector.core.files.pt2_scan import exported_program_code, pt2_code_parts
-from inspector.core.forward.capture import set_training
-from inspector.core.model.input_inference import infer_input_spec
-from inspector.core.model.inputs import LENET_INPUT, InputSpec, parse_dtype, parse_shape
+from inspector.core.forward.capture import named_outputs, set_training
+from inspector.core.model.input_inference import explain_forward_failure, infer_input_spec
+from inspector.core.model.inputs import (
+    LENET_INPUT,
+    InputSpec,
+    make_input,
+    parse_dtype,
+    parse_shape,
+    to_tensor,
+)
 from inspector.core.model.nets import LENET_WEIGHTS, Net, untrained_lenet
 from inspector.core.model.zoo import ResNet50, transformer_encoder
 
@@ -312,3 +320,24 @@ def _required_arguments(factory) -> list[str]:
 def load_weights(model: nn.Module, path: Path, trust: bool = False) -> None:
     """Load a state_dict, refusing (and naming the keys) if it does not fit the model exactly."""
     apply_state_dict(model, read_state_dict(path, trust), path.name, same_dtypes=False)
+
+
+def check_runs(
+    opened: OpenedModel, model: nn.Module | None = None, device: torch.device | str = "cpu"
+) -> tuple[str, ...]:
+    """Run ``model`` (``opened.model`` by default) once on its input and return the names of
+    the tensors it returns. Raises ``ModelLoadError`` in one sentence when the forward raises
+    (any exception type: user code can raise anything) or returns no tensor, so that a model
+    that cannot run is refused before anything shows it."""
+    model = opened.model if model is None else model
+    spec = opened.input
+    try:
+        x = to_tensor(make_input(spec, np.zeros((32, 32), np.float32)), spec, device)
+        with torch.inference_mode():
+            output = model(x)
+    except Exception as exc:
+        raise ModelLoadError(explain_forward_failure(spec, exc, opened.name)) from exc
+    names = tuple(name for name, _ in named_outputs(output))
+    if not names:
+        raise ModelLoadError(f"{opened.name} returned no tensor")
+    return names

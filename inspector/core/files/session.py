@@ -47,55 +47,15 @@ from inspector.core.files.session_checks import (
     resolve,
     resolve_spec,
     show,
-    size_text,
     spec_file,
 )
+from inspector.core.files.session_zip import SessionError, checked_members, read_member, read_npy
 from inspector.core.state import AppState
 from inspector.core.state_fields import Invalid, is_int, session_settings
 from inspector.core.training.snapshot import TrainingSnapshot, check_snapshot
 
 FORMAT = "net-inspector-session"
 VERSION = 2
-
-# Limits checked against the zip directory before anything is decompressed. ZipExtFile never
-# returns more than a member's declared size, and reads are capped again, so a lying header
-# cannot make a member bigger either.
-MAX_JSON_BYTES = 1 << 20  # settings are a few hundred bytes
-MAX_DRAWING_BYTES = 64 << 10  # a 32×32 float32 .npy is 4,224 bytes
-MAX_RAW_INPUT_BYTES = 256 << 20  # a 1×3×4096×4096 float32 input; far above any canvas input
-# The weights: 4 GiB is a 1-billion-parameter fp32 model, beyond what this app can inspect
-# interactively (every forward is captured layer by layer on the machine's memory), while a
-# session that holds more is most likely not a session at all.
-MAX_WEIGHTS_BYTES = 4 << 30
-# Training: Adam keeps two tensors per weight, plus the curves and the epoch's order.
-MAX_TRAINING_BYTES = 2 * MAX_WEIGHTS_BYTES + (64 << 20)
-MAX_TOTAL_BYTES = (
-    2 * (MAX_DRAWING_BYTES + MAX_RAW_INPUT_BYTES + MAX_WEIGHTS_BYTES)
-    + MAX_JSON_BYTES
-    + MAX_TRAINING_BYTES
-)
-MAX_MEMBERS = 64
-# Weights (format 2) are stored uncompressed and random-looking data deflates by ~1.1×, so a
-# member that expands by more than this is a zip bomb, not a session. Small members (a mostly
-# empty drawing deflates 40×) are exempt: their size is capped anyway.
-MAX_RATIO = 100
-RATIO_EXEMPT_BYTES = 1 << 20
-
-_MEMBER_CAPS = {
-    "session.json": MAX_JSON_BYTES,
-    "drawing.npy": MAX_DRAWING_BYTES,
-    "raw_input.npy": MAX_RAW_INPUT_BYTES,
-    "weights.safetensors": MAX_WEIGHTS_BYTES,
-    "pin_A_drawing.npy": MAX_DRAWING_BYTES,  # Compare's A (see ``pins``)
-    "pin_A_raw_input.npy": MAX_RAW_INPUT_BYTES,
-    "pin_A_weights.safetensors": MAX_WEIGHTS_BYTES,
-    "training.safetensors": MAX_TRAINING_BYTES,
-}
-
-
-class SessionError(Exception):
-    """A session file that cannot be used; ``str()`` is one sentence naming the file."""
-
 
 Tensorish = torch.Tensor | np.ndarray
 
@@ -282,10 +242,10 @@ def load_session(path: Path) -> SessionState:
     path = Path(path)
     try:
         with zipfile.ZipFile(path) as archive:
-            infos = _checked_members(archive, path)
+            infos = checked_members(archive, path)
             if "session.json" not in infos:
                 raise SessionError(f"{path.name} is not a Net Inspector session")
-            meta = json.loads(_read(archive, infos["session.json"]))
+            meta = json.loads(read_member(archive, infos["session.json"]))
             if not isinstance(meta, dict) or meta.get("format") != FORMAT:
                 raise SessionError(f"{path.name} is not a Net Inspector session")
             version = meta.get("version")
@@ -299,19 +259,15 @@ def load_session(path: Path) -> SessionState:
             for name in ("drawing.npy", "weights.safetensors"):
                 if name not in infos:
                     raise SessionError(f"{path.name} is damaged: it has no {name}")
-            drawing = np.load(io.BytesIO(_read(archive, infos["drawing.npy"])), allow_pickle=False)
-            raw = (
-                np.load(io.BytesIO(_read(archive, infos["raw_input.npy"])), allow_pickle=False)
-                if "raw_input.npy" in infos
-                else None
-            )
-            weights = load_tensors(_read(archive, infos["weights.safetensors"]))
+            drawing = read_npy(archive, infos["drawing.npy"])
+            raw = read_npy(archive, infos["raw_input.npy"]) if "raw_input.npy" in infos else None
+            weights = load_tensors(read_member(archive, infos["weights.safetensors"]))
             pin = _read_pin(archive, infos, meta, path, load_tensors)
             trained = meta.get("training")
             if trained is not None:
                 if "training.safetensors" not in infos:
                     raise SessionError(f"{path.name} is damaged: it has no training.safetensors")
-                arrays = load_tensors(_read(archive, infos["training.safetensors"]))
+                arrays = load_tensors(read_member(archive, infos["training.safetensors"]))
                 try:
                     trained = check_snapshot(trained, arrays)
                 except ValueError as exc:
@@ -361,52 +317,14 @@ def _read_pin(archive: zipfile.ZipFile, infos: dict, meta: dict, path: Path, loa
     for name in ("pin_A_drawing.npy", "pin_A_weights.safetensors"):
         if name not in infos:
             raise SessionError(f"{path.name} is damaged: it pins A but has no {name}")
-    drawing = np.load(io.BytesIO(_read(archive, infos["pin_A_drawing.npy"])), allow_pickle=False)
+    drawing = read_npy(archive, infos["pin_A_drawing.npy"])
     raw = None
     if "pin_A_raw_input.npy" in infos:
-        raw = np.load(io.BytesIO(_read(archive, infos["pin_A_raw_input.npy"])), allow_pickle=False)
+        raw = read_npy(archive, infos["pin_A_raw_input.npy"])
     try:
         drawing = check_drawing(drawing, "pinned drawing")
         raw = None if raw is None else check_raw(raw)
     except Invalid as exc:
         raise SessionError(f"{path.name} is damaged: {exc}") from None
-    weights = load(_read(archive, infos["pin_A_weights.safetensors"]))
+    weights = load(read_member(archive, infos["pin_A_weights.safetensors"]))
     return {"pin_drawing": drawing, "pin_raw_input": raw, "pin_weights": dict(weights)}
-
-
-def _checked_members(archive: zipfile.ZipFile, path: Path) -> dict[str, zipfile.ZipInfo]:
-    infos = archive.infolist()
-    if len(infos) > MAX_MEMBERS:
-        raise SessionError(f"{path.name} is not a session: it has {len(infos)} members")
-    known = {info.filename: info for info in infos if info.filename in _MEMBER_CAPS}
-    total = 0
-    for name, info in known.items():
-        cap = _MEMBER_CAPS[name]
-        if info.file_size > cap:
-            raise SessionError(
-                f"{path.name} is refused: its {name} would expand to {size_text(info.file_size)}, "
-                f"over the {size_text(cap)} a session may hold"
-            )
-        if info.file_size > RATIO_EXEMPT_BYTES and info.file_size > MAX_RATIO * max(
-            info.compress_size, 1
-        ):
-            raise SessionError(
-                f"{path.name} is refused: its {name} would expand from "
-                f"{size_text(info.compress_size)} to {size_text(info.file_size)} (a zip bomb)"
-            )
-        total += info.file_size
-    if total > MAX_TOTAL_BYTES:
-        raise SessionError(f"{path.name} is refused: it would expand to {size_text(total)}")
-    return known
-
-
-def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
-    cap = _MEMBER_CAPS[info.filename]
-    with archive.open(info) as member:
-        data = member.read(min(info.file_size, cap) + 1)
-    if len(data) > min(info.file_size, cap):
-        raise ValueError(f"{info.filename} is longer than its header says")
-    return data
-
-
-# -- validation ---------------------------------------------------------------------------------

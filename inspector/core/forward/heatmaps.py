@@ -288,7 +288,11 @@ def kernel_grid(out_ch: int, in_ch: int, height: int, width: int) -> TileLayout:
     return min((layout(c) for c in candidates), key=lambda g: (_aspect(g), g.cols))
 
 
-SAMPLE = 65_536  # values that levels are estimated from, over all the arrays together
+# Values that levels are estimated from, over all the arrays together. Measured on the shared
+# scale of six random inputs (Intel Xeon, 1 torch thread): 16,384 values gave the same rounded
+# bound as 65,536 on LeNet and ResNet-50 (6 of 6 each), in 0.27 ms against 0.69 (median) for
+# ResNet-50's 48 steps.
+SAMPLE = 16_384
 
 
 def _spaced(array: np.ndarray, budget: int) -> np.ndarray:

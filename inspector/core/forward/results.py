@@ -76,7 +76,7 @@ class ForwardResult:
     total_steps: int = 0  # steps the forward ran (``steps`` holds the ones kept)
     output_heatmap: Heatmap | None = None  # for outputs that are not class scores
     output_rgba: np.ndarray | None = None
-    # [1, N] outputs wider than inference.TOP_K_ABOVE: the k likeliest (class, probability)
+    # [1, N] outputs wider than presentation.TOP_K_ABOVE: the k likeliest (class, probability)
     top_k: tuple[tuple[int, float], ...] = ()
     # [1, T, V] sequence logits: per position the k likeliest (token id, probability)
     position_top_k: tuple[tuple[tuple[int, float], ...], ...] = ()

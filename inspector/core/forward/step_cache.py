@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from inspector.core.forward.capture import Capture, Step, capture_forward
-from inspector.core.forward.inference import ForwardSettings, in_focus, step_keeper
+from inspector.core.forward.settings import ForwardSettings, in_focus, step_keeper
 
 REFRESH_EVERY = 32
 

@@ -17,7 +17,7 @@ from inspector.core.forward.capture import named_outputs, set_training
 from inspector.core.model.inputs import IMAGE, MNIST, InputSpec, torch_dtype
 from inspector.core.model.nets import RESOURCES
 from inspector.core.training import mnist
-from inspector.core.training.bundled import normalise
+from inspector.core.training.recipe import normalise
 
 SAMPLE = RESOURCES / "mnist_sample_1000.npz"
 SAMPLE_TRAIN = 800  # of the bundled 1,000 images: the rest are held out

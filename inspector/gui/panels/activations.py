@@ -14,8 +14,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inspector.core.forward.inference import CHANNEL_PAGE
 from inspector.core.forward.results import ForwardResult
+from inspector.core.forward.settings import CHANNEL_PAGE
 from inspector.core.graph.palette import PANEL_BACKGROUND
 from inspector.gui.panels.heatmap_view import HeatmapColumn, make_colorbar
 from inspector.gui.panels.tree import format_shape

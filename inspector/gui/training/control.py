@@ -23,12 +23,12 @@ import torch
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QFileDialog, QProgressBar
 
+from inspector.core.files.checkpoints import save_weights as write_weights
 from inspector.core.runtime.threads import usable_cores
 from inspector.core.state import AppState
-from inspector.core.training.chunks import TrainProgress
-from inspector.core.training.chunks import save_weights as write_weights
 from inspector.core.training.setup import TrainConfig, TrainingRefused, mnist_refusal
 from inspector.core.training.snapshot import TrainingSnapshot
+from inspector.core.training.trainer import TrainProgress
 from inspector.gui.training.panel import TrainingPanel
 from inspector.gui.work.runner import Job
 from inspector.logs import LOG

@@ -9,7 +9,8 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from inspector.core.graph.palette import PANEL_BACKGROUND
-from inspector.core.training.chunks import HEALTH, TrainProgress, health_rows
+from inspector.core.training.curves import health_rows
+from inspector.core.training.trainer import HEALTH, TrainProgress
 
 
 class HealthView(QWidget):

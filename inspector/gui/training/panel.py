@@ -24,8 +24,9 @@ from PySide6.QtWidgets import (
 
 from inspector.core.graph.palette import PANEL_BACKGROUND
 from inspector.core.state import AppState
-from inspector.core.training.chunks import TrainProgress, smoothed
+from inspector.core.training.curves import smoothed
 from inspector.core.training.setup import DEFAULT_LR, OPTIMIZERS
+from inspector.core.training.trainer import TrainProgress
 from inspector.gui.training.health import HealthView
 
 SAMPLE_HINT = "bundled 1,000-image sample"

@@ -21,8 +21,6 @@ import math
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, replace
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -30,7 +28,7 @@ from torch import nn
 
 from inspector.core.model.inputs import InputSpec
 from inspector.core.runtime.threads import usable_cores
-from inspector.core.training.bundled import batch_input, evaluate, fit_batch, to_input
+from inspector.core.training.recipe import batch_input, evaluate, fit_batch, to_input
 from inspector.core.training.setup import (
     Scores,
     TrainConfig,
@@ -359,46 +357,3 @@ class Trainer:
         values = arrays["health/values"].numpy()
         self.health = [values[:, :, t].copy() for t in range(values.shape[2])]
         return replace(self.progress(), message=note)
-
-
-def with_config(config: TrainConfig, **changes: Any) -> TrainConfig:
-    return replace(config, **changes).checked()
-
-
-# -- what the views draw (computed here: panels only render) ------------------------------------
-def smoothed(values: np.ndarray, window: int = 20) -> np.ndarray:
-    """A trailing moving average (the first points average what there is so far)."""
-    if len(values) == 0:
-        return values
-    sums = np.cumsum(np.asarray(values, np.float64))
-    out = sums.copy()
-    out[window:] = sums[window:] - sums[:-window]
-    counts = np.minimum(np.arange(1, len(values) + 1), window)
-    return (out / counts).astype(np.float32)
-
-
-def health_rows(
-    progress: TrainProgress, metric: int, module: str | None
-) -> tuple[tuple[str, ...], np.ndarray]:
-    """The parameter rows of ``module`` (all for the model or no selection; all, too, for a
-    module without parameters) and their ``log10`` values of ``HEALTH[metric]`` over time,
-    ``[rows, T]``."""
-    names = progress.names
-    keep = [
-        i for i, n in enumerate(names) if module and (n.startswith(f"{module}.") or n == module)
-    ]
-    keep = keep or list(range(len(names)))
-    values = progress.health[metric][keep] if len(names) else np.zeros((0, 0), np.float32)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        logs = np.log10(np.maximum(values, 1e-12)).astype(np.float32)
-    return tuple(names[i] for i in keep), logs
-
-
-def save_weights(path: Path | str, weights: dict[str, torch.Tensor]) -> None:
-    """The weights as a ``.safetensors`` file (loadable with ``--weights``), written atomically."""
-    from safetensors.torch import save_file
-
-    from inspector.core.files.io import atomic_write
-
-    tensors = {k: v.detach().cpu().clone().contiguous() for k, v in weights.items()}
-    atomic_write(path, lambda tmp: save_file(tensors, str(tmp)))

@@ -1,12 +1,10 @@
-"""Train the bundled LeNet on MNIST, deterministically, with augmentation for mouse-drawn digits.
-
-``python -m inspector.train --data ../shared/mnist`` (or ``net-inspector train``) writes
-``inspector/resources/lenet_mnist.safetensors`` and a JSON card beside it.
-"""
+"""The recipe that trains the bundled LeNet on MNIST: deterministic, with augmentation for
+mouse-drawn digits. ``net-inspector train`` (``cli/train.py``) runs it and writes
+``inspector/resources/lenet_mnist.safetensors`` with a JSON card beside it; the window's
+``Trainer`` uses its preprocessing, augmentation, step and evaluation."""
 
 from __future__ import annotations
 
-import argparse
 import datetime as _dt
 import json
 import math
@@ -210,21 +208,3 @@ def train(
     }
     card.write_text(json.dumps(result, indent=2) + "\n")
     return result
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="net-inspector train", description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, default=Path("../shared/mnist"), help="IDX folder")
-    parser.add_argument("--epochs", type=int, default=12)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=LENET_WEIGHTS)
-    args = parser.parse_args(argv)
-    card = train(
-        args.data,
-        epochs=args.epochs,
-        seed=args.seed,
-        out=args.out,
-        card=args.out.with_suffix(".json"),
-    )
-    print(f"test accuracy {card['test_accuracy']:.2%}; wrote {args.out}")
-    return 0
