@@ -77,6 +77,22 @@ def hostile_checkpoint(path: Path, marker: Path) -> Path:
     return path
 
 
+def qint8() -> torch.Tensor:
+    """A quantized tensor: the meta device cannot hold one (deprecation warning silenced)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return torch.quantize_per_tensor(torch.ones(4), 0.1, 0, torch.qint8)
+
+
+def quantized_hostile_checkpoint(path: Path, marker: Path) -> Path:
+    """A qint8 tensor beside a pickle that writes ``marker``: a ``weights_only`` load on the
+    meta device fails on the tensor first (and so once passed for "needs no unpickling")."""
+    torch.save({"q": qint8(), "evil": WritesMarker(marker)}, path)
+    return path
+
+
 def hostile_pt2(clean: Path, path: Path, marker: Path) -> Path:
     """``clean`` (a torch.export archive) with its first weight pickled: loading it runs code."""
     with zipfile.ZipFile(clean) as archive:
@@ -149,3 +165,76 @@ def assert_same_bits(got: dict, want: dict) -> None:
         assert mine.dtype == value.dtype, name
         assert tuple(mine.shape) == tuple(value.shape), name
         assert bits(mine).equal(bits(value)), name
+
+
+# -- programs: .pt2 and TorchScript that touch files or paste code -----------------------------
+class _Ones(torch.nn.Module):
+    def forward(self, x):
+        t = torch.ones(4, dtype=torch.uint8)
+        t.fill_(65)
+        return x + t.float().sum()
+
+
+def _rewrite_json(src: Path, dst: Path, edit) -> Path:
+    with zipfile.ZipFile(src) as archive:
+        parts = [(info.filename, archive.read(info)) for info in archive.infolist()]
+    with zipfile.ZipFile(dst, "w") as archive:
+        for name, data in parts:
+            if name.endswith("models/model.json"):
+                program = json.loads(data)
+                edit(program)
+                data = json.dumps(program).encode()
+            archive.writestr(name, data)
+    return dst
+
+
+def ones_pt2(path: Path) -> Path:
+    """A clean export whose first node makes a uint8 tensor and whose second fills it."""
+    torch.export.save(torch.export.export(_Ones(), (torch.ones(2),)), str(path))
+    return path
+
+
+def from_file_pt2(path: Path, victim: Path) -> Path:
+    """Only ``torch.ops.aten`` operators, no pickle: ``from_file(victim, shared=True)`` then
+    ``fill_(65)``, which overwrites the victim's first 4 bytes with ``AAAA`` when run."""
+    clean = ones_pt2(path.with_name(path.stem + "_clean.pt2"))
+
+    def edit(program: dict) -> None:
+        node = program["graph_module"]["graph"]["nodes"][0]
+        node["target"] = "torch.ops.aten.from_file.default"
+        node["inputs"] = [
+            {"name": "filename", "arg": {"as_string": str(victim)}, "kind": 1},
+            {"name": "shared", "arg": {"as_bool": True}, "kind": 1},
+            {"name": "size", "arg": {"as_int": 4}, "kind": 1},
+            {"name": "dtype", "arg": {"as_scalar_type": 1}, "kind": 2},
+        ]
+
+    return _rewrite_json(clean, path, edit)
+
+
+def arg_name_pt2(path: Path, marker: Path) -> Path:
+    """No pickle: ``forward_arg_names`` ``["x", "y=<expr>"]``; torch writes
+    ``def forward(self, x, y=<expr>)`` and ``.module()`` executes it, writing ``marker``."""
+    clean = ones_pt2(path.with_name(path.stem + "_clean.pt2"))
+    write = f"__import__('pathlib').Path({str(marker)!r}).write_text('ran')"
+
+    def edit(program: dict) -> None:
+        signature = program["graph_module"]["module_call_graph"][0]["signature"]
+        signature["forward_arg_names"] = ["x", f"y={write}"]
+
+    return _rewrite_json(clean, path, edit)
+
+
+def from_file_torchscript(path: Path, victim: Path, shared: bool = True) -> Path:
+    """A TorchScript archive whose forward maps ``victim`` (``shared``: writably) and fills
+    it: the first 4 bytes become ``AAAA``; unshared, it reads the file into the output."""
+    torch.jit.script(_Ones()).save(str(path))
+    with zipfile.ZipFile(path) as archive:
+        parts = [(info.filename, archive.read(info)) for info in archive.infolist()]
+    call = f"torch.from_file({str(victim)!r}, {shared}, 4, dtype=0)"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in parts:
+            if name.endswith(".py"):
+                data = data.replace(b"torch.ones([4], dtype=0)", call.encode())
+            archive.writestr(name, data)
+    return path

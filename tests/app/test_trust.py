@@ -163,8 +163,8 @@ def test_an_unconsented_model_is_never_remembered(qtbot, window, tmp_path):
 
 def test_hostile_pickles_and_pt2_in_sessions(qtbot, window, tmp_path, zoo_files):
     """``"trust": true`` with a hostile checkpoint as the model, or a .pt2 with a pickled
-    weight: asked first (No: nothing ran); without trust the .pt2 is refused by the loader and
-    nothing is applied."""
+    weight: asked first (No: nothing ran); without trust the .pt2 is still asked about (it is a
+    program), and even after Yes its pickles are refused by the loader: nothing is applied."""
     marker = tmp_path / "marker"
     evil = hostile.hostile_checkpoint(tmp_path / "evil.pt", marker)
     evil_pt2 = hostile.hostile_pt2(zoo_files["export"], tmp_path / "evil.pt2", marker)
@@ -180,8 +180,11 @@ def test_hostile_pickles_and_pt2_in_sessions(qtbot, window, tmp_path, zoo_files)
         assert what in box.text().lower() and str(spec) in box.text()
         _answer(box, yes=False)
     untrusted = hostile.session(tmp_path / "u.netinspector", model_spec=str(evil_pt2))
+    assert window.persistence.open_session(untrusted)
+    box = _question(qtbot, window)
+    assert "torch.export program" in box.text() and "read and write files" in box.text()
     with qtbot.waitSignal(window.compute.loadFailed, timeout=30_000):
-        assert window.persistence.open_session(untrusted)
+        _answer(box, yes=True)
     assert "trust-checkpoint" in window.last_error
     qtbot.wait(200)
     assert not marker.exists()

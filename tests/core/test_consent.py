@@ -9,7 +9,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from inspector.core.files.consent import code_risks, consent_for, file_digest, not_consented
+from inspector.core.files.consent import (
+    CAN_DO,
+    code_risks,
+    consent_for,
+    file_digest,
+    not_consented,
+)
+from tests.hostile import qint8, quantized_hostile_checkpoint
 
 ZOO_NETS = Path(__file__).resolve().parents[1] / "zoo" / "nets.py"
 
@@ -42,18 +49,18 @@ def test_a_python_model_runs_its_code_and_checking_does_not_import_it(tmp_path):
     modules_before = set(sys.modules)
     for trust in (False, True):
         risks = code_risks(f"{nets}:Net", None, trust)
-        assert [r.text for r in risks] == [f"runs the Python code in {nets.resolve()}"]
+        assert [r.text for r in risks] == [f"runs the Python code in {nets.resolve()} ({CAN_DO})"]
         assert risks[0].path == nets.resolve() and risks[0].kind == "python"
         assert risks[0].digest == hashlib.sha256(nets.read_bytes()).hexdigest()
     assert not marker.exists()
-    assert not [m for m in set(sys.modules) - modules_before if "nets" in m]
+    assert not [m for m in set(sys.modules) - modules_before if "_user_" in m or m == "nets"]
 
 
 def test_a_relative_python_path_is_named_absolute(tmp_path, monkeypatch):
     marker_module(tmp_path, tmp_path / "marker")
     monkeypatch.chdir(tmp_path)
     (risk,) = code_risks("nets.py:Net")
-    assert risk.text == f"runs the Python code in {(tmp_path / 'nets.py').resolve()}"
+    assert risk.text == f"runs the Python code in {(tmp_path / 'nets.py').resolve()} ({CAN_DO})"
 
 
 def test_pickled_checkpoints_are_a_risk_only_when_they_would_be_unpickled(tmp_path):
@@ -64,9 +71,9 @@ def test_pickled_checkpoints_are_a_risk_only_when_they_would_be_unpickled(tmp_pa
     torch.save(nn.Linear(2, 2), model_pickle)
     assert code_risks(str(model_pickle), None, trust=False) == []  # refused, runs nothing
     (risk,) = code_risks(str(model_pickle), None, trust=True)
-    assert risk.text == f"unpickles {model_pickle.resolve()} (can run code)"
+    assert risk.text == f"unpickles {model_pickle.resolve()} ({CAN_DO})"
     (risk,) = code_risks(f"{ZOO_NETS}:make_mlp", ckpt, trust=True)[1:]
-    assert risk.text == f"unpickles {ckpt.resolve()} (can run code)"
+    assert risk.text == f"unpickles {ckpt.resolve()} ({CAN_DO})"
     assert code_risks("lenet", ckpt, trust=True) == []  # built-ins never unpickle weights
     assert not marker.exists()
 
@@ -86,10 +93,36 @@ def test_safe_things_are_no_risk(tmp_path):
     for trust in (False, True):
         assert code_risks("lenet", None, trust) == []
         assert code_risks("resnet50", st, trust) == []
-        assert code_risks(str(scripted), None, trust) == []
-        assert code_risks(str(exported), None, trust) == []
         assert code_risks("lenet", state, trust) == []
         assert code_risks(str(tmp_path / "missing.pt"), tmp_path / "missing.pt", trust) == []
+
+
+def test_torchscript_and_pt2_are_programs_whatever_the_trust(tmp_path):
+    model = nn.Sequential(nn.Linear(3, 2)).eval()
+    scripted = tmp_path / "scripted.pt"
+    torch.jit.script(model).save(str(scripted))
+    exported = tmp_path / "m.pt2"
+    torch.export.save(torch.export.export(model, (torch.randn(2, 3),)), str(exported))
+    for trust in (False, True):
+        (risk,) = code_risks(str(scripted), None, trust)
+        assert risk.kind == "torchscript"
+        assert risk.text == f"runs the TorchScript program in {scripted.resolve()} ({CAN_DO})"
+        (risk,) = code_risks(str(exported), None, trust)
+        assert risk.kind == "pt2"
+        assert risk.text == f"runs the torch.export program in {exported.resolve()} ({CAN_DO})"
+
+
+def test_a_quantized_checkpoint_with_a_pickle_is_judged_by_the_cpu_load(tmp_path):
+    """The meta device cannot hold a qint8 tensor: judged there, the pickle beside it passed
+    for weights; the CPU load, the one a trusted open starts with, refuses it."""
+    marker = tmp_path / "marker"
+    ckpt = quantized_hostile_checkpoint(tmp_path / "q.pt", marker)
+    (risk,) = code_risks(f"{ZOO_NETS}:make_mlp", ckpt, trust=True)[1:]
+    assert risk.text == f"unpickles {ckpt.resolve()} ({CAN_DO})"
+    clean = tmp_path / "clean.pt"
+    torch.save({"q": qint8()}, clean)  # loads weights_only on the CPU: nothing to ask
+    assert code_risks("resnet50", clean, trust=True) == []
+    assert not marker.exists()
 
 
 def test_a_pt2_with_pickled_parts_is_a_risk_when_trusted(tmp_path):
@@ -114,9 +147,12 @@ def test_a_pt2_with_pickled_parts_is_a_risk_when_trusted(tmp_path):
             elif info.filename.endswith("data/weights/weight_0"):
                 data = buffer.getvalue()
             dst.writestr(info.filename, data)
-    assert code_risks(str(hostile), None, trust=False) == []  # refused unopened
+    (risk,) = code_risks(str(hostile), None, trust=False)  # its pickles are refused unopened
+    assert risk.text == f"runs the torch.export program in {hostile.resolve()} ({CAN_DO})"
     (risk,) = code_risks(str(hostile), None, trust=True)
-    assert risk.text == f"{hostile.resolve()} has pickled parts (can run code)"
+    assert risk.text == (
+        f"runs the torch.export program with pickled parts in {hostile.resolve()} ({CAN_DO})"
+    )
     assert not marker.exists()
 
 

@@ -4,6 +4,7 @@ writing a model's weights as ``.safetensors``."""
 from __future__ import annotations
 
 import pickle
+import warnings
 from pathlib import Path
 
 import torch
@@ -20,19 +21,29 @@ class ModelLoadError(Exception):
         self.details = details or message
 
 
+def weights_only_load(path: Path):
+    """``torch.load`` exactly as every load of a checkpoint starts: on the CPU, ``weights_only``
+    (no code from the file runs). Whatever it raises means the file needs full unpickling.
+    torch's deprecation warnings (TypedStorage, quantized tensors) are not the user's concern."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.load(path, map_location="cpu", weights_only=True)
+
+
 def torch_load(path: Path, trust: bool = False):
     """``torch.load`` with ``weights_only=True``; full unpickling only if ``trust``."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        if not trust:
-            raise ModelLoadError(
-                f"{path.name} needs full unpickling, which can run any code it contains: "
-                "open it only if you trust it, with --trust-checkpoint (or the dialog's tick box)",
-                str(exc),
-            ) from exc
+        return weights_only_load(path)
     except Exception as exc:
-        raise ModelLoadError(f"{path.name}: not a readable checkpoint: {exc}") from exc
+        if not trust:
+            if isinstance(exc, pickle.UnpicklingError):
+                raise ModelLoadError(
+                    f"{path.name} needs full unpickling, which can run any code it contains: "
+                    "open it only if you trust it, with --trust-checkpoint (or the dialog's "
+                    "tick box)",
+                    str(exc),
+                ) from exc
+            raise ModelLoadError(f"{path.name}: not a readable checkpoint: {exc}") from exc
     try:
         return torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:
@@ -64,19 +75,15 @@ def read_state_dict(path: Path, trust: bool = False) -> dict[str, torch.Tensor]:
 
 
 def needs_unpickling(path: Path) -> bool:
-    """Whether ``torch.load(path)`` needs full unpickling, which can run any code in the file.
-
-    Decided by a ``weights_only`` load, which runs no code from the file, onto the meta device,
-    so that it allocates no tensor memory: it refuses exactly the files ``torch_load`` would
-    fully unpickle when trusted. A file that is not a checkpoint at all is not one of them
-    (opening it fails before anything is unpickled).
+    """Whether ``torch_load(path, trust=True)`` would fully unpickle ``path``, which can run any
+    code in it: decided by the very load it starts with (``weights_only_load``, which runs no
+    code from the file). Any failure of that load counts, whatever it raised: a trusted load
+    falls back to full unpickling on every one of them.
     """
     try:
-        torch.load(path, map_location="meta", weights_only=True)
-    except pickle.UnpicklingError:
-        return True
+        weights_only_load(path)
     except Exception:
-        return False
+        return True
     return False
 
 

@@ -12,11 +12,13 @@ else — a session from someone else, the model remembered from last time — is
 ``Risk.digest`` is the file's sha256 when it was checked, so a remembered file that has changed
 since is asked about again.
 
-What counts: a ``.py`` model always runs its code (and whatever it imports); a checkpoint that
-needs full unpickling, and a ``.pt2`` with pickled or executable parts, run code only if opened
-with ``trust`` (without it they are refused, so they are no risk). Built-in models,
-safetensors, TorchScript, clean ``.pt2`` files and ``weights_only``-loadable checkpoints run
-nothing and give no risk. A file that does not exist gives none either (opening it fails).
+What counts: a ``.py`` model always runs its code (and whatever it imports); so does a
+TorchScript archive or a ``.pt2`` (their graphs are programs: TorchScript's ``__setstate__``
+runs while it loads, and either can call operators that read and write files); a checkpoint
+that needs full unpickling (any failure of the ``weights_only`` load that every load starts
+with) runs code only if opened with ``trust`` (without it it is refused, so it is no risk).
+Built-in models, safetensors and ``weights_only``-loadable checkpoints run nothing and give no
+risk. A file that does not exist gives none either (opening it fails).
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ __all__ = ["Risk", "code_risks", "consent_for", "file_digest", "not_consented"]
 RUNS_PYTHON = "python"
 UNPICKLES = "pickle"
 PT2_CODE = "pt2"
+TORCHSCRIPT = "torchscript"
+# What a program in a model file can do, said in every question about one.
+CAN_DO = "it can run code, read and write files"
 
 
 @dataclass(frozen=True)
@@ -74,19 +79,23 @@ def code_risks(spec: str, weights: Path | str | None = None, trust: bool = False
     if python is not None:
         path = Path(python[0])
         if path.is_file():
-            risks.append(_risk(path, RUNS_PYTHON, "runs the Python code in {}"))
+            risks.append(_risk(path, RUNS_PYTHON, f"runs the Python code in {{}} ({CAN_DO})"))
     else:
         path = Path(key)
         if path.is_file() and path.suffix != ".py":
             if path.suffix == ".pt2":
-                if trust and _pt2_runs_code(path):
-                    risks.append(_risk(path, PT2_CODE, "{} has pickled parts (can run code)"))
-            elif not _is_torchscript(path) and trust and needs_unpickling(path):
-                risks.append(_risk(path, UNPICKLES, "unpickles {} (can run code)"))
+                pickled = " with pickled parts" if trust and _pt2_runs_code(path) else ""
+                text = f"runs the torch.export program{pickled} in {{}} ({CAN_DO})"
+                risks.append(_risk(path, PT2_CODE, text))
+            elif _is_torchscript(path):
+                text = f"runs the TorchScript program in {{}} ({CAN_DO})"
+                risks.append(_risk(path, TORCHSCRIPT, text))
+            elif trust and needs_unpickling(path):
+                risks.append(_risk(path, UNPICKLES, f"unpickles {{}} ({CAN_DO})"))
     if weights is not None:
         wpath = Path(weights)
         if wpath.is_file() and wpath.suffix != ".safetensors" and trust and needs_unpickling(wpath):
-            risks.append(_risk(wpath, UNPICKLES, "unpickles {} (can run code)"))
+            risks.append(_risk(wpath, UNPICKLES, f"unpickles {{}} ({CAN_DO})"))
     return risks
 
 

@@ -22,6 +22,7 @@ from inspector.core.files.checkpoints import (
     read_state_dict,
     torch_load,
 )
+from inspector.core.files.program_checks import refuse_beyond_a_model
 from inspector.core.files.pt2_scan import exported_program_code, pt2_code_parts
 from inspector.core.forward.capture import named_outputs, set_training
 from inspector.core.model.input_inference import explain_forward_failure, infer_input_spec
@@ -201,6 +202,7 @@ def _from_file(spec: str, trust: bool) -> tuple[nn.Module, str, tuple[int, ...] 
     if path.suffix == ".pt2":
         return _from_export(path, trust)
     if _is_torchscript(path):
+        refuse_beyond_a_model(path)
         try:
             model = torch.jit.load(str(path), map_location="cpu")
         except Exception as exc:
@@ -228,13 +230,16 @@ def _is_torchscript(path: Path) -> bool:
 def _from_export(path: Path, trust: bool = False) -> tuple[nn.Module, str, tuple[int, ...] | None]:
     """A ``torch.export`` archive. Without ``trust`` it is checked before ``torch.export.load``
     (pickled parts, compiled code, symbolic shapes sympy would evaluate) and again before
-    ``.module()`` (guards it would exec, calls to anything but operators)."""
+    ``.module()`` (guards it would exec, calls to anything but operators). Whatever no model
+    does (``program_checks``) is refused even with ``trust``."""
+    refuse_beyond_a_model(path)
     if not trust:
         _refuse_code(path, pt2_code_parts(path))
     try:
         program = torch.export.load(str(path))
     except Exception as exc:
         raise ModelLoadError(f"{path.name}: not a loadable torch.export archive: {exc}") from exc
+    refuse_beyond_a_model(path, program)
     if not trust:
         _refuse_code(path, exported_program_code(program))
     args = program.example_inputs[0] if program.example_inputs else ()

@@ -64,9 +64,11 @@ class OpenModelDialog(QDialog):
             "run any code it holds: tick this only for files you trust."
         )
         warning = QLabel(
-            "<b>Opening a .py file runs its code</b>, and a trusted checkpoint can run code too: "
-            "open only files you trust."
+            "<b>Opening a model file runs the program in it</b>: a .py file, a TorchScript .pt "
+            "and a .pt2 can run code, read and write files (and so can a trusted checkpoint). "
+            "Opening one here is your consent to that: open only files you trust."
         )
+        warning.setObjectName("openModelConsentNote")
         warning.setWordWrap(True)
         self.error = QLabel("")
         self.error.setObjectName("openModelError")

@@ -94,8 +94,9 @@ def ask(
     )
     box.setObjectName("consentDialog")
     box.setInformativeText(
-        "Code in these files can do anything you can do on this computer. Answer Yes only if "
-        "you trust where they came from; No leaves everything as it is."
+        "Code in these files can do anything you can do on this computer: run programs, read "
+        "and write your files. Answer Yes only if you trust where they came from; No leaves "
+        "everything as it is."
     )
     box.setDefaultButton(QMessageBox.StandardButton.No)
     box.setEscapeButton(QMessageBox.StandardButton.No)
