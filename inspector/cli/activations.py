@@ -14,6 +14,7 @@ from pathlib import Path
 
 from inspector.cli.args import add_model_arguments, open_from_arguments, refuse
 from inspector.cli.attached import add_connect_arguments
+from inspector.cli.image_input import drawing_from_image
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,20 +41,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _drawing(path: Path):
-    """A digit image as a canvas drawing, checked and decoded as the app does (Qt's image
-    readers, no window)."""
-    from inspector.gui.panels.image_loading import check_image, decode_drawing
-
-    problem = check_image(path)
-    if problem is not None:
-        raise ValueError(f"{path.name}: {problem}")
-    try:
-        return decode_drawing(path)[0]
-    except ValueError as exc:
-        raise ValueError(f"{path.name}: {exc}") from None
-
-
 def _network_input(opened, image: Path | None, seed: int | None):
     import numpy as np
 
@@ -63,7 +50,7 @@ def _network_input(opened, image: Path | None, seed: int | None):
     if image is not None:
         if spec.kind == TENSOR:
             raise ValueError(f"{opened.name} does not take an image (its input is {spec.shape})")
-        return make_input(spec, _drawing(image))
+        return make_input(spec, drawing_from_image(image))
     if seed is not None or spec.kind == TENSOR:
         return random_input(spec, seed or 0)
     return make_input(spec, np.zeros((32, 32), np.float32))  # an empty canvas

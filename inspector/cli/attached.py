@@ -32,7 +32,7 @@ def activations(args: argparse.Namespace) -> int:
     """``activations --connect``: every step of one forward in the training process."""
     import numpy as np
 
-    from inspector.cli.activations import _drawing
+    from inspector.cli.image_input import drawing_from_image
     from inspector.core.attach.client import AttachError, Client
     from inspector.core.files.io import atomic_write
     from inspector.core.forward.export import activation_arrays
@@ -54,7 +54,7 @@ def activations(args: argparse.Namespace) -> int:
                     raise ValueError(
                         f"the model does not take an image (its input is {spec.shape})"
                     )
-                return make_input(spec, _drawing(image))
+                return make_input(spec, drawing_from_image(image))
             if seed is not None:
                 return random_input(spec, seed)
             return make_input(spec, np.zeros((32, 32), np.float32), example)
