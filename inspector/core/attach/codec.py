@@ -44,7 +44,7 @@ def _types() -> dict[str, type]:
     from inspector.core.graph.layout import GraphLayout
     from inspector.core.graph.losses import LossSpec
     from inspector.core.model.inputs import InputSpec
-    from inspector.core.training.chunks import TrainProgress
+    from inspector.core.training.trainer import TrainProgress
 
     kinds = (
         Step, Heatmap, TileLayout, ForwardSettings, BackwardResult, DeviceResult, ForwardRequest,
