@@ -34,6 +34,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--compare-weights", type=Path, help="B: the same input through these weights"
     )
     parser.add_argument(
+        "--edit",
+        action="append",
+        default=[],
+        metavar="STEP:ACTION",
+        help="an intervention in B's forward (repeatable): STEP a number as `steps` lists it or "
+        "a module name; ACTION zero, zero[CH], scale=F, scale=F[CH], set=V, set=V[CH], "
+        "clamp=LO,HI or patch (A's value: needs --compare-image or --compare-weights)",
+    )
+    parser.add_argument(
         "--attention",
         action="store_true",
         help="also attn/<module>: each attention layer's probabilities [B, H, Q, K], in order",
@@ -65,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
     import torch
 
+    from inspector.cli.edits import edited_steps
     from inspector.core.engine import check_runs
     from inspector.core.files.io import atomic_write
     from inspector.core.files.loading import open_model
@@ -81,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         with watching(model, args.attention) as watch_a:
             steps_a = forward_steps(model, to_tensor(x_a, opened.input, device))
         x_b = steps_b = None
-        if args.compare_image is not None or args.compare_weights is not None:
+        comparing = args.compare_image is not None or args.compare_weights is not None
+        if comparing or args.edit:  # B: another input or weights, or the same run edited
             x_b = x_a
             if args.compare_image is not None:
                 x_b = _network_input(opened, args.compare_image, None)
@@ -96,7 +107,11 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 model_b = other.model.to(device)
             with watching(model_b, args.attention) as watch_b:
-                steps_b = forward_steps(model_b, to_tensor(x_b, opened.input, device))
+                if args.edit:
+                    a = model if comparing else None  # what a patch takes from
+                    steps_b = edited_steps(model_b, x_a, x_b, opened.input, device, args.edit, a)
+                else:
+                    steps_b = forward_steps(model_b, to_tensor(x_b, opened.input, device))
         arrays = activation_arrays(x_a, steps_a, x_b, steps_b)
         if args.attention:
             arrays.update(attention_arrays(watch_a.maps()))
@@ -115,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         return refuse(exc, args.debug)
     diffs = sum(1 for k in arrays if k.startswith("diff/"))
     what = f", {diffs} differences B − A" if steps_b is not None else ""
+    what += f", {len(args.edit)} edits in B" if args.edit else ""
     if args.attention:
         layers = sum(1 for k in arrays if k.startswith("attn/"))
         what += f", {layers} attention layers"

@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from inspector.core.edits.board import EditBoard
+from inspector.core.edits.ops import EditOps
 from inspector.core.files.checkpoints import apply_state_dict, check_fit
 from inspector.core.files.loading import OpenedModel, check_runs, open_model
 from inspector.core.forward.compare import PinResult
@@ -54,7 +56,7 @@ class CancelFlag(Protocol):
     def is_set(self) -> bool: ...
 
 
-class Engine:
+class Engine(EditOps):
     """Owns one model on one device. Not thread-safe: exactly one thread calls it."""
 
     def __init__(self, opened: OpenedModel, device: str = "cpu") -> None:
@@ -80,6 +82,7 @@ class Engine:
         self._live: LiveGraph | None = None  # the last backward's graph, for saved values
         self._steps = StepCache()  # a big model's known steps (core.step_cache)
         self.pinboard = Pinboard()  # Compare's A (core.compare): a new model drops the pin
+        self.edits = EditBoard()  # interventions (core.edits): a new model has none
 
     # -- forward ----------------------------------------------------------------------------
     def configure(self, **changes: Any) -> ForwardSettings:
@@ -88,6 +91,9 @@ class Engine:
         return self.settings
 
     def forward(self, request: ForwardRequest, cancel: CancelFlag | None = None) -> ForwardResult:
+        if self.edits.active:  # clean | edited | edited − clean
+            board, model, device, settings = self.edits, self.model, self.device, self.settings
+            return board.forward(model, device, settings, request, self.pinboard, cancel)
         result = run_forward(self.model, request, self.device, self.settings, cancel, self._steps)
         return self._compared(result, cancel)
 
@@ -112,6 +118,7 @@ class Engine:
             with_saliency=self.settings.input.kind != TENSOR,
             output_index=self.settings.output_index,
             cancel=cancel,
+            edit=self._editor(),
         )
         recorded = time.perf_counter()
         graph = record.graph

@@ -27,7 +27,7 @@ from torch.overrides import TorchFunctionMode
 
 from inspector.core.forward.outputs import first_tensor as first_tensor
 from inspector.core.forward.outputs import named_outputs as named_outputs
-from inspector.core.forward.outputs import tensor_parts
+from inspector.core.forward.outputs import swap_tensors, tensor_parts
 from inspector.core.model.quantized import is_packing
 
 
@@ -82,9 +82,10 @@ def module_hooks(model: nn.Module, pre: Callable, post: Callable) -> Iterator[No
         if module in mine and threading.get_ident() == thread:
             pre(module, args)
 
-    def post_hook(module: nn.Module, args: Any, output: Any) -> None:
+    def post_hook(module: nn.Module, args: Any, output: Any) -> Any:
         if module in mine and module not in hooked and threading.get_ident() == thread:
-            post(module, args, output)
+            return post(module, args, output)  # not None: the output, edited
+        return None
 
     handles = []
     try:
@@ -177,7 +178,7 @@ def _overwritten(func: Callable, args: tuple, kwargs: dict) -> list[Any]:
 class _FunctionRecorder(TorchFunctionMode):
     def __init__(
         self,
-        sink: Callable[[Callable, Any], None],
+        sink: Callable[[Callable, Any], Any],
         overwrite: Callable[[Any], None],
         cancel: threading.Event | None = None,
     ) -> None:
@@ -189,11 +190,18 @@ class _FunctionRecorder(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         check(self._cancel)  # every op is a chance to stop a long forward when the app quits
         kwargs = kwargs or {}
-        for target in _overwritten(func, args, kwargs):
+        targets = _overwritten(func, args, kwargs)
+        for target in targets:
             self._overwrite(target)
         out = func(*args, **kwargs)
-        self._sink(func, out)
-        return out
+        edited = self._sink(func, out)
+        if edited is None:
+            return out
+        if targets and isinstance(out, torch.Tensor):  # the model may go on with what was
+            with DisableTorchFunction():  # written into, not with what came back
+                out.copy_(edited)
+            return out
+        return edited
 
 
 def capture_forward(
@@ -203,6 +211,7 @@ def capture_forward(
     train_mode: bool = False,
     cancel: threading.Event | None = None,
     scope: str = "",
+    edit: Callable[[Step, torch.Tensor], torch.Tensor | None] | None = None,
 ) -> Capture:
     """Run ``model(*inputs)`` and record every step; ``keep(step)`` chooses which tensors to keep.
 
@@ -210,6 +219,9 @@ def capture_forward(
     0, with hooks on its modules alone and the function mode on only while it runs: the rest of
     the model runs as it would without us. What it kept is copied when the module returns, for
     the model may write into it afterwards where nothing is watching.
+
+    ``edit(step, tensor)`` may return a tensor to replace the step's value (``core.edits``): the
+    model goes on with it, so every later step is computed from the edited one.
 
     The caller chooses grad mode. Every hook and the function mode are removed in ``finally``
     and the model's train/eval mode is restored, whatever the forward does.
@@ -232,16 +244,28 @@ def capture_forward(
     # forward): it steps aside there, and comes back when the leaf returns.
     aside = False
 
-    def record(op: str, module: str, is_module: bool, tensor: torch.Tensor, part: str = "") -> None:
+    def record(op: str, module: str, is_module: bool, tensor: torch.Tensor, part: str = "") -> Any:
         """Called with torch functions off (in a hook, or inside the mode's handler): our own
-        ``shape`` and ``detach`` are no steps of the model, and cost no dispatch."""
+        ``shape`` and ``detach`` are no steps of the model, and cost no dispatch. Returns the
+        edited value, or None when ``edit`` left the step alone."""
         step = Step(len(capture.steps), op, module, is_module, tuple(tensor.shape), part)
         capture.steps.append(step)
+        edited = None if edit is None else edit(step, tensor)
         if keep is None or keep(step):
             kept_steps.append(step.index)
-            capture.tensors.append(tensor.detach())
+            capture.tensors.append((tensor if edited is None else edited).detach())
         else:
             capture.tensors.append(None)
+        return edited
+
+    def record_parts(op: str, module: str, is_module: bool, output: Any) -> Any:
+        """Each tensor of a tuple a step; ``output`` with the edited ones swapped in, or None."""
+        swaps = {}
+        for part, value in tensor_parts(output):
+            edited = record(op, module, is_module, value, part)
+            if edited is not None:
+                swaps[id(value)] = edited
+        return swap_tensors(output, swaps) if swaps else None
 
     kept_steps: list[int] = []  # a ResNet-50 keeps 48 of its ~170 steps: only they are checked
     memory: dict[int, int | None] = {}  # kept step → its storage, looked up when first needed
@@ -288,8 +312,9 @@ def capture_forward(
             if leaf_depth == 1:
                 step_aside()
 
-    def post_hook(module: nn.Module, args: Any, output: Any) -> None:
+    def post_hook(module: nn.Module, args: Any, output: Any) -> Any:
         nonlocal leaf_depth
+        edited = None
         with DisableTorchFunction():  # 95 of a ResNet-18's 122 dispatches were our own
             name = stack.pop() if stack else names.get(module, "?")
             tensor = first_tensor(output)
@@ -298,11 +323,11 @@ def capture_forward(
             if module in leaves:
                 leaf_depth -= 1
                 if leaf_depth == 0:
-                    for part, value in tensor_parts(output):  # each tensor of a tuple
-                        record(type(module).__name__, name, True, value, part)
+                    edited = record_parts(type(module).__name__, name, True, output)
                     come_back()
             if module is root:
                 leave_scope()
+        return edited
 
     def leave_scope() -> None:
         """Off with the function mode, and a copy of what was kept (see ``scope``)."""
@@ -316,13 +341,13 @@ def capture_forward(
 
     copied: set[int] = set()
 
-    def on_function(func: Callable, out: Any) -> None:
+    def on_function(func: Callable, out: Any) -> Any:
         if leaf_depth == 0 and stack:
             if isinstance(out, torch.Tensor):
-                record(op_name(func), stack[-1], False, out)
-            elif isinstance(out, (tuple, list)):  # chunk, max(dim), topk: each tensor a step
-                for part, value in tensor_parts(out):
-                    record(op_name(func), stack[-1], False, value, part)
+                return record(op_name(func), stack[-1], False, out)
+            if isinstance(out, (tuple, list)):  # chunk, max(dim), topk: each tensor a step
+                return record_parts(op_name(func), stack[-1], False, out)
+        return None
 
     was_training = model.training
     # model.train() walks every module (~1 ms of a ResNet-50): only when a mode differs.

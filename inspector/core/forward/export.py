@@ -21,13 +21,14 @@ def _numpy(tensor: torch.Tensor) -> np.ndarray:
     return stored_values(tensor).cpu().numpy()
 
 
-def forward_steps(model: nn.Module, x: torch.Tensor) -> list[tuple[str, np.ndarray]]:
+def forward_steps(model: nn.Module, x: torch.Tensor, edit=None) -> list[tuple[str, np.ndarray]]:
     """Every step of one forward of ``model`` on ``x`` — module outputs and functional ops, in
-    the order they ran, named as the panel names them — as whole (batched) arrays."""
+    the order they ran, named as the panel names them — as whole (batched) arrays; ``edit``:
+    the capture's (``core.edits``)."""
     from inspector.core.forward.capture import capture_forward
 
     with torch.inference_mode():
-        capture = capture_forward(model, x)
+        capture = capture_forward(model, x, edit=edit)
         return [
             (step_name(step), _numpy(t))
             for step, t in zip(capture.steps, capture.tensors, strict=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -13,7 +14,7 @@ import torch
 from torch import nn
 
 from inspector.core.forward.attention import watching
-from inspector.core.forward.capture import capture_forward, named_outputs
+from inspector.core.forward.capture import Step, capture_forward, named_outputs
 from inspector.core.forward.outputs import shown_values
 from inspector.core.forward.presentation import Collected, picture, present
 from inspector.core.forward.results import (
@@ -58,17 +59,20 @@ def collect(
     settings: ForwardSettings = DEFAULT_SETTINGS,
     cancel: threading.Event | None = None,
     steps: StepCache | None = None,
+    edit: Callable[[Step, torch.Tensor], torch.Tensor | None] | None = None,
 ) -> Collected:
     """Forward ``request`` through ``model`` on ``device`` and copy its kept steps and output
-    to numpy (through ``steps``, a big model's focused module alone once its steps are known)."""
+    to numpy (through ``steps``, a big model's focused module alone once its steps are known;
+    every step with ``edit``, the capture's: ``core.edits``)."""
     began = time.perf_counter()
     x_np = network_input(request, settings.input)
     started = time.perf_counter()
     with torch.inference_mode():
         x = to_tensor(x_np, settings.input, device)
         with watching(model, settings.attention) as watch:
-            if steps is None:
-                capture = capture_forward(model, x, keep=step_keeper(settings), cancel=cancel)
+            if steps is None or edit is not None:
+                keep = step_keeper(settings)
+                capture = capture_forward(model, x, keep=keep, cancel=cancel, edit=edit)
             else:
                 capture = steps.capture(model, x, settings, cancel)
         attention = watch.maps() if watch is not None else ()
@@ -107,9 +111,10 @@ def run_forward(
     settings: ForwardSettings = DEFAULT_SETTINGS,
     cancel: threading.Event | None = None,
     steps: StepCache | None = None,
+    edit: Callable[[Step, torch.Tensor], torch.Tensor | None] | None = None,
 ) -> ForwardResult:
     """``collect`` then ``present``: the result the panels show for ``request``."""
-    collected = collect(model, request, device, settings, cancel, steps)
+    collected = collect(model, request, device, settings, cancel, steps, edit)
     return present(collected, request, settings, time.perf_counter())
 
 

@@ -68,6 +68,23 @@ def named_outputs(output: Any) -> list[tuple[str, torch.Tensor]]:
     return found
 
 
+def swap_tensors(value: Any, swaps: dict[int, torch.Tensor]) -> Any:
+    """``value`` (a module's or op's output: a tensor, or tuples, lists and dicts of them) with
+    each tensor whose ``id`` is in ``swaps`` replaced, the rest as it was."""
+    if isinstance(value, torch.Tensor):
+        return swaps.get(id(value), value)
+    if isinstance(value, dict):
+        for key in list(value):
+            value[key] = swap_tensors(value[key], swaps)  # a ModelOutput keeps its own class
+        return value
+    if isinstance(value, (tuple, list)):
+        parts = [swap_tensors(item, swaps) for item in value]
+        if hasattr(value, "_fields"):  # a named tuple (torch.max's values, indices)
+            return type(value)(*parts)
+        return type(value)(parts)
+    return value
+
+
 def _dtype(tensor: torch.Tensor) -> str:
     return str(tensor.dtype).replace("torch.", "")
 

@@ -88,6 +88,9 @@ class ForwardResult:
     compute_ms: float = 0.0  # all of it on the worker: input, forward, capture, colouring
     blank: bool = False  # the input is an empty canvas: the prediction answers nothing
     comparison: Any = None  # core.compare.ForwardComparison against the pin, when comparing
+    # The interventions made (core.edits), one line each: ``comparison`` is then the clean
+    # forward (A) against this edited one (B).
+    edits: tuple[str, ...] = ()
     # with ForwardSettings.attention: core.attention.AttentionMap per attention layer, in order
     attention: tuple = ()
 

@@ -18,7 +18,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from inspector.core.forward.capture import check, module_hooks, named_outputs, set_training
+from inspector.core.forward.capture import (
+    capture_forward,
+    check,
+    module_hooks,
+    named_outputs,
+    set_training,
+)
 from inspector.core.graph.autograd import AutogradGraph, extract_graph
 from inspector.core.graph.losses import LossSpec, compute_loss, evaluate_loss, loss_note
 
@@ -96,13 +102,14 @@ def _tensors(value: Any) -> list[torch.Tensor]:
 
 
 def forward_with_ownership(
-    model: nn.Module, *inputs: Any, cancel: threading.Event | None = None
+    model: nn.Module, *inputs: Any, cancel: threading.Event | None = None, edit=None
 ) -> tuple[Any, dict[Any, str]]:
     """Run the model with grad and say which module created each autograd Node.
 
     Modules finish innermost first; each claims the unclaimed nodes between its outputs and
     its inputs. Ops in a ``forward`` outside any child (``F.relu`` in ``Net.forward``) go to
-    the module whose ``forward`` ran them; the model itself is ``""``.
+    the module whose ``forward`` ran them; the model itself is ``""``. With ``edit`` (the
+    capture's, ``core.edits``) the graph runs through the edited values.
     """
     names = {m: n for n, m in model.named_modules()}
     stack: list[set] = []
@@ -118,7 +125,11 @@ def forward_with_ownership(
         calls.append((names.get(module, ""), inputs_fns, outs))
 
     with module_hooks(model, pre, post):
-        output = model(*inputs)
+        if edit is None:
+            output = model(*inputs)
+        else:
+            never = lambda step: False  # noqa: E731
+            output = capture_forward(model, *inputs, keep=never, cancel=cancel, edit=edit).output
 
     owners: dict[Any, str] = {}
     for path, boundary, outs in calls:
@@ -174,6 +185,7 @@ def record_backward(
     output_index: int = 0,
     cancel: threading.Event | None = None,
     run_backward: bool = True,
+    edit=None,
 ) -> tuple[BackwardRecord, LiveGraph]:
     """Forward ``x`` with grad, build the loss's graph, run backward with hooks, record it all.
 
@@ -191,7 +203,7 @@ def record_backward(
         with torch.enable_grad():
             if zero_grad:
                 model.zero_grad(set_to_none=True)
-            output, owners = forward_with_ownership(model, x, cancel=cancel)
+            output, owners = forward_with_ownership(model, x, cancel=cancel, edit=edit)
             out = chosen_output(output, output_index)
             loss, label = evaluate_loss(out, spec, x)
             names = {id(p): n for n, p in model.named_parameters()}

@@ -1,0 +1,121 @@
+"""What the engine keeps for interventions: the edits, the clean forward they are compared
+with (computed once per input, settings and weights), and A's values that patches take.
+
+An edited forward is the model's own forward with ``Editor`` as the capture's ``edit``: each
+edited step's value is replaced as it is produced, and every later step is computed from it by
+the model's layers. The result is the edited run with a comparison against the clean one (the
+compare view's A | B | B − A, here clean | edited | edited − clean).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import torch
+from torch import nn
+
+from inspector.core.edits.apply import Editor
+from inspector.core.edits.spec import EditError, Intervention
+from inspector.core.forward.capture import capture_forward
+from inspector.core.forward.compare import compare_forwards
+from inspector.core.forward.inference import network_input, run_forward
+from inspector.core.forward.pinboard import Pinboard, weights_of
+from inspector.core.forward.results import ForwardRequest, ForwardResult
+from inspector.core.forward.settings import ForwardSettings
+from inspector.core.model.inputs import to_tensor
+
+
+@dataclass(frozen=True)
+class EditsResult:
+    """The answer to setting the interventions: what is set now, one line each."""
+
+    edits: tuple[Intervention, ...]
+    lines: tuple[str, ...]
+
+
+def weight_versions(model: nn.Module) -> tuple:
+    """Changes whenever a weight does (every in-place write bumps a tensor's version)."""
+    return tuple((k, v._version, v.data_ptr()) for k, v in model.state_dict().items())
+
+
+def request_key(request: ForwardRequest) -> tuple:
+    raw = None if request.raw_input is None else request.raw_input.tobytes()
+    return (request.drawing.tobytes(), raw, request.seed)
+
+
+def patch_sources(
+    model: nn.Module, x: torch.Tensor, steps: frozenset[int], weights: dict | None = None
+) -> dict[int, torch.Tensor]:
+    """The values of ``steps`` in the forward of ``x`` (through ``weights``, if given): what
+    patches take from the run A."""
+    with weights_of(model, weights), torch.no_grad():
+        capture = capture_forward(model, x, keep=lambda step: step.index in steps)
+    return {i: t.clone() for i, t in enumerate(capture.tensors) if t is not None}
+
+
+@dataclass
+class EditBoard:
+    """The interventions of the current model (a new model starts with none)."""
+
+    edits: tuple[Intervention, ...] = ()
+    sweep: Any = None  # the activation-patching sweep in progress (core.edits.sweep.SweepPlan)
+    _clean: tuple[Any, ForwardResult] | None = None
+    _sources: tuple[Any, dict[int, torch.Tensor]] | None = None
+
+    @property
+    def active(self) -> bool:
+        return any(edit.enabled for edit in self.edits)
+
+    def set(self, edits: tuple[Intervention, ...]) -> EditsResult:
+        self.edits = tuple(edits)
+        return EditsResult(self.edits, tuple(e.describe() for e in self.edits))
+
+    def clean(self, model, device, settings: ForwardSettings, request, cancel) -> ForwardResult:
+        """The forward without edits, kept while input, settings and weights stay the same
+        (painting on an activation changes none of them)."""
+        key = (request_key(request), settings, str(device), weight_versions(model))
+        if self._clean is None or self._clean[0] != key:
+            self._clean = (key, run_forward(model, request, device, settings, cancel))
+        return replace(self._clean[1], request_id=request.request_id)
+
+    def sources(self, model, device, settings, pinboard: Pinboard, steps: frozenset[int]):
+        """A's values at the patched ``steps`` (A's input through A's weights)."""
+        if not steps:
+            return {}
+        pin = pinboard.pin
+        if pin is None:
+            raise EditError("Patch from A needs A: pin a run first")
+        key = (id(pin), steps, str(device), settings.input, weight_versions(model))
+        if self._sources is None or self._sources[0] != key:
+            x = to_tensor(network_input(pin.request, settings.input), settings.input, device)
+            found = patch_sources(model, x, steps, pinboard.a_weights(model))
+            self._sources = (key, found)
+        return self._sources[1]
+
+    def editor(self, model, device, settings, pinboard: Pinboard) -> Editor:
+        patched = Editor(self.edits).patched_steps
+        return Editor(self.edits, self.sources(model, device, settings, pinboard, patched))
+
+    def forward(
+        self, model, device, settings: ForwardSettings, request, pinboard: Pinboard, cancel
+    ) -> ForwardResult:
+        """The edited forward of ``request`` compared with the clean one. An edit that cannot
+        be made leaves the clean forward on screen, with a warning saying why."""
+        clean = self.clean(model, device, settings, request, cancel)
+        try:
+            editor = self.editor(model, device, settings, pinboard)
+            edited = run_forward(model, request, device, settings, cancel, edit=editor)
+        except EditError as exc:
+            return replace(clean, warnings=(*clean.warnings, f"Edit not made: {exc}"))
+        lines = [e.describe() for e in editor.made]
+        warnings = list(edited.warnings)
+        if editor.skipped:
+            gone = ", ".join(e.key for e in editor.skipped)
+            warnings.append(f"Edits not made (this forward ran other steps there): {gone}")
+        return replace(
+            edited,
+            comparison=compare_forwards(clean, edited),
+            edits=tuple(lines),
+            warnings=tuple(warnings),
+        )
