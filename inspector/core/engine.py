@@ -20,6 +20,8 @@ from inspector.core.edits.board import EditBoard
 from inspector.core.edits.ops import EditOps
 from inspector.core.files.checkpoints import apply_state_dict, check_fit
 from inspector.core.files.loading import OpenedModel, check_runs, open_model
+from inspector.core.files.session import SessionState
+from inspector.core.files.session_restore import Restored, prepare_restore
 from inspector.core.forward.compare import PinResult
 from inspector.core.forward.inference import module_parameters, network_input, run_forward
 from inspector.core.forward.pinboard import Pinboard, weights_copy
@@ -223,6 +225,16 @@ class Engine(EditOps):
             spec=spec,
             note=opened.note,
         )
+
+    def restore(self, saved: SessionState, source: str = "the session", cancel=None) -> Restored:
+        """A session restored in one operation (``core.files.session_restore``): all of it, or
+        nothing changed and ``ModelLoadError`` raised."""
+        return self.take_over(*prepare_restore(self, saved, source, cancel))
+
+    def take_over(self, fresh: Engine, restored: Restored) -> Restored:
+        """Become ``fresh`` (a restore built aside) at once: model, device, pin, training."""
+        vars(self).update(vars(fresh))
+        return restored
 
     def check_runs(self, opened: OpenedModel, model: nn.Module) -> tuple[str, ...]:
         """The names of the tensors ``model`` returns for its input; ``ModelLoadError`` (one

@@ -132,23 +132,3 @@ class Comparer(QObject):
                 "Graph: each node coloured by how much its gradient changed from A's backward "
                 f"(‖g_B − g_A‖ / ‖g_A‖, brightest {change.maximum:.1%}).{note}"
             )
-
-    # -- sessions -------------------------------------------------------------------------------
-    def restore(self, saved) -> None:
-        """Pin a session's A (its input and weights) and put Compare as it was; nothing pinned
-        for a session without one."""
-        if not saved.pins or saved.pin_drawing is None:
-            self.state.update(comparing=False)
-            if self.state.pin is not None:
-                self.unpin()
-            return
-        pinned = Pinned(saved.pin_drawing, saved.pin_raw_input, saved.pin_seed)
-        self.pin(pinned, saved.pin_weights)
-        self._restore_comparing = saved.comparing
-        self.compute.pinChanged.connect(self._after_restore_pin)
-
-    @Slot(object)
-    def _after_restore_pin(self, result) -> None:
-        self.compute.pinChanged.disconnect(self._after_restore_pin)
-        if result.pinned:
-            self.state.comparing = self._restore_comparing

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.core.files.loading import OpenedModel, bundled_lenet
+from inspector.core.files.session_fields import session_model
 from inspector.core.forward.results import BackwardResult, ForwardResult, ModelLoaded
 from inspector.core.forward.settings import MAX_KEPT_STEPS
 from inspector.core.forward.summary import first_with_weights, leaf_count, summarize
@@ -287,6 +288,14 @@ class MainWindow(QMainWindow):
         )
         self.open_busy.open(f"Opening {ref.spec}…", self._cancel_open)
         self.show_message(f"Opening {ref.spec}…")
+        return token
+
+    def restore_session(self, saved, source: str, reuse_model: bool = False) -> int:
+        """Restore a session on the worker in one job (``Compute.restore``), as an open."""
+        self.last_open = self._opening = session_model(saved)
+        token = self.compute.restore(saved, source, reuse_model)
+        self.open_busy.open(f"Opening {source}…", self._cancel_open)
+        self.show_message(f"Opening {source}…")
         return token
 
     def _cancel_open(self) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, Qt, Signal, Slot
+from PySide6.QtCore import QObject, QSettings, Signal, Slot
 from PySide6.QtWidgets import QFileDialog
 
 from inspector.core.files.loading import python_spec
@@ -20,7 +20,6 @@ from inspector.core.files.session import (
     SessionError,
     SessionState,
     load_session,
-    restore_weights,
     save_session,
 )
 from inspector.core.files.session_fields import session_from, session_model, state_values
@@ -41,7 +40,8 @@ def _absolute_spec(spec: str) -> str:
 
 # QSettings key -> (state field, its check): generated from the state's declarations.
 REMEMBERED = remembered(AppState)
-# Applied by the restore itself: the model opened first, then the rest in order.
+# What the engine's restore answers for (``core.files.session_restore.Restored``), and the
+# selection, set once the window has taken in the new model.
 _APPLIED_APART = ("model", "device", "selected_module", "backward_step", "comparing")
 
 
@@ -55,20 +55,17 @@ class Persistence(QObject):
         self.state: AppState = window.state
         self._saving_to: Path | None = None
         self._training = None  # the training snapshot of the session being saved
-        self._restoring: SessionState | None = None  # armed: applied once its model opens
-        self._restore_token: int | None = None  # the open request the restore waits for
+        self._restoring: SessionState | None = None  # asked of the engine, not answered yet
+        self._restore_token: int | None = None  # the engine's restore job
         self._restore_path = ""
         self.consent_box = None  # the last consent question asked
         self.restored_layout = False  # the window's own layout from last time was put back
         window.compute.stateReady.connect(self._write_session)
         self._pin_weights: dict | None = None  # A's, asked for just before the weights
         window.compute.pinWeightsReady.connect(self._take_pin_weights)
-        # Queued: the window must have taken in the new model / graph before we build on it.
-        queued = Qt.ConnectionType.QueuedConnection
-        window.compute.modelLoaded.connect(self._continue_restore, queued)
+        window.compute.restored.connect(self._apply)
         window.compute.loadFailed.connect(self._abandon_restore)
         window.compute.workCancelled.connect(self._on_cancelled)
-        window.compute.backwardReady.connect(self._finish_restore, queued)
         self.autosave = Autosave(window)
 
     # -- session files --------------------------------------------------------------------
@@ -138,35 +135,31 @@ class Persistence(QObject):
         except OSError as exc:
             return self._refuse(f"Could not read a file {path.name} names: {exc}.")
         if not pending:
-            self._start_restore(path, saved, ref)
+            self._start_restore(path, saved)
             return True
         self.consent_box = trust.ask(
             self.window,
             pending,
             f"Opening the session {path.name}",
-            lambda: self._start_restore(path, saved, ref),
+            lambda: self._start_restore(path, saved),
             lambda: self._refuse(f"Did not open the session {path.name}."),
         )
         return True
 
     def apply_session(self, path: Path, saved: SessionState) -> None:
-        """Restore all but the model of ``saved`` (already opened with its weights, as the
-        command line does before the window exists)."""
-        self._drop_restore()
-        self._restoring, self._restore_path = saved, str(path)
-        self._apply(saved)
+        """Restore ``saved`` whose model is the current one, already opened with its weights
+        (as the command line does before the window exists)."""
+        self._start_restore(Path(path), saved, reuse_model=True)
 
     def _refuse(self, sentence: str) -> bool:
         self.window.last_error = sentence
         self.window.show_message(f"{sentence} Nothing was changed.", warning=True)
         return False
 
-    def _start_restore(self, path: Path, saved: SessionState, ref: ModelRef) -> None:
-        def prepare(model) -> None:  # on the new model, before it replaces the current one
-            restore_weights(model, saved, path.name)
-
+    def _start_restore(self, path: Path, saved: SessionState, reuse_model: bool = False) -> None:
+        """One engine operation (``Engine.restore``), answered in one GUI step (``_apply``)."""
         self._restoring, self._restore_path = saved, str(path)
-        self._restore_token = self.window.open_model(ref, prepare if saved.weights else None)
+        self._restore_token = self.window.restore_session(saved, path.name, reuse_model)
 
     def _drop_restore(self) -> None:
         self._restoring = None
@@ -174,7 +167,7 @@ class Persistence(QObject):
 
     @Slot(str, str)
     def _abandon_restore(self, *_: str) -> None:
-        """The session's model did not open: nothing of it is applied, now or later."""
+        """The session did not open: nothing of it is applied, now or later."""
         self._drop_restore()
 
     @Slot(str)
@@ -183,49 +176,31 @@ class Persistence(QObject):
             self._drop_restore()
 
     @Slot(object)
-    def _continue_restore(self, loaded) -> None:
+    def _apply(self, restored) -> None:
+        """The engine holds the session now (model, weights, device, pin, training, backward)
+        and the window has taken in the model: the rest of the state follows, in one step."""
         saved, token = self._restoring, self._restore_token
-        if saved is None or token is None:
-            return
-        if loaded.token != token or not self.window.compute.is_current("open", token):
-            self._drop_restore()  # cancelled, or another model was asked for since
-            return
-        self._apply(saved)
-
-    def _apply(self, saved: SessionState) -> None:
+        if saved is None or restored.loaded.token != token:
+            return  # not the restore asked for last
         w = self.window
         values = state_values(saved)
         self.state.update(**{k: v for k, v in values.items() if k not in _APPLIED_APART})
-        w.canvas_panel.restore(saved.drawing, saved.raw_input)
-        w.training.restore(saved.training)
+        w.canvas_panel.restore(saved.drawing, restored.raw_input)
+        notes = list(restored.notes)
+        w.training.show_restored(saved.training, restored.training, "")
+        if w.training.restore_note:
+            notes.append(w.training.restore_note)
         if saved.selected_module is not None:
             self.state.selected_module = saved.selected_module
-        if saved.device != w.compute.device and w.device_combo.findText(saved.device) >= 0:
-            w.device_combo.setCurrentText(saved.device)
-        w.comparer.restore(saved)
-        if saved.backward_step is None:
-            self._done()
-        else:
-            w.run_backward()
-
-    @Slot(object)
-    def _finish_restore(self, _result) -> None:
-        saved = self._restoring
-        if saved is None or saved.backward_step is None:
-            return
-        graph = self.window.graph
-        while graph.stepper.k < saved.backward_step and graph.step():
-            pass
-        self._done()
-
-    def _done(self) -> None:
+        self.state.comparing = restored.comparing
+        if restored.backward is not None and saved.backward_step is not None:
+            graph = w.graph
+            while graph.stepper.k < saved.backward_step and graph.step():
+                pass
         path = self._restore_path
         self._drop_restore()
-        # After a backward the training's restore has answered: its note (a data folder
-        # missing here) must not be replaced. Without one, the note comes after this.
-        note = self.window.training.restore_note
-        text = f"Opened the session {Path(path).name}."
-        self.window.show_message(f"{text} {note}" if note else text, warning=bool(note))
+        text = " ".join([f"Opened the session {Path(path).name}.", *notes])
+        w.show_message(text, warning=bool(notes))
         self.sessionRestored.emit(path)
 
     def closing(self) -> None:

@@ -259,42 +259,30 @@ class TrainingControl(QObject):
             Job("training-state", "Reading the training", lambda e, c: e.training_state(), done)
         )
 
-    def restore(self, snapshot: TrainingSnapshot | None) -> None:
-        """Take back a session's training (its model is open, its weights in; None: the
-        session has none). A data folder missing here is replaced by the bundled sample, and
-        ``restore_note`` says so once the worker has answered."""
-        self.restore_note = ""
-        if snapshot is None:
+    def show_restored(self, snapshot: TrainingSnapshot | None, progress, note: str) -> None:
+        """A session's training, taken back by the engine with its model (``progress``, a
+        ``TrainProgress``; None with ``note`` when it could not be): its settings and curves.
+        A data folder missing here was replaced by the bundled sample: ``restore_note`` says
+        so."""
+        self.restore_note = note
+        if snapshot is not None:
+            config = snapshot.meta["config"]
+            self.state.update(
+                train_optimizer=config["optimizer"],
+                train_lr=config["lr"],
+                train_batch=config["batch_size"],
+                train_epochs=config["epochs"],
+                train_augment=config["augment"],
+            )
+        if progress is None:
             return
-        config = snapshot.meta["config"]
-        self.state.update(
-            train_optimizer=config["optimizer"],
-            train_lr=config["lr"],
-            train_batch=config["batch_size"],
-            train_epochs=config["epochs"],
-            train_augment=config["augment"],
-        )
-
-        def run(engine, cancel):
-            try:
-                return engine.restore_training(snapshot)
-            except TrainingRefused as exc:
-                return f"The session's training could not be taken back: {exc}"
-
-        def done(result) -> None:
-            if isinstance(result, str):
-                self.window.show_message(result, warning=True)
-                return
-            self.last = result
-            self.state.train_data = result.folder  # "" when the session's is missing here
-            self._show(result)
-            if result.message:
-                self.restore_note = result.message
-                self.panel.set_status(result.message)
-                self.window.show_message(result.message, warning=True)
-            self.restored.emit(result)
-
-        self.compute.runner.call(Job("training-restore", "Restoring the training", run, done))
+        self.last = progress
+        self.state.train_data = progress.folder  # "" when the session's is missing here
+        self._show(progress)
+        if progress.message:
+            self.restore_note = progress.message
+            self.panel.set_status(progress.message)
+        self.restored.emit(progress)
 
     # -- the model changed ------------------------------------------------------------------------
     @Slot(object)

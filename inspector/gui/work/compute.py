@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
@@ -17,7 +18,8 @@ from torch import nn
 
 from inspector.core.engine import Engine
 from inspector.core.files.loading import OpenedModel, open_model
-from inspector.core.forward.results import ForwardRequest, ForwardResult
+from inspector.core.files.session_restore import prepare_restore
+from inspector.core.forward.results import DeviceResult, ForwardRequest, ForwardResult
 from inspector.core.graph.losses import LossSpec
 from inspector.gui.work.runner import Job, Runner
 
@@ -40,6 +42,8 @@ class Compute(QObject):
     pinChanged = Signal(object)  # core.compare.PinResult: what is pinned as A now
     pinWeightsReady = Signal(object)  # A's weights (CPU tensors), or None: for a session file
     comparingChanged = Signal(bool)  # the engine compares (or not) from its next result on
+    # core.files.session_restore.Restored, after modelLoaded and the signals of its parts
+    restored = Signal(object)
 
     def __init__(self, opened: OpenedModel, device: str = "cpu", parent: QObject | None = None):
         super().__init__(parent)
@@ -210,6 +214,35 @@ class Compute(QObject):
             "open", "Opening the model", build, self.modelLoaded.emit, then=adopt, abandonable=True
         )
         return token
+
+    def restore(self, saved, source: str, reuse_model: bool = False) -> int:
+        """Restore a session in one job (``Engine.restore``): built aside in a side thread
+        Cancel can leave behind, taken over at once; a failure is ``loadFailed`` and changes
+        nothing. ``reuse_model``: the current model is the session's, opened with its weights
+        (the command line does that before the window exists). Answers with ``modelLoaded``,
+        then its device, pin and backward pass, then ``restored``, in one GUI step."""
+
+        def build(engine: Engine, cancel):
+            opened = engine.opened if reuse_model else None
+            return prepare_restore(engine, saved, source, cancel, opened)
+
+        def take_over(engine: Engine, built):
+            restored = engine.take_over(*built)
+            return replace(restored, loaded=replace(restored.loaded, token=token))
+
+        token = self._call("open", "Opening the session", build, self._restored,
+                           then=take_over, abandonable=not reuse_model)  # fmt: skip
+        return token
+
+    def _restored(self, restored) -> None:
+        self.device = restored.device
+        self.modelLoaded.emit(restored.loaded)
+        self.deviceChanged.emit(DeviceResult(restored.device, True))
+        if restored.pin is not None:
+            self.pinChanged.emit(restored.pin)
+        if restored.backward is not None:
+            self.backwardReady.emit(restored.backward)
+        self.restored.emit(restored)
 
     def is_current(self, kind: str, ident: int) -> bool:
         """Whether ``ident`` is the latest request of ``kind`` still wanted (not cancelled,
