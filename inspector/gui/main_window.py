@@ -29,6 +29,7 @@ from inspector.core.model.inputs import TENSOR
 from inspector.core.model.nets import LENET_WEIGHTS, lenet_card
 from inspector.core.state import AppState, ModelRef
 from inspector.gui.actions import build_actions
+from inspector.gui.attention.control import AttentionControl
 from inspector.gui.compare import Comparer
 from inspector.gui.device_control import DeviceControl
 from inspector.gui.dialogs import open_message, show_about, show_shortcuts
@@ -186,6 +187,7 @@ class MainWindow(QMainWindow):
         compute.workCancelled.connect(self._on_work_cancelled)
         compute.failed.connect(self._on_failed)
         self.comparer = Comparer(self)  # Pin and Compare (issue 13): wires itself
+        self.attention = AttentionControl(self)  # the Attention tab: wires itself
         self.training = TrainingControl(self, self.training_panel)
         self.loss.resetRequested.connect(self.training.reset_weights)
 

@@ -126,6 +126,7 @@ class ForwardComparison:
     same_input: bool
     same_weights: bool
     note: str = ""  # steps that could not be compared, and why
+    attention_a: tuple = ()  # A's core.attention.AttentionMap's, when the forwards had them
 
     @property
     def what_differs(self) -> str:

@@ -128,7 +128,9 @@ def with_comparison(board: Pinboard, model, device, settings, b: ForwardResult, 
     if board.pin is None or not board.comparing:
         return b
     a = board.a_forward(model, device, settings, run)
-    comparison = replace(compare_forwards(a, b), same_weights=board.same_weights(model))
+    comparison = replace(
+        compare_forwards(a, b), same_weights=board.same_weights(model), attention_a=a.attention
+    )
     return replace(b, comparison=comparison)
 
 

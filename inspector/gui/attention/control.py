@@ -1,0 +1,64 @@
+"""Puts the attention view into the window: a central tab that asks the worker for the
+attention maps while it is the tab shown, follows the selection and every forward, and lays
+a vision transformer's patch map over the drawing."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QMainWindow
+
+from inspector.core.forward.results import ForwardResult
+from inspector.core.model.inputs import MNIST, resample_square
+from inspector.core.model.preprocess import CANVAS_SIZE, input_map_on_canvas
+from inspector.gui.attention.panel import AttentionPanel
+
+
+class AttentionControl(QObject):
+    def __init__(self, window: QMainWindow) -> None:
+        """``window``: the main window (its tabs, frames, compute, state and canvas)."""
+        super().__init__(window)
+        self.window = window
+        self.panel = panel = AttentionPanel()
+        self.tab = window.tabs.addTab(panel, "Attention")
+        panel.heads.frame_tracker = window.frames  # the worker waits for it, as for the others
+        window.frames.panels.append(panel.heads)
+        self.on = False  # whether the forwards capture attention now
+        window.compute.forwardReady.connect(self._on_result)
+        window.compute.modelLoaded.connect(lambda _loaded: self._capture(self.on, force=True))
+        window.state.on("selected_module", panel.select_module)
+        window.tabs.currentChanged.connect(lambda _index: self._capture(self._shown()))
+        panel.patchMapChanged.connect(self._over_drawing)
+        panel.over_drawing.toggled.connect(lambda _on: panel.refresh())
+
+    def _shown(self) -> bool:
+        return self.window.tabs.currentWidget() is self.panel
+
+    def _capture(self, on: bool, force: bool = False) -> None:
+        """Attention maps cost a little on every forward: only while the tab is shown."""
+        if on == self.on and not force:
+            return
+        self.on = on
+        self.window.compute.configure(attention=on)
+        if on:
+            self.window.submit_input()
+        else:
+            self._over_drawing(None)
+
+    def _on_result(self, result: ForwardResult) -> None:
+        if self.on:
+            self.panel.show_result(result)
+
+    def _over_drawing(self, weights: np.ndarray | None) -> None:
+        """The patch map (``[H, W]`` of the network's input, 0-1) over the drawing, mapped
+        back through the canvas's preprocessing; None gives the canvas back its own overlay
+        (the input gradient, if asked for)."""
+        canvas_panel = self.window.canvas_panel
+        if weights is None or not self.panel.over_drawing.isChecked() or not self._shown():
+            canvas_panel._show_saliency()  # the input gradient, or nothing
+            return
+        if canvas_panel.raw_input is None and canvas_panel.input_spec.kind == MNIST:
+            weights = input_map_on_canvas(weights, canvas_panel.canvas.drawing)
+        elif weights.shape != (CANVAS_SIZE, CANVAS_SIZE):
+            weights = resample_square(weights, CANVAS_SIZE)
+        canvas_panel.canvas.set_saliency(weights)
