@@ -44,6 +44,7 @@ from inspector.core.graph.losses import LossSpec
 from inspector.core.model.inputs import TENSOR, to_tensor
 from inspector.core.model.quantized import load_over, tensor_state
 from inspector.core.runtime.devices import available_devices
+from inspector.core.runtime.schedule import KNOBS
 from inspector.core.training.setup import TrainConfig, reinitialise
 from inspector.core.training.snapshot import TrainingSnapshot
 from inspector.core.training.trainer import Trainer, TrainProgress
@@ -352,8 +353,8 @@ class Engine(EditOps):
         self,
         config: TrainConfig,
         folder: str | None,
-        max_batches: int = 64,
-        max_ms: float = 150.0,
+        max_batches: int = KNOBS.chunk_batches,
+        max_ms: float = KNOBS.chunk_ms,
         cancel: CancelFlag | None = None,
     ) -> TrainProgress:
         """A few batches of training (at most ``max_batches`` or about ``max_ms``); raises

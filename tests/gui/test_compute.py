@@ -1,7 +1,9 @@
 """The runner thread and its GUI-side handle: latest input wins, stale answers are dropped,
 failures are one sentence, Cancel and shutdown always win."""
 
+import threading
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -9,6 +11,7 @@ import pytest
 from inspector.core.files.loading import bundled_lenet
 from inspector.core.forward.results import ForwardRequest
 from inspector.gui.work.compute import Compute
+from inspector.gui.work.runner import Job
 from tests.conftest import ZOO
 
 
@@ -47,13 +50,23 @@ def test_stale_results_are_dropped(qtbot, compute):
     assert [r.request_id for r in shown] == [5]
 
 
-def test_only_the_latest_selection_is_answered(qtbot, compute):
-    answers = []
+def test_only_the_latest_selection_is_answered(qtbot, compute, monkeypatch):
+    """Selections asked for while the worker is busy: only the last is read and answered.
+    A job queued after them marks when every answer would have come."""
+    engine = compute.runner.engine
+    read: list[str] = []
+    real = engine.parameters
+    monkeypatch.setattr(engine, "parameters", lambda path, *a: read.append(path) or real(path, *a))
+    answers, marked = [], []
     compute.parametersReady.connect(answers.append)
+    gate = threading.Event()
+    compute.runner.call(Job("gate", "Holding the worker", lambda e, c: gate.wait(10)))
     for path in ("conv1", "conv2", "fc1", "fc3"):
         compute.select_module(path)
-    qtbot.waitUntil(lambda: bool(answers), timeout=10_000)
-    qtbot.wait(200)
+    compute.runner.call(Job("mark", "Marking", lambda e, c: None, marked.append))
+    gate.set()
+    qtbot.waitUntil(lambda: bool(marked), timeout=10_000)
+    assert read == ["fc3"]
     assert [a.module for a in answers] == ["fc3"]
 
 
@@ -106,27 +119,6 @@ def test_shutdown_does_not_wait_for_a_stuck_constructor(qtbot):
     assert not compute.runner.isRunning()
 
 
-def test_the_worker_takes_every_core_for_long_forwards_without_flipping(monkeypatch):
-    """A forward of 18 ms on one thread fewer gets every core; at 11 ms there it keeps them
-    (one threshold flipped a ResNet-18 every frame); a LeNet's 2 ms gives a core back."""
-    import torch
-
-    from inspector.core.engine import Engine
-    from inspector.gui.work.runner import Runner
-
-    monkeypatch.setattr("inspector.gui.work.runner.usable_cores", lambda: 2)
-    runner = Runner(Engine(bundled_lenet()))
-    was = torch.get_num_threads()
-    try:
-        seen = []
-        for forward_ms in (0.0, 18.0, 11.0, 6.0, 11.0, 2.0, 6.0, 2.0):
-            runner._use_threads(forward_ms)
-            seen.append(torch.get_num_threads())
-        assert seen == [1, 2, 2, 2, 2, 1, 1, 1]
-    finally:
-        torch.set_num_threads(was)
-
-
 SLOW_MODEL = """
 import time
 from torch import nn
@@ -176,71 +168,50 @@ def slow_unpainted(qtbot, tmp_path):
     yield from _slow_compute(qtbot, tmp_path, painted=False)
 
 
-def _until(condition, seconds: float = 5) -> None:
-    """Wait for the worker's state, polled every millisecond (no event loop needed)."""
-    deadline = time.perf_counter() + seconds
-    while not condition():
-        assert time.perf_counter() < deadline
-        time.sleep(0.001)
-
-
 def test_a_newer_input_replaces_a_long_forward_just_started_once(qtbot, slow):
     """Early in a long forward a newer input stops it and starts at once (waiting made an
-    input wait up to two forwards); the restarted forward runs to its end."""
+    input wait up to two forwards); the restarted forward runs to its end. Which inputs get
+    stopped is ``Schedule``'s decision (tests/core/test_schedule.py); this is the runner
+    acting on it."""
     compute, results = slow
     runner = compute.runner
-
-    def started(supersedable: bool) -> None:
-        _until(lambda: runner._forward_started is not None
-               and runner._supersedable == supersedable)  # fmt: skip
-
+    started: list[int] = []
+    runner.forwardStarted.connect(started.append)
     replaced = compute.submit(_stroke(2))
-    started(True)
+    qtbot.waitUntil(lambda: replaced in started, timeout=10_000)
     newer = compute.submit(_stroke(3))  # early in the forward of `replaced`
-    started(False)
+    qtbot.waitUntil(lambda: newer in started, timeout=10_000)
     last = compute.submit(_stroke(4))  # `newer` was a restart: it runs to its end
     qtbot.waitUntil(lambda: last in results, timeout=10_000)
     assert runner.superseded == 1
     assert replaced not in results and newer in results
 
 
-def test_in_a_stroke_faster_than_the_forward_no_forward_is_stopped(qtbot, slow):
-    """An input that waited for the last forward is not stopped by the next one: in a fast
-    stroke every input waits anyway, and stopping a forward only wastes what it had done."""
-    compute, results = slow
-    runner = compute.runner
-    compute.submit(_stroke(2))
-    # Just past the half (no stopping), so that it waits ~0.45 of a forward (≥ 0.25: stale).
-    _until(lambda: runner._forward_started is not None
-           and time.perf_counter() - runner._forward_started
-           > 0.55 * runner.last_forward_ms / 1000)  # fmt: skip
-    running = runner._forward_started
-    waited = compute.submit(_stroke(3))  # late in that forward: it waits, and is taken next
-    _until(lambda: runner._forward_started not in (None, running))
-    last = compute.submit(_stroke(4))  # early in the forward of `waited`
-    qtbot.waitUntil(lambda: last in results, timeout=10_000)
-    assert waited in results, "a forward whose input had waited was stopped"
-    assert runner.superseded == 0
+def test_a_long_forward_waits_for_the_last_result_on_screen_too(qtbot, slow_unpainted):
+    """Every model is paced: the next forward starts once the last result is painted, not
+    while the GUI thread paints it, since the two fight over the cores. The paint comes two
+    forwards' time after the input: a forward that did not wait would start long before."""
+    from PySide6.QtCore import QTimer
 
-
-def test_a_long_forward_waits_for_the_last_result_on_screen_too(qtbot, slow_unpainted, monkeypatch):
-    """Every model is paced: the next forward starts once the last result is painted (or after
-    FRAME_TIMEOUT_S), not while the GUI thread paints it, since the two fight over the cores."""
-    from inspector.gui.work import runner as runner_module
-
-    monkeypatch.setattr(runner_module, "FRAME_TIMEOUT_S", 5.0)  # only the paint can end the wait
     compute, results = slow_unpainted
     runner = compute.runner
-    assert runner.last_forward_ms > 100
+    # Only the paint can end the wait.
+    runner.schedule.knobs = replace(runner.schedule.knobs, frame_timeout_s=5.0)
+    assert runner.schedule.last_forward_ms > 100
     compute.frame_shown()  # the fixture's last result, as if painted
     first = compute.submit(_stroke(2))
     qtbot.waitUntil(lambda: first in results, timeout=10_000)
+    events: list[str] = []
+    runner.forwardStarted.connect(lambda i: events.append(f"started {i}"))
+
+    def paint() -> None:
+        events.append("painted")
+        compute.frame_shown()
+
     second = compute.submit(_stroke(3))
-    time.sleep(0.05)  # a third of a forward: one that started would still be running
-    assert runner._forward_started is None, "started before the last result was shown"
-    compute.frame_shown()
-    _until(lambda: runner._forward_started is not None, seconds=2.5)
+    QTimer.singleShot(300, paint)
     qtbot.waitUntil(lambda: second in results, timeout=10_000)
+    assert events == ["painted", f"started {second}"]
 
 
 def test_the_time_an_open_took_counts_building_the_model(qtbot, compute, monkeypatch):
@@ -260,13 +231,12 @@ def test_the_time_an_open_took_counts_building_the_model(qtbot, compute, monkeyp
     assert blocker.args[0].load_ms >= 300
 
 
-def test_jobs_never_wait_for_a_result_nobody_paints(qtbot, slow_unpainted, monkeypatch):
+def test_jobs_never_wait_for_a_result_nobody_paints(qtbot, slow_unpainted):
     """Only a forward waits for the last result to be on screen: a minimised window paints
     nothing, and training chunks or a module's weights must not wait for it."""
-    from inspector.gui.work import runner as runner_module
-
-    monkeypatch.setattr(runner_module, "FRAME_TIMEOUT_S", 5.0)
     compute, results = slow_unpainted
+    runner = compute.runner
+    runner.schedule.knobs = replace(runner.schedule.knobs, frame_timeout_s=5.0)
     first = compute.submit(_stroke(2))
     compute.frame_shown()
     qtbot.waitUntil(lambda: first in results, timeout=10_000)  # its result is never painted

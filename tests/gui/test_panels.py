@@ -444,7 +444,8 @@ def _tracked_panel(qtbot, latest: int):
 
 def test_a_result_no_visible_panel_will_paint_counts_as_shown_at_once(qtbot):
     """Every forward waits for the last result on screen: with every tracked panel hidden (the
-    docks closed), nothing would ever paint it, and each frame would wait FRAME_TIMEOUT_S."""
+    docks closed), nothing would ever paint it, and each frame would wait for the frame
+    timeout (``Knobs.frame_timeout_s``)."""
     panel, tracker, shown = _tracked_panel(qtbot, 7)
     panel.shown_request_id = 7
     panel.mark_painted()

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from inspector.core.model.inputs import InputSpec
+from inspector.core.runtime.schedule import KNOBS
 from inspector.core.runtime.threads import usable_cores
 from inspector.core.training.recipe import batch_input, evaluate, fit_batch, to_input
 from inspector.core.training.setup import (
@@ -161,7 +162,12 @@ class Trainer:
         return max(1, math.ceil(n / self.config.batch_size))
 
     # -- training ---------------------------------------------------------------------------
-    def run_chunk(self, max_batches: int = 64, max_ms: float = 150.0, cancel=None) -> TrainProgress:
+    def run_chunk(
+        self,
+        max_batches: int = KNOBS.chunk_batches,
+        max_ms: float = KNOBS.chunk_ms,
+        cancel=None,
+    ) -> TrainProgress:
         """Batches until ``max_batches``, about ``max_ms`` or the end of training. With
         ``prefetch``, the next batch (indices, augmentation, input) is prepared in a second
         thread while this one trains on the current batch: a core the training thread leaves

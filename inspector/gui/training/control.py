@@ -24,6 +24,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QFileDialog, QProgressBar
 
 from inspector.core.files.checkpoints import save_weights as write_weights
+from inspector.core.runtime.schedule import KNOBS
 from inspector.core.runtime.threads import usable_cores
 from inspector.core.state import AppState
 from inspector.core.training.setup import TrainConfig, TrainingRefused, mnist_refusal
@@ -39,8 +40,7 @@ REFRESH_S = 0.25  # panels, the drawing's forward and the weights: at most 4 tim
 # is GUI time the training waits for (bench --train: 4,700 images/s while drawing at 4 a
 # second, 4,860 at 2, 5,400 at 1).
 REFRESH_DRAWING_S = 0.5
-CHUNK_BATCHES = 64  # a chunk is at most this many batches …
-CHUNK_MS = 200.0  # … or about this long, whichever comes first
+CHUNK_BATCHES, CHUNK_MS = KNOBS.chunk_batches, KNOBS.chunk_ms  # core.runtime.schedule
 DEPTH = 1  # chunks queued ahead while training
 
 

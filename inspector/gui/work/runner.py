@@ -13,7 +13,6 @@ side thread that Cancel and quitting can leave behind: Python threads cannot be 
 from __future__ import annotations
 
 import threading
-import time
 import traceback
 import weakref
 from collections import deque
@@ -27,36 +26,8 @@ from PySide6.QtCore import QThread, Signal
 from inspector.core.engine import CancelFlag, Engine
 from inspector.core.forward.capture import Cancelled
 from inspector.core.forward.results import ForwardRequest
+from inspector.core.runtime.schedule import Schedule
 from inspector.core.runtime.threads import usable_cores
-
-# How long the worker waits for the GUI to put the previous result on screen before it computes
-# the next one anyway (a hidden or minimised window never paints).
-FRAME_TIMEOUT_S = 0.05
-# The worker waits for the last result to be on screen before computing the next, for every
-# model: torch's threads on every core and the GUI thread painting fight over the cores (one
-# preempted thread stalls the other at the next barrier) and over the GIL. Pacing only forwards
-# shorter than 15 ms made a ResNet-18 (~14 ms) settle in either mode for a whole stroke;
-# measured interleaved (AMD EPYC, 2 cores), pacing every forward gave the lower p95 in 11 of 13
-# runs: ResNet-50 60-92 ms against 82-91, ResNet-18 30-59 ms against 44-62, with frames at
-# least as often (the worker no longer slowed by the paint it overlapped).
-# A forward shorter than this is never stopped for a newer input (SUPERSEDE_BEFORE below).
-SUPERSEDE_ABOVE_MS = 15.0
-POLL_S = 0.05  # how often a wait for abandonable work looks at Cancel
-# A newer input arriving early in a long forward (before this fraction of the last one's time)
-# replaces it: the forward stops at its next op and the newest input starts at once, so a
-# click after a pause waits one forward, not up to two. Once per forward, so a fast stroke can
-# never keep restarting it; and only a forward whose input had not waited (it started within
-# the second fraction of a forward of its oldest input): in a stroke faster than the forward,
-# every input waits anyway, and stopping a forward delays the inputs it serves by what it had
-# done. Measured on ResNet-50 in `bench` (AMD EPYC, interleaved runs): stopping any early
-# forward gave a frame every 1.21-1.32 forwards; stopping only fresh ones, every 1.07-1.10,
-# with p95 no worse (3.8-4.0 bare forwards against 4.0-4.7, three runs each in a slow spell).
-SUPERSEDE_BEFORE = 0.5
-SUPERSEDE_FRESH = 0.25
-# A forward at least this long on one core fewer gets every core; one shorter than the second
-# figure on every core leaves a core to the GUI again. (One threshold, 15 ms, flipped a
-# ResNet-18 between 18 ms on one thread and 11 on two on every frame; a LeNet takes ~2 ms.)
-THREADS_UP_MS, THREADS_DOWN_MS = 8.0, 4.0
 
 
 @dataclass(eq=False)
@@ -87,12 +58,15 @@ class Either:
 
 
 class Runner(QThread):
+    """The worker thread; what it decides (superseding, pacing, threads) ``schedule`` does."""
+
+    forwardStarted = Signal(int)  # the request id of a forward the worker starts
     forwardReady = Signal(object)  # ForwardResult
     jobDone = Signal(object)  # Job, with its result
     jobFailed = Signal(object, str, str)  # Job, one sentence, details
     jobCancelled = Signal(object)  # Job the user stopped
 
-    def __init__(self, engine: Engine, parent=None) -> None:
+    def __init__(self, engine: Engine, parent=None, schedule: Schedule | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("inferenceWorker")
         self.engine = engine
@@ -109,11 +83,7 @@ class Runner(QThread):
         self._frame_shown = threading.Event()
         self._frame_shown.set()
         self._superseded = threading.Event()  # set by submit: the running forward gives up
-        self._forward_started: float | None = None  # when the running forward began, if any
-        self._supersedable = False  # a newer input may stop the running forward (above)
-        self._waiting_since: float | None = None  # when the oldest input not yet taken came
-        self.last_forward_ms = 0.0
-        self.supersede_above_ms = SUPERSEDE_ABOVE_MS
+        self.schedule = schedule or Schedule()
         self.submitted = 0  # forward requests handed in
         self.computed = 0  # forward requests actually run
         self.superseded = 0  # forwards stopped early for a newer input
@@ -123,14 +93,8 @@ class Runner(QThread):
         with self._lock:
             self.submitted += 1
             self._forward = request
-            if self._waiting_since is None:
-                self._waiting_since = time.perf_counter()
-            started = self._forward_started
-            long = self.last_forward_ms >= self.supersede_above_ms
-            if started is not None and long and self._supersedable:
-                elapsed_ms = (time.perf_counter() - started) * 1000
-                if elapsed_ms < SUPERSEDE_BEFORE * self.last_forward_ms:
-                    self._superseded.set()
+            if self.schedule.input_arrived():
+                self._superseded.set()
         self._wake.set()
 
     def call(self, job: Job) -> None:
@@ -164,7 +128,7 @@ class Runner(QThread):
 
     # -- the worker thread ----------------------------------------------------------------
     def run(self) -> None:
-        self._use_threads(self.last_forward_ms)
+        self._use_threads(self.schedule.last_forward_ms)
         while True:
             self._wake.wait()
             with self._lock:
@@ -176,62 +140,56 @@ class Runner(QThread):
                 if self._stop.is_set():
                     return
             with self._lock:
-                forward_waiting = self._forward is not None
-            if forward_waiting:  # jobs (a training chunk, say) never wait for a frame
-                self._frame_shown.wait(FRAME_TIMEOUT_S)
+                wait_s = self.schedule.frame_wait_s(forward_waiting=self._forward is not None)
+            if wait_s:
+                self._frame_shown.wait(wait_s)
             with self._lock:
                 if self._stopping:
                     return
                 if self._jobs:  # asked for while we waited: they go before the forward
                     continue
                 request, self._forward = self._forward, None
-                waited_ms = self._take_waiting()
+                fresh = self.schedule.take_input() if request is not None else False
                 self._wake.clear()
             if request is not None:
-                self._run_forward(request, fresh=waited_ms < SUPERSEDE_FRESH * self.last_forward_ms)
-
-    def _take_waiting(self) -> float:
-        """How long the oldest input now taken had waited, in ms (under the lock)."""
-        since, self._waiting_since = self._waiting_since, None
-        return 0.0 if since is None else (time.perf_counter() - since) * 1000
+                self._run_forward(request, fresh)
 
     def _use_threads(self, forward_ms: float) -> None:
-        """A small model leaves a core to the GUI thread (torch's intra-op threads spinning on
-        every core make each repaint, and so the next input, wait); a longer forward uses
-        every core, since it is the frame rate's limit. (torch's thread count is per calling
-        thread: this sets the worker's own.)"""
-        cores = usable_cores()
-        every = torch.get_num_threads() >= cores
-        wanted = cores if forward_ms >= (THREADS_DOWN_MS if every else THREADS_UP_MS) else cores - 1
-        wanted = max(1, wanted)
-        if torch.get_num_threads() != wanted:
+        """The worker's torch threads for its next forward (``Schedule.threads``; torch's
+        thread count is per calling thread: this sets the worker's own)."""
+        current = torch.get_num_threads()
+        wanted = self.schedule.threads(forward_ms, current, usable_cores())
+        if current != wanted:
             torch.set_num_threads(wanted)
 
     def _run_forward(self, request: ForwardRequest, fresh: bool) -> None:
         """``fresh``: its input had not waited, so a newer one may stop it (once)."""
         with self._lock:
             self._superseded.clear()
-            self._forward_started, self._supersedable = time.perf_counter(), fresh
+            self.schedule.forward_started(fresh)
+        self.forwardStarted.emit(request.request_id)
         newer = None
+        forward_ms = None
         try:
             result = self.engine.forward(request, Either(self._stop, self._superseded))
         except Cancelled:
             if not self._stop.is_set():
                 with self._lock:  # a newer input: it starts now, and runs to its end
                     newer, self._forward = self._forward, None
-                    self._take_waiting()
+                    self.schedule.forward_stopped()
                     self.superseded += 1
             return
         except Exception as exc:  # the worker must survive anything a model does
             job = Job("forward", "The forward pass", lambda e, c: None)
             self.jobFailed.emit(job, _sentence(job, exc), traceback.format_exc())
             return
+        else:
+            forward_ms = result.forward_ms
         finally:
             with self._lock:
-                self._forward_started = None
+                self.schedule.forward_ended(forward_ms)
             if newer is not None:
                 self._run_forward(newer, fresh=False)
-        self.last_forward_ms = result.forward_ms
         self._use_threads(result.forward_ms)
         with self._lock:
             self.computed += 1
@@ -279,7 +237,7 @@ class Runner(QThread):
         thread = threading.Thread(target=work, name=f"{job.kind}-side", daemon=True)
         _SIDE_THREADS.add(thread)
         thread.start()
-        while not finished.wait(POLL_S):
+        while not finished.wait(self.schedule.knobs.poll_s):
             if cancel.is_set():
                 raise Cancelled  # the side thread finishes (or not) on its own; nobody waits
         if "error" in box:
