@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -28,8 +28,8 @@ from inspector.core.runtime.devices import available_devices
 from inspector.core.state import ModelRef
 from inspector.core.training.setup import TrainingRefused
 
-if TYPE_CHECKING:
-    from inspector.core.engine import Engine
+# The engine's class, as a type variable: the engine imports this module, not the reverse.
+Engine = TypeVar("Engine")
 
 
 @dataclass(frozen=True)
