@@ -130,9 +130,11 @@ def run(
     note: str | None = None,
     session=None,
     ask=None,
+    connect: tuple[str, str | None] | None = None,
 ) -> int:
     """The app until its window closes. ``session``: ``(path, saved)`` whose model ``opened``
-    is (with its weights); ``ask``: ``(ref, risks)`` of a remembered model to ask about."""
+    is (with its weights); ``ask``: ``(ref, risks)`` of a remembered model to ask about;
+    ``connect``: ``(HOST:PORT, token)`` of a training to connect to (``inspector.attach``)."""
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -148,6 +150,8 @@ def run(
         window.show_message(note, warning=True)
     if session is not None:
         window.persistence.apply_session(*session)
+    elif connect is not None:
+        window.connection.connect_to(*connect)
     elif ask is not None:
         offer_remembered_model(window, *ask)
     offer_autosave(window)

@@ -89,3 +89,34 @@ def activations(args: argparse.Namespace) -> int:
         f"wrote {args.out} ({len(steps_a)} steps of {info['name']} at step {client.step}, {where})"
     )
     return 0
+
+
+def snapshot(args: argparse.Namespace) -> int:
+    """``snapshot --connect``: the window connected to the training, drawn on and shot."""
+    if args.model is not None or args.weights is not None or args.session is not None:
+        return say("--connect shows the training's model: leave out --model, --weights, --session")
+    from PySide6.QtCore import QDeadlineTimer
+    from PySide6.QtWidgets import QApplication
+
+    from inspector.app import MainWindow
+    from inspector.cli.snapshot import DEADLINE_MS, _private_settings, _shoot
+    from inspector.gui.theme import follow_system_theme
+
+    _private_settings()
+    app = QApplication.instance() or QApplication(["net-inspector-snapshot"])
+    follow_system_theme(app)
+    window = MainWindow(device=args.device or "cpu")
+    try:
+        refused: list[str] = []
+        window.compute.loadFailed.connect(lambda message, _details: refused.append(message))
+        deadline = QDeadlineTimer(DEADLINE_MS)
+        if window.connection.connect_to(args.connect, args.token) is None:
+            return say(window.statusBar().currentMessage().lstrip("⚠ "))
+        while not window.state.connection and not refused and not deadline.hasExpired():
+            app.processEvents()
+        if not window.state.connection:
+            return say(refused[0] if refused else f"{args.connect} did not answer in time")
+        window.last_result = None  # the local model's: wait for the training's own
+        return _shoot(app, window, args)
+    finally:
+        window.close()

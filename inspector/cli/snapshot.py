@@ -20,6 +20,7 @@ from inspector.cli.args import (
     open_session_from_arguments,
     refuse,
 )
+from inspector.cli.attached import add_connect_arguments
 from inspector.testing import stroke
 
 DEADLINE_MS = 30_000  # for everything together: a model this slow is refused, not drawn
@@ -44,8 +45,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="N",
         help="run Backward and step N nodes (shows the autograd graph tab)",
     )
+    add_connect_arguments(parser)
     args = parser.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if args.connect:
+        from inspector.cli.attached import snapshot
+
+        return snapshot(args)
     from PySide6.QtWidgets import QApplication
 
     from inspector.app import MainWindow

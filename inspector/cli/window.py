@@ -19,6 +19,7 @@ from inspector.cli.args import (
     open_session_from_arguments,
     refuse,
 )
+from inspector.cli.attached import add_connect_arguments
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="forget the saved window layout, last model and settings",
     )
     add_session_arguments(parser)
+    add_connect_arguments(parser)
     parser.add_argument(
         "session_file", nargs="?", type=Path, metavar="SESSION", help="a session to open"
     )
@@ -50,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     session = args.session or args.session_file
     if session is not None and (args.model is not None or args.weights is not None):
         parser.error("a session names its own model: leave out --model and --weights")
+    if args.connect and (session is not None or args.model is not None or args.weights):
+        parser.error(
+            "--connect shows the training's model: leave out --model, --weights and SESSION"
+        )
     from inspector.core.runtime.process import prepare_window_process
 
     prepare_window_process()  # before a model is opened here (a remembered one, --model)
@@ -83,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
             return refuse(exc, args.debug)
         trust.remember(risks)  # agreed to: already remembered, or --trust-session
         return run(device=args.device, opened=opened, session=(session, saved))
+    if args.connect:  # the bundled LeNet stays the local model behind the connection
+        return run(device=args.device, connect=(args.connect, args.token))
     note = None
     opened = None
     ask = None

@@ -108,6 +108,10 @@ class AppState:
     train_augment: bool = kept(True, settings="train/augment", check=check.flag())
     train_data: str = kept(factory=default_folder, settings="train/data", check=check.any_text())
 
+    # The training process the window is connected to (``HOST:PORT``, core.attach); "" for a
+    # model opened here. Not kept: a connection is made again by the user.
+    connection: str = transient("")
+
     def on(self, name: str, listener: Listener) -> None:
         """Call ``listener(value)`` whenever ``name`` changes."""
         self._signal(name).connect(listener)

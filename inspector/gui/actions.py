@@ -24,6 +24,11 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("&File", "&Open Model…", "choose_model", "Ctrl+O",
                "Open a model: file.py:Name, TorchScript, torch.export .pt2, with weights",
                "openModelAction", toolbar=True),
+    ActionSpec("&File", "&Connect to Training…", "connection.choose", "",
+               "Connect to a model training in another process (inspector.attach): HOST:PORT "
+               "and its token", "connectAction"),
+    ActionSpec("&File", "&Disconnect", "connection.disconnect", "",
+               "Back to the model opened here; the training goes on", "disconnectAction"),
     ActionSpec("&File", "Load &Image…", "canvas_panel.choose_image", "Ctrl+I",
                "Load a digit image onto the canvas", "loadImageAction"),
     ActionSpec("&File", "&Save Session…", "persistence.choose_session_to_save", "Ctrl+S",

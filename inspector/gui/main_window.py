@@ -51,6 +51,7 @@ from inspector.gui.training.control import TrainingControl
 from inspector.gui.training.panel import TrainingPanel
 from inspector.gui.work.collector import collect_on_gui_thread
 from inspector.gui.work.compute import Compute
+from inspector.gui.work.connection import Connection
 from inspector.gui.work.frames import FrameTracker
 from inspector.logs import LOG
 
@@ -190,6 +191,7 @@ class MainWindow(QMainWindow):
         self.attention = AttentionControl(self)  # the Attention tab: wires itself
         self.training = TrainingControl(self, self.training_panel)
         self.loss.resetRequested.connect(self.training.reset_weights)
+        self.connection = Connection(self)  # after the Training dock's: its refusal wins
 
     # -- input → worker -------------------------------------------------------------------
     @Slot()

@@ -32,6 +32,8 @@ _EVENTS = (
 class AttachError(RuntimeError):
     """A connection that cannot go on; ``str()`` is one sentence."""
 
+    one_sentence = True  # the window shows it as it is
+
 
 class TrainingGone(AttachError):
     """The training finished, died or stopped answering."""

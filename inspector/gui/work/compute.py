@@ -53,7 +53,8 @@ class Compute(QObject):
         self._latest: dict[str, int] = {}  # kind -> id of the request whose answer counts
         self._jobs: dict[str, Job] = {}  # kind -> the latest job of that kind
         self.device = device
-        self.runner = Runner(Engine(opened, device))
+        self.local_engine = Engine(opened, device)  # the model opened here (not a probe's)
+        self.runner = Runner(self.local_engine)
         self.runner.forwardReady.connect(self._on_forward)
         self.runner.jobDone.connect(self._on_done)
         self.runner.jobFailed.connect(self._on_failed)
@@ -243,6 +244,19 @@ class Compute(QObject):
         if restored.backward is not None:
             self.backwardReady.emit(restored.backward)
         self.restored.emit(restored)
+
+    def switch_engine(self, what: str, build, adopt) -> int:
+        """Put another engine behind the same operations (a probe's ``RemoteEngine``, or the
+        local one back): ``build(engine, cancel)`` runs in a side thread Cancel can leave
+        behind; ``adopt(engine, built)`` runs on the worker and returns ``(new engine,
+        ModelLoaded)``. The panels then follow ``modelLoaded`` as for an opened model."""
+
+        def then(engine, built):
+            new, loaded = adopt(engine, built)
+            self.runner.engine = new
+            return loaded
+
+        return self._call("open", what, build, self.modelLoaded.emit, then=then, abandonable=True)
 
     def is_current(self, kind: str, ident: int) -> bool:
         """Whether ``ident`` is the latest request of ``kind`` still wanted (not cancelled,

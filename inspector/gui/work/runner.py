@@ -259,8 +259,8 @@ def threads_left_behind() -> bool:
 
 def _sentence(job: Job, exc: BaseException) -> str:
     text = str(exc)
-    # A ModelLoadError already is one sentence naming what is wrong.
-    if type(exc).__name__ == "ModelLoadError":
+    # A ModelLoadError (or a connection's error) already is one sentence naming what is wrong.
+    if type(exc).__name__ == "ModelLoadError" or getattr(exc, "one_sentence", False):
         return text
     return (
         f"{job.what} failed: {type(exc).__name__}: {text}"

@@ -1,0 +1,181 @@
+"""File > Connect…: the window on a model that trains in another process (``inspector.attach``).
+
+Connecting puts a ``RemoteEngine`` behind the window's ``Compute`` (``switch_engine``): the
+module tree, forwards of the drawing, weights, Backward and its stepping then come from the
+probe in the training process, through the same jobs as for a local model. The Training dock
+plots the training's own ``probe.step`` scalars and gradient health and does not train it.
+Disconnecting puts the local model back; the training goes on. When the training ends or dies
+the status bar says so in one sentence.
+"""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import QObject, Qt, QTimer, Slot
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLineEdit
+
+from inspector.core.attach.client import AttachError, TrainingGone
+from inspector.core.attach.remote import RemoteEngine
+from inspector.core.attach.wire import TOKEN_ENV, parse_address
+from inspector.core.model.inputs import TENSOR
+from inspector.gui.work.runner import Job
+
+POLL_MS = 500  # the Training dock's curves and gradient health, and the training's liveness
+
+
+class Connection(QObject):
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.window, self.compute, self.state = window, window.compute, window.state
+        self.remote: RemoteEngine | None = None
+        self.ended: str | None = None
+        self._asked = False  # a progress request is on its way
+        self.timer = QTimer(self)
+        self.timer.setInterval(POLL_MS)
+        self.timer.timeout.connect(self._poll)
+        self.compute.modelLoaded.connect(self._on_model_loaded)
+        self.compute.forwardReady.connect(self._keep_refusal)
+        self._follow()
+
+    # -- connecting -------------------------------------------------------------------------------
+    def choose(self) -> None:
+        """Ask for HOST:PORT and the token (File > Connect…), then connect."""
+        dialog = QDialog(self.window)
+        dialog.setObjectName("connectDialog")
+        dialog.setWindowTitle("Connect to a training")
+        address = QLineEdit(self.state.connection or "127.0.0.1:5870")
+        address.setObjectName("connectAddressEdit")
+        token = QLineEdit(os.environ.get(TOKEN_ENV, ""))
+        token.setObjectName("connectTokenEdit")
+        token.setEchoMode(QLineEdit.EchoMode.Password)
+        token.setPlaceholderText("the token the training printed")
+        form = QFormLayout(dialog)
+        form.addRow("Address (HOST:PORT)", address)
+        form.addRow("Token", token)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(dialog.accept)
+        buttons.rejected.connect(dialog.reject)
+        form.addRow(buttons)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self.connect_to(address.text(), token.text() or None))
+        dialog.open()
+
+    def connect_to(self, address: str, token: str | None = None) -> int | None:
+        """Connect to the probe at ``address``; a failure is one sentence (``loadFailed``)."""
+        try:
+            parse_address(address)
+        except ValueError as exc:
+            self.window.show_message(str(exc), warning=True)
+            return None
+        window = self.window
+        if self.remote is None:
+            window._opening = self.state.model  # the local model stays the one remembered
+        window.open_busy.open(f"Connecting to {address}…", window._cancel_open)
+        window.show_message(f"Connecting to {address}…")
+
+        def build(engine, cancel) -> RemoteEngine:
+            return RemoteEngine.connect(address, token)
+
+        def adopt(engine, remote: RemoteEngine):
+            if isinstance(engine, RemoteEngine):
+                engine.close()  # from one training to another
+            return remote, remote.loaded()
+
+        return self.compute.switch_engine(f"Connecting to {address}", build, adopt)
+
+    def disconnect(self) -> None:
+        """Back to the model opened here; the training goes on as if nobody had looked."""
+        if self.remote is None:
+            self.window.show_message("Not connected to a training.")
+            return
+        local = self.compute.local_engine
+
+        def build(engine, cancel) -> None:
+            return None
+
+        def adopt(engine, _built):
+            if isinstance(engine, RemoteEngine):
+                engine.close()
+            opened = local.opened
+            return local, local.open(opened.spec, opened=opened)
+
+        self.window._opening = self.state.model
+        self.compute.switch_engine("Disconnecting", build, adopt)
+
+    # -- following what the window shows -----------------------------------------------------------
+    @Slot(object)
+    def _on_model_loaded(self, loaded) -> None:
+        """Every switch of model comes here: to a probe (``attach:`` spec) or away from one."""
+        engine = self.compute.runner.engine
+        remote = engine if isinstance(engine, RemoteEngine) and loaded.spec == engine.spec else None
+        self.remote, self.ended = remote, None
+        self.state.connection = remote.client.address if remote is not None else ""
+        if remote is None:
+            self.timer.stop()
+            self._follow()
+            return
+        example = remote.info.get("example")
+        if loaded.input.kind == TENSOR and example is not None:
+            self.state.raw_input = example  # the script's own example input
+        self.window.training_panel.show_progress(None)
+        self._follow()
+        self._asked = False
+        self.timer.start()
+        self._poll()
+
+    def _follow(self) -> None:
+        remote, actions = self.remote, self.window.actions
+        actions["disconnectAction"].setEnabled(remote is not None)
+        panel = self.window.training_panel
+        panel.reinit_button.setEnabled(remote is None)
+        self._keep_refusal()
+        title = self.window.windowTitle().split(" — connected")[0]
+        if remote is not None:
+            title += f" — connected to {remote.where}"
+        self.window.setWindowTitle(title)
+
+    @Slot()
+    def _keep_refusal(self, _result=None) -> None:
+        if self.remote is not None:
+            self.window.training_panel.set_refusal(
+                f"This model trains in its own script ({self.remote.where}): the curves are "
+                "its probe.step scalars, and the window does not train it."
+            )
+
+    @Slot()
+    def _poll(self) -> None:
+        if self.remote is None or self._asked or self.ended:
+            return
+        self._asked = True
+        remote = self.remote
+
+        def run(engine, cancel):
+            if engine is not remote:
+                return None
+            try:
+                return engine.progress()
+            except AttachError as exc:  # said here, not as a failed job: polling goes on
+                return exc
+
+        def done(result) -> None:
+            self._asked = False
+            if self.remote is not remote or result is None:
+                return
+            if isinstance(result, TrainingGone):
+                self._on_ended(str(result))
+            elif isinstance(result, AttachError):
+                self.window.show_message(str(result), warning=True)
+            else:
+                self.window.training_panel.show_progress(result)
+
+        what = "Reading the training's progress"
+        self.compute.runner.call(Job("attach-progress", what, run, done, latest_only=True))
+
+    def _on_ended(self, message: str) -> None:
+        self.ended = message
+        self.timer.stop()
+        self.window.show_message(message, warning=True)
+        self.window.training_panel.set_status(message)
