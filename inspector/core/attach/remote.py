@@ -25,7 +25,7 @@ from inspector.core.forward.results import (
     SavedValueResult,
 )
 from inspector.core.graph.losses import LossSpec
-from inspector.core.training.chunks import TrainProgress
+from inspector.core.training.trainer import TrainProgress
 
 _SENT = ("output_index", "focus", "channel_page", "coloured")  # what the probe's settings hold
 ACCURACY_KEYS = ("accuracy", "acc", "val_accuracy", "test_accuracy")
