@@ -91,6 +91,8 @@ def open_from_arguments(args: argparse.Namespace, check: bool = True):
         args.input_shape,
         getattr(args, "input_dtype", None),
     )
+    if opened.note:  # what was done to the weights to fit, how a compiled model is inspected
+        print(f"net-inspector: {opened.note}", file=sys.stderr)
     if check:
         device = args.device or "cpu"
         check_runs(opened, opened.model.to(device), device)

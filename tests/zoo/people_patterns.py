@@ -133,3 +133,28 @@ class Checkpointed(nn.Module):
 
     def forward(self, x):
         return self.head(checkpoint.checkpoint(self.block, x, use_reentrant=True))
+
+
+class TiedLM(nn.Module):
+    """A language model whose output layer is its embedding (tied weights). Input ids [1, 8]."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(50, 16)
+        self.body = nn.Linear(16, 16)
+        self.lm_head = nn.Linear(16, 50, bias=False)
+        self.lm_head.weight = self.embed.weight
+
+    def forward(self, ids):
+        return self.lm_head(torch.tanh(self.body(self.embed(ids))))
+
+
+def tiny_gpt2() -> nn.Module:
+    """A two-layer GPT-2 from a small config (its lm_head tied to wte), untrained."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    config = GPT2Config(
+        n_layer=2, n_embd=32, n_head=2, vocab_size=64, n_positions=32, bos_token_id=0,
+        eos_token_id=0,
+    )  # fmt: skip
+    return GPT2LMHeadModel(config).eval()

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from inspector.core.files.checkpoint_fit import fit_weights
 from inspector.core.files.checkpoints import (
     ModelLoadError,
     apply_state_dict,
@@ -84,7 +85,7 @@ def open_model(
     model, unwrapped = unwrap_compiled(model)
     note = compiled_note(unwrapped)
     if weights is not None and not weights_done:
-        load_weights(model, Path(weights), trust)
+        note = " ".join(filter(None, (note, load_weights(model, Path(weights), trust)))) or None
     set_training(model, False)
     try:
         input_spec = infer_input_spec(
@@ -322,9 +323,13 @@ def _required_arguments(factory) -> list[str]:
     ]
 
 
-def load_weights(model: nn.Module, path: Path, trust: bool = False) -> None:
-    """Load a state_dict, refusing (and naming the keys) if it does not fit the model exactly."""
-    apply_state_dict(model, read_state_dict(path, trust), path.name, same_dtypes=False)
+def load_weights(model: nn.Module, path: Path, trust: bool = False) -> str:
+    """Load a state_dict (a file, a ``save_pretrained`` folder, a sharded index), refusing (and
+    naming the keys) if it does not fit the model once wrapper prefixes and tied weights are
+    dealt with (``checkpoint_fit``); returns the one-line note on those ("" when none)."""
+    fitted = fit_weights(model, path, trust)
+    apply_state_dict(model, fitted.state, fitted.source, same_dtypes=False)
+    return fitted.note
 
 
 def check_runs(

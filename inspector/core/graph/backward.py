@@ -26,7 +26,9 @@ from inspector.core.forward.capture import (
     set_training,
 )
 from inspector.core.graph.autograd import AutogradGraph, extract_graph
+from inspector.core.graph.gradless import gradless_note, modules_run_without_grad
 from inspector.core.graph.losses import LossSpec, compute_loss, evaluate_loss, loss_note
+from inspector.core.model.quantized import NO_QUANTIZED_GRAPH, is_quantized
 
 MAX_KEPT_ELEMENTS = 1_000_000  # larger gradients keep their statistics, not their values
 
@@ -203,10 +205,13 @@ def record_backward(
         with torch.enable_grad():
             if zero_grad:
                 model.zero_grad(set_to_none=True)
-            output, owners = forward_with_ownership(model, x, cancel=cancel, edit=edit)
+            with modules_run_without_grad(model) as gradless:  # reentrant checkpoints
+                output, owners = forward_with_ownership(model, x, cancel=cancel, edit=edit)
             out = chosen_output(output, output_index)
             loss, label = evaluate_loss(out, spec, x)
             names = {id(p): n for n, p in model.named_parameters()}
+            if loss.grad_fn is None and is_quantized(model):
+                raise ValueError(NO_QUANTIZED_GRAPH)
             graph, fns = extract_graph(loss, names, owners)
             order: list[int] = []
             grads: dict[int, NodeGrads] = {}
@@ -236,6 +241,7 @@ def record_backward(
         )
         value = float(loss.detach().float().cpu())
         zero = zero_parameters(model) if value == 0.0 else []
+        note = loss_note(value, out, spec, label, zero)
         record = BackwardRecord(
             graph=graph,
             order=order,
@@ -246,7 +252,7 @@ def record_backward(
             input_grad=saliency,
             output=out.detach().float().cpu().numpy(),
             loss_label=label,
-            loss_note=loss_note(value, out, spec, label, zero),
+            loss_note=" ".join(filter(None, (note, gradless_note(model, gradless, graph)))),
         )
         return record, LiveGraph(fns, loss)
     finally:

@@ -15,6 +15,16 @@ from typing import Any
 import torch
 from torch import nn
 
+NO_QUANTIZED_GRAPH = (
+    "the model is quantized: its quantized ops record no gradients, so there is no autograd "
+    "graph to draw (its steps and dequantized weights show as usual)"
+)
+
+
+def is_quantized(model: nn.Module) -> bool:
+    """Whether any module of ``model`` is a quantized one (``torch.ao.nn.quantized``)."""
+    return any(type(m).__module__.startswith("torch.ao.nn.quantized") for m in model.modules())
+
 
 def is_plain(value: Any) -> bool:
     """A tensor the app may copy, compare and store: not quantized, not a dtype or tuple."""
