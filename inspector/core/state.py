@@ -79,8 +79,13 @@ class AppState:
     brush_radius: float = kept(
         DEFAULT_RADIUS, session=SETTING, settings="canvas/brush", check=check.positive(64.0)
     )
+    # Requests, and the engine's acknowledgements: only its results write those. A request is
+    # a new object each time (compared by identity), so the same model can be asked for again.
+    model_request: ModelRef | None = transient(None)
     model: ModelRef = kept(factory=ModelRef, session=SETTING)  # its own fields say how
-    device: str = kept("cpu", session=SETTING, check=check.device())
+    device: str = transient("cpu")  # the device picked
+    active_device: str = kept("cpu", session=SETTING, key="device", check=check.device())
+    pin_wanted: bool = transient(False)  # Pin pressed (True) or Unpin (False)
     selected_module: str | None = kept(None, session=SETTING, check=check.text(optional=True))
     output_index: int = kept(0, session=SETTING, check=check.integer(0, 10**6))
     loss_kind: str = kept(

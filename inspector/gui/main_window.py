@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from inspector.core.files.loading import OpenedModel, bundled_lenet
 from inspector.core.files.session_fields import session_model
 from inspector.core.forward.results import BackwardResult, ForwardResult, ModelLoaded
-from inspector.core.forward.settings import MAX_KEPT_STEPS
+from inspector.core.forward.settings import Focus
 from inspector.core.forward.summary import first_with_weights, leaf_count, summarize
 from inspector.core.model.inputs import TENSOR
 from inspector.core.model.nets import LENET_WEIGHTS, lenet_card
@@ -72,12 +72,13 @@ class MainWindow(QMainWindow):
         shape = loaded.input.shape if opened is not None else None
         dtype = loaded.input.dtype if opened is not None else None
         self.state = AppState(
-            device=device, model=ModelRef(loaded.spec, loaded.weights, shape, False, dtype)
+            device=device,
+            active_device=device,
+            model=ModelRef(loaded.spec, loaded.weights, shape, False, dtype),
         )
         self.last_open: ModelRef | None = None  # what File > Open suggests next
         self._opening: ModelRef | None = None
         self.last_error: str | None = None
-        self.last_result: ForwardResult | None = None
         self.log_path: Path | None = None  # set by app.run once logging is set up
         self._timing_shown_at = 0.0
         self._submits_held = self._submit_wanted = False
@@ -87,8 +88,8 @@ class MainWindow(QMainWindow):
         self.canvas_panel = CanvasPanel(self.state, loaded.input)
         self.tree = ModuleTreeView()
         summary = summarize(loaded.model)
-        # Shows the selected module's steps, not all (see _on_model_loaded); its results say.
-        self._big = leaf_count(summary) > MAX_KEPT_STEPS
+        self.focus = Focus()  # whether the model is big: which steps forwards keep
+        self.focus.opened(leaf_count(summary))
         self.tree.set_root(summary)
         self.tree_panel = TreePanel(self.tree)
         self.activations = ActivationsPanel()
@@ -120,8 +121,14 @@ class MainWindow(QMainWindow):
         self.actions["exportGraphAction"].setEnabled(False)
         for dock in self.docks.values():
             self.menus["&View"].addAction(dock.toggleViewAction())
-        self.devices = DeviceControl(self, toolbar, device)
+        self.devices = DeviceControl(self.state, self.compute, self)
         self.device_combo, self.device_label = self.devices.combo, self.devices.label
+        toolbar.addSeparator()
+        toolbar.addWidget(QLabel(" Device: "))
+        toolbar.addWidget(self.device_combo)
+        self.statusBar().addPermanentWidget(self.device_label)
+        self.devices.message.connect(self.show_message)
+        self.devices.moved.connect(self._on_moved)
         self.timing_label = QLabel("")
         self.timing_label.setObjectName("timingStatus")
         self.statusBar().addPermanentWidget(self.timing_label)
@@ -222,9 +229,8 @@ class MainWindow(QMainWindow):
             self.tree.select_path(path)
         self.compute.select_module(path)
         # A big model shows the selected module's steps (a small one shows them all).
-        big = self._big
-        self.compute.configure(focus=path if big else "")
-        if big:
+        self.compute.configure(focus=self.focus.focus_for(path))
+        if self.focus.big:
             self.submit_input()
         self.graph.link_module(path)
 
@@ -242,29 +248,32 @@ class MainWindow(QMainWindow):
         self.compute.configure(output_index=index)
         self.submit_input()
 
+    def _on_moved(self, _device: str) -> None:
+        self.submit_input()
+        self.refresh_parameters()
+
     @Slot(int)
     def _on_channel_page(self, page: int) -> None:
         self.compute.configure(channel_page=page)
         self.submit_input()
 
+    @property
+    def last_result(self) -> ForwardResult | None:
+        """The forward result shown last (``Compute.last_result``)."""
+        return self.compute.last_result
+
     # -- worker → panels ------------------------------------------------------------------
     @Slot(object)
     def show_result(self, result: ForwardResult) -> None:
-        self.last_result = result
         self.canvas_panel.preview.show_input(result.input, result.request_id)
         self.activations.show_result(result)
         self.prediction.show_result(result)
         self.frames.handed()
         self.loss.set_output_shape(result.output.shape)  # the loss's real target, its classes
         selected = self.state.selected_module
-        big = self._big = result.total_steps > MAX_KEPT_STEPS
-        if big and selected and result.focus != selected:
-            # A big model shows the selected module's steps: selected before the first result
-            # said the model is big (start-up, a session), the focus is set now.
-            self.compute.configure(focus=selected)
-            self.submit_input()
-        elif result.focus and not big:  # leaves never called: all its steps fit after all
-            self.compute.configure(focus="")
+        focus = self.focus.after_result(result.total_steps, result.focus, selected)
+        if focus is not None:  # the result told whether the model is big
+            self.compute.configure(focus=focus)
             self.submit_input()
         self.tree.tree_model.set_shapes(result.module_shapes)
         now = time.monotonic()
@@ -314,8 +323,8 @@ class MainWindow(QMainWindow):
         # module's steps, not 48 steps that show_result would replace at once (a ResNet-50's
         # 60 ms). Fewer leaves: its first result says.
         selected = first_with_weights(loaded.summary)
-        self._big = leaf_count(loaded.summary) > MAX_KEPT_STEPS
-        if self._big and selected:
+        self.focus.opened(leaf_count(loaded.summary))
+        if self.focus.focus_for(selected):
             self.compute.configure(focus=selected)
         with self._held_submits():  # one forward for all of the changes below
             self.collector.refreeze_when_idle()  # the old model may be frozen
@@ -328,7 +337,6 @@ class MainWindow(QMainWindow):
             self.graph.clear()
             self.weights.clear()
             self.actions["exportGraphAction"].setEnabled(False)
-            self.last_result = None
             with QSignalBlocker(self.tree):
                 self.state.update(
                     model=self._opening or ModelRef(loaded.spec),

@@ -170,7 +170,7 @@ def test_device_combo_lists_cpu_and_switches(qtbot, window):
     with qtbot.waitSignal(window.compute.deviceChanged, timeout=10_000) as blocker:
         combo.setCurrentText("meta")
     assert blocker.args[0].ok and window.device_label.text() == "meta"
-    assert window.state.device == "meta" and window.compute.device == "meta"
+    assert window.state.device == window.state.active_device == "meta"
     assert next(window.compute.runner.engine.model.parameters()).device.type == "meta"
 
 

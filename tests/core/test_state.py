@@ -63,7 +63,7 @@ def test_every_field_says_whether_it_is_kept():
 CHANGED = {
     "brush_radius": 2.5,
     "model": ModelRef("tiny_lm", "w.pt", (1, 16), True, "int64"),
-    "device": "cuda:1",
+    "active_device": "cuda:1",
     "selected_module": "blocks.0",
     "output_index": 2,
     "loss_kind": "ce",

@@ -59,3 +59,30 @@ def channel_page(array, page: int):
     start = page * CHANNEL_PAGE
     stop = min(array.shape[1], start + CHANNEL_PAGE)
     return array[:, start:stop], f"channels {start}–{stop - 1} of {array.shape[1]}"
+
+
+class Focus:
+    """Whether the model is big (more steps than ``MAX_KEPT_STEPS``), decided here only, and
+    so which module's steps a forward keeps: all of a small model's, the selected module's of a
+    big one. Opening tells from the leaf count (more leaves than steps kept: big for sure);
+    every result tells from its total steps."""
+
+    def __init__(self) -> None:
+        self.big = False
+
+    def opened(self, leaves: int) -> None:
+        self.big = leaves > MAX_KEPT_STEPS
+
+    def focus_for(self, selected: str | None) -> str:
+        """The focus forwards keep for ``selected``."""
+        return selected if self.big and selected else ""
+
+    def after_result(self, total_steps: int, focus: str, selected: str | None) -> str | None:
+        """The focus to ask for now that a result (kept with ``focus``) counted its steps;
+        None when ``focus`` is right. A big model selected before its first result said so
+        gets the selection; a model found small keeps all its steps."""
+        self.big = total_steps > MAX_KEPT_STEPS
+        if self.big and not selected:
+            return None
+        wanted = self.focus_for(selected)
+        return wanted if wanted != focus else None

@@ -42,7 +42,7 @@ def _absolute_spec(spec: str) -> str:
 REMEMBERED = remembered(AppState)
 # What the engine's restore answers for (``core.files.session_restore.Restored``), and the
 # selection, set once the window has taken in the new model.
-_APPLIED_APART = ("model", "device", "selected_module", "backward_step", "comparing")
+_APPLIED_APART = ("model", "active_device", "selected_module", "backward_step", "comparing")
 
 
 class Persistence(QObject):
@@ -216,7 +216,7 @@ class Persistence(QObject):
         s.setValue("window/state", w.saveState())
         for key, (name, _) in REMEMBERED.items():
             s.setValue(key, getattr(state, name))
-        s.setValue("device", state.device)
+        s.setValue("device", state.active_device)
         model = state.model
         try:
             agreed = not trust.to_ask(model)

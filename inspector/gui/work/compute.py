@@ -50,9 +50,9 @@ class Compute(QObject):
         self._ids = itertools.count(1)
         self.latest_request_id = 0
         self.shown_request_id = 0
+        self.last_result: ForwardResult | None = None  # the latest delivered, of this model
         self._latest: dict[str, int] = {}  # kind -> id of the request whose answer counts
         self._jobs: dict[str, Job] = {}  # kind -> the latest job of that kind
-        self.device = device
         self.local_engine = Engine(opened, device)  # the model opened here (not a probe's)
         self.runner = Runner(self.local_engine)
         self.runner.forwardReady.connect(self._on_forward)
@@ -126,6 +126,7 @@ class Compute(QObject):
         if result.request_id < self.shown_request_id:
             return  # an older result arriving late must not replace a newer one
         self.shown_request_id = result.request_id
+        self.last_result = result
         self.forwardReady.emit(result)
 
     # -- operations -------------------------------------------------------------------------
@@ -184,7 +185,8 @@ class Compute(QObject):
         )
 
     def set_device(self, device: str) -> None:
-        self._call("device", "Moving the model", lambda e, c: e.set_device(device), self._moved)
+        run = lambda e, c: e.set_device(device)  # noqa: E731
+        self._call("device", "Moving the model", run, self.deviceChanged.emit)
 
     def open_model(
         self,
@@ -212,7 +214,7 @@ class Compute(QObject):
             return engine.open(spec, opened=opened, token=token, names=names, started=started)
 
         token = self._call(
-            "open", "Opening the model", build, self.modelLoaded.emit, then=adopt, abandonable=True
+            "open", "Opening the model", build, self._loaded, then=adopt, abandonable=True
         )
         return token
 
@@ -236,8 +238,7 @@ class Compute(QObject):
         return token
 
     def _restored(self, restored) -> None:
-        self.device = restored.device
-        self.modelLoaded.emit(restored.loaded)
+        self._loaded(restored.loaded)
         self.deviceChanged.emit(DeviceResult(restored.device, True))
         if restored.pin is not None:
             self.pinChanged.emit(restored.pin)
@@ -256,7 +257,11 @@ class Compute(QObject):
             self.runner.engine = new
             return loaded
 
-        return self._call("open", what, build, self.modelLoaded.emit, then=then, abandonable=True)
+        return self._call("open", what, build, self._loaded, then=then, abandonable=True)
+
+    def _loaded(self, loaded) -> None:
+        self.last_result = None  # the previous model's
+        self.modelLoaded.emit(loaded)
 
     def is_current(self, kind: str, ident: int) -> bool:
         """Whether ``ident`` is the latest request of ``kind`` still wanted (not cancelled,
@@ -281,10 +286,6 @@ class Compute(QObject):
     # -- answers that update what the proxy knows ------------------------------------------------
     def _updated(self, result) -> None:
         self.weightsUpdated.emit(result)
-
-    def _moved(self, result) -> None:
-        self.device = result.device
-        self.deviceChanged.emit(result)
 
     # -- compare: A (pinned) against B (now), issue 13 -----------------------------------------
     def pin(self, request: ForwardRequest, weights: dict | None = None) -> None:
