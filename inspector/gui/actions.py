@@ -101,7 +101,8 @@ MOUSE_HELP: tuple[tuple[str, str], ...] = (
 )
 
 
-def _resolve(window: object, dotted: str):
+def resolve(window: object, dotted: str):
+    """What a row's ``slot`` names on ``window`` (AttributeError if nothing)."""
     target = window
     for part in dotted.split("."):
         target = getattr(target, part)
@@ -126,7 +127,7 @@ def build_actions(window: QMainWindow) -> tuple[dict[str, QAction], dict[str, QM
         tip = f"{spec.tip} ({spec.keys})" if spec.keys else spec.tip
         action.setStatusTip(spec.tip)
         action.setToolTip(tip)
-        action.triggered.connect(lambda _=False, s=spec.slot: _resolve(window, s)())
+        action.triggered.connect(lambda _=False, s=spec.slot: resolve(window, s)())
         menu.addAction(action)
         if spec.toolbar:
             toolbar.addAction(action)

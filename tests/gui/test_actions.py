@@ -3,6 +3,7 @@
 import re
 from pathlib import Path
 
+import pytest
 from PySide6.QtGui import QAction, QKeySequence
 
 from inspector.gui.actions import ACTIONS, MOUSE_HELP, help_rows
@@ -44,3 +45,15 @@ def test_the_readme_lists_exactly_the_shortcuts():
     expected = {k for k, _ in help_rows()}
     assert keys == expected, f"README only: {keys - expected}; table only: {expected - keys}"
     assert {k for k, _ in MOUSE_HELP} <= keys
+
+
+def test_every_action_names_a_callable_of_the_built_window(window):
+    """Each row's slot is resolved when triggered: a renamed method or panel would only fail
+    then, so every one is resolved here."""
+    from inspector.gui.actions import resolve
+
+    for spec in ACTIONS:
+        target = resolve(window, spec.slot)
+        assert callable(target), f"{spec.name}: {spec.slot} is not callable"
+    with pytest.raises(AttributeError):  # what a renamed slot gives
+        resolve(window, "graph.no_such_slot")
