@@ -69,7 +69,9 @@ def remembered_model():
     if pending:
         return None, None, (last, pending)
     try:
-        opened = open_model(last.spec, last.weights, last.trust, last.input_shape, last.input_dtype)
+        opened = open_model(
+            last.spec, last.weights, last.trust, last.input_shape, last.input_dtype, probe=True
+        )
         check_runs(opened)  # a model that no longer runs must not half-open
         return opened, None, None
     except Exception as exc:
@@ -93,7 +95,7 @@ def offer_remembered_model(window: MainWindow, ref, risks) -> None:
         window,
         risks,
         f"Reopening {ref.spec}, the model open when Net Inspector last closed,",
-        lambda: window.open_model(ref),
+        lambda: window.open_model(ref, from_elsewhere=True),
         lambda: window.show_message(f"Did not reopen {ref.spec}; the LeNet is open."),
     )
 

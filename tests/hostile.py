@@ -238,3 +238,62 @@ def from_file_torchscript(path: Path, victim: Path, shared: bool = True) -> Path
                 data = data.replace(b"torch.ones([4], dtype=0)", call.encode())
             archive.writestr(name, data)
     return path
+
+
+class _Table(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("table", torch.zeros(70_000))
+
+    def forward(self, x):
+        return x + self.table.sum()
+
+
+def lying_torchscript(path: Path) -> Path:
+    """A TorchScript archive whose ``data.pkl`` describes a 50M-float buffer over a 16-byte
+    record: it loads, and its first forward reads far past the record (SIGSEGV)."""
+    import struct
+
+    torch.jit.script(_Table()).save(str(path))
+    said, lie = (b"J" + struct.pack("<i", n) for n in (70_000, 50_000_000))
+    with zipfile.ZipFile(path) as archive:
+        parts = [(info.filename, archive.read(info)) for info in archive.infolist()]
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in parts:
+            if name.endswith("/data.pkl"):
+                data = data.replace(said, lie)
+            elif "/data/" in name:
+                data = data[:16]
+            archive.writestr(name, data)
+    return path
+
+
+CRASHING_SOURCE = """
+import os
+import torch
+
+
+class Aborts(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(4, 2)
+
+    def forward(self, x):
+        os.abort()
+
+
+class Hungry(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.fc(x) + torch.ones(1 << 44, dtype=torch.uint8).sum()
+"""
+
+
+def crashing_models(folder: Path) -> Path:
+    """``crashing.py``: ``Aborts`` (its forward calls ``abort``), ``Hungry`` (16 TiB)."""
+    path = folder / "crashing.py"
+    path.write_text(CRASHING_SOURCE)
+    return path

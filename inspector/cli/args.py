@@ -70,7 +70,12 @@ def open_session_from_arguments(path: Path, trust_session: bool, consented=froze
             "pass --trust-session to allow that"
         )
     opened = open_model(
-        target.spec, target.weights, target.trust, target.input_shape, target.input_dtype
+        target.spec,
+        target.weights,
+        target.trust,
+        target.input_shape,
+        target.input_dtype,
+        probe=True,  # from someone else: a file that crashes a process crashes a child
     )
     if saved.weights:
         restore_weights(opened.model, saved, path.name)

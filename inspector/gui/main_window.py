@@ -291,13 +291,19 @@ class MainWindow(QMainWindow):
             trust.consent_to(dialog.request)  # the user picked it: consent for its files
             self.open_model(dialog.request)
 
-    def open_model(self, ref: ModelRef, prepare=None) -> int:
+    def open_model(self, ref: ModelRef, prepare=None, from_elsewhere: bool = False) -> int:
         """Open a model on the worker; the current one stays until the new one works (and
         ``prepare(model)``, if given, succeeded on it). Returns the request's token. Asks
         nothing: callers make sure the user agreed to run its code (``gui.trust``)."""
         self.last_open = self._opening = ref
         token = self.compute.open_model(
-            ref.spec, ref.weights, ref.trust, ref.input_shape, ref.input_dtype, prepare
+            ref.spec,
+            ref.weights,
+            ref.trust,
+            ref.input_shape,
+            ref.input_dtype,
+            prepare,
+            from_elsewhere,
         )
         self.open_busy.open(f"Opening {ref.spec}…", self._cancel_open)
         self.show_message(f"Opening {ref.spec}…")

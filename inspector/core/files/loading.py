@@ -62,18 +62,23 @@ def open_model(
     trust: bool = False,
     input_shape: str | tuple[int, ...] | None = None,
     input_dtype: str | None = None,
+    probe: bool | None = None,
 ) -> OpenedModel:
     """Open ``spec`` (a built-in name, ``path.py:Name``, a TorchScript ``.pt`` or a ``.pt2``),
     load ``weights`` into it, and settle the input it takes: ``input_shape`` ("1,16") and
     ``input_dtype`` ("long", "float32", ... see ``parse_dtype``) where given, the rest from what
     the model says (``input_inference.infer_input_spec``). A ``torch.compile``d model is inspected
-    through its original module, and ``note`` says so."""
+    through its original module, and ``note`` says so. ``probe``: whether to open and run it in
+    a child process first (``probe.needs_probe``: None, the model files that may crash the
+    interpreter; True, a ``.py`` too, for a session's or the remembered model)."""
     try:
         shape = parse_shape(input_shape) if isinstance(input_shape, str) else input_shape
         dtype = parse_dtype(input_dtype)
     except ValueError as exc:
         raise ModelLoadError(str(exc)) from exc
     key = spec.strip()
+    if probe is not False and key.lower() not in BUILTIN:
+        _probe_first(key, weights, trust, input_shape, input_dtype, bool(probe))
     warning = None
     example: tuple[int, ...] | None = None
     if key.lower() in BUILTIN:
@@ -96,6 +101,29 @@ def open_model(
     return OpenedModel(
         model, name, input_spec, warning, spec, None if weights is None else str(weights), note
     )
+
+
+def _probe_first(key: str, weights, trust: bool, shape, dtype, from_elsewhere: bool) -> None:
+    """Open and run it once in a child process first (``probe``) where it may crash the
+    interpreter: TorchScript and ``.pt2`` (after the checks that refuse them unopened), a
+    checkpoint opened with trust, a ``.py`` from a session or the remembered model."""
+    from inspector.core.files.probe import probe
+
+    path = Path(key)
+    if python_spec(key) is not None:
+        if not from_elsewhere:
+            return
+    elif not path.is_file() or path.suffix == ".py":
+        return
+    elif path.suffix == ".pt2":
+        refuse_beyond_a_model(path)
+        if not trust:
+            _refuse_code(path, pt2_code_parts(path))
+    elif _is_torchscript(path):
+        refuse_beyond_a_model(path)
+    elif not trust:
+        return  # refused unless it loads weights_only, which builds no model
+    probe(key, weights, trust, shape, dtype)
 
 
 def is_compiled(module: nn.Module) -> bool:

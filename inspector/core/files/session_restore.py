@@ -62,7 +62,9 @@ def prepare_restore(
     started = time.perf_counter()
     ref = session_model(saved)
     if opened is None:
-        opened = open_model(ref.spec, ref.weights, ref.trust, ref.input_shape, ref.input_dtype)
+        opened = open_model(  # from someone else: tried in a child process first
+            ref.spec, ref.weights, ref.trust, ref.input_shape, ref.input_dtype, probe=True
+        )
         if saved.weights:
             restore_weights(opened.model, saved, source)
     notes: list[str] = []

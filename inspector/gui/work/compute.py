@@ -196,15 +196,20 @@ class Compute(QObject):
         input_shape=None,
         input_dtype: str | None = None,
         prepare: Callable[[nn.Module], None] | None = None,
+        from_elsewhere: bool = False,
     ) -> int:
         """Open a model on the worker: built in a side thread that Cancel can leave behind,
         switched to only once it runs on its input. ``prepare(model)`` (e.g. putting a
         session's weights in) runs on the new model first; if it raises, the open fails and
-        the previous model stays."""
+        the previous model stays. ``from_elsewhere``: a session's or the remembered model,
+        tried in a child process first even if it is a ``.py`` (``loading.open_model``'s
+        ``probe``)."""
 
         def build(engine: Engine, cancel) -> tuple[OpenedModel, tuple[str, ...], float]:
             started = time.perf_counter()
-            opened = open_model(spec, weights, trust, input_shape, input_dtype)
+            opened = open_model(
+                spec, weights, trust, input_shape, input_dtype, probe=from_elsewhere or None
+            )
             if prepare is not None:
                 prepare(opened.model)
             return opened, engine.check_runs(opened, opened.model.to(engine.device)), started
