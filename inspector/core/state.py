@@ -21,6 +21,7 @@ import numpy as np
 from psygnal import evented
 
 from inspector.core import state_fields as check
+from inspector.core.edits.spec import Intervention, session_check
 from inspector.core.model.brush import DEFAULT_RADIUS
 from inspector.core.model.preprocess import CANVAS_SIZE
 from inspector.core.state_fields import MEMBER, SETTING, declared, kept, transient
@@ -104,6 +105,8 @@ class AppState:
     )
     pin: Pinned | None = kept(None, session=MEMBER)  # Compare's A
     comparing: bool = kept(False, session=SETTING, check=check.flag())  # A | B | B − A
+    # Edits of steps' values made during the forward (core.edits), in the order listed.
+    interventions: tuple[Intervention, ...] = kept((), session=SETTING, check=session_check())
     # Training (the Training dock, core.training): "" data is the bundled 1,000-image sample.
     # A session keeps them in its training snapshot, when it has one.
     train_optimizer: str = kept("adam", settings="train/optimizer", check=check.text())

@@ -34,6 +34,7 @@ from inspector.gui.compare import Comparer
 from inspector.gui.device_control import DeviceControl
 from inspector.gui.dialogs import open_message, show_about, show_shortcuts
 from inspector.gui.docks import BOTTOM, LEFT, RIGHT, build_docks, share_room, stacked
+from inspector.gui.edits.controller import Intervener
 from inspector.gui.exports import Exporter
 from inspector.gui.graph.loss import LossPanel
 from inspector.gui.graph.panel import GraphPanel
@@ -196,6 +197,7 @@ class MainWindow(QMainWindow):
         compute.failed.connect(self._on_failed)
         self.comparer = Comparer(self)  # Pin and Compare (issue 13): wires itself
         self.attention = AttentionControl(self)  # the Attention tab: wires itself
+        self.intervener = Intervener(self)  # interventions (core.edits): wires itself
         self.training = TrainingControl(self, self.training_panel)
         self.loss.resetRequested.connect(self.training.reset_weights)
         self.connection = Connection(self)  # after the Training dock's: its refusal wins

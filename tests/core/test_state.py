@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from inspector.core.edits.spec import Intervention
 from inspector.core.state import AppState, ModelRef
 
 
@@ -72,6 +73,7 @@ CHANGED = {
     "learning_rate": 0.5,
     "backward_step": 4,
     "comparing": False,  # only kept while A is pinned
+    "interventions": (Intervention(2, "max_pool2d", "scale", channel=1, value=0.5),),
 }
 
 

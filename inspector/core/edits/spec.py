@@ -42,6 +42,10 @@ class Intervention:
         if self.action not in ACTIONS:
             raise EditError(f"unknown action {self.action!r}: one of {', '.join(ACTIONS)}")
 
+    def to_json(self) -> dict:
+        """What a session file writes (``to_dict``)."""
+        return to_dict(self)
+
     @property
     def key(self) -> str:
         """What the panel calls the step: ``3. max_pool2d``."""
@@ -185,3 +189,28 @@ def check_fits(edit: Intervention, shape: tuple[int, ...]) -> None:
                 f"step {edit.key} {list(shape)} has {shape[1]} positions: no position "
                 f"{edit.position}"
             )
+
+
+def _readable(value) -> bool:
+    if not isinstance(value, (list, tuple)) or len(value) > MAX_EDITS:
+        return False
+    try:
+        _as_edits(value)
+    except EditError:
+        return False
+    return True
+
+
+def _as_edits(value) -> tuple[Intervention, ...]:
+    return tuple(e if isinstance(e, Intervention) else from_dict(e) for e in value)
+
+
+MAX_EDITS = 256
+
+
+def session_check():
+    """How a session's ``interventions`` are checked: a list of ``to_dict`` records (or the
+    interventions themselves, when saving)."""
+    from inspector.core.state_fields import Check
+
+    return Check("a list of interventions", _readable, _as_edits)

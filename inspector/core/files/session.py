@@ -159,7 +159,7 @@ def save_session(path: Path, state: SessionState) -> None:
             check_snapshot(training.meta, training.arrays)
     except ValueError as exc:
         raise ValueError(f"cannot save {path.name}: {exc}") from None
-    text = json.dumps(meta, indent=1, allow_nan=False)
+    text = json.dumps(meta, indent=1, allow_nan=False, default=_plain)
     weights = _encode_weights(state.weights)
     pin_weights = _encode_weights(state.pin_weights) if pinned else None
     trained = None if training is None else _encode_weights(training.arrays)
@@ -183,6 +183,13 @@ def save_session(path: Path, state: SessionState) -> None:
                 )
 
     atomic_write(path, write)
+
+
+def _plain(value: Any) -> Any:
+    """A setting held as an object with a JSON form (``core.edits`` interventions)."""
+    if hasattr(value, "to_json"):
+        return value.to_json()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _npy(array: np.ndarray) -> bytes:

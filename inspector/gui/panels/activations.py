@@ -164,11 +164,13 @@ class ActivationsPanel(QWidget):
 
     # -- compare: A | B | B − A per step (issue 13) ------------------------------------------------
     PANES = ("A (pinned)", "B (now)", "B − A")
+    EDIT_PANES = ("clean", "edited", "edited − clean")  # interventions (core.edits)
 
     def _build_compare(self, body: QHBoxLayout, layout: QVBoxLayout) -> None:
         """The difference's own colour bar and the large view of one channel (hidden until
         comparing)."""
         self.comparison = None  # core.compare.ForwardComparison on screen, or None
+        self.panes = self.PANES  # or EDIT_PANES: what the three panes are
         self.diff_bar_view = pg.GraphicsLayoutWidget()
         self.diff_bar_view.setObjectName("diffColorBar")
         self.diff_bar_view.setBackground(PANEL_BACKGROUND)
@@ -199,7 +201,8 @@ class ActivationsPanel(QWidget):
         c = self.comparison = result.comparison
         steps = c.steps
         keys = [((s.step.label, s.step.shape), s.heatmap_b.is_strip) for s in steps]
-        self.column.set_layout(keys, self.PANES)
+        self.panes = self.EDIT_PANES if result.edits else self.PANES
+        self.column.set_layout(keys, self.panes)
         if self.column.colorbar is not self._connected_bar:
             self._connected_bar = self.column.colorbar
             self._connected_bar.sigLevelsChanged.connect(self._on_user_levels)
@@ -223,7 +226,11 @@ class ActivationsPanel(QWidget):
                     row.show(heatmap, rgba, pane)
         if not auto:
             self._recolour_comparison()
-        self.steps_note.setText(f"A | B | B − A · B differs in {c.what_differs}")
+        if result.edits:
+            edits = f"{len(result.edits)} edit{'s' if len(result.edits) > 1 else ''}"
+            self.steps_note.setText(f"clean | edited | edited − clean · {edits}")
+        else:
+            self.steps_note.setText(f"A | B | B − A · B differs in {c.what_differs}")
         if c.note:
             self.steps_note.setText(f"{self.steps_note.text()} · {c.note}")
         self.column.shown_request_id = result.request_id
@@ -258,7 +265,7 @@ class ActivationsPanel(QWidget):
         self.detail_step = index
         d = s.detail
         self.detail.set_layout([(("detail", s.step.label), s.heatmap_b.is_strip and d is None)],
-                               self.PANES)  # fmt: skip
+                               self.panes)  # fmt: skip
         row = self.detail.rows[0]
         name = f"{s.step.index + 1}. {s.step.label}"
         if d is None:

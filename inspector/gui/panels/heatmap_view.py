@@ -178,6 +178,10 @@ class HeatmapColumn(PaintTracked, QWidget):
     hovered = Signal(str)
     rowClicked = Signal(int)  # the row's index
     laidOut = Signal()  # the rows moved (a new layout, a resize)
+    # A right-click: row, pane, the image pixel (row, col) or None, the global position.
+    contextRequested = Signal(int, int, object, object)
+    # Painting (``painting_row`` set): row, pane, image pixel, erase (right button or Shift).
+    painted = Signal(int, int, object, bool)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -195,6 +199,7 @@ class HeatmapColumn(PaintTracked, QWidget):
         self.bar_view.addItem(self.colorbar)
         self.panes = 1
         self.pane_names: tuple[str, ...] = ()
+        self.painting_row: int | None = None  # the brush draws into this row's images
 
     def set_layout(self, keys: list[tuple[object, bool]], panes: tuple[str, ...] = ()) -> None:
         """(key, is_strip) per row, and the names of the panes side by side in every row (none:
@@ -261,7 +266,36 @@ class HeatmapColumn(PaintTracked, QWidget):
         ]
         return (inside[0], inside[-1] + 1) if inside else (0, 0)
 
+    def _row_at(self, y: float) -> int | None:
+        for index, row in enumerate(self.rows):
+            if row.cell.top() <= y <= row.cell.bottom():
+                return index
+        return None
+
+    def contextMenuEvent(self, event) -> None:
+        index = self._row_at(event.pos().y())
+        if index is None or index == self.painting_row:  # the right button erases there
+            return
+        found = self.rows[index].pixel_at(QPointF(event.pos()))
+        pane, pixel = found if found is not None else (0, None)
+        self.contextRequested.emit(index, pane, pixel, event.globalPos())
+
+    def _paint_at(self, event) -> bool:
+        """A brush dab on the painted row, if the mouse is on it with a button down."""
+        buttons = event.buttons()
+        if self.painting_row is None or self.painting_row >= len(self.rows) or not buttons:
+            return False
+        found = self.rows[self.painting_row].pixel_at(event.position())
+        if found is not None:
+            erase = bool(buttons & Qt.MouseButton.RightButton) or bool(
+                event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+            )
+            self.painted.emit(self.painting_row, found[0], found[1], erase)
+        return True
+
     def mouseMoveEvent(self, event) -> None:
+        if self._paint_at(event):
+            return
         pos = event.position()
         for row in self.rows:
             found = row.pixel_at(pos)
@@ -278,6 +312,8 @@ class HeatmapColumn(PaintTracked, QWidget):
 
     def mousePressEvent(self, event) -> None:
         """A click on a row (its title, its summary or its images) says which row."""
+        if self._paint_at(event):
+            return
         y = event.position().y()
         for index, row in enumerate(self.rows):
             if row.cell.top() <= y <= row.cell.bottom():

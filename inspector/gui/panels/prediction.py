@@ -293,8 +293,16 @@ class PredictionPanel(QWidget):
         )
         self.bars.setOpts(x=np.arange(n) + 0.2, width=0.38)
         self.probabilities_a = pa
-        self.label.setText(f"A {top_a} ({pa[top_a]:.1%})  →  B {top_b} ({pb[top_b]:.1%})")
-        self.label.setToolTip("Left, grey: A (pinned). Right: B (now). The top class of each")
+        names = ("clean", "edited") if result.edits else ("A", "B")
+        arrow = " → " if result.edits else "  →  "
+        self.label.setText(
+            f"{names[0]} {top_a} ({pa[top_a]:.1%}){arrow}{names[1]} {top_b} ({pb[top_b]:.1%})"
+        )
+        self.label.setToolTip(
+            "Left, grey: without the interventions. Right: with them. The top class of each"
+            if result.edits
+            else "Left, grey: A (pinned). Right: B (now). The top class of each"
+        )
         self.comparing = True
         self.plot.shown_request_id = self.output_view.shown_request_id = result.request_id
         return True

@@ -44,6 +44,9 @@ class Compute(QObject):
     comparingChanged = Signal(bool)  # the engine compares (or not) from its next result on
     # core.files.session_restore.Restored, after modelLoaded and the signals of its parts
     restored = Signal(object)
+    editsChanged = Signal(object)  # core.edits.board.EditsResult: the interventions made now
+    sweepPlanned = Signal(object)  # core.edits.sweep.SweepPlan
+    sweepRowReady = Signal(object)  # core.edits.sweep.SweepRow
 
     def __init__(self, opened: OpenedModel, device: str = "cpu", parent: QObject | None = None):
         super().__init__(parent)
@@ -310,6 +313,22 @@ class Compute(QObject):
     def request_pin_weights(self) -> None:
         run = lambda e, c: e.pinned_weights()  # noqa: E731
         self._call("pin weights", "Reading A's weights", run, self.pinWeightsReady.emit)
+
+    # -- interventions (core.edits) --------------------------------------------------------------
+    def set_edits(self, edits: tuple) -> None:
+        """The interventions the following forwards and backwards make."""
+        run = lambda e, c: e.set_edits(edits)  # noqa: E731
+        done = self.editsChanged.emit
+        self._call("edits", "Setting the interventions", run, done, latest_only=True)
+
+    def plan_sweep(self, request: ForwardRequest, step: int) -> int:
+        """Prepare patching every position of every step of ``step``'s kind from A."""
+        run = lambda e, c: e.plan_sweep(request, step)  # noqa: E731
+        return self._call("sweep", "Planning the sweep", run, self.sweepPlanned.emit)
+
+    def sweep_row(self, row: int) -> int:
+        run = lambda e, c: e.sweep_row(row, c)  # noqa: E731
+        return self._call("sweep", f"Row {row + 1} of the sweep", run, self.sweepRowReady.emit)
 
 
 def _configure(changes: dict):

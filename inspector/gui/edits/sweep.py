@@ -1,0 +1,111 @@
+"""*Patch every position of this step*: the positions × steps grid of how much the chosen
+logit moves when one position of one step is A's, filled a row at a time on the worker (one
+job per row, so forwards and Cancel get in between), with a progress bar."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt, Slot
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import QDialog, QLabel, QProgressBar, QPushButton, QVBoxLayout
+
+from inspector.core.forward.capture import Step
+from inspector.core.forward.colormap import colorize, nice_bound
+
+CELL = 22  # pixels per grid cell
+
+
+class SweepDialog(QDialog):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("patchSweepDialog")
+        self.setWindowTitle("Activation patching: every position of every step")
+        self.title = QLabel("")
+        self.title.setWordWrap(True)
+        self.grid_label = QLabel()
+        self.grid_label.setObjectName("sweepGrid")
+        self.grid_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.note = QLabel("")
+        self.note.setObjectName("sweepNote")
+        self.progress = QProgressBar()
+        self.progress.setObjectName("sweepProgress")
+        self.cancel = QPushButton("Cancel")
+        self.cancel.setObjectName("cancelSweepButton")
+        layout = QVBoxLayout(self)
+        for widget in (self.title, self.grid_label, self.note, self.progress, self.cancel):
+            layout.addWidget(widget)
+
+    def show_grid(self, grid: np.ndarray) -> None:
+        """Rows: steps; columns: positions; red up, blue down, on a scale centred on 0."""
+        finite = np.abs(grid[np.isfinite(grid)])
+        bound = nice_bound(float(finite.max())) if finite.size and finite.max() > 0 else 1.0
+        rgba = np.ascontiguousarray(colorize(grid, (-bound, bound)))
+        h, w = grid.shape
+        image = QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
+        pixmap = QPixmap.fromImage(image).scaled(w * CELL, h * CELL)
+        self.grid_label.setPixmap(pixmap)
+        self.note.setText(f"colour scale ±{bound:g}; rows: steps, top first; columns: positions")
+
+
+class Sweeper(QObject):
+    """Runs one sweep at a time: plan, then each row in turn, until done or cancelled."""
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.window = window
+        self.compute = window.compute
+        self.dialog = SweepDialog(window)
+        self.dialog.cancel.clicked.connect(self.cancel)
+        self.dialog.rejected.connect(self.cancel)
+        self.compute.sweepPlanned.connect(self._on_planned)
+        self.compute.sweepRowReady.connect(self._on_row)
+        self.plan = None
+        self.grid: np.ndarray | None = None
+        self.running = False
+
+    def start(self, step: Step) -> None:
+        state = self.window.state
+        request = self.compute.request(state.drawing, state.raw_input, state.seed)
+        self.plan, self.grid, self.running = None, None, True
+        self.dialog.title.setText(f"Planning the sweep over {step.label}…")
+        self.dialog.progress.setRange(0, 0)
+        self.dialog.cancel.setText("Cancel")
+        self.dialog.show()
+        self.compute.plan_sweep(request, step.index)
+
+    @Slot(object)
+    def _on_planned(self, plan) -> None:
+        if not self.running:
+            return
+        self.plan = plan
+        self.grid = np.full((len(plan.steps), plan.positions), np.nan, np.float32)
+        self.dialog.title.setText(
+            f"{plan.title} (B's clean value {plan.clean:.4g}, A's {plan.patched_from:.4g})"
+        )
+        self.dialog.progress.setRange(0, len(plan.steps))
+        self.dialog.progress.setValue(0)
+        self.dialog.show_grid(self.grid)
+        self.compute.sweep_row(0)
+
+    @Slot(object)
+    def _on_row(self, row) -> None:
+        if not self.running or self.grid is None:
+            return
+        self.grid[row.row] = row.changes
+        self.dialog.show_grid(self.grid)
+        self.dialog.progress.setValue(row.row + 1)
+        if row.row + 1 < len(self.plan.steps):
+            self.compute.sweep_row(row.row + 1)
+        else:
+            self.running = False
+            self.dialog.cancel.setText("Close")
+
+    @Slot()
+    def cancel(self) -> None:
+        """Stop after the row in progress (its answer is dropped); Close once finished."""
+        if not self.running:
+            self.dialog.hide()
+            return
+        self.running = False
+        self.dialog.title.setText(f"{self.dialog.title.text()} — cancelled")
+        self.dialog.cancel.setText("Close")

@@ -1,0 +1,150 @@
+"""Interventions in the real window: right-click a channel tile of conv1, Zero this channel,
+and the panels show clean | edited | edited − clean, each pane checked against the tutorial's
+Net run by hand; the list's tick, remove and Clear; painting into a channel; a session keeps
+the edits."""
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QContextMenuEvent
+from PySide6.QtWidgets import QApplication, QCheckBox, QPushButton, QToolButton, QWidget
+
+from inspector.core.edits.spec import Intervention
+from inspector.core.files.loading import bundled_lenet
+from inspector.core.model.inputs import LENET_INPUT, make_input
+from inspector.testing import SEVEN, stroke
+
+
+def _seven(window):
+    window.canvas_panel.clear_button.click()
+    stroke(window.canvas_panel.canvas, SEVEN)
+    return window.state.drawing.copy()
+
+
+def _wait_edited(qtbot, window, edited=True):
+    def ready():
+        last = window.last_result
+        return (
+            last is not None
+            and last.request_id >= window.compute.latest_request_id
+            and bool(last.edits) == edited
+        )
+
+    qtbot.waitUntil(ready, timeout=10_000)
+    return window.last_result
+
+
+def _tile_centre(window, row: int, channel: int) -> QPoint:
+    """Where channel ``channel``'s tile of row ``row`` is on the column (the clean pane)."""
+    r = window.activations.column.rows[row]
+    heatmap, target = r.heatmaps[0], r.targets[0]
+    layout = heatmap.layout
+    tile_row, tile_col = divmod(channel, layout.cols)
+    y = (tile_row * (layout.height + 1) + layout.height / 2) / heatmap.image.shape[0]
+    x = (tile_col * (layout.width + 1) + layout.width / 2) / heatmap.image.shape[1]
+    return QPoint(int(target.left() + x * target.width()), int(target.top() + y * target.height()))
+
+
+def test_zero_conv1_channel_3_from_the_menu_while_drawing_a_seven(qtbot, window):
+    drawing = _seven(window)
+    _wait_edited(qtbot, window, edited=False)
+    column = window.activations.column
+    where = _tile_centre(window, 0, 3)
+    event = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, where, column.mapToGlobal(where))
+    QApplication.sendEvent(column, event)
+    menu = window.intervener.menu
+    assert menu is not None
+    names = [a.objectName() for a in menu.actions()]
+    assert names[:5] == ["zeroChannelAction", "zeroStepAction", "scaleAction", "setAction",
+                         "clampAction"] and "paintAction" in names  # fmt: skip
+    assert "patchAction" not in names  # nothing pinned
+    menu.hide()
+    next(a for a in menu.actions() if a.objectName() == "zeroChannelAction").trigger()
+    assert window.state.interventions == (Intervention(0, "conv1", "zero", channel=3),)
+    listing = window.findChild(QWidget, "interventionList")
+    assert listing.lines() == ["1. conv1 [ch 3] = 0"]
+    result = _wait_edited(qtbot, window)
+    c = window.activations.comparison
+    assert window.activations.column.pane_names == ("clean", "edited", "edited − clean")
+    net = bundled_lenet().model
+    x = torch.from_numpy(make_input(LENET_INPUT, drawing))
+    with torch.no_grad():
+        clean_c1 = net.conv1(x)
+        edited_c1 = clean_c1.clone()
+        edited_c1[:, 3] = 0
+        s2 = F.max_pool2d(F.relu(edited_c1), (2, 2))
+        s4 = torch.flatten(F.max_pool2d(F.relu(net.conv2(s2)), 2), 1)
+        edited_out = net.fc3(F.relu(net.fc2(F.relu(net.fc1(s4)))))
+        clean_out = net(x)
+    np.testing.assert_allclose(c.steps[0].a, clean_c1.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(c.steps[0].b, edited_c1.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(result.output, edited_out.numpy(), rtol=1e-5, atol=1e-5)
+    clean_p = torch.softmax(clean_out, 1)[0]
+    edited_p = torch.softmax(edited_out, 1)[0]
+    top_c, top_e = int(clean_p.argmax()), int(edited_p.argmax())
+    expected = f"clean {top_c} ({clean_p[top_c]:.1%}) → edited {top_e} ({edited_p[top_e]:.1%})"
+    assert window.findChild(QWidget, "predictionLabel").text() == expected
+
+
+def test_the_list_switches_off_removes_and_clears(qtbot, window):
+    window.intervener.add(Intervention(0, "conv1", "zero", channel=1))
+    window.intervener.add(Intervention(2, "max_pool2d", "scale", value=2.0))
+    listing = window.findChild(QWidget, "interventionList")
+    assert listing.lines() == ["1. conv1 [ch 1] = 0", "3. max_pool2d × 2"]
+    _wait_edited(qtbot, window)
+    ticks = listing.findChildren(QCheckBox, "interventionCheck")
+    ticks[0].setChecked(False)
+    ticks = listing.findChildren(QCheckBox, "interventionCheck")
+    ticks[1].setChecked(False)
+    assert [e.enabled for e in window.state.interventions] == [False, False]
+    _wait_edited(qtbot, window, edited=False)  # all off: the clean forward alone
+    listing.findChildren(QToolButton, "removeInterventionButton")[0].click()
+    assert listing.lines() == ["3. max_pool2d × 2"]
+    clear = window.findChild(QPushButton, "clearInterventionsButton")
+    clear.click()
+    assert window.state.interventions == () and listing.lines() == []
+    assert not clear.isEnabled()
+
+
+def test_painting_into_a_channel_adds_activation_units(qtbot, window):
+    _seven(window)
+    _wait_edited(qtbot, window, edited=False)
+    target = window.intervener.target(0, 0, None)
+    assert target.channel is None
+    column = window.activations.column
+    where = _tile_centre(window, 0, 2)
+    target = window.intervener.target(0, 0, column.rows[0].pixel_at(where)[1])
+    assert target.channel == 2 and target.can_paint
+    window.intervener.list.amount.setValue(3.0)
+    window.intervener.start_painting(target)
+    assert column.painting_row == 0
+    qtbot.mousePress(column, Qt.MouseButton.LeftButton, pos=where)
+    qtbot.mouseRelease(column, Qt.MouseButton.LeftButton, pos=where)
+    edit = window.state.interventions[0]
+    assert edit.action == "paint" and edit.delta.max() == 3.0
+    _wait_edited(qtbot, window)
+    c = window.activations.comparison
+    np.testing.assert_allclose(c.steps[0].b[0, 2] - c.steps[0].a[0, 2], edit.delta, atol=1e-5)
+    assert not np.any(np.delete(c.steps[0].b - c.steps[0].a, 2, 1))
+    window.intervener.stop_painting()
+    assert column.painting_row is None
+
+
+def test_a_session_keeps_the_interventions(tmp_path):
+    from inspector.core.files.session import load_session, save_session
+    from inspector.core.files.session_fields import session_from, state_values
+    from inspector.core.state import AppState
+
+    state = AppState()
+    paint = np.linspace(0, 1, 28 * 28, dtype=np.float32).reshape(28, 28)
+    edits = (
+        Intervention(0, "conv1", "paint", channel=2, delta=paint),
+        Intervention(7, "fc1", "clamp", value=(-1.0, 0.5), enabled=False),
+    )
+    state.interventions = edits
+    weights = {k: v for k, v in bundled_lenet().model.state_dict().items()}
+    save_session(tmp_path / "s.netinspector", session_from(state, weights))
+    back = state_values(load_session(tmp_path / "s.netinspector"))["interventions"]
+    assert back == edits
+    np.testing.assert_allclose(back[0].delta, paint)
