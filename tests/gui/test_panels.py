@@ -499,3 +499,26 @@ def test_the_canvas_renders_the_state_and_strokes_into_it(qtbot):
     assert not canvas.drawing.any()
     qtbot.waitUntil(lambda: paints.count > painted)
     assert canvas.grab().toImage().pixelColor(160, 160).lightness() < 60
+
+
+@pytest.mark.parametrize("name", ["FlatVAE", "Energy"])
+def test_prediction_panel_draws_a_reconstruction_beside_the_input_and_a_value(qtbot, name):
+    from inspector.core.files.loading import open_model
+    from inspector.gui.panels.prediction import PredictionPanel
+    from tests.conftest import ZOO
+
+    opened = open_model(f"{ZOO / 'people_patterns.py'}:{name}", input_shape="1,1,28,28")
+    result = Engine(opened).forward(ForwardRequest(1, np.ones((32, 32), np.float32)))
+    panel = PredictionPanel()
+    qtbot.addWidget(panel)
+    panel.show_result(result)
+    picture = result.output_picture
+    if name == "FlatVAE":
+        assert panel.stack.currentWidget() is panel.output_view
+        np.testing.assert_array_equal(panel.output_image.image, picture.rgba)
+        assert panel.label.text() == "output 1×784: beside the input"
+        assert panel.table.rowCount() == 0  # not a 784-class top-10 list
+    else:
+        assert panel.stack.currentWidget() is panel.value_label
+        assert panel.value_label.text() == f"{picture.value:.6g}"
+        assert panel.label.text() == "output []: one value"

@@ -158,3 +158,17 @@ def tiny_gpt2() -> nn.Module:
         eos_token_id=0,
     )  # fmt: skip
     return GPT2LMHeadModel(config).eval()
+
+
+class FlatVAE(nn.Module):
+    """A VAE whose reconstruction comes out flat, [1, 784], for an image [1, 1, 28, 28]."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encode = nn.Linear(784, 2 * 8)
+        self.decode = nn.Linear(8, 784)
+
+    def forward(self, x):
+        mean, log_var = self.encode(x.flatten(1)).chunk(2, dim=1)
+        z = mean + torch.exp(0.5 * log_var) * torch.randn_like(mean) if self.training else mean
+        return torch.sigmoid(self.decode(z))

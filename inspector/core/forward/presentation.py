@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from inspector.core.display.output_picture import output_picture
 from inspector.core.forward.capture import Step
 from inspector.core.forward.colormap import nice_bound
 from inspector.core.forward.heatmaps import (
@@ -83,7 +84,10 @@ def present(
     ranked: tuple[tuple[int, float], ...] = ()
     per_position: tuple[tuple[tuple[int, float], ...], ...] = ()
     classes = classes_rgba = None
-    if output.ndim == 2 and output.shape[0] == 1 and output.shape[1] >= 2:
+    fitting = output_picture(c.input, output, c.output_names[c.output_index])
+    if fitting is not None:  # a reconstruction beside the input, or a single value
+        output_rgba = fitting.rgba
+    elif output.ndim == 2 and output.shape[0] == 1 and output.shape[1] >= 2:
         probabilities = softmax(output[0])
         if probabilities is not None and output.shape[1] > TOP_K_ABOVE:
             ranked = top_k(probabilities, TOP_K)
@@ -121,6 +125,7 @@ def present(
         and not np.asarray(request.drawing).any(),
         focus=settings.focus,
         attention=c.attention,
+        output_picture=fitting,
     )
 
 

@@ -88,6 +88,8 @@ class ForwardResult:
     compute_ms: float = 0.0  # all of it on the worker: input, forward, capture, colouring
     blank: bool = False  # the input is an empty canvas: the prediction answers nothing
     comparison: Any = None  # core.compare.ForwardComparison against the pin, when comparing
+    # core.display.output_picture: a reconstruction drawn beside the input, or a single value
+    output_picture: Any = None
     # The interventions made (core.edits), one line each: ``comparison`` is then the clean
     # forward (A) against this edited one (B).
     edits: tuple[str, ...] = ()

@@ -1,6 +1,7 @@
 """The output as it is: softmax probabilities as bars (``7 (98.6%)``), a top-k list for wide
 outputs, the top tokens of every position for sequence logits, the class map of a segmentation
-net, and a heatmap for anything else."""
+net, an output shaped like the input beside it, a single value as that number, and a heatmap
+for anything else."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSignalBlocker, Signal, Slot
+from PySide6.QtCore import QSignalBlocker, Qt, Signal, Slot
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -109,10 +110,17 @@ class PredictionPanel(QWidget):
             0, QHeaderView.ResizeMode.ResizeToContents
         )
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.value_label = QLabel("")  # a single value: the number itself, large
+        self.value_label.setObjectName("outputValueLabel")
+        self.value_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        value_font = QFont(self._class_font)
+        value_font.setPointSizeF(self._class_font.pointSizeF() * 1.4)
+        self.value_label.setFont(value_font)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.plot)
         self.stack.addWidget(self.output_view)
         self.stack.addWidget(self.table)
+        self.stack.addWidget(self.value_label)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.output_combo)
@@ -157,6 +165,9 @@ class PredictionPanel(QWidget):
         p = result.probabilities
         self.probabilities = p
         name = result.output_names[result.output_index]
+        if result.output_picture is not None:
+            self._show_fitting(result, name)
+            return
         self.label.setFont(self._shape_font if p is None else self._class_font)
         if p is None:
             self.bars.setOpts(x=np.arange(0), height=np.zeros(0))
@@ -185,6 +196,27 @@ class PredictionPanel(QWidget):
             self._show_top_k(result.top_k, len(p))
         else:
             self._show_bars(p, blank=result.blank)
+        self.plot.shown_request_id = self.output_view.shown_request_id = result.request_id
+
+    def _show_fitting(self, result: ForwardResult, name: str) -> None:
+        """An output the usual views do not fit (``core.display.output_picture``): a
+        reconstruction beside the input, or a single value as that number."""
+        fitting = result.output_picture
+        self.bars.setOpts(x=np.arange(0), height=np.zeros(0))
+        self.label.setFont(self._shape_font)
+        if fitting.rgba is not None:
+            self.label.setText(fitting.text)
+            self.label.setToolTip(
+                "Left: the input. Right: the output, drawn as the input is (the same shape); "
+                "each stretched to its own range"
+            )
+            self._show_image(fitting.rgba, aspect=True)
+            self.showing = "beside the input"
+        else:
+            self.label.setText(f"{name} {format_shape(result.output.shape)}: one value")
+            self.value_label.setText(f"{fitting.value:.6g}")
+            self.stack.setCurrentWidget(self.value_label)
+            self.showing = "value"
         self.plot.shown_request_id = self.output_view.shown_request_id = result.request_id
 
     def _show_image(self, rgba: np.ndarray, aspect: bool) -> None:

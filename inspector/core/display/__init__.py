@@ -1,0 +1,1 @@
+"""display: which picture fits what a model returned."""
