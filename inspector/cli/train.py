@@ -18,14 +18,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=LENET_WEIGHTS)
     args = parser.parse_args(argv)
+    from inspector.cli.args import refuse
     from inspector.core.training.recipe import train
 
-    card = train(
-        args.data,
-        epochs=args.epochs,
-        seed=args.seed,
-        out=args.out,
-        card=args.out.with_suffix(".json"),
-    )
+    try:
+        card = train(
+            args.data,
+            epochs=args.epochs,
+            seed=args.seed,
+            out=args.out,
+            card=args.out.with_suffix(".json"),
+        )
+    except (OSError, ValueError) as exc:  # the data folder, or writing the weights
+        return refuse(exc, debug=False)
     print(f"test accuracy {card['test_accuracy']:.2%}; wrote {args.out}")
     return 0

@@ -120,10 +120,17 @@ def shape() -> Check:
             isinstance(v, (list, tuple))
             and 1 <= len(v) <= 8
             and all(is_int(d) and 1 <= d <= 1 << 20 for d in v)
-            and math.prod(v) <= 1 << 30
+            and math.prod(v) <= max_input_elements()
         )
 
-    return Check("a list of 1 to 8 sizes", ok, tuple, optional=True)
+    from inspector.core.runtime.budget import max_input_elements
+
+    return Check(
+        f"a list of 1 to 8 sizes of at most {max_input_elements():,} elements in all",
+        ok,
+        tuple,
+        optional=True,
+    )
 
 
 def dtype_name() -> Check:

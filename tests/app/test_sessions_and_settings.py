@@ -172,6 +172,29 @@ def test_autosaved_drawing_is_offered_after_a_crash(qtbot, window):
     assert Autosave.leftover() is None
 
 
+def test_a_tampered_or_fifo_autosave_is_refused_and_forgotten(qtbot, window):
+    from inspector.gui.session.autosave import Autosave, autosave_path
+
+    folder = autosave_path().parent
+    folder.mkdir(parents=True, exist_ok=True)
+    fifo = folder / "drawing-999999998.npy"
+    os.mkfifo(fifo)  # reading it would block the GUI thread for ever
+    assert Autosave.leftover() is None
+    fifo.unlink()
+    stale = folder / ".drawing-999999997.npy.999999997.abcdef.partial"
+    stale.write_bytes(b"\0" * 4096)
+    assert Autosave.leftover() is None and not stale.exists()  # a killed write's leftover
+    drawing = window.canvas_panel.canvas.drawing.copy()
+    for bad in (np.nan, np.inf):
+        path = folder / "drawing-999999996.npy"
+        np.save(path, np.full((32, 32), bad, np.float32))
+        assert Autosave.leftover() == path
+        assert not window.persistence.autosave.restore(path)
+        assert "Could not restore the autosaved drawing" in window.statusBar().currentMessage()
+        assert not path.exists()
+        np.testing.assert_array_equal(window.canvas_panel.canvas.drawing, drawing)
+
+
 def test_the_autosave_writes_off_the_gui_thread_and_a_clean_exit_waits_for_it(
     qtbot, window, monkeypatch
 ):

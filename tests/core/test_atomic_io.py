@@ -25,7 +25,29 @@ def test_writes_and_replaces(tmp_path):
     atomic_write_text(path, "second é")
     assert path.read_text("utf-8") == "second é"
     assert leftovers(tmp_path) == []
-    assert path.stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o077, 0o002])
+def test_a_new_file_follows_the_umask(tmp_path, mask):
+    old = os.umask(mask)
+    try:
+        path = atomic_write_bytes(tmp_path / "new.bin", b"x")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_partials_of_killed_writers_go_at_the_next_write_and_live_ones_stay(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()  # fmt: skip
+    stale = tmp_path / f".out.bin.{dead}.abc123.partial"
+    stale.write_bytes(b"\0" * 1000)
+    live = tmp_path / f".out.bin.{os.getpid()}.def456.partial"
+    live.write_bytes(b"mine")
+    other = tmp_path / f".other.bin.{dead}.x.partial"
+    other.write_bytes(b"")
+    atomic_write_bytes(tmp_path / "out.bin", b"new")
+    assert leftovers(tmp_path) == sorted([live.name, other.name])
 
 
 def test_keeps_the_permissions_of_the_file_it_replaces(tmp_path):

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from inspector.core.files.checkpoints import ModelLoadError
-from inspector.core.files.consent import code_risks
+from inspector.core.files.consent import CAN_DO, code_risks
 from inspector.core.files.session import (
     VERSION,
     SessionError,
@@ -211,7 +211,7 @@ def test_a_session_naming_a_code_file_runs_nothing_while_read_and_the_risk_is_na
     state = load_session(path)
     plan = model_to_open(state)
     risks = code_risks(plan.spec, plan.weights, plan.trust)
-    assert [r.text for r in risks] == [f"runs the Python code in {code.resolve()}"]
+    assert [r.text for r in risks] == [f"runs the Python code in {code.resolve()} ({CAN_DO})"]
     assert not marker.exists()
     assert not [m for m in set(sys.modules) - modules if "evil" in m]
 
@@ -255,6 +255,7 @@ BAD_FIELDS = [
     ("input_shape", [1, -3], "input shape"),
     ("input_shape", "1,3", "input shape"),
     ("input_shape", [10**6] * 4, "input shape"),
+    ("input_shape", [1, 1, 16384, 16384], "input shape"),  # 1 GiB of input, 8.5 GB asked
     ("pins", "conv1", "pins"),
     ("pins", [1, 2], "pins"),
     ("model_files", {"spec": {"absolute": 5}}, "model files"),
@@ -290,6 +291,32 @@ def test_a_bad_drawing_is_refused(tmp_path, array, words):
     np.save(buffer, array, allow_pickle=False)
     rewrite(path, lambda parts: parts.update({"drawing.npy": buffer.getvalue()}))
     with pytest.raises(SessionError, match=f"bad.netinspector is damaged: its {words}"):
+        load_session(path)
+
+
+def test_a_member_that_expands_84_fold_is_refused_before_decompressing(tmp_path):
+    path = tmp_path / "bomb.netinspector"
+    save_session(path, SessionState())
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, 64 << 10, dtype=np.uint8).tobytes()
+    weights = noise + bytes(84 * len(noise))  # deflates to about 1/80 of its size
+    rewrite(path, lambda parts: parts.update({"weights.safetensors": weights}))
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("weights.safetensors")
+        assert info.file_size > 40 * info.compress_size
+    with pytest.raises(SessionError, match=r"bomb\.netinspector is refused: .*zip bomb"):
+        load_session(path)
+
+
+def test_a_raw_input_that_overflows_float32_is_refused(tmp_path):
+    import io
+
+    path = tmp_path / "big.netinspector"
+    save_session(path, SessionState(raw_input=np.zeros((1, 3), np.float32)))
+    buffer = io.BytesIO()
+    np.save(buffer, np.full((1, 3), 1e308), allow_pickle=False)
+    rewrite(path, lambda parts: parts.update({"raw_input.npy": buffer.getvalue()}))
+    with pytest.raises(SessionError, match="its raw input is a float64 array"):
         load_session(path)
 
 

@@ -4,13 +4,16 @@ A file is written to a temporary file in the same folder, flushed to disk (``fsy
 renamed over the destination with ``os.replace``, which is atomic on POSIX and Windows when both
 are on one file system (hence the same folder). A failure at any point (an exception in the
 writer, a full disk, ``kill -9``) leaves the previous file exactly as it was; an exception also
-removes the temporary file. A process killed mid-write can leave a ``.NAME.*.partial`` file,
-never a half-written destination.
+removes the temporary file. A process killed mid-write can leave a ``.NAME.PID.*.partial``
+file, never a half-written destination; the next write of NAME (``remove_stale_partials``)
+removes those whose process is gone. A new file's permissions follow the umask, as a plain
+``open`` would give it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
 from collections.abc import Callable
@@ -26,11 +29,13 @@ def atomic_write(path: Path | str, write: Callable[[Path], None]) -> Path:
     it with ``"wb"`` or hand it to a library that writes to a path). Returns ``path``. Raises
     whatever ``write`` or the file system raised; ``path`` is then untouched and the temporary
     file gone. The destination keeps its permission bits if it existed; a new file gets
-    ``0o644`` (not ``mkstemp``'s ``0o600``; reading the umask is not thread-safe).
+    ``0o666`` less the umask, as ``open`` gives it (not ``mkstemp``'s ``0o600``).
     """
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=folder)
+    remove_stale_partials(path)
+    prefix = f".{path.name}.{os.getpid()}."
+    fd, name = tempfile.mkstemp(prefix=prefix, suffix=".partial", dir=folder)
     os.close(fd)
     tmp = Path(name)
     try:
@@ -73,11 +78,59 @@ def atomic_save_npy(path: Path | str, array) -> Path:
     return atomic_write(path, write)
 
 
+def remove_stale_partials(path: Path | str, every_name: bool = False) -> int:
+    """Remove the ``.NAME.PID.*.partial`` files beside ``path`` (``every_name``: in the folder
+    ``path``, whatever their NAME) left by a writer that was killed (its process is gone);
+    returns how many. Never raises."""
+    path = Path(path)
+    folder = path if every_name else (path.parent if str(path.parent) else Path("."))
+    pattern = ".*.partial" if every_name else f".{glob.escape(path.name)}.*.partial"
+    removed = 0
+    try:
+        leftovers = list(folder.glob(pattern))
+    except OSError:
+        return 0
+    for leftover in leftovers:
+        parts = leftover.name.rsplit(".", 3)  # ".NAME", PID, mkstemp's letters, "partial"
+        if len(parts) == 4 and parts[1].isdigit() and not _alive(int(parts[1])):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+                removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # someone else's process: leave its file alone
+    return True
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where the system says it (Linux 4.7+):
+    ``os.umask`` sets it to read it, which races with other threads creating files."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: set it to read it, and put it back at once
+    os.umask(mask)
+    return mask
+
+
 def _copy_mode(path: Path, tmp: Path) -> None:
     try:
         mode = path.stat().st_mode & 0o7777
     except OSError:
-        mode = 0o644
+        mode = 0o666 & ~_umask()
     with contextlib.suppress(OSError):
         os.chmod(tmp, mode)
 

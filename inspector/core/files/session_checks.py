@@ -89,17 +89,20 @@ def check_drawing(drawing: Any, name: str) -> np.ndarray:
 
 
 def check_raw(raw: Any) -> np.ndarray:
+    """The raw input as float32, refused unless every value is finite as float32 too (1e308 in
+    a float64 array would become Inf)."""
     array = np.asarray(raw)
-    if (
-        array.dtype.kind not in "biuf"
-        or not 1 <= array.ndim <= 8
-        or (array.dtype.kind == "f" and not np.isfinite(array).all())
-    ):
+    ok = array.dtype.kind in "biuf" and 1 <= array.ndim <= 8
+    if ok:
+        with np.errstate(over="ignore", invalid="ignore"):
+            converted = array.astype(np.float32)
+        ok = bool(np.isfinite(converted).all())
+    if not ok:
         raise Invalid(
             f"its raw input is a {array.dtype} array of shape {list(array.shape)}, "
-            "not finite numbers"
+            "not finite float32 numbers"
         )
-    return array.astype(np.float32)
+    return converted
 
 
 # -- model paths --------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from inspector.core.files.session_checks import size_text
+from inspector.core.runtime.budget import machine_memory
 
 # Limits checked against the zip directory before anything is decompressed. ZipExtFile never
 # returns more than a member's declared size, and reads are capped again, so a lying header
@@ -20,19 +21,22 @@ MAX_RAW_INPUT_BYTES = 256 << 20  # a 1×3×4096×4096 float32 input; far above a
 # The weights: 4 GiB is a 1-billion-parameter fp32 model, beyond what this app can inspect
 # interactively (every forward is captured layer by layer on the machine's memory), while a
 # session that holds more is most likely not a session at all.
-MAX_WEIGHTS_BYTES = 4 << 30
+# On a smaller machine, a quarter of its memory.
+MAX_WEIGHTS_BYTES = min(4 << 30, machine_memory() // 4)
 # Training: Adam keeps two tensors per weight, plus the curves and the epoch's order.
 MAX_TRAINING_BYTES = 2 * MAX_WEIGHTS_BYTES + (64 << 20)
-MAX_TOTAL_BYTES = (
+MAX_TOTAL_BYTES = min(
     2 * (MAX_DRAWING_BYTES + MAX_RAW_INPUT_BYTES + MAX_WEIGHTS_BYTES)
     + MAX_JSON_BYTES
-    + MAX_TRAINING_BYTES
+    + MAX_TRAINING_BYTES,
+    machine_memory() // 2,  # everything is decompressed into memory at once
 )
 MAX_MEMBERS = 64
-# Weights (format 2) are stored uncompressed and random-looking data deflates by ~1.1×, so a
-# member that expands by more than this is a zip bomb, not a session. Small members (a mostly
-# empty drawing deflates 40×) are exempt: their size is capped anyway.
-MAX_RATIO = 100
+# Weights (format 2) are stored uncompressed and random-looking data deflates by ~1.1× (trained
+# weights, curves and optimiser state by under 3×), so a member that expands by more than this
+# is a zip bomb, not a session (84:1 took 12.8 MB to 2.4 GB). Small members (a mostly empty
+# drawing deflates 40×) are exempt: their size is capped anyway.
+MAX_RATIO = 20
 RATIO_EXEMPT_BYTES = 1 << 20
 
 _MEMBER_CAPS = {

@@ -29,3 +29,10 @@ def available_memory() -> int:
     except (OSError, ValueError, IndexError):
         pass
     return machine_memory() // 2
+
+
+def max_input_elements() -> int:
+    """The most elements a saved input shape may ask for: 64M (a 1×4×4096×4096 float input,
+    256 MiB), fewer on a machine with under 16 GiB. A forward keeps every layer's activation,
+    and each is about as big as the input: 1×1×16384×16384 (1 GiB) asked for 8.5 GB."""
+    return min(1 << 26, machine_memory() // 256)

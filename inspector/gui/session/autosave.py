@@ -3,6 +3,7 @@ after a crash or a kill the next start offers it back."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -10,7 +11,9 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QStandardPaths, QTimer, Slot
 
-from inspector.core.files.io import atomic_save_npy
+from inspector.core.files.io import atomic_save_npy, remove_stale_partials
+from inspector.core.files.session_checks import Invalid, check_drawing
+from inspector.core.files.session_zip import MAX_DRAWING_BYTES
 from inspector.logs import LOG
 
 AUTOSAVE_MS = 3000
@@ -59,7 +62,11 @@ class Autosave(QObject):
     def leftover() -> Path | None:
         """A drawing autosaved by a run that did not close cleanly (whose process is gone)."""
         mine = autosave_path()
+        remove_stale_partials(mine.parent, every_name=True)  # writes that a kill cut short
         for path in sorted(mine.parent.glob("drawing*.npy")):
+            if path.is_symlink() or not path.is_file():  # a FIFO would block the GUI thread
+                LOG.warning("ignoring %s: not a regular file", path)
+                continue
             pid = path.stem.partition("-")[2]
             if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
                 continue  # another instance is running and still owns it
@@ -68,12 +75,19 @@ class Autosave(QObject):
         return None
 
     def restore(self, path: Path) -> bool:
+        """Put the autosaved drawing at ``path`` on the canvas, checked as a session's is (a
+        regular file of at most 64 KiB holding 32×32 finite numbers); a bad one is said in
+        the status bar and forgotten."""
         try:
-            drawing = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            self.window.show_message(f"Could not restore the autosaved drawing: {exc}", True)
-            return False
-        if drawing.shape != (32, 32) or not np.issubdtype(drawing.dtype, np.floating):
+            if path.is_symlink() or not path.is_file():
+                raise ValueError("not a regular file")
+            if path.stat().st_size > MAX_DRAWING_BYTES:
+                raise ValueError(f"{path.stat().st_size} bytes, too big for a drawing")
+            drawing = check_drawing(np.load(path, allow_pickle=False), "drawing")
+        except (OSError, ValueError, Invalid) as exc:
+            self.window.show_message(f"Could not restore the autosaved drawing: {exc}.", True)
+            with contextlib.suppress(OSError):
+                path.unlink()  # asked about once, not at every start
             return False
         self.window.canvas_panel.canvas.set_drawing(drawing)
         path.unlink(missing_ok=True)  # taken over: this instance autosaves it from now on
