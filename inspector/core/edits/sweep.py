@@ -13,7 +13,7 @@ from torch import nn
 
 from inspector.core.edits.apply import Editor
 from inspector.core.edits.spec import EditError, Intervention
-from inspector.core.forward.capture import Step, capture_forward, named_outputs
+from inspector.core.forward.capture import Cancelled, Step, capture_forward, named_outputs
 
 
 def _kind(step: Step) -> str:
@@ -122,8 +122,43 @@ def plan_sweep(
 
 
 def sweep_row(model: nn.Module, plan: SweepPlan, row: int, cancel=None) -> SweepRow:
-    """Row ``row``: each position of that step patched from A in turn."""
+    """Row ``row``: each position of that step patched from A in turn; all positions in one
+    forward of a batch (sample i patched at position i) where the model takes a batch."""
     step = plan.steps[row]
+    try:
+        changes = _batched_row(model, plan, step, cancel)
+    except Cancelled:
+        raise
+    except Exception:  # a model that only takes a batch of 1: one forward per position
+        changes = _row_one_by_one(model, plan, step, cancel)
+    return SweepRow(row, step, changes)
+
+
+def _batched_row(model: nn.Module, plan: SweepPlan, step: Step, cancel) -> np.ndarray:
+    count = plan.positions
+    source = plan.sources[step.index]
+    index = torch.arange(count)
+
+    def patch(seen: Step, value: torch.Tensor) -> torch.Tensor | None:
+        if seen.index != step.index:
+            return None
+        if seen.label != step.label or value.shape[0] != count:
+            raise EditError(f"the batched forward ran other steps at {step.label}")
+        out = value.clone()
+        out[index, index] = source[0, index].to(out.device, out.dtype)
+        return out
+
+    batch = plan.x.expand(count, *plan.x.shape[1:]).contiguous()
+    with torch.inference_mode():
+        capture = capture_forward(model, batch, keep=_nothing, edit=patch, cancel=cancel)
+        out = chosen_output(capture.output, plan.output_index)
+        if out.shape[0] != count:
+            raise EditError("the output is not batched")
+        picked = out[(slice(None), *plan.pick)].float().cpu().numpy()
+    return (picked - plan.clean).astype(np.float32)
+
+
+def _row_one_by_one(model: nn.Module, plan: SweepPlan, step: Step, cancel) -> np.ndarray:
     changes = np.empty(plan.positions, np.float32)
     with torch.inference_mode():
         for position in range(plan.positions):
@@ -132,7 +167,7 @@ def sweep_row(model: nn.Module, plan: SweepPlan, row: int, cancel=None) -> Sweep
             capture = capture_forward(model, plan.x, keep=_nothing, edit=editor, cancel=cancel)
             out = chosen_output(capture.output, plan.output_index)
             changes[position] = float(out[0][plan.pick]) - plan.clean
-    return SweepRow(row, step, changes)
+    return changes
 
 
 def sweep(model: nn.Module, plan: SweepPlan, cancel=None, progress=None) -> np.ndarray:

@@ -37,14 +37,20 @@ DIFF_PERCENTILE = 99.5
 
 
 # -- the maths ---------------------------------------------------------------------------------
+def _norm(values: np.ndarray) -> float:
+    """‖values‖ without BLAS: on a busy machine ``np.linalg.norm``'s dot waited for OpenBLAS's
+    threads (0.3 ms or 3 ms for the same 16k values, 2 cores shared)."""
+    return float(np.sqrt(np.sum(np.square(values))))
+
+
 def relative_change(a: np.ndarray, b: np.ndarray) -> float:
     """‖B − A‖ / ‖A‖ over the finite values (float64); 0 when nothing changed, inf when A is
     all zero and B is not."""
     a64 = np.asarray(a, np.float64)
     b64 = np.asarray(b, np.float64)
     finite = np.isfinite(a64) & np.isfinite(b64)
-    delta = float(np.linalg.norm((b64 - a64)[finite]))
-    base = float(np.linalg.norm(a64[finite]))
+    delta = _norm((b64 - a64)[finite])
+    base = _norm(a64[finite])
     if delta == 0.0:
         return 0.0
     return delta / base if base > 0 else math.inf
