@@ -96,3 +96,27 @@ def test_refusals_say_one_sentence(tmp_path, capsys):
     assert main(["activations", "--out", str(out), "--compare-weights", str(wrong)]) == 1
     assert capsys.readouterr().err.startswith("net-inspector: ")
     assert not out.exists()
+
+
+def test_an_svg_named_png_is_refused_at_once(tmp_path, capsys):
+    """3 KB of nested <use>: Qt's SVG decoder, picked by content, hung past 120 s."""
+    import time
+
+    uses = "".join(
+        f'<g id="l{i}"><use href="#l{i - 1}"/><use href="#l{i - 1}"/></g>' for i in range(1, 40)
+    )
+    svg = tmp_path / "digit.png"
+    svg.write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg"><defs><rect id="l0" width="1" height="1"/>'
+        f'{uses}</defs><use href="#l39"/></svg>'
+    )
+    out = tmp_path / "acts.npz"
+    started = time.perf_counter()
+    assert main(["activations", "--out", str(out), "--image", str(svg)]) == 1
+    assert time.perf_counter() - started < 10
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "net-inspector: digit.png: not a PNG, JPEG or BMP image "
+        "(judged by its first bytes, not its name)"
+    )
+    assert not out.exists()

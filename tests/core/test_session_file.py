@@ -406,3 +406,20 @@ def test_damaged_and_missing_files(tmp_path):
         archive.writestr("readme.txt", "hi")
     with pytest.raises(SessionError, match="not a Net Inspector session"):
         load_session(other)
+
+
+def test_devices_and_pipes_are_refused_unread(tmp_path):
+    import os
+
+    from inspector.core.files.checkpoints import ModelLoadError
+    from inspector.core.files.loading import open_model
+
+    fifo = tmp_path / "s.netinspector"
+    os.mkfifo(fifo)  # opening it to read would block until a writer came
+    for path in (Path("/dev/zero"), fifo):
+        with pytest.raises(SessionError, match="is not a regular file, so not a session"):
+            load_session(path)
+        with pytest.raises(ModelLoadError, match="not a regular file"):
+            open_model(str(path))
+        with pytest.raises(ModelLoadError, match="not a regular file"):
+            open_model("resnet50", weights=path)

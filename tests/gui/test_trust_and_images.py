@@ -77,6 +77,31 @@ def test_huge_images_are_refused_from_the_header(panel, tmp_path):
     assert not panel.canvas.drawing.any()
 
 
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "BMP"])
+def test_the_three_formats_open_by_their_bytes_whatever_their_name(panel, tmp_path, fmt, qtbot):
+    image = QImage(40, 40, QImage.Format.Format_RGB32)
+    image.fill(QColor("black"))
+    path = tmp_path / f"digit.{fmt.lower()}"
+    assert image.save(str(path), fmt)
+    misnamed = path.rename(tmp_path / "digit.gif")  # the name says nothing
+    with qtbot.waitSignal(panel.imageLoaded, timeout=10_000) as done:
+        assert panel.load_image(misnamed)
+    assert done.args == [True]
+
+
+def test_other_formats_and_special_files_are_refused_at_once(panel, tmp_path):
+    import os
+
+    gif = tmp_path / "digit.png"
+    gif.write_bytes(b"GIF89a" + bytes(64))
+    assert not panel.load_image(gif)
+    assert "not a PNG, JPEG or BMP image" in panel.messages[-1]
+    fifo = tmp_path / "fifo.png"
+    os.mkfifo(fifo)
+    assert not panel.load_image(fifo)  # does not block: never opened
+    assert "not a file" in panel.messages[-1]
+
+
 def test_images_are_decoded_off_the_gui_thread(panel, tmp_path, qtbot, monkeypatch):
     import inspector.gui.panels.image_loading as image_loading
 

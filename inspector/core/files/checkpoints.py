@@ -54,6 +54,8 @@ def read_state_dict(path: Path, trust: bool = False) -> dict[str, torch.Tensor]:
     """A state_dict from ``.safetensors`` or ``.pt``/``.pth`` (also ``{"state_dict": ...}``)."""
     if not path.exists():
         raise ModelLoadError(f"{path}: no such weights file")
+    if not path.is_file():
+        raise ModelLoadError(f"{path}: not a regular file (a folder, a device or a pipe)")
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 

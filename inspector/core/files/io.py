@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -76,6 +77,16 @@ def atomic_save_npy(path: Path | str, array) -> Path:
             np.save(handle, np.asarray(array), allow_pickle=False)
 
     return atomic_write(path, write)
+
+
+def is_special(path: Path | str) -> bool:
+    """Whether ``path`` exists but is neither a regular file nor a folder: a device
+    (``/dev/zero`` never ends), a FIFO (reading it blocks), a socket. Links are followed."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 def remove_stale_partials(path: Path | str, every_name: bool = False) -> int:

@@ -228,6 +228,8 @@ def _from_file(spec: str, trust: bool) -> tuple[nn.Module, str, tuple[int, ...] 
         raise ModelLoadError(f"{path.name}: say which model to build, as {path.name}:ClassName")
     if not path.exists():
         raise ModelLoadError(f"{spec}: no such file (and not a built-in: {', '.join(BUILTIN)})")
+    if not path.is_file():
+        raise ModelLoadError(f"{spec}: not a regular file (a folder, a device or a pipe)")
     if path.suffix == ".pt2":
         return _from_export(path, trust)
     if _is_torchscript(path):
@@ -290,6 +292,8 @@ def _refuse_code(path: Path, parts: list[str]) -> None:
 def _from_python(path: Path, attr: str) -> nn.Module:
     if not path.exists():
         raise ModelLoadError(f"{path}: no such file")
+    if not path.is_file():
+        raise ModelLoadError(f"{path}: not a regular file (a folder, a device or a pipe)")
     module_name = f"_net_inspector_user_{abs(hash(path.resolve()))}"
     try:
         source = path.read_text()

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from inspector.core.files.io import atomic_write
+from inspector.core.files.io import atomic_write, is_special
 from inspector.core.files.session_checks import (
     check_drawing,
     check_raw,
@@ -247,6 +247,8 @@ def load_session(path: Path) -> SessionState:
     from safetensors.torch import load as load_tensors
 
     path = Path(path)
+    if is_special(path):  # /dev/zero would be read until memory ran out, a FIFO block
+        raise SessionError(f"{path} is not a regular file, so not a session")
     try:
         with zipfile.ZipFile(path) as archive:
             infos = checked_members(archive, path)

@@ -1,6 +1,7 @@
 """Digit images from files: checked from the header, decoded off the GUI thread.
 
-An image is refused before decoding when it is missing, not an image Qt reads, bigger than
+An image is refused before decoding when it is missing, not a regular file, not a PNG, JPEG
+or BMP by its first bytes (whatever its name says), not an image Qt reads, bigger than
 ``MAX_IMAGE_BYTES`` on disk or ``MAX_IMAGE_SIDE``² pixels (from the header: an 8190² PNG froze
 the GUI thread 2.7 s and took 1.4 GB). ``decode_drawing`` touches no widget, so any thread may
 run it; ``CanvasPanel.load_image`` runs it on a side thread.
@@ -23,6 +24,22 @@ MAX_IMAGE_BYTES = 50 << 20  # at most 50 MB on disk
 DECODE_SIDE = 1024  # bigger images are decoded scaled down where the format can (JPEG)
 
 
+# The formats a digit image may be in, by their first bytes: Qt would otherwise pick a
+# decoder from the name or the content (an SVG named .png, 3 KB of nested <use>, hung it).
+MAGIC = ((b"\x89PNG\r\n\x1a\n", b"png"), (b"\xff\xd8\xff", b"jpeg"), (b"BM", b"bmp"))
+
+
+def image_format(path: Path) -> bytes | None:
+    """``b"png"``, ``b"jpeg"`` or ``b"bmp"`` from the file's first bytes; None for anything
+    else (or a file that cannot be read)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+    except OSError:
+        return None
+    return next((kind for magic, kind in MAGIC if head.startswith(magic)), None)
+
+
 def check_image(path: Path) -> str | None:
     """Why ``path`` cannot be loaded as a digit image, found without decoding it, or None."""
     if not path.exists():
@@ -35,7 +52,11 @@ def check_image(path: Path) -> str | None:
             f"the file is {size_bytes / 2**20:.0f} MB, over the {MAX_IMAGE_BYTES >> 20} MB "
             "an image may be here"
         )
-    reader = QImageReader(str(path))
+    kind = image_format(path)
+    if kind is None:
+        return "not a PNG, JPEG or BMP image (judged by its first bytes, not its name)"
+    reader = QImageReader(str(path), kind)
+    reader.setAutoDetectImageFormat(False)  # that decoder only, whatever the name says
     if not reader.canRead():
         return "not a readable image"
     size = reader.size()
@@ -50,7 +71,11 @@ def check_image(path: Path) -> str | None:
 def decode_drawing(path: Path) -> tuple[np.ndarray, tuple[int, int]]:
     """Decode ``path`` to a canvas drawing and the image's size; ``ValueError`` if it cannot.
     Qt refuses at once an image whose real size exceeds what its header said."""
-    reader = QImageReader(str(path))
+    kind = image_format(path)
+    if kind is None:  # checked before; the file may have changed since
+        raise ValueError("not a PNG, JPEG or BMP image")
+    reader = QImageReader(str(path), kind)
+    reader.setAutoDetectImageFormat(False)  # that decoder only, whatever the name says
     reader.setAutoTransform(True)
     reader.setAllocationLimit(2 * (MAX_IMAGE_SIDE**2 * 4 >> 20))  # MB: a header that lied
     size = reader.size()
