@@ -62,7 +62,10 @@ def _zeros() -> np.ndarray:
 
 
 # Arrays are replaced, never changed in place: identity says whether they changed.
-_BY_IDENTITY = {name: operator.is_ for name in ("drawing", "drawing_undo", "raw_input", "pin")}
+# A request is a new object each time, so asking for the same thing again is heard.
+_BY_IDENTITY = {
+    name: operator.is_ for name in ("drawing", "drawing_undo", "raw_input", "pin", "model_request")
+}
 
 
 @evented(equality_operators=_BY_IDENTITY)

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.core.files.loading import OpenedModel, bundled_lenet
-from inspector.core.files.session_fields import session_model
 from inspector.core.forward.results import BackwardResult, ForwardResult, ModelLoaded
 from inspector.core.forward.settings import Focus
 from inspector.core.forward.summary import first_with_weights, leaf_count, summarize
@@ -44,8 +43,7 @@ from inspector.gui.panels.prediction import PredictionPanel
 from inspector.gui.panels.tree import ModuleTreeView, TreePanel
 from inspector.gui.panels.weights import WeightsPanel
 from inspector.gui.progress import BusyDialog
-from inspector.gui.session import trust
-from inspector.gui.session.open_dialog import OpenModelDialog
+from inspector.gui.session.opener import ModelOpener
 from inspector.gui.session.persistence import Persistence
 from inspector.gui.tour import FirstRunHint
 from inspector.gui.training.control import TrainingControl
@@ -77,8 +75,6 @@ class MainWindow(QMainWindow):
             active_device=device,
             model=ModelRef(loaded.spec, loaded.weights, shape, False, dtype),
         )
-        self.last_open: ModelRef | None = None  # what File > Open suggests next
-        self._opening: ModelRef | None = None
         self.last_error: str | None = None
         self.log_path: Path | None = None  # set by app.run once logging is set up
         self._timing_shown_at = 0.0
@@ -133,7 +129,10 @@ class MainWindow(QMainWindow):
         self.timing_label = QLabel("")
         self.timing_label.setObjectName("timingStatus")
         self.statusBar().addPermanentWidget(self.timing_label)
-        self.open_busy = BusyDialog(self, "openProgress", "Opening model", 300)
+        self.opener = ModelOpener(self.state, self.compute, self)
+        self.open_busy = self.opener.busy
+        self.opener.message.connect(self.show_message)
+        self.opener.failed.connect(lambda sentence: setattr(self, "last_error", sentence))
         self.backward_busy = BusyDialog(self, "backwardProgress", "Backward", 400)
         # Panels that show each forward result; when all visible ones have painted it, the
         # worker may start on the next input (frame pacing, see gui.runner).
@@ -192,7 +191,6 @@ class MainWindow(QMainWindow):
         compute.backwardReady.connect(self.show_backward)
         compute.weightsUpdated.connect(self._on_weights_updated)
         compute.modelLoaded.connect(self._on_model_loaded)
-        compute.loadFailed.connect(self._on_load_failed)
         compute.workCancelled.connect(self._on_work_cancelled)
         compute.failed.connect(self._on_failed)
         self.comparer = Comparer(self)  # Pin and Compare (issue 13): wires itself
@@ -288,44 +286,17 @@ class MainWindow(QMainWindow):
     # -- opening models -------------------------------------------------------------------
     @Slot()
     def choose_model(self) -> None:
-        dialog = OpenModelDialog(self, self.last_open)
-        if dialog.exec() == OpenModelDialog.DialogCode.Accepted and dialog.request is not None:
-            trust.consent_to(dialog.request)  # the user picked it: consent for its files
-            self.open_model(dialog.request)
+        self.opener.choose()
 
-    def open_model(self, ref: ModelRef, prepare=None, from_elsewhere: bool = False) -> int:
-        """Open a model on the worker; the current one stays until the new one works (and
-        ``prepare(model)``, if given, succeeded on it). Returns the request's token. Asks
-        nothing: callers make sure the user agreed to run its code (``gui.trust``)."""
-        self.last_open = self._opening = ref
-        token = self.compute.open_model(
-            ref.spec,
-            ref.weights,
-            ref.trust,
-            ref.input_shape,
-            ref.input_dtype,
-            prepare,
-            from_elsewhere,
-        )
-        self.open_busy.open(f"Opening {ref.spec}…", self._cancel_open)
-        self.show_message(f"Opening {ref.spec}…")
-        return token
+    def open_model(self, ref: ModelRef, from_elsewhere: bool = False) -> int:
+        """Ask for ``ref`` (``ModelOpener.request``); returns the worker's token."""
+        return self.opener.request(ref, from_elsewhere)
 
     def restore_session(self, saved, source: str, reuse_model: bool = False) -> int:
-        """Restore a session on the worker in one job (``Compute.restore``), as an open."""
-        self.last_open = self._opening = session_model(saved)
-        token = self.compute.restore(saved, source, reuse_model)
-        self.open_busy.open(f"Opening {source}…", self._cancel_open)
-        self.show_message(f"Opening {source}…")
-        return token
-
-    def _cancel_open(self) -> None:
-        self.compute.cancel_load()
-        self.show_message("Opening cancelled; the previous model is still loaded.")
+        return self.opener.restore(saved, source, reuse_model)
 
     @Slot(object)
     def _on_model_loaded(self, loaded: ModelLoaded) -> None:
-        self.open_busy.close()
         # More leaf modules than heatmaps shown: big for sure, so the first forward (whatever
         # asks for it below: a token model's new ids, the selection) keeps the selected
         # module's steps, not 48 steps that show_result would replace at once (a ResNet-50's
@@ -347,7 +318,7 @@ class MainWindow(QMainWindow):
             self.actions["exportGraphAction"].setEnabled(False)
             with QSignalBlocker(self.tree):
                 self.state.update(
-                    model=self._opening or ModelRef(loaded.spec),
+                    model=self._asked_for(loaded),
                     selected_module=None,
                     output_index=0,
                     backward_step=None,
@@ -360,16 +331,6 @@ class MainWindow(QMainWindow):
             message = f"{message} {loaded.note}"
         self.show_message(f"{message} {loaded.warning}" if loaded.warning else message,
                           warning=bool(loaded.warning))  # fmt: skip
-
-    @Slot(str, str)
-    def _on_load_failed(self, message: str, details: str) -> None:
-        self.open_busy.close()
-        self.last_error = message
-        self.show_message(f"{message} The previous model is still loaded.", warning=True)
-        open_message(self,
-            QMessageBox.Icon.Warning, "Could not open the model", message,
-            "The previous model is still loaded.", details, "loadErrorDialog",
-        )  # fmt: skip
 
     # -- backward and weights ---------------------------------------------------------------
     @Slot()
@@ -435,6 +396,11 @@ class MainWindow(QMainWindow):
         self.refresh_parameters()
 
     # -- messages -----------------------------------------------------------------------------
+    def _asked_for(self, loaded: ModelLoaded) -> ModelRef:
+        """The request ``loaded`` answers (a restore's model is set from its own answer)."""
+        asked = self.state.model_request
+        return asked if asked is not None and asked.spec == loaded.spec else ModelRef(loaded.spec)
+
     @Slot(str, str)
     def _on_failed(self, message: str, details: str) -> None:
         self.backward_busy.close()

@@ -262,12 +262,12 @@ def test_snapshot_command_writes_the_window(tmp_path, qapp):
 
 def _open_then_quit(qtbot, spec: str, monkeypatch) -> None:
     """File > Open (the user's own choice, so consent to run it), then close the window."""
-    import inspector.gui.main_window as main_window
+    import inspector.gui.session.opener as opener
     from inspector.app import MainWindow
     from inspector.core.state import ModelRef
 
     class Accepting:  # the Open Model dialog, filled in and accepted
-        DialogCode = main_window.OpenModelDialog.DialogCode
+        DialogCode = opener.OpenModelDialog.DialogCode
 
         def __init__(self, *args) -> None:
             self.request = ModelRef(spec, None, None, False)
@@ -275,7 +275,7 @@ def _open_then_quit(qtbot, spec: str, monkeypatch) -> None:
         def exec(self):
             return self.DialogCode.Accepted
 
-    monkeypatch.setattr(main_window, "OpenModelDialog", Accepting)
+    monkeypatch.setattr(opener, "OpenModelDialog", Accepting)
     window = MainWindow()
     qtbot.addWidget(window)
     window.show()

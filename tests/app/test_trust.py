@@ -230,7 +230,7 @@ def test_a_cancelled_session_open_leaves_nothing_armed(qtbot, window, tmp_path):
     assert window.persistence.open_session(slow, trusted=True)
     qtbot.wait(200)
     with qtbot.waitSignal(window.compute.workCancelled, timeout=5_000):
-        window._cancel_open()
+        window.opener.cancel()
     restored = _restored_when_lenet_opens(qtbot, window)
     assert not restored and window.state.learning_rate != 0.5
 

@@ -73,7 +73,7 @@ class Connection(QObject):
         window = self.window
         if self.remote is None:
             window._opening = self.state.model  # the local model stays the one remembered
-        window.open_busy.open(f"Connecting to {address}…", window._cancel_open)
+        window.open_busy.open(f"Connecting to {address}…", window.opener.cancel)
         window.show_message(f"Connecting to {address}…")
 
         def build(engine, cancel) -> RemoteEngine:
