@@ -121,6 +121,7 @@ class _Payload:
 
 def test_a_pickled_weights_file_in_a_folder_is_still_refused_without_trust(tmp_path, capsys):
     torch.save({"embed.weight": _Payload()}, tmp_path / "pytorch_model.bin")
-    with pytest.raises(ModelLoadError, match="needs full unpickling"):
-        fit_weights(_build("TiedLM", seed=1), tmp_path)
+    for trust in (False, True):  # consent is asked for files given as themselves only
+        with pytest.raises(ModelLoadError, match="needs full unpickling"):
+            fit_weights(_build("TiedLM", seed=1), tmp_path, trust=trust)
     assert "ran" not in capsys.readouterr().out  # weights_only refused it unrun

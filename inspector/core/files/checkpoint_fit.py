@@ -64,12 +64,15 @@ def weights_path(path: Path) -> Path:
     )
 
 
-def read_weights(path: Path, trust: bool = False) -> dict[str, torch.Tensor]:
+def read_weights(path: Path | str, trust: bool = False) -> dict[str, torch.Tensor]:
     """The state dict in ``path``: a weights file, a ``save_pretrained`` folder or a sharded
-    checkpoint's ``*.index.json`` (every shard it names read and merged)."""
-    path = weights_path(Path(path))
+    checkpoint's ``*.index.json`` (every shard it names read and merged). ``trust`` (full
+    unpickling) applies to a file given as itself only: a folder's files and an index's shards
+    are read with ``weights_only=True`` whatever it says, since consent is asked file by file."""
+    given = Path(path)
+    path = weights_path(given)
     if not path.name.endswith(".index.json"):
-        return read_state_dict(path, trust)
+        return read_state_dict(path, trust and path == given)
     try:
         index = json.loads(path.read_text())
         weight_map = index["weight_map"]
@@ -81,7 +84,7 @@ def read_weights(path: Path, trust: bool = False) -> dict[str, torch.Tensor]:
         shard_path = path.parent / shard
         if Path(shard).is_absolute() or ".." in Path(shard).parts:
             raise ModelLoadError(f"{path.name} names a shard outside its folder: {shard}")
-        state.update(read_state_dict(shard_path, trust))
+        state.update(read_state_dict(shard_path))
     absent = [k for k in weight_map if k not in state]
     if absent:
         raise ModelLoadError(

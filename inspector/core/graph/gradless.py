@@ -1,6 +1,7 @@
 """Parameters a forward used with gradients off, so that the graph cannot show them: a block run
 through ``torch.utils.checkpoint(..., use_reentrant=True)`` (it runs the block under
-``no_grad`` and again during backward) or inside ``torch.no_grad()``. The graph's note names
+``no_grad``, and again in backward, where its parameters get their gradients only if the
+block's input needs grad) or inside ``torch.no_grad()``. The graph's note names
 them, rather than leaving them silently out."""
 
 from __future__ import annotations
@@ -46,7 +47,6 @@ def gradless_note(model: nn.Module, modules: set[str], graph: AutogradGraph) -> 
         return ""
     listed = ", ".join(missing[:4]) + (f" and {len(missing) - 4} more" if len(missing) > 4 else "")
     return (
-        f"Not in this graph: {listed}, used with gradients off (a torch.utils.checkpoint block "
-        "with use_reentrant=True, or torch.no_grad): a reentrant checkpoint computes their "
-        "gradients by running the block again in backward, and only if its input needs grad."
+        f"Not in this graph: {listed}, run with gradients off (torch.utils.checkpoint with "
+        "use_reentrant=True, or torch.no_grad)."
     )
