@@ -40,6 +40,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="capture with every attention layer vs a bare forward, a ViT-Small-shaped ViT",
     )
+    parser.add_argument(
+        "--attach",
+        action="store_true",
+        help="what inspector.attach costs a training loop: none, probe, a viewer drawing",
+    )
     return parser
 
 
@@ -54,6 +59,11 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(report, indent=2) if args.json else text)
         return 0
 
+    if args.attach:
+        from inspector.benchmarks.attach import format_report, run
+
+        report = run()
+        return show(report, headline(report["machine"]) + "\n" + format_report(report))
     if args.attention:
         from inspector.benchmarks.attention import format_report, run
 

@@ -1,8 +1,8 @@
 """The viewer's end of the wire: one DEALER socket to a probe, used by one thread.
 
 Every failure is an ``AttachError`` whose ``str()`` is one sentence: nothing listening, the
-token refused, the training finished or gone (said within ``wire.GONE_S`` of its last sign of
-life: its heartbeat, or the connection closing when the process dies).
+token refused, the training finished or gone (said as soon as its end message arrives or its
+connection closes, or after ``wire.GONE_S`` without a heartbeat).
 """
 
 from __future__ import annotations
@@ -18,11 +18,13 @@ from zmq.utils.monitor import recv_monitor_message
 from inspector.core.attach import wire
 from inspector.core.attach.codec import WireError
 
-CONNECT_S = 3.0  # nothing answering the connection within this: nobody listens there
+CONNECT_S = 3.0  # no TCP connection within this: nobody listens there
+HELLO_S = 15.0  # a busy training's probe thread may take seconds to shake hands
 REQUEST_S = 60.0  # a request not answered within this: the training is not reaching a step
 RENEW_S = 2.0  # how often the subscription to pushed statistics is renewed
 _EVENTS = (
-    zmq.EVENT_HANDSHAKE_SUCCEEDED
+    zmq.EVENT_CONNECTED
+    | zmq.EVENT_HANDSHAKE_SUCCEEDED
     | zmq.EVENT_HANDSHAKE_FAILED_AUTH
     | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
     | zmq.EVENT_DISCONNECTED
@@ -70,7 +72,8 @@ class Client:
         self._monitor = self._socket.get_monitor_socket(_EVENTS)
         self._socket.connect(f"tcp://{self.host}:{self.port}")
         self._started = time.monotonic()
-        self.connected = False
+        self.reached = False  # the TCP connection is made
+        self.connected = False  # ... and the token accepted
         self.subscribed = False
         self.heard = time.monotonic()
         self._renewed = 0.0
@@ -78,7 +81,7 @@ class Client:
         self.scalars: dict[int, dict[str, float]] = {}  # step -> values
         self.step = 0  # the training's latest step heard of
         try:
-            self.info: dict[str, Any] = self.call("hello", timeout_s=CONNECT_S + 2)
+            self.info: dict[str, Any] = self.call("hello", timeout_s=HELLO_S)
             self.step = int(self.info.get("step", 0))
             if subscribe:
                 self.call("subscribe")
@@ -161,7 +164,9 @@ class Client:
     def _on_monitor(self) -> None:
         while self._monitor.poll(0):
             event = recv_monitor_message(self._monitor)["event"]
-            if event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+            if event == zmq.EVENT_CONNECTED:
+                self.reached = True
+            elif event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
                 self.connected, self.heard = True, time.monotonic()
             elif event in (zmq.EVENT_HANDSHAKE_FAILED_AUTH, zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL):
                 raise Refused(
@@ -188,7 +193,7 @@ class Client:
         now = time.monotonic()
         if self.gone:
             raise TrainingGone(self.gone)
-        if not self.connected and not answered and now - self._started > CONNECT_S:
+        if not self.reached and not answered and now - self._started > CONNECT_S:
             raise AttachError(
                 f"Nothing answers at {self.address}: is the training running with "
                 "inspector.attach (and, for another machine, the ssh -L tunnel open)?"

@@ -49,6 +49,7 @@ class Probe:
         self.port = wire.resolve_port(port)
         self.host = host
         self.steps = 0
+        self.served = 0  # requests that ran on the model
         self.closed = False
         self._scalars: deque[tuple[int, float, dict]] = deque(maxlen=SCALARS_KEPT)
         self._pending: deque[tuple[bytes, dict]] = deque()  # model requests, oldest first
@@ -121,6 +122,7 @@ class Probe:
                     LOG.debug("request failed: %s", traceback.format_exc())
                     frames = wire.reply(ident, error=_sentence(message["op"], exc))
                 self._outbox.append([client, *frames])
+                self.served += 1
                 spent = time.perf_counter() - started
                 self._credit -= spent
                 self._last_step += spent  # serving is not training time

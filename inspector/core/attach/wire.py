@@ -35,7 +35,9 @@ USER = b"inspector"  # the PLAIN user name; the token is its password
 BEAT_S = 0.5  # the probe's heartbeat to subscribed viewers
 SUBSCRIBED_S = 10.0  # a subscription lapses unless renewed within this (viewers renew each 2 s)
 PUSH_HWM = 64  # pushes queued for one viewer before the newest are dropped
-GONE_S = 1.5  # a viewer that hears nothing for this long says the training stopped
+# Silence this long (a hung machine, a cut tunnel): the training stopped answering. Its end
+# and its death are said at once: the end message, or its connection closing.
+GONE_S = 5.0
 
 
 def resolve_port(port: int | None, environ: dict | None = None) -> int:

@@ -15,7 +15,7 @@ import os
 from PySide6.QtCore import QObject, Qt, QTimer, Slot
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLineEdit
 
-from inspector.core.attach.client import AttachError, TrainingGone
+from inspector.core.attach.client import TrainingGone
 from inspector.core.attach.remote import RemoteEngine
 from inspector.core.attach.wire import TOKEN_ENV, parse_address
 from inspector.core.model.inputs import TENSOR
@@ -157,7 +157,7 @@ class Connection(QObject):
                 return None
             try:
                 return engine.progress()
-            except AttachError as exc:  # said here, not as a failed job: polling goes on
+            except Exception as exc:  # said here, not as a failed job: polling goes on
                 return exc
 
         def done(result) -> None:
@@ -166,8 +166,9 @@ class Connection(QObject):
                 return
             if isinstance(result, TrainingGone):
                 self._on_ended(str(result))
-            elif isinstance(result, AttachError):
-                self.window.show_message(str(result), warning=True)
+            elif isinstance(result, Exception):
+                self.window.show_message(f"Reading the training's progress failed: {result}",
+                                         warning=True)  # fmt: skip
             else:
                 self.window.training_panel.show_progress(result)
 
