@@ -115,6 +115,7 @@ class MainWindow(QMainWindow):
         self.compute = Compute(loaded, device)
         self.exporter = Exporter(self)
         self.actions, self.menus, toolbar = build_actions(self)
+        self.toolbar = toolbar
         self.actions["exportGraphAction"].setEnabled(False)
         for dock in self.docks.values():
             self.menus["&View"].addAction(dock.toggleViewAction())
@@ -193,7 +194,12 @@ class MainWindow(QMainWindow):
         compute.modelLoaded.connect(self._on_model_loaded)
         compute.workCancelled.connect(self._on_work_cancelled)
         compute.failed.connect(self._on_failed)
-        self.comparer = Comparer(self)  # Pin and Compare (issue 13): wires itself
+        self.comparer = Comparer(state, compute, self.actions["pinAction"], self.graph, self)
+        self.toolbar.addSeparator()
+        for widget in self.comparer.widgets:
+            self.toolbar.addWidget(widget)
+        self.comparer.message.connect(self.show_message)
+        self.comparer.refresh.connect(self._on_moved)
         self.attention = AttentionControl(self)  # the Attention tab: wires itself
         self.intervener = Intervener(self)  # interventions (core.edits): wires itself
         self.training = TrainingControl(self, self.training_panel)
@@ -248,7 +254,8 @@ class MainWindow(QMainWindow):
         self.compute.configure(output_index=index)
         self.submit_input()
 
-    def _on_moved(self, _device: str) -> None:
+    def _on_moved(self, *_why) -> None:
+        """The model moved, or its results now come with A: forward and parameters again."""
         self.submit_input()
         self.refresh_parameters()
 
