@@ -45,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="what inspector.attach costs a training loop: none, probe, a viewer drawing",
     )
+    parser.add_argument(
+        "--edits",
+        action="store_true",
+        help="interventions: painting on a LeNet conv1 channel, one patch and the sweep on a "
+        "12-layer GPT-2-shaped model",
+    )
     return parser
 
 
@@ -63,6 +69,12 @@ def main(argv: list[str] | None = None) -> int:
         from inspector.benchmarks.attach import format_report, run
 
         report = run()
+        return show(report, headline(report["machine"]) + "\n" + format_report(report))
+    if args.edits:
+        from inspector.benchmarks.edits import format_report, run
+
+        report = run()
+        report["machine"] = describe()
         return show(report, headline(report["machine"]) + "\n" + format_report(report))
     if args.attention:
         from inspector.benchmarks.attention import format_report, run

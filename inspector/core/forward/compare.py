@@ -221,8 +221,10 @@ def compare_forwards(a: ForwardResult, b: ForwardResult) -> ForwardComparison:
     if not note and len(a.steps) != len(b.steps):
         note = f"A ran {len(a.steps)} steps, B {len(b.steps)}: the common ones are compared"
     diffs = [sb.values.astype(np.float32) - sa.values.astype(np.float32) for sa, sb in pairs]
-    heat_a = [activation_heatmap(sa.values) for sa, _ in pairs]
-    heat_b = [activation_heatmap(sb.values) for _, sb in pairs]
+    # A step's own heatmap (tiled once per result, then kept): A's forward, cached between
+    # frames by the pinboard or the interventions' clean run, is not tiled again.
+    heat_a = [sa.heatmap for sa, _ in pairs]
+    heat_b = [sb.heatmap for _, sb in pairs]
     heat_d = [activation_heatmap(d) for d in diffs]
     _, hi = finite_range([h.image for h in heat_a + heat_b], percentile=99.5)
     levels = (-nice_bound(hi), nice_bound(hi))
