@@ -202,7 +202,13 @@ class MainWindow(QMainWindow):
         self.comparer.refresh.connect(self._on_moved)
         self.attention = AttentionControl(self)  # the Attention tab: wires itself
         self.intervener = Intervener(self)  # interventions (core.edits): wires itself
-        self.training = TrainingControl(self, self.training_panel)
+        self.training = TrainingControl(
+            state, compute, self.training_panel, self.canvas_panel.input_spec
+        )
+        self.statusBar().addPermanentWidget(self.training.bar)
+        self.training.message.connect(self.show_message)
+        self.training.showNow.connect(self._on_moved)
+        self.training.chunkDone.connect(lambda _progress: self.collector.busy())
         self.loss.resetRequested.connect(self.training.reset_weights)
         self.connection = Connection(self)  # after the Training dock's: its refusal wins
 

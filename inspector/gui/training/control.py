@@ -14,25 +14,19 @@ forgets the training: the engine drops it, and the dock shows it gone.
 
 from __future__ import annotations
 
-import contextlib
 import time
-import traceback
 from pathlib import Path
 
-import torch
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QFileDialog, QProgressBar
 
-from inspector.core.files.checkpoints import save_weights as write_weights
 from inspector.core.runtime.schedule import KNOBS
 from inspector.core.runtime.threads import usable_cores
 from inspector.core.state import AppState
-from inspector.core.training.setup import TrainConfig, TrainingRefused, mnist_refusal
+from inspector.core.training.setup import TrainConfig, mnist_refusal
 from inspector.core.training.snapshot import TrainingSnapshot
 from inspector.core.training.trainer import TrainProgress
 from inspector.gui.training.panel import TrainingPanel
-from inspector.gui.work.runner import Job
-from inspector.logs import LOG
 
 REFRESH_S = 0.25  # panels, the drawing's forward and the weights: at most 4 times a second
 # While a stroke is drawn its own forwards already update the activations and the prediction
@@ -50,11 +44,13 @@ class TrainingControl(QObject):
     stopped = Signal(str)  # why training stopped: paused, finished, or the refusal
     weightsSaved = Signal(str)
     restored = Signal(object)  # TrainProgress of a session's training, taken back
+    message = Signal(str, bool)  # a sentence, whether it is a warning
+    showNow = Signal()  # the weights changed: the drawing's forward and parameters again
 
-    def __init__(self, window, panel: TrainingPanel) -> None:
-        super().__init__(window)
-        self.window, self.panel, self.compute = window, panel, window.compute
-        self.state: AppState = window.state
+    def __init__(self, state: AppState, compute, panel: TrainingPanel, input_spec) -> None:
+        super().__init__(panel)
+        self.state, self.compute, self.panel = state, compute, panel
+        self.input_spec = input_spec  # what the current model takes (checked for MNIST)
         self.running = False
         self.queued = 0  # chunks queued or running on the worker
         self._run_id = 0  # which Train press (or One batch) a chunk belongs to
@@ -73,7 +69,6 @@ class TrainingControl(QObject):
         self.bar.setMaximumWidth(220)
         self.bar.setToolTip("Training: the current epoch's progress")
         self.bar.setVisible(False)
-        window.statusBar().addPermanentWidget(self.bar)
         panel.trainToggled.connect(self.toggle)
         panel.stepRequested.connect(self.step_once)
         panel.reinitRequested.connect(self.reinitialise)
@@ -107,7 +102,7 @@ class TrainingControl(QObject):
             and self.last.finished
             and self.state.train_epochs <= len(self.last.test)
         ):
-            self.window.show_message("Training finished: raise Epochs to carry on.")
+            self.message.emit("Training finished: raise Epochs to carry on.", False)
             return
         self.running = True
         self._run_id += 1
@@ -121,7 +116,7 @@ class TrainingControl(QObject):
             self.running = False
             self.panel.set_running(False)
             self.stopped.emit("paused")
-            self.window.show_message("Training paused; press Train to carry on.")
+            self.message.emit("Training paused; press Train to carry on.", False)
 
     @Slot()
     def step_once(self) -> None:
@@ -138,19 +133,9 @@ class TrainingControl(QObject):
         config, folder = self.config(), self.state.train_data or None
         batches, ms, threads = batches or self.chunk_batches, self.chunk_ms, self._threads()
 
-        def run(engine, cancel):
-            try:
-                with _torch_threads(threads):
-                    return engine.train_chunk(config, folder, batches, ms, cancel)
-            except TrainingRefused as exc:
-                return str(exc)
-            except Exception as exc:  # the loop must end, with the reason shown
-                LOG.warning("training failed\n%s", traceback.format_exc())
-                return f"Training failed: {type(exc).__name__}: {exc}"
-
         run_id = self._run_id
         done = lambda result: self._chunk_done(result, run_id)  # noqa: E731
-        self.compute.runner.call(Job("train", "Training", run, done))
+        self.compute.train_chunk(config, folder, batches, ms, threads, done)
 
     def _threads(self) -> int:
         """Every core for a chunk, but one fewer while the user draws: the GUI thread then
@@ -172,7 +157,6 @@ class TrainingControl(QObject):
                 self._stop(result, warning=True)
             return
         self.last = result
-        self.window.collector.busy()
         self.images += result.images
         self.seconds += result.seconds
         self.chunkDone.emit(result)
@@ -190,7 +174,7 @@ class TrainingControl(QObject):
         self.panel.set_running(False)
         if warning:
             self.panel.set_status(why)
-            self.window.show_message(why, warning=True)
+            self.message.emit(why, True)
         self.stopped.emit(why)
 
     def _show(self, progress: TrainProgress) -> None:
@@ -200,19 +184,14 @@ class TrainingControl(QObject):
         self.bar.setMaximum(progress.steps_per_epoch)
         self.bar.setValue(progress.step_in_epoch)
         self.bar.setFormat(f"epoch {progress.epoch}/{progress.epochs} · %p%")
-        self.window.submit_input()
-        if self.state.selected_module is not None:
-            self.compute.select_module(self.state.selected_module)
+        self.showNow.emit()
         self.progressShown.emit(progress)
 
     # -- re-initialise, reset, save ------------------------------------------------------------
     @Slot()
     def reinitialise(self) -> None:
         self.pause()
-        shown = self.compute.weightsUpdated.emit  # the window and this dock follow it
-        self.compute.runner.call(
-            Job("reinit", "Re-initialising the weights", lambda e, c: e.reinitialise(), shown)
-        )
+        self.compute.reinitialise()  # answered with weightsUpdated, which this dock follows
 
     @Slot()
     def reset_weights(self) -> None:
@@ -234,7 +213,7 @@ class TrainingControl(QObject):
     @Slot()
     def choose_weights_file(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
-            self.window, "Save weights", "weights.safetensors", "safetensors (*.safetensors)"
+            self.panel, "Save weights", "weights.safetensors", "safetensors (*.safetensors)"
         )
         if path:
             self.save_weights(Path(path))
@@ -242,22 +221,16 @@ class TrainingControl(QObject):
     def save_weights(self, path: Path) -> None:
         """Write the weights as they are now (between chunks) to ``path``, atomically."""
 
-        def run(engine, cancel) -> str:
-            write_weights(path, engine.weights())
-            return str(path)
-
         def done(saved: str) -> None:
-            self.window.show_message(f"Saved the weights to {saved} (open them with --weights).")
+            self.message.emit(f"Saved the weights to {saved} (open them with --weights).", False)
             self.weightsSaved.emit(saved)
 
-        self.compute.runner.call(Job("save-weights", "Saving the weights", run, done))
+        self.compute.save_weights(path, done)
 
     # -- sessions (gui.persistence) -------------------------------------------------------------
     def request_snapshot(self, done) -> None:
         """``done(snapshot or None)`` with the training so far, taken between two chunks."""
-        self.compute.runner.call(
-            Job("training-state", "Reading the training", lambda e, c: e.training_state(), done)
-        )
+        self.compute.training_state(done)
 
     def show_restored(self, snapshot: TrainingSnapshot | None, progress, note: str) -> None:
         """A session's training, taken back by the engine with its model (``progress``, a
@@ -293,6 +266,7 @@ class TrainingControl(QObject):
         # What it takes is known now; what it gives, after its first forward (below). A
         # refusal must not outlive its model, even if the new one's forward fails.
         self._checked = None
+        self.input_spec = loaded.input
         self.panel.set_refusal(mnist_refusal(loaded.input, None))
 
     @Slot(object)
@@ -302,7 +276,7 @@ class TrainingControl(QObject):
         starts: the trainer then keeps the output it started with."""
         if self.running or self.last is not None:
             return
-        spec, shape = self.window.canvas_panel.input_spec, result.output.shape
+        spec, shape = self.input_spec, result.output.shape
         if (spec, shape) != self._checked:
             self._checked = (spec, shape)
             self.panel.set_refusal(mnist_refusal(spec, shape))
@@ -312,14 +286,3 @@ class TrainingControl(QObject):
         if kind == "train":
             self.queued = max(0, self.queued - 1)
             self._stop("cancelled")
-
-
-@contextlib.contextmanager
-def _torch_threads(count: int):
-    """torch's intra-op threads set to ``count`` for the block."""
-    was = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(was)

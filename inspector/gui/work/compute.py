@@ -22,9 +22,10 @@ from inspector.core.files.session_restore import prepare_restore
 from inspector.core.forward.results import DeviceResult, ForwardRequest, ForwardResult
 from inspector.core.graph.losses import LossSpec
 from inspector.gui.work.runner import Job, Runner
+from inspector.gui.work.training_calls import TrainingCalls
 
 
-class Compute(QObject):
+class Compute(TrainingCalls, QObject):
     """Owns the runner thread. Panels connect to its signals and never see the model."""
 
     forwardReady = Signal(object)  # ForwardResult, never older than one already delivered
