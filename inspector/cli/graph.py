@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from inspector.core.engine import check_runs
     from inspector.core.graph.backward import record_backward
-    from inspector.core.graph.export import TEXT_FORMATS, write_text_format
+    from inspector.core.graph.export import TEXT_FORMATS
     from inspector.core.graph.losses import LossSpec
     from inspector.core.model.inputs import random_input, to_tensor
 
@@ -69,6 +69,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"net-inspector: {opened.warning}", file=sys.stderr)
     if record.loss_note:  # NaN, infinite or exactly 0: say why
         print(f"net-inspector: {record.loss_note}", file=sys.stderr)
+    try:
+        _write(record, args, fmt)
+    except OSError as exc:  # a full disk, a read-only folder, a folder that is a file
+        reason = exc.strerror or str(exc)
+        return refuse(OSError(f"could not write {args.out}: {reason}"), args.debug)
+    print(f"wrote {args.out} ({len(record.graph.nodes)} nodes, loss {record.loss_value:.4f})")
+    return 0
+
+
+def _write(record, args: argparse.Namespace, fmt: str) -> None:
+    from inspector.core.graph.export import TEXT_FORMATS, write_text_format
+
     if fmt in TEXT_FORMATS:
         write_text_format(record, args.out, fmt)
     else:
@@ -90,5 +102,3 @@ def main(argv: list[str] | None = None) -> int:
             scene = GraphScene(view.shown.graph, view.layout)
             export_graph(record, scene, args.out, fmt)
             del app
-    print(f"wrote {args.out} ({len(record.graph.nodes)} nodes, loss {record.loss_value:.4f})")
-    return 0

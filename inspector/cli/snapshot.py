@@ -98,6 +98,7 @@ def _shoot(app, window, args, saved=None) -> int:
 
     failures: list[str] = []
     window.compute.failed.connect(lambda message, _details: failures.append(message))
+    window.compute.loadFailed.connect(lambda message, _details: failures.append(message))
     deadline = QDeadlineTimer(DEADLINE_MS)
 
     def wait(done) -> bool:
@@ -118,7 +119,7 @@ def _shoot(app, window, args, saved=None) -> int:
         restored = []
         window.persistence.sessionRestored.connect(restored.append)
         window.persistence.apply_session(args.session, saved)
-        while not restored and not deadline.hasExpired():
+        while not restored and not failures and not deadline.hasExpired():
             app.processEvents()
     elif args.image is not None:
         loaded = []
@@ -163,6 +164,8 @@ def _shoot(app, window, args, saved=None) -> int:
         window.canvas_panel.saliency_check.setChecked(True)
     for _ in range(5):
         app.processEvents()
+    if failures:  # e.g. a session's loss that does not fit its model: no picture of that
+        return refuse_with("")
     from inspector.gui.exports import save_image
 
     try:

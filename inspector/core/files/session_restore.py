@@ -17,13 +17,14 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from inspector.core.files.checkpoints import ModelLoadError
 from inspector.core.files.loading import OpenedModel, open_model
 from inspector.core.files.session import SessionState, restore_weights
 from inspector.core.files.session_fields import session_model
 from inspector.core.forward.capture import Cancelled
 from inspector.core.forward.compare import PinResult
 from inspector.core.forward.results import BackwardResult, ForwardRequest, ModelLoaded
-from inspector.core.graph.losses import LossSpec
+from inspector.core.graph.losses import ClassOutOfRange, LossSpec
 from inspector.core.runtime.devices import available_devices
 from inspector.core.state import ModelRef
 from inspector.core.training.setup import TrainingRefused
@@ -103,6 +104,8 @@ def prepare_restore(
             backward = fresh.backward(request, loss, saved.zero_grad, cancel)
         except Cancelled:
             raise
+        except ClassOutOfRange as exc:  # a field that does not fit: nothing is applied
+            raise ModelLoadError(f"{source} is damaged: its target {exc}") from None
         except Exception as exc:  # the graph is a view of the state: the rest still holds
             notes.append(f"The session's backward pass failed: {type(exc).__name__}: {exc}")
     if cancel is not None and cancel.is_set():

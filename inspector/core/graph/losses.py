@@ -16,6 +16,10 @@ import torch
 import torch.nn.functional as F
 
 
+class ClassOutOfRange(ValueError):
+    """A cross-entropy class the output does not have."""
+
+
 def _dims(shape: Sequence[int]) -> str:
     return f"[{', '.join(map(str, shape))}]"
 
@@ -121,7 +125,9 @@ def evaluate_loss(
         )
     classes = output.shape[1]
     if not 0 <= spec.target_class < classes:
-        raise ValueError(f"class {spec.target_class} is outside the output's {classes} classes")
+        raise ClassOutOfRange(
+            f"class {spec.target_class} is outside the output's {classes} classes"
+        )
     target_shape = (output.shape[0], *output.shape[2:])
     target = torch.full(target_shape, spec.target_class, device=output.device)
     return F.cross_entropy(output, target), spec.describe(tuple(output.shape))
