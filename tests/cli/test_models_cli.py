@@ -104,7 +104,18 @@ def test_quantized_activations_and_graph(tmp_path, capfd):
     arrays = _activations(tmp_path, *argv)
     assert list(arrays["steps"]) == ["1. flatten", "2. fc1", "3. relu", "4. fc2"]
     out = tmp_path / "graph.json"
-    assert main(["graph", *argv, "--out", str(out)]) == 1
+    assert main(["graph", *argv, "--out", str(out)]) == 0
+    err = capfd.readouterr().err
+    assert "Quantized: the graph is its float twin's" in err
+    labels = {n["label"] for n in json.loads(out.read_text())["nodes"]}
+    assert {"fc1.weight [32, 784]", "fc2.weight [10, 32]", "fc2.bias [10]"} <= labels
+
+
+@quantized_warnings
+def test_a_quantized_model_without_a_float_twin_says_why_it_has_no_graph(tmp_path, capfd):
+    argv = ["--model", f"{PATTERNS}:dynamic_quantized_lstm", "--input-shape", "1,5,8"]
+    assert _activations(tmp_path, *argv)["steps"].size
+    assert main(["graph", *argv, "--out", str(tmp_path / "graph.json")]) == 1
     err = capfd.readouterr().err
     assert "quantized: its quantized ops record no gradients" in err
     assert "Traceback" not in err

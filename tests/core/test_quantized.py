@@ -74,3 +74,29 @@ def test_a_session_of_a_quantized_model_restores_its_plain_tensors():
     saved = engine.weights()
     assert "fc1._packed_params.dtype" not in saved
     assert engine.load_weights(saved).kind == "restore"
+
+
+@pytest.mark.parametrize("name", ["dynamic_quantized", "static_quantized"])
+def test_the_graph_of_a_quantized_model_is_its_float_twins(name):
+    from inspector.core.graph.losses import LossSpec, evaluate_loss
+    from inspector.core.model.float_twin import TWIN_NOTE, twin_of
+
+    engine = _engine(name)
+    result = engine.forward(_request())
+    record = engine.backward(_request(), LossSpec.parse("mse")).record
+    assert record.loss_note.startswith(TWIN_NOTE)
+    twin = twin_of(engine.model)
+    x = torch.from_numpy(result.input)
+    with torch.inference_mode():
+        twin_out = twin(x)
+    # the loss is the twin's, whose output is the quantized one within its rounding
+    expected = float(evaluate_loss(twin_out, LossSpec.parse("mse"), x)[0])
+    assert record.loss_value == pytest.approx(expected, rel=1e-5)
+    if name == "dynamic_quantized":  # static: activations clipped to their calibrated range
+        np.testing.assert_allclose(twin_out.numpy(), result.output, atol=0.02)
+    for module in ("fc", "conv", "fc1", "fc2"):
+        if hasattr(engine.model, module):
+            quantized = engine.model.get_submodule(module).weight().dequantize()
+            assert torch.equal(twin.get_submodule(module).weight, quantized)
+    params = {n.label.split(" [")[0] for n in record.graph.nodes if n.kind == "param"}
+    assert params == {n for n, _ in twin.named_parameters()}

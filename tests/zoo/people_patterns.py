@@ -62,6 +62,12 @@ def dynamic_quantized() -> nn.Module:
     return torch.ao.quantization.quantize_dynamic(_Mlp().eval(), {nn.Linear}, dtype=torch.qint8)
 
 
+def dynamic_quantized_lstm() -> nn.Module:
+    """``quantize_dynamic`` of an LSTM tagger (a quantized LSTM). Input [1, 5, 8]."""
+    torch.manual_seed(0)
+    return torch.ao.quantization.quantize_dynamic(Recurrent().eval(), {nn.LSTM, nn.Linear})
+
+
 class _Static(nn.Module):
     def __init__(self) -> None:
         super().__init__()

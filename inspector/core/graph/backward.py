@@ -28,6 +28,7 @@ from inspector.core.forward.capture import (
 from inspector.core.graph.autograd import AutogradGraph, extract_graph
 from inspector.core.graph.gradless import gradless_note, modules_run_without_grad
 from inspector.core.graph.losses import LossSpec, compute_loss, evaluate_loss, loss_note
+from inspector.core.model.float_twin import graphable
 from inspector.core.model.quantized import NO_QUANTIZED_GRAPH, is_quantized
 
 MAX_KEPT_ELEMENTS = 1_000_000  # larger gradients keep their statistics, not their values
@@ -196,6 +197,7 @@ def record_backward(
     ``run_backward=False`` only the graph is built (order and gradients stay empty): all a
     picture of the graph needs, for a fraction of the time.
     """
+    model, twin_note = graphable(model)  # a quantized model's float twin
     was_training = model.training
     handles = []
     # Kept aside for the saliency's own pass: the model may write into its input.
@@ -241,7 +243,7 @@ def record_backward(
         )
         value = float(loss.detach().float().cpu())
         zero = zero_parameters(model) if value == 0.0 else []
-        note = loss_note(value, out, spec, label, zero)
+        note = " ".join(filter(None, (twin_note, loss_note(value, out, spec, label, zero))))
         record = BackwardRecord(
             graph=graph,
             order=order,

@@ -21,9 +21,15 @@ NO_QUANTIZED_GRAPH = (
 )
 
 
+FLOAT_OPS = "FloatFunctional"  # torch.ao.nn.quantized's float ops (add, cat) before convert
+
+
 def is_quantized(model: nn.Module) -> bool:
     """Whether any module of ``model`` is a quantized one (``torch.ao.nn.quantized``)."""
-    return any(type(m).__module__.startswith("torch.ao.nn.quantized") for m in model.modules())
+    return any(
+        type(m).__module__.startswith("torch.ao.nn.quantized") and type(m).__name__ != FLOAT_OPS
+        for m in model.modules()
+    )
 
 
 def is_plain(value: Any) -> bool:
