@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.core.files.loading import OpenedModel, bundled_lenet
-from inspector.core.forward.results import BackwardResult, ForwardResult, ModelLoaded
+from inspector.core.forward.results import ForwardResult, ModelLoaded
 from inspector.core.forward.settings import Focus
 from inspector.core.forward.summary import first_with_weights, leaf_count, summarize
 from inspector.core.model.inputs import TENSOR
@@ -35,6 +35,7 @@ from inspector.gui.dialogs import open_message, show_about, show_shortcuts
 from inspector.gui.docks import BOTTOM, LEFT, RIGHT, build_docks, share_room, stacked
 from inspector.gui.edits.controller import Intervener
 from inspector.gui.exports import Exporter
+from inspector.gui.graph.backward_control import BackwardControl
 from inspector.gui.graph.loss import LossPanel
 from inspector.gui.graph.panel import GraphPanel
 from inspector.gui.panels.activations import ActivationsPanel
@@ -42,7 +43,6 @@ from inspector.gui.panels.canvas import CanvasPanel
 from inspector.gui.panels.prediction import PredictionPanel
 from inspector.gui.panels.tree import ModuleTreeView, TreePanel
 from inspector.gui.panels.weights import WeightsPanel
-from inspector.gui.progress import BusyDialog
 from inspector.gui.session.opener import ModelOpener
 from inspector.gui.session.persistence import Persistence
 from inspector.gui.tour import FirstRunHint
@@ -126,7 +126,7 @@ class MainWindow(QMainWindow):
         toolbar.addWidget(self.device_combo)
         self.statusBar().addPermanentWidget(self.device_label)
         self.devices.message.connect(self.show_message)
-        self.devices.moved.connect(self._on_moved)
+        self.devices.moved.connect(self._show_again)
         self.timing_label = QLabel("")
         self.timing_label.setObjectName("timingStatus")
         self.statusBar().addPermanentWidget(self.timing_label)
@@ -134,7 +134,6 @@ class MainWindow(QMainWindow):
         self.open_busy = self.opener.busy
         self.opener.message.connect(self.show_message)
         self.opener.failed.connect(lambda sentence: setattr(self, "last_error", sentence))
-        self.backward_busy = BusyDialog(self, "backwardProgress", "Backward", 400)
         # Panels that show each forward result; when all visible ones have painted it, the
         # worker may start on the next input (frame pacing, see gui.runner).
         self.frames = FrameTracker(
@@ -179,8 +178,13 @@ class MainWindow(QMainWindow):
         self.graph.layoutRequested.connect(compute.lay_out)
         self.activations.channelPageChanged.connect(self._on_channel_page)
         self.activations.rowsInSight.connect(lambda rows: compute.configure(coloured=rows))
-        self.loss.backwardRequested.connect(self.run_backward)
-        self.loss.updateRequested.connect(self.update_weights)
+        self.backward = BackwardControl(state, compute, self.loss, self.graph, self.canvas_panel,
+                                        lambda: self.open_busy.is_open, self)  # fmt: skip
+        self.backward_busy = self.backward.busy
+        self.backward.message.connect(self.show_message)
+        self.backward.graphShown.connect(self._on_graph_shown)
+        self.backward.gradientsChanged.connect(self.refresh_parameters)
+        self.backward.weightsChanged.connect(self._show_again)
         self.canvas_panel.message.connect(self.show_message)
         self.canvas_panel.warning.connect(lambda text: self.show_message(text, warning=True))
         self.frames.frameShown.connect(lambda _id: compute.frame_shown())
@@ -189,17 +193,14 @@ class MainWindow(QMainWindow):
         compute.parametersReady.connect(self.weights.show_parameters)
         compute.savedValueReady.connect(self.graph.show_saved_value)
         compute.viewReady.connect(self.graph.show_view)
-        compute.backwardReady.connect(self.show_backward)
-        compute.weightsUpdated.connect(self._on_weights_updated)
         compute.modelLoaded.connect(self._on_model_loaded)
-        compute.workCancelled.connect(self._on_work_cancelled)
         compute.failed.connect(self._on_failed)
         self.comparer = Comparer(state, compute, self.actions["pinAction"], self.graph, self)
         self.toolbar.addSeparator()
         for widget in self.comparer.widgets:
             self.toolbar.addWidget(widget)
         self.comparer.message.connect(self.show_message)
-        self.comparer.refresh.connect(self._on_moved)
+        self.comparer.refresh.connect(self._show_again)
         self.attention = AttentionControl(self)  # the Attention tab: wires itself
         self.intervener = Intervener(self)  # interventions (core.edits): wires itself
         self.training = TrainingControl(
@@ -207,7 +208,7 @@ class MainWindow(QMainWindow):
         )
         self.statusBar().addPermanentWidget(self.training.bar)
         self.training.message.connect(self.show_message)
-        self.training.showNow.connect(self._on_moved)
+        self.training.showNow.connect(self._show_again)
         self.training.chunkDone.connect(lambda _progress: self.collector.busy())
         self.loss.resetRequested.connect(self.training.reset_weights)
         self.connection = Connection(self)  # after the Training dock's: its refusal wins
@@ -260,7 +261,7 @@ class MainWindow(QMainWindow):
         self.compute.configure(output_index=index)
         self.submit_input()
 
-    def _on_moved(self, *_why) -> None:
+    def _show_again(self, *_why) -> None:
         """The model moved, or its results now come with A: forward and parameters again."""
         self.submit_input()
         self.refresh_parameters()
@@ -348,65 +349,15 @@ class MainWindow(QMainWindow):
     # -- backward and weights ---------------------------------------------------------------
     @Slot()
     def run_backward(self) -> int:
-        """Backward on the current input; 0 (nothing asked) while a model is opening: its
-        loss and classes are not known yet."""
-        if self.open_busy.is_open:
-            self.show_message("A model is opening: press Backward once it is open.", True)
-            return 0
-        self.show_message("Running backward…")
-        state = self.state
-        request = self.compute.request(state.drawing, state.raw_input, state.seed)
-        ident = self.compute.run_backward(request, self.loss.spec(), state.zero_grad)
-        self.backward_busy.open("Recording the backward pass…", self.compute.cancel_work)
-        return ident
-
-    @Slot(str)
-    def _on_work_cancelled(self, kind: str) -> None:
-        self.backward_busy.close()
-        if kind == "backward":
-            self.show_message(
-                "Backward cancelled; the graph and gradients shown are the previous ones."
-            )
-
-    @Slot(object)
-    def show_backward(self, result: BackwardResult) -> None:
-        self.backward_busy.close()
-        started = time.perf_counter()
-        record = result.record
-        self.loss.show_record(record)
-        if not record.loss_is_finite:  # reported, not drawn: a graph of NaN gradients says nothing
-            self.graph.clear()
-            self.tabs.setCurrentWidget(self.activations)
-            self.canvas_panel.set_input_gradient(None)
-            self.actions["exportGraphAction"].setEnabled(False)
-            self.show_message(record.loss_note, warning=True)
-            return
-        self.graph.show_backward(result)
-        self.graph.link_module(self.state.selected_module)
-        self.tabs.setCurrentWidget(self.graph)
-        self.canvas_panel.set_input_gradient(record.input_grad)
-        self.actions["exportGraphAction"].setEnabled(True)
-        self.refresh_parameters()  # the weights panel can show .grad now
-        if record.loss_note:  # a loss of exactly 0: every gradient is 0, and why
-            self.show_message(record.loss_note, warning=True)
-            return
-        scene_ms = (time.perf_counter() - started) * 1000
-        t = result.timings_ms
-        self.show_message(
-            f"{len(record.graph.nodes)} autograd nodes, loss {record.loss_value:.4f} "
-            f"(backward {t['backward_ms']:.0f} ms, layout {t['layout_ms']:.0f} ms, "
-            f"drawing {scene_ms:.0f} ms). Space steps through the engine's order."
-        )
+        return self.backward.run()
 
     @Slot()
     def update_weights(self) -> None:
-        self.compute.update_weights(self.state.learning_rate)
+        self.backward.update_weights()
 
-    @Slot(object)
-    def _on_weights_updated(self, result) -> None:
-        self.show_message(result.message)
-        self.submit_input()  # the activations and prediction follow the new weights
-        self.refresh_parameters()
+    def _on_graph_shown(self, shown: bool) -> None:
+        self.tabs.setCurrentWidget(self.graph if shown else self.activations)
+        self.actions["exportGraphAction"].setEnabled(shown)
 
     # -- messages -----------------------------------------------------------------------------
     def _asked_for(self, loaded: ModelLoaded) -> ModelRef:
@@ -416,7 +367,6 @@ class MainWindow(QMainWindow):
 
     @Slot(str, str)
     def _on_failed(self, message: str, details: str) -> None:
-        self.backward_busy.close()
         LOG.warning("%s\n%s", message, details)
         self.show_message(message, warning=True)
 
