@@ -129,3 +129,15 @@ def test_token_labels():
     grid = view.PatchGrid(1, 2, 1)
     assert view.token_labels(np.zeros((1, 1, 8, 16)), 3, grid) == ["cls", "r0 c0", "r0 c1"]
     assert view.token_labels(np.zeros((1, 3, 4)), 3, None) == ["0", "1", "2"]
+
+
+def test_each_head_its_own_scale_brightens_a_thin_head_but_reads_true_values():
+    probs = np.full((1, 2, 2, 4), 0.25, np.float32)
+    probs[0, 0, :, 0], probs[0, 0, :, 1:] = 0.91, 0.03  # a sharp head beside a flat one
+    probs[0, 1, :, 0], probs[0, 1, :, 1:] = 0.28, 0.24
+    shared = view.head_grid(probs, rows=1)
+    own = view.head_grid(probs, rows=1, each_own=True)
+    flat_key = (0, 5)  # head 1's query 0, key 0: its largest weight
+    assert own.rgba[flat_key][:3].sum() > shared.rgba[flat_key][:3].sum() + 100
+    np.testing.assert_array_equal(own.values, shared.values)
+    assert own.value(*flat_key) == pytest.approx(0.28)

@@ -92,14 +92,24 @@ def rows_to_fit(heads: int, queries: int, keys: int, width: float, height: float
     return max(range(1, max(1, heads) + 1), key=scale)
 
 
-def head_grid(probs: np.ndarray, sample: int = 0, rows: int | None = None) -> HeadGrid:
+def own_scale(heads: np.ndarray) -> np.ndarray:
+    """Each head divided by its largest weight: a head that spreads its attention thinly
+    shows its pattern beside one that puts 0.9 on a single key."""
+    top = heads.max(axis=(-2, -1), keepdims=True)
+    return np.divide(heads, top, out=np.zeros_like(heads), where=top > 0)
+
+
+def head_grid(
+    probs: np.ndarray, sample: int = 0, rows: int | None = None, each_own: bool = False
+) -> HeadGrid:
     """Every head of one sample of a ``[B, H, Q, K]`` map, tiled (``rows`` rows, or a wide
-    grid)."""
+    grid), coloured from 0 to the layer's largest weight (``each_own``: each to its own)."""
     heads = probs[min(sample, probs.shape[0] - 1)]
     layout = grid_for(len(heads), heads.shape[1], heads.shape[2], rows)
     values = layout.tile(heads)
     levels = probability_levels(heads)
-    rgba = colorize(values, levels, layout.gap_mask(), SEQUENTIAL)
+    shown = layout.tile(own_scale(heads)) if each_own else values
+    rgba = colorize(shown, (0.0, 1.0) if each_own else levels, layout.gap_mask(), SEQUENTIAL)
     return HeadGrid(rgba, layout, 1, values, levels)
 
 
@@ -122,12 +132,12 @@ def compare_grid(a: np.ndarray, b: np.ndarray, sample: int = 0) -> HeadGrid:
     return HeadGrid(rgba, layout, 3, values, levels, diff_levels)
 
 
-def single_head(probs: np.ndarray, head: int, sample: int = 0) -> HeadGrid:
-    """One head large, at the levels of its own layer."""
+def single_head(probs: np.ndarray, head: int, sample: int = 0, each_own: bool = False) -> HeadGrid:
+    """One head large, at the levels of its own layer (``each_own``: of its own)."""
     layer = probs[min(sample, probs.shape[0] - 1)]
     values = np.ascontiguousarray(layer[head], np.float32)
     layout = grid_for(1, *values.shape)
-    levels = probability_levels(layer)
+    levels = probability_levels(values if each_own else layer)
     return HeadGrid(colorize(values, levels, None, SEQUENTIAL), layout, 1, values, levels)
 
 

@@ -63,6 +63,13 @@ class AttentionPanel(QWidget):
         self.mean_check.setChecked(True)
         self.mean_check.setToolTip("The patch map: the heads' mean, or the head shown large")
         self.mean_check.toggled.connect(lambda _on: self.refresh())
+        self.own_scale = QCheckBox("Each head its own scale")
+        self.own_scale.setObjectName("attentionOwnScaleCheck")
+        self.own_scale.setToolTip(
+            "Colour each head from 0 to its own largest weight (off: the layer's largest), so "
+            "heads that spread their attention thinly show their pattern too"
+        )
+        self.own_scale.toggled.connect(lambda _on: self.refresh())
         self.over_drawing = QCheckBox("Over the drawing")
         self.over_drawing.setObjectName("attentionOverDrawingCheck")
         self.over_drawing.setChecked(True)
@@ -87,6 +94,7 @@ class AttentionPanel(QWidget):
         header = QHBoxLayout()
         header.addWidget(QLabel("Layer"))
         header.addWidget(self.layer_combo, 1)
+        header.addWidget(self.own_scale)
         header.addWidget(self.mean_check)
         header.addWidget(self.over_drawing)
         right = QVBoxLayout()
@@ -201,7 +209,7 @@ class AttentionPanel(QWidget):
         if a is None:
             size = self.heads.size()
             rows = view.rows_to_fit(m.heads, *probs.shape[-2:], size.width(), size.height())
-            self.grid = view.head_grid(probs, rows=rows)
+            self.grid = view.head_grid(probs, rows=rows, each_own=self.own_scale.isChecked())
         else:
             self.grid = view.compare_grid(a, probs)
         self.heads.set_rgba(self.grid.rgba)
@@ -215,7 +223,7 @@ class AttentionPanel(QWidget):
         self._show_patches(index)
 
     def _show_head(self, probs: np.ndarray) -> None:
-        self.detail = view.single_head(probs, self.head)
+        self.detail = view.single_head(probs, self.head, each_own=self.own_scale.isChecked())
         queries = self.labels if probs.shape[-2] == len(self.labels) else []
         self.head_view.mark = (self.query, 0, 1, probs.shape[-1])
         self.head_view.set_rgba(self.detail.rgba, queries, self.labels)
