@@ -289,3 +289,28 @@ def test_attention_arrays_are_named_by_module_in_order():
     arrays = attention_arrays(maps)
     assert list(arrays) == ["attn/attn", "attn/attn#2"]
     assert all(a.shape == (1, 2, 3, 3) and a.dtype == np.float32 for a in arrays.values())
+
+
+def test_a_map_that_cannot_be_computed_is_left_out_and_the_forward_goes_on():
+    class Odd(nn.Module):
+        def forward(self, q, k, v):
+            return F.scaled_dot_product_attention(q, k, v, attn_mask=torch.ones(3, 3, 3, 3))
+
+    q = torch.randn(1, 2, 3, 4)
+    with pytest.raises(RuntimeError):  # the model's own call fails: that is the model's
+        _watched(Odd(), q, q, q)
+
+    class Fine(nn.Module):
+        def forward(self, q, k, v):
+            return F.scaled_dot_product_attention(q, k, v)
+
+    with torch.inference_mode(), watch_attention(Fine()) as watch:
+        watch._kept = 0
+        original = torch.Tensor.float
+        try:  # our own arithmetic breaks: the model's answer still comes back
+            torch.Tensor.float = lambda self: (_ for _ in ()).throw(ValueError("broken"))
+            out = Fine()(q, q, q)
+        finally:
+            torch.Tensor.float = original
+    assert out.shape == (1, 2, 3, 4) and watch.maps() == ()
+    assert "ValueError: broken" in watch.note
