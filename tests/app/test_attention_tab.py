@@ -47,3 +47,36 @@ def test_attention_tab_follows_the_drawing_on_a_vit(qtbot, window):
     window.submit_input()
     settle(qtbot, window, 30_000)
     assert window.last_result.attention == (), "hidden again: the forwards stop paying for it"
+
+
+def test_zeroing_a_head_shows_clean_edited_and_their_difference(qtbot, window):
+    panel = window.attention.panel
+    assert panel.allow_head_edits, "the head view offers zeroing through the interventions"
+    with qtbot.waitSignal(window.compute.modelLoaded, timeout=60_000):
+        window.open_model(ModelRef(f"{ZOO}:vit"))
+    window.tabs.setCurrentWidget(panel)
+    has_maps = lambda: bool(window.last_result and window.last_result.attention)  # noqa: E731
+    qtbot.waitUntil(has_maps, timeout=30_000)
+
+    window.attention.zero_head("vit.layers.0.attention", 1)  # selects the layer if need be
+    qtbot.waitUntil(lambda: bool(window.state.interventions), timeout=30_000)
+    (edit,) = window.state.interventions
+    assert (edit.label, edit.action, edit.channel) == (
+        "vit.layers.0.attention › scaled_dot_product_attention",
+        "zero",
+        1,
+    )
+    edited = lambda: bool(getattr(window.last_result, "edits", ()))  # noqa: E731
+    qtbot.waitUntil(lambda: edited() and bool(window.last_result.attention), timeout=30_000)
+    settle(qtbot, window, 30_000)
+    result = window.last_result
+    clean = result.comparison.attention_a
+    assert (clean[0].probs == result.attention[0].probs).all(), "its own pattern stays"
+    assert not (clean[1].probs == result.attention[1].probs).all(), "the next layer answers"
+    qtbot.waitUntil(lambda: panel.result is result, timeout=10_000)
+    assert panel.grid.panes == 3 and "clean | edited | edited − clean" in panel.panes_label.text()
+
+    window.attention.zero_head("vit.layers.0.attention", 7)
+    message = window.statusBar().currentMessage
+    qtbot.waitUntil(lambda: "has 2 heads: there is no head 7" in message(), timeout=30_000)
+    assert len(window.state.interventions) == 1, "a head the layer lacks is refused"

@@ -268,6 +268,7 @@ def compare_forwards(a: ForwardResult, b: ForwardResult) -> ForwardComparison:
         same_input=np.array_equal(a.input, b.input),
         same_weights=True,
         note=note,
+        attention_a=a.attention,
     )
 
 

@@ -128,9 +128,7 @@ def with_comparison(board: Pinboard, model, device, settings, b: ForwardResult, 
     if board.pin is None or not board.comparing:
         return b
     a = board.a_forward(model, device, settings, run)
-    comparison = replace(
-        compare_forwards(a, b), same_weights=board.same_weights(model), attention_a=a.attention
-    )
+    comparison = replace(compare_forwards(a, b), same_weights=board.same_weights(model))
     return replace(b, comparison=comparison)
 
 

@@ -24,12 +24,15 @@ class AttentionControl(QObject):
         panel.heads.frame_tracker = window.frames  # the worker waits for it, as for the others
         window.frames.panels.append(panel.heads)
         self.on = False  # whether the forwards capture attention now
+        self.pending: tuple[str, int] | None = None  # a head to zero once its steps arrive
         window.compute.forwardReady.connect(self._on_result)
         window.compute.modelLoaded.connect(lambda _loaded: self._capture(self.on, force=True))
         window.state.on("selected_module", panel.select_module)
         window.tabs.currentChanged.connect(lambda _index: self._capture(self._shown()))
         panel.patchMapChanged.connect(self._over_drawing)
         panel.over_drawing.toggled.connect(lambda _on: panel.refresh())
+        panel.allow_head_edits = hasattr(window.state, "interventions")
+        panel.zeroHeadRequested.connect(self.zero_head)
 
     def _shown(self) -> bool:
         return self.window.tabs.currentWidget() is self.panel
@@ -48,6 +51,35 @@ class AttentionControl(QObject):
     def _on_result(self, result: ForwardResult) -> None:
         if self.on:
             self.panel.show_result(result)
+        focus = (result.focus, self.window.state.selected_module)
+        if self.pending is not None and focus[0] in ("", focus[1]):  # the layer's steps are in
+            self.zero_head(*self.pending)
+
+    def zero_head(self, module: str, head: int) -> None:
+        """An intervention zeroing ``head`` of ``module`` (``core.edits.heads``), added to the
+        state's list as the activations' menu adds its own. A big model's result keeps only
+        the selected module's steps: the layer is selected first, and the edit made when its
+        steps arrive. A refusal goes to the status bar."""
+        from inspector.core.edits.heads import head_output_step, zero_head
+        from inspector.core.edits.spec import EditError
+
+        result = self.window.last_result
+        steps = [s.step for s in result.steps] if result is not None else []
+        state = self.window.state
+        if head_output_step(steps, module) is None and self.pending is None:
+            inside = state.selected_module or ""
+            if not (module == inside or module.startswith(inside + ".")) or not inside:
+                self.pending = (module, head)
+                state.selected_module = module
+                self.window.submit_input()
+                return
+        self.pending = None
+        try:
+            edit = zero_head(steps, module, head)
+        except EditError as exc:
+            self.window.show_message(str(exc), warning=True)
+            return
+        state.interventions = (*state.interventions, edit)
 
     def _over_drawing(self, weights: np.ndarray | None) -> None:
         """The patch map (``[H, W]`` of the network's input, 0-1) over the drawing, mapped

@@ -75,6 +75,8 @@ class AttentionPanel(QWidget):
         self.over_drawing.setChecked(True)
         self.over_drawing.setToolTip("A vision transformer: the patch map over the canvas too")
         self.allow_head_edits = False  # set by whoever answers zeroHeadRequested
+        self.panes_label = QLabel("")
+        self.panes_label.setObjectName("attentionPanesLabel")
         self.readout = QLabel("Hover a head to read query, key and weight.")
         self.readout.setObjectName("attentionReadout")
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -121,6 +123,7 @@ class AttentionPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(header)
+        layout.addWidget(self.panes_label)
         layout.addWidget(self.readout)
         layout.addWidget(split, 1)
         self.vision.setVisible(False)
@@ -181,6 +184,12 @@ class AttentionPanel(QWidget):
             self.layer_combo.setCurrentIndex(indices.index(index))
         return index
 
+    def pane_names(self) -> tuple[str, str, str]:
+        """Compare's A | B | B − A, or clean | edited | edited − clean under interventions."""
+        if self.result is not None and getattr(self.result, "edits", ()):
+            return ("clean", "edited", "edited − clean")
+        return ("A (pinned)", "B (now)", "B − A")
+
     def _compared(self, index: int) -> np.ndarray | None:
         """A's map of the same layer, when comparing and it has the same shape."""
         c = self.result.comparison if self.result is not None else None
@@ -206,6 +215,9 @@ class AttentionPanel(QWidget):
         probs = m.probs
         self.head = min(self.head, m.heads - 1)
         a = self._compared(index)
+        names = self.pane_names()
+        self.panes_label.setText("" if a is None else f"Each head's row: {' | '.join(names)}")
+        self.panes_label.setVisible(a is not None)
         if a is None:
             size = self.heads.size()
             rows = view.rows_to_fit(m.heads, *probs.shape[-2:], size.width(), size.height())
@@ -278,7 +290,8 @@ class AttentionPanel(QWidget):
         text = f"head {head} · {self._token(query)} → {self._token(key)}: "
         if self.grid.panes == 3:
             a = self._compared(index)[0, head, query, key]
-            text += f"A {a:.4f} · B {b:.4f} · B − A {b - a:+.4f}"
+            first, second, third = (n.split(" (")[0] for n in self.pane_names())
+            text += f"{first} {a:.4f} · {second} {b:.4f} · {third} {b - a:+.4f}"
         else:
             text += f"{b:.4f}"
         self.readout.setText(text)
