@@ -58,25 +58,31 @@ def remembered_model():
     from inspector.gui.session import trust
     from inspector.gui.session.persistence import Persistence
 
-    last = Persistence.last_model()
+    forgotten: list[str] = []
+    last = Persistence.last_model(forgotten)
+    said = " ".join(forgotten) or None  # hand-edited settings, forgotten
+
+    def note(text: str) -> str:
+        return " ".join(filter(None, [said, text]))
+
     if last is None or (last.spec == "lenet" and not last.weights):
-        return None, None, None
+        return None, said, None
     try:
         pending = trust.to_ask(last)
     except OSError as exc:
         LOG.warning("could not read %s: %s", last.spec, exc)
-        return None, f"Could not reopen {last.spec} ({exc}); opened the LeNet instead.", None
+        return None, note(f"Could not reopen {last.spec} ({exc}); opened the LeNet instead."), None
     if pending:
-        return None, None, (last, pending)
+        return None, said, (last, pending)
     try:
         opened = open_model(
             last.spec, last.weights, last.trust, last.input_shape, last.input_dtype, probe=True
         )
         check_runs(opened)  # a model that no longer runs must not half-open
-        return opened, None, None
+        return opened, said, None
     except Exception as exc:
         LOG.warning("could not reopen %s: %s", last.spec, exc)
-        return None, f"Could not reopen {last.spec} ({exc}); opened the LeNet instead.", None
+        return None, note(f"Could not reopen {last.spec} ({exc}); opened the LeNet instead."), None
 
 
 def last_model_or_none():

@@ -316,3 +316,42 @@ def test_the_next_start_uses_the_last_device(monkeypatch):
     assert main([]) == 0 and started["device"] == "cpu"
     QSettings().setValue("device", "cuda:7")  # gone since: fall back to the CPU
     assert main([]) == 0 and started["device"] == "cpu"
+
+
+@pytest.mark.parametrize(
+    ("key", "stored", "words"),
+    [
+        ("model/input_shape", "abc", "sizes"),
+        ("model/input_shape", ["1", " 0"], "sizes"),  # INI reads "1, 0" as a list
+        ("model/trust", "maybe", "true or false"),
+        ("model/input_dtype", "complex256", "a dtype name"),
+    ],
+)
+def test_a_hand_edited_model_setting_is_forgotten_with_a_note(key, stored, words):
+    from PySide6.QtCore import QSettings
+
+    from inspector.app import remembered_model
+
+    s = QSettings()
+    s.setValue("model/spec", "lenet")
+    s.setValue(key, stored)
+    opened, note, ask = remembered_model()  # no traceback, at this start or the next
+    assert opened is None and ask is None
+    assert note.startswith(f"Forgot the saved setting {key} (") and words in note
+    assert not QSettings().contains(key)
+    assert remembered_model() == (None, None, None)
+
+
+def test_a_hand_edited_setting_is_forgotten_with_a_note_in_the_status_bar(qtbot):
+    from PySide6.QtCore import QSettings
+
+    from inspector.app import MainWindow
+
+    QSettings().setValue("loss/class", "seven")
+    window = MainWindow()
+    qtbot.addWidget(window)
+    qtbot.waitUntil(
+        lambda: "Forgot the saved setting loss/class" in window.statusBar().currentMessage()
+    )
+    assert not QSettings().contains("loss/class")
+    window.close()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, Signal, Slot
+from PySide6.QtCore import QObject, QSettings, QTimer, Signal, Slot
 from PySide6.QtWidgets import QFileDialog
 
 from inspector.core.files.loading import python_spec
@@ -240,28 +240,26 @@ class Persistence(QObject):
             w.restoreGeometry(s.value("window/geometry"))
             self.restored_layout = True
         changes = {}
+        forgotten: list[str] = []
         for key, (name, check) in REMEMBERED.items():
             if s.contains(key):
                 try:
                     changes[name] = check.read_setting(s.value(key))
-                except Invalid:
+                except Invalid as exc:  # edited by hand: forgotten, and said once
                     LOG.warning("ignoring the unreadable setting %s", key)
+                    s.remove(key)
+                    forgotten.append(f"Forgot the saved setting {key}: it was not {exc}.")
         self.state.update(**changes)
+        if forgotten:  # after the start-up's own messages, which would hide it
+            QTimer.singleShot(0, lambda: w.show_message(" ".join(forgotten), warning=True))
 
     @staticmethod
-    def last_model() -> ModelRef | None:
-        s = QSettings()
-        spec = s.value("model/spec", "")
-        if not spec:
-            return None
-        shape = s.value("model/input_shape", "")
-        return ModelRef(
-            spec,
-            s.value("model/weights", "") or None,
-            tuple(int(v) for v in shape.split(",")) if shape else None,
-            str(s.value("model/trust", "false")).lower() == "true",
-            str(s.value("model/input_dtype", "")) or None,
-        )
+    def last_model(notes: list[str] | None = None) -> ModelRef | None:
+        """The remembered model; a hand-edited value is forgotten, with a sentence in
+        ``notes`` (``remembered.last_model``)."""
+        from inspector.gui.session.remembered import last_model
+
+        return last_model([] if notes is None else notes)
 
     @staticmethod
     def last_device() -> str:
