@@ -125,3 +125,19 @@ def test_a_pickled_weights_file_in_a_folder_is_still_refused_without_trust(tmp_p
         with pytest.raises(ModelLoadError, match="needs full unpickling"):
             fit_weights(_build("TiedLM", seed=1), tmp_path, trust=trust)
     assert "ran" not in capsys.readouterr().out  # weights_only refused it unrun
+
+
+@pytest.mark.parametrize("key", ["module", "net"])
+def test_the_weights_inside_a_training_checkpoint_dict(tmp_path, key):
+    original = _build("TiedLM", seed=0)
+    path = tmp_path / "train.pt"
+    torch.save({key: original.state_dict(), "epoch": 3, "optimizer": {"lr": 0.1}}, path)
+    _loads_into_a_fresh_model("TiedLM", path, _logits(original))
+
+
+def test_a_dict_without_weights_is_refused_naming_what_it_holds(tmp_path):
+    path = tmp_path / "log.pt"
+    torch.save({"epoch": 3, "losses": [0.5, 0.25]}, path)
+    with pytest.raises(ModelLoadError, match=r"log.pt: expected a state_dict of tensors \(it "
+                       r"holds a dict of epoch, losses\)"):  # fmt: skip
+        load_weights(_build("TiedLM", seed=1), path)

@@ -50,6 +50,11 @@ def torch_load(path: Path, trust: bool = False):
         raise ModelLoadError(f"{path.name}: could not be unpickled: {exc}") from exc
 
 
+# Where training scripts keep the weights in a checkpoint dict, most common first: Lightning,
+# the PyTorch tutorials, most repositories, DeepSpeed ("module"), and plain "net"/"network".
+STATE_KEYS = ("state_dict", "model_state_dict", "model", "module", "net", "network")
+
+
 def read_state_dict(path: Path, trust: bool = False) -> dict[str, torch.Tensor]:
     """A state_dict from ``.safetensors`` or ``.pt``/``.pth`` (also ``{"state_dict": ...}``)."""
     if not path.exists():
@@ -67,12 +72,16 @@ def read_state_dict(path: Path, trust: bool = False) -> dict[str, torch.Tensor]:
     if isinstance(state, nn.Module):
         state = state.state_dict()
     if isinstance(state, dict):
-        for key in ("state_dict", "model_state_dict", "model"):
+        for key in STATE_KEYS:
             if isinstance(state.get(key), dict):
                 state = state[key]
                 break
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ModelLoadError(f"{path.name}: expected a state_dict of tensors")
+        held = ""
+        if isinstance(state, dict):
+            keys = [str(k) for k in state][:6]
+            held = f" (it holds a dict of {', '.join(keys)}{' ...' if len(state) > 6 else ''})"
+        raise ModelLoadError(f"{path.name}: expected a state_dict of tensors{held}")
     return state
 
 
