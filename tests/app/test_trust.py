@@ -358,3 +358,29 @@ def test_an_os_error_while_opening_closes_the_progress_dialog(qtbot, window, tmp
         window.open_model(ModelRef(spec))
     assert failed.args[0]
     qtbot.waitUntil(lambda: window.open_busy.dialog is None, timeout=5_000)
+
+
+def test_a_session_naming_a_crashing_torchscript_asks_then_costs_one_sentence(
+    qtbot, window, tmp_path
+):
+    """The archive segfaults its first forward: tried in a child process, the crash there is
+    one sentence here; the window, its drawing and its model carry on."""
+    program = hostile.lying_torchscript(tmp_path / "lying.pt")
+    path = hostile.session(
+        tmp_path / "lying.netinspector", model_spec=str(program), input_shape=(2,)
+    )
+    stroke(window.canvas_panel.canvas)
+    drawing = window.canvas_panel.canvas.drawing.copy()
+    title = window.windowTitle()
+    assert window.persistence.open_session(path)
+    box = _question(qtbot, window)
+    assert "TorchScript program" in box.text() and "read and write files" in box.text()
+    with qtbot.waitSignal(window.compute.loadFailed, timeout=120_000) as failed:
+        _answer(box, yes=True)
+    assert failed.args[0] == (
+        "lying.pt is refused: it crashed the process that tried it (SIGSEGV), "
+        "so it was not opened here"
+    )
+    assert window.windowTitle() == title
+    np.testing.assert_array_equal(window.canvas_panel.canvas.drawing, drawing)
+    assert window.persistence._restoring is None
