@@ -7,9 +7,7 @@ Data flows one way: input → ``AppState`` → ``Compute`` (the runner thread, t
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from PySide6.QtCore import QSignalBlocker, Slot
@@ -25,7 +23,7 @@ from inspector.core.forward.results import ForwardResult, ModelLoaded
 from inspector.core.forward.settings import Focus
 from inspector.core.forward.summary import first_with_weights, leaf_count, summarize
 from inspector.core.model.inputs import TENSOR
-from inspector.core.model.nets import LENET_WEIGHTS, lenet_card
+from inspector.core.model.nets import LENET_WEIGHTS
 from inspector.core.state import AppState, ModelRef
 from inspector.gui.actions import build_actions
 from inspector.gui.attention.control import AttentionControl
@@ -43,7 +41,7 @@ from inspector.gui.panels.canvas import CanvasPanel
 from inspector.gui.panels.prediction import PredictionPanel
 from inspector.gui.panels.tree import ModuleTreeView, TreePanel
 from inspector.gui.panels.weights import WeightsPanel
-from inspector.gui.session.opener import ModelOpener
+from inspector.gui.session.opener import ModelOpener, first_message
 from inspector.gui.session.persistence import Persistence
 from inspector.gui.tour import FirstRunHint
 from inspector.gui.training.control import TrainingControl
@@ -52,6 +50,7 @@ from inspector.gui.work.collector import collect_on_gui_thread
 from inspector.gui.work.compute import Compute
 from inspector.gui.work.connection import Connection
 from inspector.gui.work.frames import FrameTracker
+from inspector.gui.work.submits import Submitter
 from inspector.logs import LOG
 
 
@@ -78,7 +77,6 @@ class MainWindow(QMainWindow):
         self.last_error: str | None = None
         self.log_path: Path | None = None  # set by app.run once logging is set up
         self._timing_shown_at = 0.0
-        self._submits_held = self._submit_wanted = False
         self.setWindowTitle(f"Net Inspector — {loaded.name}")
         self.resize(1500, 940)
 
@@ -150,20 +148,14 @@ class MainWindow(QMainWindow):
         self._wire()
         self.persistence.restore_settings()
         self.state.selected_module = first_with_weights(summary)  # the weights show at once
-        if loaded.warning:
-            self.show_message(loaded.warning, warning=True)
-        elif loaded.note:  # e.g. a torch.compile'd model is inspected through its original
-            self.show_message(loaded.note)
-        elif loaded.spec == "lenet":
-            accuracy = lenet_card().get("test_accuracy")
-            if accuracy:
-                self.show_message(f"{loaded.name}: {accuracy:.2%} on the MNIST test set. Draw!")
+        first = first_message(loaded)
+        if first is not None:
+            self.show_message(*first)
         self.submit_input()
 
     def _wire(self) -> None:
         state, compute = self.state, self.compute
-        for name in ("drawing", "raw_input", "seed"):
-            state.on(name, lambda _value: self.submit_input())
+        self.submitter = Submitter(state, compute)
         state.on("selected_module", self._on_module_selected)
         state.on("output_index", self._on_output_index)
         self.tree.moduleSelected.connect(lambda path: setattr(state, "selected_module", path))
@@ -216,24 +208,7 @@ class MainWindow(QMainWindow):
     # -- input → worker -------------------------------------------------------------------
     @Slot()
     def submit_input(self) -> int:
-        if self._submits_held:  # see _held_submits
-            self._submit_wanted = True
-            return self.compute.latest_request_id
-        state = self.state
-        return self.compute.submit(state.drawing, state.raw_input, state.seed)
-
-    @contextlib.contextmanager
-    def _held_submits(self) -> Iterator[None]:
-        """Several changes at once (a new model's input, selection, settings) ask for one
-        forward at the end, not one each: an idle worker starts on the first at once, and a
-        big transformer's forward is not to be run twice."""
-        self._submits_held, self._submit_wanted = True, False
-        try:
-            yield
-        finally:
-            self._submits_held = False
-        if self._submit_wanted:
-            self.submit_input()
+        return self.submitter.submit()
 
     def _on_module_selected(self, path: str | None) -> None:
         if path is None:
@@ -319,7 +294,7 @@ class MainWindow(QMainWindow):
         self.focus.opened(leaf_count(loaded.summary))
         if self.focus.focus_for(selected):
             self.compute.configure(focus=selected)
-        with self._held_submits():  # one forward for all of the changes below
+        with self.submitter.held():  # one forward for all of the changes below
             self.collector.refreeze_when_idle()  # the old model may be frozen
             self.setWindowTitle(f"Net Inspector — {loaded.name}")
             self.tree.set_root(loaded.summary)
@@ -332,7 +307,7 @@ class MainWindow(QMainWindow):
             self.actions["exportGraphAction"].setEnabled(False)
             with QSignalBlocker(self.tree):
                 self.state.update(
-                    model=self._asked_for(loaded),
+                    model=self.opener.asked_for(loaded),
                     selected_module=None,
                     output_index=0,
                     backward_step=None,
@@ -360,11 +335,6 @@ class MainWindow(QMainWindow):
         self.actions["exportGraphAction"].setEnabled(shown)
 
     # -- messages -----------------------------------------------------------------------------
-    def _asked_for(self, loaded: ModelLoaded) -> ModelRef:
-        """The request ``loaded`` answers (a restore's model is set from its own answer)."""
-        asked = self.state.model_request
-        return asked if asked is not None and asked.spec == loaded.spec else ModelRef(loaded.spec)
-
     @Slot(str, str)
     def _on_failed(self, message: str, details: str) -> None:
         LOG.warning("%s\n%s", message, details)

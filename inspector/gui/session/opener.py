@@ -75,6 +75,11 @@ class ModelOpener(QObject):
         self.busy.open(f"Opening {what}…", self.cancel)
         self.message.emit(f"Opening {what}…", False)
 
+    def asked_for(self, loaded) -> ModelRef:
+        """The request ``loaded`` answers (a restore's model is set from its own answer)."""
+        asked = self.state.model_request
+        return asked if asked is not None and asked.spec == loaded.spec else ModelRef(loaded.spec)
+
     def cancel(self) -> None:
         self.compute.cancel_load()
         self.message.emit("Opening cancelled; the previous model is still loaded.", False)
@@ -88,3 +93,18 @@ class ModelOpener(QObject):
             QMessageBox.Icon.Warning, "Could not open the model", message,
             "The previous model is still loaded.", details, "loadErrorDialog",
         )  # fmt: skip
+
+
+def first_message(loaded) -> tuple[str, bool] | None:
+    """What the status bar says about the model the window starts with (and whether it is a
+    warning): its warning, how it is inspected, or the bundled LeNet's accuracy."""
+    from inspector.core.model.nets import lenet_card
+
+    if loaded.warning:
+        return loaded.warning, True
+    if loaded.note:  # e.g. a torch.compile'd model is inspected through its original
+        return loaded.note, False
+    accuracy = lenet_card().get("test_accuracy") if loaded.spec == "lenet" else None
+    if accuracy:
+        return f"{loaded.name}: {accuracy:.2%} on the MNIST test set. Draw!", False
+    return None
