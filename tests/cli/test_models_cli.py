@@ -130,3 +130,22 @@ def test_snapshot_of_a_quantized_model(tmp_path, capfd, qapp):
     assert code == 0, err
     assert "Traceback" not in err and "Error" not in err
     assert out.stat().st_size > 50_000
+
+
+def test_a_complex_output_through_graph_and_activations(tmp_path, capfd):
+    """The panels show |z|, the file keeps complex64, and the loss is taken of |z|."""
+    argv = ["--model", f"{PATTERNS}:ComplexOut", "--input-shape", "1,32"]
+    torch.manual_seed(0)  # the same weights for both commands
+    arrays = _activations(tmp_path, *argv, "--random", "0")
+    spectrum = arrays["2. fft_fft"]
+    assert spectrum.dtype == np.complex64
+    np.testing.assert_allclose(
+        spectrum, np.fft.fft(arrays["1. fc"].astype(np.float64), axis=-1), rtol=1e-4, atol=1e-4
+    )
+    out = tmp_path / "graph.json"
+    torch.manual_seed(0)
+    assert main(["graph", *argv, "--seed", "0", "--out", str(out)]) == 0, capfd.readouterr().err
+    graph = json.loads(out.read_text())
+    expected = float(np.mean(np.abs(spectrum.astype(np.complex128)) ** 2))  # MSE vs zeros
+    assert graph["loss"]["value"] == pytest.approx(expected, rel=1e-4)
+    assert [n["label"] for n in graph["nodes"]][:2] == ["MseLossBackward0", "AbsBackward0"]

@@ -178,3 +178,14 @@ class FlatVAE(nn.Module):
         mean, log_var = self.encode(x.flatten(1)).chunk(2, dim=1)
         z = mean + torch.exp(0.5 * log_var) * torch.randn_like(mean) if self.training else mean
         return torch.sigmoid(self.decode(z))
+
+
+class ComplexOut(nn.Module):
+    """Returns a spectrum: a complex output [1, 32] for an input [1, 32]."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(32, 32)
+
+    def forward(self, x):
+        return torch.fft.fft(self.fc(x), dim=-1)

@@ -25,6 +25,7 @@ from inspector.core.forward.capture import (
     named_outputs,
     set_training,
 )
+from inspector.core.forward.outputs import shown_values
 from inspector.core.graph.autograd import AutogradGraph, extract_graph
 from inspector.core.graph.gradless import gradless_note, modules_run_without_grad
 from inspector.core.graph.losses import LossSpec, compute_loss, evaluate_loss, loss_note
@@ -44,7 +45,7 @@ class GradInfo:
 
     @classmethod
     def of(cls, t: torch.Tensor) -> GradInfo:
-        d = t.detach().float()
+        d = shown_values(t.detach())[0].float()  # a complex gradient: its magnitude
         if d.numel() == 0:
             lo = hi = float("nan")
         else:
@@ -252,7 +253,7 @@ def record_backward(
             loss_value=value,
             loss=spec,
             input_grad=saliency,
-            output=out.detach().float().cpu().numpy(),
+            output=shown_values(out.detach())[0].float().cpu().numpy(),
             loss_label=label,
             loss_note=" ".join(filter(None, (note, gradless_note(model, gradless, graph)))),
         )
@@ -298,7 +299,7 @@ def saved_value(live: LiveGraph, node_id: int, name: str) -> np.ndarray | None:
     """The value of a node's saved tensor ``name``, on demand (None if it is not a tensor)."""
     value = getattr(live.fns[node_id], f"_saved_{name}")
     if isinstance(value, torch.Tensor):
-        return value.detach().float().cpu().numpy()
+        return shown_values(value.detach())[0].float().cpu().numpy()
     return None
 
 

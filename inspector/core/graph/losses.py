@@ -107,6 +107,9 @@ def evaluate_loss(
     """The loss of ``output`` under ``spec`` and a label naming its real target; ``inputs``
     (the model's input) gives sequence models their next-token target. Raises ValueError
     naming what does not fit."""
+    if output.is_complex():  # torch.fft: the loss of its magnitude, as the panels show it
+        loss, label = evaluate_loss(output.abs(), spec, inputs)
+        return loss, f"{label}, of |z|"
     if not output.is_floating_point():
         raise ValueError(
             f"the output is {str(output.dtype).removeprefix('torch.')}, not floating point: "
