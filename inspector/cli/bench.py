@@ -36,6 +36,11 @@ def _parser() -> argparse.ArgumentParser:
         "--epoch", action="store_true", help="with --train: also one epoch of Adam, its accuracy"
     )
     parser.add_argument(
+        "--manners",
+        action="store_true",
+        help="how long closing mid-backward or mid-epoch and asking for an autosave take",
+    )
+    parser.add_argument(
         "--attention",
         action="store_true",
         help="capture with every attention layer vs a bare forward, a ViT-Small-shaped ViT",
@@ -72,6 +77,12 @@ def main(argv: list[str] | None = None) -> int:
         return show(report, headline(report["machine"]) + "\n" + format_report(report))
     if args.edits:
         from inspector.benchmarks.edits import format_report, run
+
+        report = run()
+        report["machine"] = describe()
+        return show(report, headline(report["machine"]) + "\n" + format_report(report))
+    if args.manners:
+        from inspector.benchmarks.manners import format_report, run
 
         report = run()
         report["machine"] = describe()

@@ -1,5 +1,6 @@
 """Surviving abuse: unexpected exceptions, quitting mid-backward, the log file."""
 
+import threading
 import time
 
 import pytest
@@ -7,6 +8,8 @@ import torch
 from torch import nn
 
 from inspector.logs import install_excepthook, setup_logging
+
+BACKWARD_RUNNING = threading.Event()
 
 
 class SlowBackward(torch.autograd.Function):
@@ -16,6 +19,7 @@ class SlowBackward(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad):
+        BACKWARD_RUNNING.set()
         time.sleep(0.02)
         return grad
 
@@ -48,14 +52,16 @@ def slow_window(qtbot):
     return window
 
 
-def test_closing_during_a_long_backward_exits_within_a_second(qtbot, slow_window):
+def test_closing_during_a_long_backward_stops_the_worker(qtbot, slow_window):
+    """The backward stops at its next node: the worker has ended when close returns (it is
+    given a second before being left behind). How long closing takes is a figure of
+    ``net-inspector bench --manners``."""
     window = slow_window
-    window.run_backward()
-    qtbot.wait(300)  # well inside the 6-second backward
     worker = window.compute.runner
-    started = time.perf_counter()
+    BACKWARD_RUNNING.clear()
+    window.run_backward()
+    qtbot.waitUntil(BACKWARD_RUNNING.is_set, timeout=10_000)  # its first slow node
     window.close()
-    assert time.perf_counter() - started < 1.0
     assert not worker.isRunning()
 
 
@@ -80,11 +86,13 @@ def test_excepthook_logs_and_shows_instead_of_crashing(tmp_path, monkeypatch):
 def test_error_dialog_does_not_block(qtbot, window):
     from PySide6.QtWidgets import QMessageBox
 
-    window.show_error("Something went wrong: boom", "details")
+    window.show_error("Something went wrong: boom", "details")  # returns: open(), not exec()
     box = window.findChild(QMessageBox, "errorDialog")
     assert box is not None and box.isVisible()
     assert window.last_error == "Something went wrong: boom"
-    window.submit_input()  # the app is still running
+    asked = window.submit_input()
+    qtbot.waitUntil(lambda: window.last_result.request_id >= asked, timeout=10_000)
+    assert box.isVisible()  # the app computed and showed a result while the dialog was up
     box.close()
 
 

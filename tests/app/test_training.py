@@ -1,8 +1,6 @@
 """Watch it learn: the Training dock driven by its object names, on the bundled 1,000-image
 sample (no download, no ../shared): re-initialise, train, pause, resume, sessions, drawing."""
 
-import time
-
 import numpy as np
 import pyqtgraph as pg
 import pytest
@@ -23,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from inspector.core.files.loading import open_model
 from inspector.core.state import ModelRef
+from inspector.gui.work.runner import Job
 from inspector.testing import ONE, stroke
 
 
@@ -142,8 +141,12 @@ def test_pause_keeps_everything_and_train_resumes(qtbot, window):
         _click(qtbot, window, "trainButton")  # Pause
     qtbot.waitUntil(lambda: not window.training.in_flight, timeout=5_000)
     paused_at = _step(window)
-    qtbot.wait(400)
-    assert _step(window) == paused_at and not window.training.running
+    chunks: list = []
+    window.training.chunkDone.connect(chunks.append)
+    marked: list = []  # a job queued now runs after anything queued before it
+    window.compute.runner.call(Job("mark", "Marking", lambda e, c: None, marked.append))
+    qtbot.waitUntil(lambda: bool(marked), timeout=5_000)
+    assert chunks == [] and _step(window) == paused_at and not window.training.running
     with qtbot.waitSignal(window.training.chunkDone, timeout=5_000) as one:
         _click(qtbot, window, "trainStepButton")
     assert one.args[0].step == paused_at + 1 and one.args[0].batches == 1
@@ -271,7 +274,10 @@ def test_mnist_refusal_names_the_input_or_the_output_that_does_not_fit():
 
 
 @pytest.mark.parametrize("batch", [64])
-def test_closing_mid_epoch_returns_within_a_second(qtbot, batch):
+def test_closing_mid_epoch_stops_the_worker(qtbot, batch):
+    """Closing stops training between batches: the worker has ended when close returns (it
+    is given a second before being left behind). How long closing takes is a figure of
+    ``net-inspector bench --manners``."""
     from inspector.app import MainWindow
 
     win = MainWindow()
@@ -282,9 +288,7 @@ def test_closing_mid_epoch_returns_within_a_second(qtbot, batch):
     _click(qtbot, win, "trainButton")
     qtbot.waitUntil(lambda: _step(win) >= 3, timeout=10_000)
     assert win.training.running
-    started = time.perf_counter()
     win.close()
-    assert time.perf_counter() - started < 1.0
     assert not win.compute.runner.isRunning()
 
 

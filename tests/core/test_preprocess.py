@@ -43,7 +43,14 @@ def test_padding_to_32_and_normalisation():
     assert x.max() == pytest.approx((1 - MNIST_MEAN) / MNIST_STD, rel=1e-3)
 
 
-def test_single_dot_does_not_crash():
+@pytest.mark.parametrize("where", [(16, 16), (3, 29)])
+def test_a_single_dot_is_size_normalised_and_centred_like_any_drawing(where):
+    """A one-cell drawing has no extent to scale by: like every drawing it fills MNIST's 20×20
+    box, centred in the field (the middle of the 32×32 input), wherever it was drawn."""
     drawing = np.zeros((32, 32), np.float32)
-    drawing[16, 16] = 1.0
-    assert np.isfinite(preprocess_drawing(drawing)).all()
+    drawing[where] = 1.0
+    x = preprocess_drawing(drawing)[0, 0]
+    assert np.isfinite(x).all()
+    ink = np.argwhere(x > BACKGROUND + 1.0)
+    assert len(ink) == 20 * 20
+    assert ink.min(axis=0).tolist() == [6, 6] and ink.max(axis=0).tolist() == [25, 25]
