@@ -6,7 +6,8 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from inspector.version import __version__
+
 __all__ = ["__version__", "attach", "show"]
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
-from inspector import __version__
 from inspector.core.model.nets import LENET_WEIGHTS
 from inspector.core.runtime.process import prepare_window_process
 from inspector.logs import LOG, install_excepthook, setup_logging
+from inspector.version import __version__
 
 pg.setConfigOptions(imageAxisOrder="row-major")
 

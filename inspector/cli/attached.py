@@ -99,10 +99,10 @@ def snapshot(args: argparse.Namespace) -> int:
     from PySide6.QtWidgets import QApplication
 
     from inspector.app import MainWindow
-    from inspector.cli.snapshot import DEADLINE_MS, _private_settings, _shoot
+    from inspector.cli.shooting import DEADLINE_MS, private_settings, shoot
     from inspector.gui.theme import follow_system_theme
 
-    _private_settings()
+    private_settings()
     app = QApplication.instance() or QApplication(["net-inspector-snapshot"])
     follow_system_theme(app)
     window = MainWindow(device=args.device or "cpu")
@@ -117,6 +117,6 @@ def snapshot(args: argparse.Namespace) -> int:
         if not window.state.connection:
             return say(refused[0] if refused else f"{args.connect} did not answer in time")
         window.last_result = None  # the local model's: wait for the training's own
-        return _shoot(app, window, args)
+        return shoot(app, window, args)
     finally:
         window.close()

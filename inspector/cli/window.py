@@ -11,7 +11,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from inspector import __version__
 from inspector.cli.args import (
     add_model_arguments,
     add_session_arguments,
@@ -20,6 +19,7 @@ from inspector.cli.args import (
     refuse,
 )
 from inspector.cli.attached import add_connect_arguments
+from inspector.version import __version__
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -41,7 +41,7 @@ def show_shortcuts(parent: QWidget) -> QMessageBox:
 
 
 def show_about(parent: QWidget, log_path: Path | None) -> None:
-    from inspector import __version__
+    from inspector.version import __version__
 
     QMessageBox.about(
         parent,

@@ -149,14 +149,14 @@ def test_snapshot_select_shows_that_module_in_activations_and_weights(tmp_path, 
     from inspector.cli import snapshot
 
     seen = {}
-    original = snapshot._shoot
+    original = snapshot.shoot
 
     def spy(app, window, args, saved=None):
         code = original(app, window, args, saved)
         seen["result"], seen["weights"] = window.last_result, window.weights.result
         return code
 
-    monkeypatch.setattr(snapshot, "_shoot", spy)
+    monkeypatch.setattr(snapshot, "shoot", spy)
     select = "layer4.1.conv2"
     out = tmp_path / "s.png"
     assert main(["snapshot", "--model", "resnet50", "--select", select, "--out", str(out)]) == 0
