@@ -314,3 +314,66 @@ def test_a_map_that_cannot_be_computed_is_left_out_and_the_forward_goes_on():
             torch.Tensor.float = original
     assert out.shape == (1, 2, 3, 4) and watch.maps() == ()
     assert "ValueError: broken" in watch.note
+
+
+def _zoo_case(name: str):
+    """A tiny model of each family, its inputs (padding where it takes a mask)."""
+    t = pytest.importorskip("transformers")
+    small = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64)
+    seq2seq = dict(vocab_size=99, d_model=32, encoder_layers=1, decoder_layers=1,
+                   encoder_attention_heads=4, decoder_attention_heads=4, encoder_ffn_dim=64,
+                   decoder_ffn_dim=64, pad_token_id=0, bos_token_id=1, eos_token_id=2,
+                   decoder_start_token_id=1)  # fmt: skip
+    torch.manual_seed(7)
+    ids = torch.randint(3, 90, (2, 10))
+    mask = torch.ones(2, 10, dtype=torch.long)
+    mask[1, 7:] = 0
+    image = torch.randn(2, 3, 32, 32)
+    text = dict(input_ids=ids, attention_mask=mask)
+    cases = {
+        "distilbert": (t.DistilBertModel, t.DistilBertConfig(
+            vocab_size=99, dim=32, n_layers=2, n_heads=4, hidden_dim=64), text),
+        "roberta": (t.RobertaModel, t.RobertaConfig(vocab_size=99, **small), text),
+        "mistral": (t.MistralModel, t.MistralConfig(
+            vocab_size=99, num_key_value_heads=2, sliding_window=4, **small), text),
+        "gemma": (t.GemmaModel, t.GemmaConfig(
+            vocab_size=99, num_key_value_heads=1, head_dim=8, **small), text),
+        "deit": (t.DeiTModel, t.DeiTConfig(image_size=32, patch_size=8, **small),
+                 dict(pixel_values=image)),
+        "swin": (t.SwinModel, t.SwinConfig(image_size=32, patch_size=4, embed_dim=16,
+                 depths=[1, 1], num_heads=[2, 2], window_size=4), dict(pixel_values=image)),
+        "clip_text": (t.CLIPTextModel, t.CLIPTextConfig(vocab_size=99, **small), text),
+        "t5": (t.T5Model, t.T5Config(vocab_size=99, d_model=32, d_kv=8, d_ff=64, num_layers=2,
+               num_heads=4), dict(input_ids=ids, decoder_input_ids=ids[:, :5])),
+        "bart": (t.BartModel, t.BartConfig(**seq2seq),
+                 dict(input_ids=ids, attention_mask=mask, decoder_input_ids=ids[:, :5])),
+        "whisper": (t.WhisperModel, t.WhisperConfig(
+            num_mel_bins=8, max_source_positions=16, **seq2seq),
+            dict(input_features=torch.randn(2, 8, 32), decoder_input_ids=ids[:, :5])),
+    }  # fmt: skip
+    model_class, config, inputs = cases[name]
+    return model_class(config).eval(), inputs
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["distilbert", "roberta", "mistral", "gemma", "deit", "swin", "clip_text", "t5", "bart",
+     "whisper"],
+)  # fmt: skip
+def test_other_families_match_their_eager_attentions_in_the_order_they_ran(name):
+    model, inputs = _zoo_case(name)
+    assert model.config._attn_implementation == "sdpa"
+    _, maps = _watched(model, **inputs)
+    model.set_attn_implementation("eager")
+    with torch.inference_mode():
+        out = model(**inputs, output_attentions=True)
+    encoder = out.encoder_attentions if hasattr(out, "encoder_attentions") else out.attentions
+    expected = list(encoder)
+    if getattr(out, "cross_attentions", None):  # each decoder layer: self, then cross
+        for own, cross in zip(out.decoder_attentions, out.cross_attentions, strict=True):
+            expected += [own, cross]
+    assert len(maps) == len(expected)
+    for found, reference in zip(maps, expected, strict=True):
+        assert found.kind == "sdpa"
+        np.testing.assert_allclose(found.probs, reference.numpy(), atol=TOLERANCE, rtol=0)
+        _rows_sum_to_one(found.probs)
