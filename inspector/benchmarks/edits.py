@@ -141,7 +141,7 @@ def patch_token_model(app, window, repeats: int = 4) -> dict:
     panel = window.canvas_panel
     panel.random_input(seed=1)
     _settle(window, 60)
-    window.comparer.pin()
+    window.comparer.toggle_pin()
     wait_for(lambda: window.state.pin is not None, time.perf_counter() + 60)
     panel.random_input(seed=2)
     _settle(window, 60)

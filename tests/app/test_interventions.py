@@ -148,3 +148,53 @@ def test_a_session_keeps_the_interventions(tmp_path):
     back = state_values(load_session(tmp_path / "s.netinspector"))["interventions"]
     assert back == edits
     np.testing.assert_allclose(back[0].delta, paint)
+
+
+def test_a_token_model_patches_a_position_and_sweeps_with_progress_and_cancel(qtbot, window):
+    """A tiny GPT-2 (8 positions, 2 blocks): Patch from A on one position of a block's output,
+    then Patch every position of this step: a 2 × 8 grid, a row at a time; Cancel stops it."""
+    from pathlib import Path
+
+    import pytest
+
+    pytest.importorskip("transformers")
+    from inspector.core.state import ModelRef
+    from tests.conftest import settle
+
+    zoo = Path(__file__).parents[1] / "core" / "real_models.py"
+    with qtbot.waitSignal(window.compute.modelLoaded, timeout=60_000):
+        window.open_model(ModelRef(f"{zoo}:gpt2", trust=True))
+    settle(qtbot, window, 30_000)
+    window.canvas_panel.random_input(seed=1)
+    settle(qtbot, window)
+    window.comparer.toggle_pin()
+    qtbot.waitUntil(lambda: window.state.pin is not None, timeout=10_000)
+    window.canvas_panel.random_input(seed=2)
+    settle(qtbot, window)
+    window.state.selected_module = "transformer.h.0"  # the activations show its steps
+    settle(qtbot, window)
+    rows = [s.step for s in window.last_result.steps if s.kept]
+    row = max(i for i, s in enumerate(rows) if s.label == "transformer.h.0 › add")  # its output
+    target = window.intervener.target(row, 0, (3, 5))
+    assert target.position == 3 and target.channel is None
+    menu = window.intervener.build_menu(target)
+    actions = {a.objectName(): a for a in menu.actions()}
+    assert "paintAction" not in actions and "sweepAction" in actions
+    actions["patchAction"].trigger()
+    assert window.intervener.list.lines() == [f"{rows[row].index + 1}. {rows[row].label} "
+                                              "[pos 3] ← A"]  # fmt: skip
+    result = _wait_edited(qtbot, window)
+    step = result.comparison.steps[row]
+    np.testing.assert_array_equal(step.diff[:, :3], 0)  # causal: earlier positions untouched
+    assert np.abs(step.diff[:, 3]).max() > 0 and np.abs(step.diff[:, 4:]).max() == 0
+    actions["sweepAction"].trigger()
+    sweeper = window.intervener.sweeper
+    qtbot.waitUntil(lambda: not sweeper.running, timeout=60_000)
+    grid = sweeper.grid
+    assert grid.shape == (2, 8) and np.isfinite(grid).all()
+    assert sweeper.dialog.progress.value() == 2 == sweeper.dialog.progress.maximum()
+    sweeper.start(rows[row])  # again, cancelled at once: no row is filled
+    sweeper.dialog.cancel.click()
+    assert not sweeper.running and "cancelled" in sweeper.dialog.title.text()
+    qtbot.wait(300)
+    assert sweeper.grid is None or np.isnan(sweeper.grid).all()

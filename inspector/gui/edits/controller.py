@@ -98,15 +98,15 @@ class Intervener(QObject):
         if result is None:
             return None
         comparison = self.panel.comparison
-        if comparison is not None:
-            steps = [s.step for s in comparison.steps]
-        else:
-            steps = [s.step for s in result.steps if s.kept]
-        if not 0 <= row < len(steps):
+        if comparison is not None:  # the three panes share one layout
+            shown = [(s.step, s.heatmap_b) for s in comparison.steps]
+        else:  # a row out of sight is tiled here (``StepResult.heatmap``)
+            shown = [(s.step, s) for s in result.steps if s.kept]
+        if not 0 <= row < len(shown):
             return None
-        rows = self.panel.column.rows
-        heatmap = rows[row].heatmaps[pane] if row < len(rows) else None
-        return target_of(steps[row], heatmap, pixel, self.panel.page_spin.value())
+        step, heatmap = shown[row]
+        heatmap = heatmap if comparison is not None else heatmap.heatmap
+        return target_of(step, heatmap, pixel, self.panel.page_spin.value())
 
     @Slot(int, int, object, object)
     def _on_context(self, row: int, pane: int, pixel, where) -> None:
