@@ -355,3 +355,29 @@ def test_a_hand_edited_setting_is_forgotten_with_a_note_in_the_status_bar(qtbot)
     )
     assert not QSettings().contains("loss/class")
     window.close()
+
+
+def test_a_big_session_is_read_off_the_gui_thread(qtbot, window, tmp_path, monkeypatch):
+    import threading
+
+    from inspector.gui.session import persistence, reading
+
+    path = tmp_path / "big.netinspector"
+    save_session(path, SessionState())
+    readers: list[threading.Thread] = []
+    real = persistence.load_session
+
+    def spying(p):
+        readers.append(threading.current_thread())
+        return real(p)
+
+    monkeypatch.setattr(reading, "load_session", spying)
+    monkeypatch.setattr(reading, "SYNC_BYTES", 0)  # every session counts as big
+    with qtbot.waitSignal(window.persistence.sessionRestored, timeout=30_000):
+        assert window.persistence.open_session(path, trusted=True)
+    assert readers and readers[0] is not threading.main_thread()
+    damaged = tmp_path / "damaged.netinspector"
+    with zipfile.ZipFile(damaged, "w") as archive:  # a zip, but no session
+        archive.writestr("weights.safetensors", b"x" * 100)
+    assert window.persistence.open_session(damaged)  # answered later, from the reader
+    qtbot.waitUntil(lambda: "damaged.netinspector" in (window.last_error or ""), timeout=10_000)

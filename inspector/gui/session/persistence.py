@@ -25,8 +25,9 @@ from inspector.core.files.session import (
 from inspector.core.files.session_fields import session_from, session_model, state_values
 from inspector.core.state import AppState, ModelRef
 from inspector.core.state_fields import Invalid, remembered
-from inspector.gui.session import trust
+from inspector.gui.session import reading, trust
 from inspector.gui.session.autosave import Autosave
+from inspector.gui.session.reading import SessionReader, expanded_size
 from inspector.logs import LOG
 
 
@@ -67,6 +68,7 @@ class Persistence(QObject):
         window.compute.loadFailed.connect(self._abandon_restore)
         window.compute.workCancelled.connect(self._on_cancelled)
         self.autosave = Autosave(window)
+        self.reader = SessionReader(self)
 
     # -- session files --------------------------------------------------------------------
     @Slot()
@@ -119,19 +121,32 @@ class Persistence(QObject):
         self.sessionSaved.emit(str(path))
 
     def open_session(self, path: Path, trusted: bool = False) -> bool:
-        """Read and check ``path`` completely; if it is sound, and the user agrees to run the
-        code it names (asked without blocking, default No; ``trusted``: agreed already),
-        re-open its model with the session's weights, then restore everything else in it.
-        False if it is refused at once; nothing is changed then, nor when the user says No
-        or the model does not open."""
+        """Read and check ``path`` completely (a big one off the GUI thread, ``reading``); if
+        it is sound, and the user agrees to run the code it names (asked without blocking,
+        default No; ``trusted``: agreed already), re-open its model with the session's
+        weights, then restore everything else in it. False if it is refused at once; nothing
+        is changed then, nor when the user says No or the model does not open."""
         path = Path(path)
         self._drop_restore()
+        self.reader.cancel()
+        if expanded_size(path) <= reading.SYNC_BYTES:
+            try:
+                saved = load_session(path)
+            except SessionError as exc:
+                return self._refuse(f"{exc}.")
+            return self._read(path, saved, trusted)
+        self.window.show_message(f"Reading {path.name}…")
+        self.reader.read(path, lambda outcome: self._read(path, outcome, trusted))
+        return True
+
+    def _read(self, path: Path, saved, trusted: bool) -> bool:
+        if isinstance(saved, SessionError):
+            return self._refuse(f"{saved}.")
+        if isinstance(saved, BaseException):
+            return self._refuse(f"Could not read {path.name}: {saved}.")
         try:
-            saved = load_session(path)
             ref = session_model(saved)
             pending = [] if trusted else trust.to_ask(ref)
-        except SessionError as exc:
-            return self._refuse(f"{exc}.")
         except OSError as exc:
             return self._refuse(f"Could not read a file {path.name} names: {exc}.")
         if not pending:
@@ -206,6 +221,7 @@ class Persistence(QObject):
     def closing(self) -> None:
         """A clean exit: the autosave is no longer needed, the window's layout is."""
         self.autosave.closing()
+        self.reader.shutdown()
         self.save_settings()
 
     # -- QSettings: how the window looked and what was open -------------------------------
