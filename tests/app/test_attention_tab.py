@@ -22,7 +22,8 @@ def test_attention_tab_follows_the_drawing_on_a_vit(qtbot, window):
     assert window.tabs.indexOf(panel) >= 0
     assert not window.last_result.attention, "no maps while the tab is hidden"
 
-    window.tabs.setCurrentWidget(panel)  # LeNet has none: the view says so
+    window.actions["attentionTabAction"].trigger()  # Ctrl+3; LeNet has none: the view says so
+    assert window.tabs.currentWidget() is panel
     settle(qtbot, window)
     qtbot.waitUntil(lambda: panel.result is not None, timeout=10_000)
     assert panel.grid is None and "No attention layer ran" in panel.heads.note

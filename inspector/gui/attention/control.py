@@ -34,6 +34,10 @@ class AttentionControl(QObject):
         panel.allow_head_edits = hasattr(window.state, "interventions")
         panel.zeroHeadRequested.connect(self.zero_head)
 
+    def show(self) -> None:
+        """View > Attention (Ctrl+3)."""
+        self.window.tabs.setCurrentWidget(self.panel)
+
     def _shown(self) -> bool:
         return self.window.tabs.currentWidget() is self.panel
 
