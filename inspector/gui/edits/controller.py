@@ -51,8 +51,9 @@ class Intervener(QObject):
 
     # -- the state ------------------------------------------------------------------------------
     def add(self, edit: Intervention) -> int:
-        """Append ``edit``; its index in the list."""
+        """Append ``edit``; its index in the list (shown: the dock comes to the front)."""
         self.state.interventions = (*self.state.interventions, edit)
+        self.dock.raise_()
         return len(self.state.interventions) - 1
 
     @Slot(int)
