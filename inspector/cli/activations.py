@@ -2,7 +2,7 @@
 
 Module outputs and functional ops, in the order they ran, named as the activations panel names
 them (``1. conv1``, ``2. relu``, ...). With ``--compare-image`` or ``--compare-weights`` the
-same for B, and ``diff/<step>`` = B − A: Compare (issue 13) without a window. The file is a
+same for B, and ``diff/<step>`` = B − A: Compare without a window. The file is a
 plain ``.npz`` (no pickles), written atomically; the README lists its keys.
 """
 

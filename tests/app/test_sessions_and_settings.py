@@ -286,7 +286,7 @@ def _open_then_quit(qtbot, spec: str, monkeypatch) -> None:
 
 def test_the_next_start_reopens_the_last_model(qtbot, zoo_files, tmp_path, monkeypatch):
     """A model the user opened is reopened at the next start without asking (they chose it);
-    one whose file is gone is not (issue 9: only consented models are remembered, so the
+    one whose file is gone is not (only consented models are remembered, so the
     model is opened through File > Open here rather than window.open_model)."""
     from inspector.app import last_model_or_none
 

@@ -58,9 +58,9 @@ def docked(qtbot):
 
 def test_a_stroke_repaints_the_canvas_alone(qtbot, docked):
     """The canvas paints every pixel: a mouse event must not repaint the dock and the holder
-    beneath it as well (it did, five paints per event on the GUI thread). Whatever else an
-    update repaints is painted in the same pass as the canvas, so once the canvas has painted
-    the stroke's end, nothing more can come of it."""
+    beneath it as well (without the opaque flag: five paints per event on the GUI thread).
+    Whatever else an update repaints is painted in the same pass as the canvas, so once the
+    canvas has painted the stroke's end, nothing more can come of it."""
     canvas, paints = docked
     points = [(0.2 + 0.6 * i / 11, 0.3 + 0.4 * i / 11) for i in range(12)]
     QApplication.sendEvent(canvas, mouse_event(canvas, "press", points[0]))

@@ -108,7 +108,7 @@ def test_prediction_panel_names_the_top_class(qtbot, engine):
 
 def test_a_new_top_class_lays_nothing_out_again(qtbot):
     """``7 (98.6%)`` changes on nearly every frame: it repaints the label, and asks no layout
-    to recompute (0.7 ms of the GUI thread per frame when it did)."""
+    to recompute (0.7 ms of the GUI thread per frame otherwise)."""
     from PySide6.QtCore import QEvent, QObject
 
     from inspector.gui.panels.prediction import PredictionPanel

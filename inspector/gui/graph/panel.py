@@ -365,7 +365,7 @@ class GraphPanel(QWidget):
             return None
         return grads.incoming[0].values
 
-    # -- compare: nodes coloured by how much their gradient changed (issue 13) ---------------------
+    # -- compare: nodes coloured by how much their gradient changed -----------------------------
     def show_gradient_change(self, change) -> None:
         """Colour every node by ``change`` (a ``core.compare.GradientChange``: A's backward
         against B's), or by kind again for None."""

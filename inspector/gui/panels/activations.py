@@ -162,7 +162,7 @@ class ActivationsPanel(QWidget):
             self.in_sight = wanted
             self.rowsInSight.emit(wanted)
 
-    # -- compare: A | B | B − A per step (issue 13) ------------------------------------------------
+    # -- compare: A | B | B − A per step --------------------------------------------------------
     PANES = ("A (pinned)", "B (now)", "B − A")
     EDIT_PANES = ("clean", "edited", "edited − clean")  # interventions (core.edits)
 

@@ -297,7 +297,7 @@ class PredictionPanel(QWidget):
         self.bars.setOpts(x=np.arange(n), height=p, brushes=brushes)
         self.showing = "bars"
 
-    # -- compare: A and B side by side (issue 13) -------------------------------------------------
+    # -- compare: A and B side by side ---------------------------------------------------------
     def _show_comparison(self, result: ForwardResult) -> bool:
         """A's bars (grey) beside B's for a comparison of class scores; False (and A's bars
         gone) otherwise."""

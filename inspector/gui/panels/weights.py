@@ -171,7 +171,7 @@ class WeightsPanel(QWidget):
         self._images.append((image, heatmap, hover))
         return view
 
-    # -- compare: A | B | B − A for each parameter (issue 13) --------------------------------------
+    # -- compare: A | B | B − A for each parameter ----------------------------------------------
 
     def _show_comparison(self, result: ParametersResult, reuse: bool = False) -> None:
         """Each parameter as A (pinned) | B (now) | B − A; A and B on one scale, B − A on its

@@ -296,7 +296,7 @@ class Compute(TrainingCalls, QObject):
     def _updated(self, result) -> None:
         self.weightsUpdated.emit(result)
 
-    # -- compare: A (pinned) against B (now), issue 13 -----------------------------------------
+    # -- compare: A (pinned) against B (now) --------------------------------------------------
     def pin(self, request: ForwardRequest, weights: dict | None = None) -> None:
         """Pin ``request`` and the weights as they are now (or ``weights``: a session's A) as A;
         the worker keeps its own copy of them."""
