@@ -96,46 +96,6 @@ def test_error_dialog_does_not_block(qtbot, window):
     box.close()
 
 
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), 3.0])
-def test_nan_inf_and_constant_tensors_render(qtbot, window, value):
-    """conv1's output of a NaN input is NaN everywhere, of +Inf it is ±Inf or NaN, of a
-    constant it is constant per channel: the panel paints each in the colours they promise."""
-    import numpy as np
-    from PySide6.QtGui import QColor
-
-    from inspector.core.forward.colormap import NAN_RGBA, NEG_INF_RGBA, POS_INF_RGBA
-
-    last = window.last_result.request_id
-    window.state.raw_input = np.full((1, 1, 32, 32), value, np.float32)
-    qtbot.waitUntil(lambda: window.last_result.request_id > last, timeout=10_000)
-    step = window.last_result.steps[0]
-    image = step.heatmap.image
-    gaps = step.heatmap.gaps()
-    shown = step.rgba[np.ones(image.shape, bool) if gaps is None else ~gaps]  # tensor pixels
-    specials = {NAN_RGBA, POS_INF_RGBA, NEG_INF_RGBA}
-    colours = {tuple(int(c) for c in px) for px in shown.reshape(-1, 4)}
-    if np.isnan(value):
-        assert colours == {NAN_RGBA}
-    elif np.isinf(value):
-        assert colours <= specials and colours
-    else:
-        assert not colours & specials and 1 < len(colours) <= 6  # one colour per channel
-    picture = window.activations.column.grab().toImage()
-    wanted = QColor(*NAN_RGBA[:3])
-    found = any(
-        picture.pixelColor(x, y) == wanted
-        for x in range(0, picture.width(), 3)
-        for y in range(0, picture.height(), 3)
-    )
-    rows = window.activations.column.rows  # painted: coloured by the worker or when shown
-    nan_coloured = any(
-        (row._rgbas[0].reshape(-1, 4) == NAN_RGBA).all(axis=1).any()
-        for row in rows
-        if row._rgbas[0] is not None
-    )
-    assert found == nan_coloured and nan_coloured == (value != 3.0)  # Inf - Inf is NaN too
-
-
 def test_a_long_backward_can_be_cancelled_and_the_app_goes_on(qtbot, slow_window):
     window = slow_window
     from PySide6.QtWidgets import QPushButton
