@@ -7,7 +7,7 @@ the tabs, Loss and backward as wide as the column above it."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QVBoxLayout, QWidget
 
 LEFT, RIGHT = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
@@ -63,3 +63,20 @@ def stacked(*widgets: QWidget) -> QWidget:
     for widget in widgets:
         layout.addWidget(widget, 1 if widget is widgets[-1] else 0)
     return box
+
+
+def save_layout(window: QMainWindow) -> None:
+    """The window's size, place and docks, for the next start."""
+    s = QSettings()
+    s.setValue("window/geometry", window.saveGeometry())
+    s.setValue("window/state", window.saveState())
+
+
+def restore_layout(window: QMainWindow) -> bool:
+    """The window's layout from last time, if there is one."""
+    s = QSettings()
+    if not s.contains("window/geometry"):
+        return False
+    window.restoreState(s.value("window/state"))  # docks first: they may resize the window
+    window.restoreGeometry(s.value("window/geometry"))
+    return True

@@ -30,7 +30,16 @@ from inspector.gui.attention.control import AttentionControl
 from inspector.gui.compare import Comparer
 from inspector.gui.device_control import DeviceControl
 from inspector.gui.dialogs import open_message, show_about, show_shortcuts
-from inspector.gui.docks import BOTTOM, LEFT, RIGHT, build_docks, share_room, stacked
+from inspector.gui.docks import (
+    BOTTOM,
+    LEFT,
+    RIGHT,
+    build_docks,
+    restore_layout,
+    save_layout,
+    share_room,
+    stacked,
+)
 from inspector.gui.edits.controller import Intervener
 from inspector.gui.exports import Exporter
 from inspector.gui.graph.backward_control import BackwardControl
@@ -123,14 +132,12 @@ class MainWindow(QMainWindow):
         toolbar.addWidget(QLabel(" Device: "))
         toolbar.addWidget(self.device_combo)
         self.statusBar().addPermanentWidget(self.device_label)
-        self.devices.message.connect(self.show_message)
         self.devices.moved.connect(self._show_again)
         self.timing_label = QLabel("")
         self.timing_label.setObjectName("timingStatus")
         self.statusBar().addPermanentWidget(self.timing_label)
         self.opener = ModelOpener(self.state, self.compute, self)
         self.open_busy = self.opener.busy
-        self.opener.message.connect(self.show_message)
         self.opener.failed.connect(lambda sentence: setattr(self, "last_error", sentence))
         # Panels that show each forward result; when all visible ones have painted it, the
         # worker may start on the next input (frame pacing, see gui.runner).
@@ -144,8 +151,8 @@ class MainWindow(QMainWindow):
             lambda: self.compute.shown_request_id,
             self,
         )
-        self.persistence = Persistence(self)
         self._wire()
+        self.restored_layout = restore_layout(self)  # the window's own, from last time
         self.persistence.restore_settings()
         self.state.selected_module = first_with_weights(summary)  # the weights show at once
         first = first_message(loaded)
@@ -173,11 +180,9 @@ class MainWindow(QMainWindow):
         self.backward = BackwardControl(state, compute, self.loss, self.graph, self.canvas_panel,
                                         lambda: self.open_busy.is_open, self)  # fmt: skip
         self.backward_busy = self.backward.busy
-        self.backward.message.connect(self.show_message)
         self.backward.graphShown.connect(self._on_graph_shown)
         self.backward.gradientsChanged.connect(self.refresh_parameters)
         self.backward.weightsChanged.connect(self._show_again)
-        self.canvas_panel.message.connect(self.show_message)
         self.canvas_panel.warning.connect(lambda text: self.show_message(text, warning=True))
         self.frames.frameShown.connect(lambda _id: compute.frame_shown())
         compute.forwardReady.connect(self.show_result)
@@ -191,7 +196,6 @@ class MainWindow(QMainWindow):
         self.toolbar.addSeparator()
         for widget in self.comparer.widgets:
             self.toolbar.addWidget(widget)
-        self.comparer.message.connect(self.show_message)
         self.comparer.refresh.connect(self._show_again)
         self.attention = AttentionControl(self)  # the Attention tab: wires itself
         self.intervener = Intervener(self)  # interventions (core.edits): wires itself
@@ -199,10 +203,14 @@ class MainWindow(QMainWindow):
             state, compute, self.training_panel, self.canvas_panel.input_spec
         )
         self.statusBar().addPermanentWidget(self.training.bar)
-        self.training.message.connect(self.show_message)
         self.training.showNow.connect(self._show_again)
         self.training.chunkDone.connect(lambda _progress: self.collector.busy())
         self.loss.resetRequested.connect(self.training.reset_weights)
+        self.persistence = Persistence(state, compute, self.opener, self.training, self.graph, self)
+        self.persistence.refused.connect(lambda sentence: setattr(self, "last_error", sentence))
+        for helper in (self.devices, self.opener, self.backward, self.canvas_panel,
+                       self.comparer, self.training, self.persistence):  # fmt: skip
+            helper.message.connect(self.show_message)
         self.connection = Connection(self)  # after the Training dock's: its refusal wins
 
     # -- input → worker -------------------------------------------------------------------
@@ -371,11 +379,12 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        if not self._shared_room and not self.persistence.restored_layout:
+        if not self._shared_room and not self.restored_layout:
             self._shared_room = True
             share_room(self, self.docks)
 
     def closeEvent(self, event) -> None:
         self.persistence.closing()
+        save_layout(self)
         self.compute.shutdown()
         super().closeEvent(event)

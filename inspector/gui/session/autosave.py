@@ -9,11 +9,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QStandardPaths, QTimer, Slot
+from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal, Slot
 
 from inspector.core.files.io import atomic_save_npy, remove_stale_partials
 from inspector.core.files.session_checks import Invalid, check_drawing
 from inspector.core.files.session_zip import MAX_DRAWING_BYTES
+from inspector.core.model import drawing as edits
+from inspector.core.state import AppState
 from inspector.logs import LOG
 
 AUTOSAVE_MS = 3000
@@ -27,14 +29,18 @@ def autosave_path(pid: int | None = None) -> Path:
 
 
 class Autosave(QObject):
-    def __init__(self, window) -> None:
-        super().__init__(window)
-        self.window = window
+    """Follows ``state.drawing``; an autosave taken back goes into the state as an edit."""
+
+    message = Signal(str, bool)  # a sentence, whether it is a warning
+
+    def __init__(self, state: AppState, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
         self._dirty = False
         # The write (two fsyncs) runs off the GUI thread: a slow disk must never stall a
         # stroke, which this timer fires in the middle of every three seconds.
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autosave")
-        window.state.on("drawing", self._mark_dirty)
+        state.on("drawing", self._mark_dirty)
         self.timer = QTimer(self)
         self.timer.setInterval(AUTOSAVE_MS)
         self.timer.timeout.connect(self.now)
@@ -49,7 +55,7 @@ class Autosave(QObject):
         if not self._dirty or self._writer is None:
             return None
         self._dirty = False
-        drawing = self.window.state.drawing.copy()
+        drawing = self.state.drawing.copy()
         future = self._writer.submit(_write, autosave_path(), drawing)
         future.add_done_callback(self._written)
         return future
@@ -85,13 +91,13 @@ class Autosave(QObject):
                 raise ValueError(f"{path.stat().st_size} bytes, too big for a drawing")
             drawing = check_drawing(np.load(path, allow_pickle=False), "drawing")
         except (OSError, ValueError, Invalid) as exc:
-            self.window.show_message(f"Could not restore the autosaved drawing: {exc}.", True)
+            self.message.emit(f"Could not restore the autosaved drawing: {exc}.", True)
             with contextlib.suppress(OSError):
                 path.unlink()  # asked about once, not at every start
             return False
-        self.window.canvas_panel.canvas.set_drawing(drawing)
+        edits.set_drawing(self.state, drawing)
         path.unlink(missing_ok=True)  # taken over: this instance autosaves it from now on
-        self.window.show_message("Restored the drawing from the last session.")
+        self.message.emit("Restored the drawing from the last session.", False)
         return True
 
     def closing(self) -> None:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal, Slot
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QWidget
 
 from inspector.core.files.loading import python_spec
 from inspector.core.files.session import (
@@ -23,6 +24,7 @@ from inspector.core.files.session import (
     save_session,
 )
 from inspector.core.files.session_fields import session_from, session_model, state_values
+from inspector.core.model import drawing as edits
 from inspector.core.state import AppState, ModelRef
 from inspector.core.state_fields import Invalid, remembered
 from inspector.gui.session import reading, trust
@@ -47,34 +49,40 @@ _APPLIED_APART = ("model", "active_device", "selected_module", "backward_step", 
 
 
 class Persistence(QObject):
+    """Sessions and remembered settings of ``state``; restores go through the ``opener`` (as
+    opens do) and the training and graph panels are put back as they were. Its Qt parent is
+    the window its file dialogs and questions belong to."""
+
     sessionSaved = Signal(str)
     sessionRestored = Signal(str)
+    message = Signal(str, bool)  # a sentence, whether it is a warning
+    refused = Signal(str)  # why a session was not opened, in one sentence
 
-    def __init__(self, window) -> None:
-        super().__init__(window)
-        self.window = window
-        self.state: AppState = window.state
+    def __init__(self, state: AppState, compute, opener, training, graph, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.state, self.compute = state, compute
+        self.opener, self.training, self.graph = opener, training, graph
         self._saving_to: Path | None = None
         self._training = None  # the training snapshot of the session being saved
         self._restoring: SessionState | None = None  # asked of the engine, not answered yet
         self._restore_token: int | None = None  # the engine's restore job
         self._restore_path = ""
         self.consent_box = None  # the last consent question asked
-        self.restored_layout = False  # the window's own layout from last time was put back
-        window.compute.stateReady.connect(self._write_session)
+        compute.stateReady.connect(self._write_session)
         self._pin_weights: dict | None = None  # A's, asked for just before the weights
-        window.compute.pinWeightsReady.connect(self._take_pin_weights)
-        window.compute.restored.connect(self._apply)
-        window.compute.loadFailed.connect(self._abandon_restore)
-        window.compute.workCancelled.connect(self._on_cancelled)
-        self.autosave = Autosave(window)
+        compute.pinWeightsReady.connect(self._take_pin_weights)
+        compute.restored.connect(self._apply)
+        compute.loadFailed.connect(self._abandon_restore)
+        compute.workCancelled.connect(self._on_cancelled)
+        self.autosave = Autosave(state, self)
+        self.autosave.message.connect(self.message)
         self.reader = SessionReader(self)
 
     # -- session files --------------------------------------------------------------------
     @Slot()
     def choose_session_to_save(self) -> None:
         path, _ = QFileDialog.getSaveFileName(  # asks before overwriting
-            self.window, "Save session", "session.netinspector",
+            self.parent(), "Save session", "session.netinspector",
             "Net Inspector session (*.netinspector)",
         )  # fmt: skip
         if path:
@@ -83,7 +91,7 @@ class Persistence(QObject):
     @Slot()
     def choose_session_to_open(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self.window, "Open session", "",
+            self.parent(), "Open session", "",
             "Net Inspector session (*.netinspector);;All files (*)",
         )  # fmt: skip
         if path:
@@ -94,10 +102,10 @@ class Persistence(QObject):
         self._saving_to = Path(path)
         self._pin_weights = None
         if self.state.pin is not None:  # answered before the weights: one queue, in order
-            self.window.compute.request_pin_weights()
+            self.compute.request_pin_weights()
         self._training = None  # the training so far: asked first, so it arrives first
-        self.window.training.request_snapshot(self._keep_training)
-        self.window.compute.request_weights()
+        self.training.request_snapshot(self._keep_training)
+        self.compute.request_weights()
 
     def _keep_training(self, snapshot) -> None:
         self._training = snapshot
@@ -114,10 +122,10 @@ class Persistence(QObject):
         try:
             save_session(path, session_from(self.state, weights, self._pin_weights, self._training))
         except (OSError, ValueError) as exc:  # ValueError: a state that would not read back
-            self.window.show_message(f"Could not save {path.name}: {exc}", warning=True)
+            self.message.emit(f"Could not save {path.name}: {exc}", True)
             return
         LOG.info("saved session %s", path)
-        self.window.show_message(f"Saved the session to {path}.")
+        self.message.emit(f"Saved the session to {path}.", False)
         self.sessionSaved.emit(str(path))
 
     def open_session(self, path: Path, trusted: bool = False) -> bool:
@@ -135,7 +143,7 @@ class Persistence(QObject):
             except SessionError as exc:
                 return self._refuse(f"{exc}.")
             return self._read(path, saved, trusted)
-        self.window.show_message(f"Reading {path.name}…")
+        self.message.emit(f"Reading {path.name}…", False)
         self.reader.read(path, lambda outcome: self._read(path, outcome, trusted))
         return True
 
@@ -153,7 +161,7 @@ class Persistence(QObject):
             self._start_restore(path, saved)
             return True
         self.consent_box = trust.ask(
-            self.window,
+            self.parent(),
             pending,
             f"Opening the session {path.name}",
             lambda: self._start_restore(path, saved),
@@ -167,14 +175,14 @@ class Persistence(QObject):
         self._start_restore(Path(path), saved, reuse_model=True)
 
     def _refuse(self, sentence: str) -> bool:
-        self.window.last_error = sentence
-        self.window.show_message(f"{sentence} Nothing was changed.", warning=True)
+        self.refused.emit(sentence)
+        self.message.emit(f"{sentence} Nothing was changed.", True)
         return False
 
     def _start_restore(self, path: Path, saved: SessionState, reuse_model: bool = False) -> None:
         """One engine operation (``Engine.restore``), answered in one GUI step (``_apply``)."""
         self._restoring, self._restore_path = saved, str(path)
-        self._restore_token = self.window.restore_session(saved, path.name, reuse_model)
+        self._restore_token = self.opener.restore(saved, path.name, reuse_model)
 
     def _drop_restore(self) -> None:
         self._restoring = None
@@ -197,39 +205,38 @@ class Persistence(QObject):
         saved, token = self._restoring, self._restore_token
         if saved is None or restored.loaded.token != token:
             return  # not the restore asked for last
-        w = self.window
         values = state_values(saved)
         self.state.update(**{k: v for k, v in values.items() if k not in _APPLIED_APART})
-        w.canvas_panel.restore(saved.drawing, restored.raw_input)
+        edits.set_drawing(self.state, saved.drawing)  # undoable, as any drawing put back
+        if restored.raw_input is not None:  # it fits the model (the restore checked)
+            self.state.raw_input = np.array(restored.raw_input, copy=True)
         notes = list(restored.notes)
-        w.training.show_restored(saved.training, restored.training, "")
-        if w.training.restore_note:
-            notes.append(w.training.restore_note)
+        self.training.show_restored(saved.training, restored.training, "")
+        if self.training.restore_note:
+            notes.append(self.training.restore_note)
         if saved.selected_module is not None:
             self.state.selected_module = saved.selected_module
         self.state.comparing = restored.comparing
         if restored.backward is not None and saved.backward_step is not None:
-            graph = w.graph
+            graph = self.graph
             while graph.stepper.k < saved.backward_step and graph.step():
                 pass
         path = self._restore_path
         self._drop_restore()
         text = " ".join([f"Opened the session {Path(path).name}.", *notes])
-        w.show_message(text, warning=bool(notes))
+        self.message.emit(text, bool(notes))
         self.sessionRestored.emit(path)
 
     def closing(self) -> None:
-        """A clean exit: the autosave is no longer needed, the window's layout is."""
+        """A clean exit: the autosave is no longer needed, the settings are."""
         self.autosave.closing()
         self.reader.shutdown()
         self.save_settings()
 
-    # -- QSettings: how the window looked and what was open -------------------------------
+    # -- QSettings: what was set up and open ---------------------------------------------------
     def save_settings(self) -> None:
-        w, state = self.window, self.state
+        state = self.state
         s = QSettings()
-        s.setValue("window/geometry", w.saveGeometry())
-        s.setValue("window/state", w.saveState())
         for key, (name, _) in REMEMBERED.items():
             s.setValue(key, getattr(state, name))
         s.setValue("device", state.active_device)
@@ -249,12 +256,7 @@ class Persistence(QObject):
         s.setValue("model/input_dtype", model.input_dtype or "")
 
     def restore_settings(self) -> None:
-        w = self.window
         s = QSettings()
-        if s.contains("window/geometry"):
-            w.restoreState(s.value("window/state"))  # docks first: they may resize the window
-            w.restoreGeometry(s.value("window/geometry"))
-            self.restored_layout = True
         changes = {}
         forgotten: list[str] = []
         for key, (name, check) in REMEMBERED.items():
@@ -267,7 +269,7 @@ class Persistence(QObject):
                     forgotten.append(f"Forgot the saved setting {key}: it was not {exc}.")
         self.state.update(**changes)
         if forgotten:  # after the start-up's own messages, which would hide it
-            QTimer.singleShot(0, lambda: w.show_message(" ".join(forgotten), warning=True))
+            QTimer.singleShot(0, lambda: self.message.emit(" ".join(forgotten), True))
 
     @staticmethod
     def last_model(notes: list[str] | None = None) -> ModelRef | None:
