@@ -67,6 +67,8 @@ def _network_input(opened, image: Path | None, seed: int | None):
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.connect and args.edit:
+        return refuse(ValueError("--edit runs the model here: it does not go with --connect"), 0)
     if args.connect:
         from inspector.cli.attached import activations
 

@@ -102,3 +102,10 @@ def test_bad_edits_are_one_sentence_and_exit_1(tmp_path, own, capsys, argv, said
     err = capsys.readouterr().err.strip()
     assert code == 1 and said in err and "\n" not in err and "Traceback" not in err
     assert not out.exists()
+
+
+def test_edit_does_not_go_with_connect(tmp_path, capsys):
+    out = tmp_path / "acts.npz"
+    argv = ["activations", "--out", str(out), "--connect", "localhost:1", "--edit", "3:zero"]
+    assert main(argv) == 1
+    assert "does not go with --connect" in capsys.readouterr().err
