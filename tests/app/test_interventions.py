@@ -193,6 +193,11 @@ def test_a_token_model_patches_a_position_and_sweeps_with_progress_and_cancel(qt
     grid = sweeper.grid
     assert grid.shape == (2, 8) and np.isfinite(grid).all()
     assert sweeper.dialog.progress.value() == 2 == sweeper.dialog.progress.maximum()
+    chosen = (sweeper.plan.pick[-1] + 5) % 97  # another token's logit
+    sweeper.dialog.token.setValue(chosen)
+    sweeper.dialog.again.click()
+    qtbot.waitUntil(lambda: not sweeper.running, timeout=60_000)
+    assert sweeper.plan.pick == (7, chosen) and np.isfinite(sweeper.grid).all()
     sweeper.start(rows[row])  # again, cancelled at once: no row is filled
     sweeper.dialog.cancel.click()
     assert not sweeper.running and "cancelled" in sweeper.dialog.title.text()

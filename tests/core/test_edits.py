@@ -300,3 +300,6 @@ def test_the_engine_sweeps_row_by_row_from_the_pin():
     assert [s.label for s in plan.steps] == ["transformer.h.0 › add", "transformer.h.1 › add"]
     rows = [engine.sweep_row(i).changes for i in range(2)]
     assert np.isfinite(rows).all() and np.abs(rows).max() > 0
+    assert engine.plan_sweep(b, chosen.index, token=11).pick == (5, 11)
+    with pytest.raises(EditError, match="there is no token 97"):
+        engine.plan_sweep(b, chosen.index, token=97)

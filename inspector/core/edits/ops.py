@@ -27,10 +27,16 @@ class EditOps:
         return self.edits.editor(self.model, self.device, self.settings, self.pinboard)
 
     def plan_sweep(
-        self, request: ForwardRequest, step: int, pick: tuple[int, ...] | None = None
+        self,
+        request: ForwardRequest,
+        step: int,
+        pick: tuple[int, ...] | None = None,
+        token: int | None = None,
     ) -> SweepPlan:
         """Prepare patching every position of every step of ``step``'s kind from A (the pin)
-        into ``request``'s run; the rows then come one ``sweep_row`` at a time."""
+        into ``request``'s run; the rows then come one ``sweep_row`` at a time. The logit
+        watched: ``pick`` (an index into the output's first sample), or ``token``'s at the
+        last position, or B's likeliest there."""
         pin = self.pinboard.pin
         if pin is None:
             raise EditError("the sweep patches from A into B: pin A first")
@@ -41,7 +47,7 @@ class EditOps:
 
         weights = self.pinboard.a_weights(self.model)
         x_a, x_b, index = tensor(pin.request), tensor(request), self.settings.output_index
-        plan = plan_sweep(self.model, x_a, x_b, step, pick, weights, index)
+        plan = plan_sweep(self.model, x_a, x_b, step, pick, weights, index, token)
         self.edits.sweep = plan
         return plan
 

@@ -85,8 +85,10 @@ def plan_sweep(
     pick: tuple[int, ...] | None = None,
     weights_a: dict | None = None,
     output_index: int = 0,
+    token: int | None = None,
 ) -> SweepPlan:
-    """Run A and B once each and prepare the rows of the sweep over ``step_index``'s kind."""
+    """Run A and B once each and prepare the rows of the sweep over ``step_index``'s kind;
+    ``token``: watch its logit at the last position (``pick`` wins; default: B's likeliest)."""
     from inspector.core.edits.board import patch_sources
 
     with torch.inference_mode():
@@ -104,7 +106,13 @@ def plan_sweep(
     sources = patch_sources(model, x_a, frozenset(s.index for s in rows), weights_a)
     with torch.inference_mode():
         out_b = chosen_output(clean.output, output_index)
-        pick = default_pick(out_b) if pick is None else tuple(pick)
+        if pick is None:
+            pick = default_pick(out_b)
+            if token is not None:
+                if not 0 <= token < out_b.shape[-1]:
+                    raise EditError(f"there is no token {token}: the output has {out_b.shape[-1]}")
+                pick = (*pick[:-1], token)
+        pick = tuple(pick)
         from inspector.core.forward.pinboard import weights_of
 
         with weights_of(model, weights_a):

@@ -7,7 +7,15 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import QDialog, QLabel, QProgressBar, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+)
 
 from inspector.core.forward.capture import Step
 from inspector.core.forward.colormap import colorize, nice_bound
@@ -31,9 +39,22 @@ class SweepDialog(QDialog):
         self.progress.setObjectName("sweepProgress")
         self.cancel = QPushButton("Cancel")
         self.cancel.setObjectName("cancelSweepButton")
+        self.token = QSpinBox()
+        self.token.setObjectName("sweepTokenSpin")
+        self.token.setRange(-1, 2**31 - 1)
+        self.token.setSpecialValueText("B's likeliest")
+        self.token.setPrefix("logit of token ")
+        self.token.setToolTip("The last position's logit watched: a token id, or B's likeliest")
+        self.again = QPushButton("Sweep again")
+        self.again.setObjectName("sweepAgainButton")
+        choose = QHBoxLayout()
+        choose.addWidget(self.token, 1)
+        choose.addWidget(self.again)
         layout = QVBoxLayout(self)
-        for widget in (self.title, self.grid_label, self.note, self.progress, self.cancel):
+        for widget in (self.title, self.grid_label, self.note, self.progress):
             layout.addWidget(widget)
+        layout.addLayout(choose)
+        layout.addWidget(self.cancel)
 
     def show_grid(self, grid: np.ndarray) -> None:
         """Rows: steps; columns: positions; red up, blue down, on a scale centred on 0."""
@@ -57,21 +78,25 @@ class Sweeper(QObject):
         self.dialog = SweepDialog(window)
         self.dialog.cancel.clicked.connect(self.cancel)
         self.dialog.rejected.connect(self.cancel)
+        self.dialog.again.clicked.connect(lambda: self.start(self.step))
         self.compute.sweepPlanned.connect(self._on_planned)
         self.compute.sweepRowReady.connect(self._on_row)
         self.plan = None
         self.grid: np.ndarray | None = None
         self.running = False
+        self.step: Step | None = None
 
     def start(self, step: Step) -> None:
+        """Sweep ``step``'s kind, watching the dialog's token (B's likeliest: -1)."""
         state = self.window.state
         request = self.compute.request(state.drawing, state.raw_input, state.seed)
-        self.plan, self.grid, self.running = None, None, True
+        self.plan, self.grid, self.running, self.step = None, None, True, step
+        token = self.dialog.token.value()
         self.dialog.title.setText(f"Planning the sweep over {step.label}…")
         self.dialog.progress.setRange(0, 0)
         self.dialog.cancel.setText("Cancel")
         self.dialog.show()
-        self.compute.plan_sweep(request, step.index)
+        self.compute.plan_sweep(request, step.index, None if token < 0 else token)
 
     @Slot(object)
     def _on_planned(self, plan) -> None:

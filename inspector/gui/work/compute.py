@@ -322,9 +322,10 @@ class Compute(TrainingCalls, QObject):
         done = self.editsChanged.emit
         self._call("edits", "Setting the interventions", run, done, latest_only=True)
 
-    def plan_sweep(self, request: ForwardRequest, step: int) -> int:
-        """Prepare patching every position of every step of ``step``'s kind from A."""
-        run = lambda e, c: e.plan_sweep(request, step)  # noqa: E731
+    def plan_sweep(self, request: ForwardRequest, step: int, token: int | None = None) -> int:
+        """Prepare patching every position of every step of ``step``'s kind from A, watching
+        the last position's logit of ``token`` (None: B's likeliest)."""
+        run = lambda e, c: e.plan_sweep(request, step, token=token)  # noqa: E731
         return self._call("sweep", "Planning the sweep", run, self.sweepPlanned.emit)
 
     def sweep_row(self, row: int) -> int:
