@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRectF, Slot
+from PySide6.QtCore import QObject, QRectF, Signal, Slot
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
-from PySide6.QtWidgets import QFileDialog, QGraphicsScene
+from PySide6.QtWidgets import QFileDialog, QGraphicsScene, QWidget
 
 from inspector.core.files.io import atomic_save_npy, atomic_write
 from inspector.core.graph.export import TEXT_FORMATS, write_text_format
@@ -69,30 +69,33 @@ def export_graph(record, scene: GraphScene | None, path: Path, fmt: str | None =
 
 
 class Exporter(QObject):
-    """The File > Export actions of one window."""
+    """The File > Export actions: the panels it writes and the compute whose last result it
+    saves; the window it pictures and its dialogs belong to is its Qt parent."""
 
-    def __init__(self, window) -> None:
-        super().__init__(window)
-        self.window = window
+    message = Signal(str, bool)  # a sentence, whether it is a warning
+
+    def __init__(self, compute, tabs, graph, activations, weights, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.compute, self.tabs = compute, tabs
+        self.graph, self.activations, self.weights = graph, activations, weights
 
     def _ask(self, title: str, name: str, filters: str) -> Path | None:
-        path, _ = QFileDialog.getSaveFileName(self.window, title, name, filters)
+        path, _ = QFileDialog.getSaveFileName(self.parent(), title, name, filters)
         return Path(path) if path else None
 
     @Slot()
     def export_current(self) -> None:
-        w = self.window
-        if w.tabs.currentWidget() is w.graph and w.graph.stepper is not None:
+        if self.tabs.currentWidget() is self.graph and self.graph.stepper is not None:
             self.export_graph()
         else:
             self.export_activations()
 
     @Slot()
     def export_graph(self) -> None:
-        w = self.window
-        record = w.graph.stepper.record if w.graph.stepper else None
+        graph = self.graph
+        record = graph.stepper.record if graph.stepper else None
         if record is None:
-            w.show_message("Nothing to export yet: press Backward first.", warning=True)
+            self.message.emit("Nothing to export yet: press Backward first.", True)
             return
         path = self._ask(
             "Export autograd graph",
@@ -102,11 +105,11 @@ class Exporter(QObject):
         if path is None:
             return
         try:
-            fmt = export_graph(record, w.graph.scene, path)
+            fmt = export_graph(record, graph.scene, path)
         except (OSError, ValueError) as exc:
-            w.show_message(f"Could not export to {path.name}: {exc}", warning=True)
+            self.message.emit(f"Could not export to {path.name}: {exc}", True)
             return
-        w.show_message(f"Exported the graph as {fmt.upper()} to {path}.")
+        self.message.emit(f"Exported the graph as {fmt.upper()} to {path}.", False)
 
     @Slot()
     def export_activations(self) -> None:
@@ -118,37 +121,36 @@ class Exporter(QObject):
 
     def write_activations(self, path: Path, step: int = 0) -> bool:
         """The panel as shown (``.png``) or one step's values (``.npy``, step ``step``)."""
-        result = self.window.last_result
+        result = self.compute.last_result
         if path.suffix == ".npy":
             if result is None or not result.steps:
                 return False
             values = result.steps[min(step, len(result.steps) - 1)].heatmap.image
             return self._write(path, lambda: atomic_save_npy(path, values))
-        pixmap = self.window.activations.column.grab()
+        pixmap = self.activations.column.grab()
         return self._write(path, lambda: save_image(pixmap, path))
 
     @Slot()
     def export_weights(self) -> None:
-        w = self.window
         path = self._ask("Export weights", "weights.png", "PNG image (*.png);;NumPy array (*.npy)")
         if path is None:
             return
         if path.suffix == ".npy":
-            result = w.weights.result
+            result = self.weights.result
             if result is None or not result.parameters:
-                w.show_message("Select a module with parameters first.", warning=True)
+                self.message.emit("Select a module with parameters first.", True)
                 return
             values = result.parameters[0].values
             self._write(path, lambda: atomic_save_npy(path, values))
         else:
-            pixmap = w.weights.view.grab()
+            pixmap = self.weights.view.grab()
             self._write(path, lambda: save_image(pixmap, path))
 
     @Slot()
     def export_window(self) -> None:
         path = self._ask("Export window", "net-inspector.png", "PNG image (*.png)")
         if path is not None:
-            pixmap = self.window.grab()
+            pixmap = self.parent().grab()
             self._write(path, lambda: save_image(pixmap, path))
 
     def _write(self, path: Path, save) -> bool:
@@ -156,7 +158,7 @@ class Exporter(QObject):
         try:
             save()
         except OSError as exc:
-            self.window.show_message(f"Could not write {path.name}: {exc}", warning=True)
+            self.message.emit(f"Could not write {path.name}: {exc}", True)
             return False
-        self.window.show_message(f"Wrote {path}.")
+        self.message.emit(f"Wrote {path}.", False)
         return True

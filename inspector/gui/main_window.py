@@ -120,7 +120,8 @@ class MainWindow(QMainWindow):
         self._shared_room = False  # again on the first show, in proportion to the screen
 
         self.compute = Compute(loaded, device)
-        self.exporter = Exporter(self)
+        shown = (self.tabs, self.graph, self.activations, self.weights)
+        self.exporter = Exporter(self.compute, *shown, self)
         self.actions, self.menus, toolbar = build_actions(self)
         self.toolbar = toolbar
         self.actions["exportGraphAction"].setEnabled(False)
@@ -209,7 +210,7 @@ class MainWindow(QMainWindow):
         self.persistence = Persistence(state, compute, self.opener, self.training, self.graph, self)
         self.persistence.refused.connect(lambda sentence: setattr(self, "last_error", sentence))
         for helper in (self.devices, self.opener, self.backward, self.canvas_panel,
-                       self.comparer, self.training, self.persistence):  # fmt: skip
+                       self.comparer, self.training, self.persistence, self.exporter):  # fmt: skip
             helper.message.connect(self.show_message)
         self.connection = Connection(self)  # after the Training dock's: its refusal wins
 
