@@ -49,7 +49,10 @@ class Knobs:
     threads_down_ms: float = 4.0
     # Training in the window: a chunk is at most this many batches or about this long; the
     # drawing's forwards run between chunks, so a chunk's length is what a forward may wait
-    # while training. See docs/performance.md for the measurement behind chunk_ms.
+    # while training, and each chunk's answer costs a round trip through the GUI thread.
+    # 200 ms is what the window trained with when `bench --train` measured 0.68-0.95 of the
+    # headless speed while drawing (AMD EPYC); 150 against 200 showed no difference under
+    # load (Intel Xeon, docs/performance.md).
     chunk_batches: int = 64
     chunk_ms: float = 200.0
     # How often a wait for abandonable work (a model's constructor) looks at Cancel: a Cancel
