@@ -100,7 +100,10 @@ def test_rollout_multiplies_the_layers_with_the_residual_path():
     # Uniform attention everywhere keeps half of each token and spreads the rest evenly.
     uniform = np.full((1, 1, 4, 4), 0.25, np.float32)
     np.testing.assert_allclose(view.rollout([uniform])[0], [0.625, 0.125, 0.125, 0.125])
+    for query in range(4):
+        np.testing.assert_allclose(view.rollout_row(layers, query), found[query], rtol=1e-4)
     assert view.rollout([_probs((1, 1, 3, 4))]) is None, "not square"
+    assert view.rollout_row([_probs((1, 1, 3, 4))], 0) is None
     assert view.rollout([_probs((1, 1, 3, 3)), _probs((1, 1, 4, 4))]) is None
 
 

@@ -262,9 +262,9 @@ class AttentionPanel(QWidget):
         same = [
             m.probs for m in maps[: index + 1] if m.probs.shape[-1] == grid.patches + grid.first
         ]
-        rolled = view.rollout(same)
+        rolled = view.rollout_row(same, self.query)
         if rolled is not None:
-            flow = rolled[self.query, grid.first :].reshape(grid.rows, grid.cols)
+            flow = rolled[grid.first :].reshape(grid.rows, grid.cols)
             self.rollout_view.set_rgba(view.overlay(self.result.input, flow))
             self.rollout_title.setText(f"Rollout through layers 1–{len(same)}")
         block = np.ones(_block(self.result.input, grid), np.float32)
