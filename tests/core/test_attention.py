@@ -377,3 +377,15 @@ def test_other_families_match_their_eager_attentions_in_the_order_they_ran(name)
         assert found.kind == "sdpa"
         np.testing.assert_allclose(found.probs, reference.numpy(), atol=TOLERANCE, rtol=0)
         _rows_sum_to_one(found.probs)
+
+
+def test_maps_cross_the_wire_to_a_remote_window():
+    from inspector.core.attach.codec import decode, encode
+
+    mha = nn.MultiheadAttention(8, 2, batch_first=True).eval()
+    x = torch.randn(1, 3, 8)
+    _, maps = _watched(mha, x, x, x)
+    header, buffers = encode(maps)
+    back = decode(header, [bytes(b) for b in buffers])
+    assert [m.module for m in back] == [m.module for m in maps] and back[0].kind == "mha"
+    np.testing.assert_array_equal(back[0].probs, maps[0].probs)

@@ -21,6 +21,7 @@ class WireError(ValueError):
 
 @functools.cache
 def _types() -> dict[str, type]:
+    from inspector.core.forward.attention import AttentionMap
     from inspector.core.forward.capture import Step
     from inspector.core.forward.heatmaps import Heatmap, TileLayout
     from inspector.core.forward.inference import ForwardSettings
@@ -51,7 +52,7 @@ def _types() -> dict[str, type]:
         ForwardResult, ModelLoaded, ParametersResult, ParameterView, Picture, SavedValueResult,
         StepResult, UpdateResult, ModuleNode, AutogradGraph, GraphNode, SavedTensor,
         BackwardRecord, GradInfo, NodeGrads, CollapsedGraph, LaidOutView, GraphLayout, LossSpec,
-        InputSpec, TrainProgress,
+        InputSpec, TrainProgress, AttentionMap,
     )  # fmt: skip
     return {k.__name__: k for k in kinds}
 
