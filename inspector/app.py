@@ -53,8 +53,8 @@ def remembered_model():
     agreed to run its code and it has not changed since; otherwise ``opened`` is None and
     ``ask`` is ``(ref, risks)`` to ask about once the window is up (``offer_remembered_model``)
     — nothing of it runs before Yes. ``note`` says why it could not be reopened."""
-    from inspector.core.engine import check_runs
     from inspector.core.files.loading import open_model
+    from inspector.core.model.settle import settle
     from inspector.gui.session import trust
     from inspector.gui.session.persistence import Persistence
 
@@ -78,7 +78,7 @@ def remembered_model():
         opened = open_model(
             last.spec, last.weights, last.trust, last.input_shape, last.input_dtype, probe=True
         )
-        check_runs(opened)  # a model that no longer runs must not half-open
+        opened, _names = settle(opened)  # a model that no longer runs must not half-open
         return opened, said, None
     except Exception as exc:
         LOG.warning("could not reopen %s: %s", last.spec, exc)

@@ -77,18 +77,19 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from inspector.cli.edits import edited_steps
-    from inspector.core.engine import check_runs
     from inspector.core.files.io import atomic_write
     from inspector.core.files.loading import open_model
     from inspector.core.forward.attention import attention_arrays, watching
     from inspector.core.forward.export import activation_arrays, forward_steps
+    from inspector.core.model.feed import bind
     from inspector.core.model.inputs import to_tensor
+    from inspector.core.model.settle import inputs_of, settle
 
     try:
         opened = open_from_arguments(args, check=False)
         device = torch.device(args.device or "cpu")
         model = opened.model.to(device)
-        check_runs(opened, model, device)  # one sentence if the forward fails
+        opened, _names = settle(opened, model, device)  # one sentence if the forward fails
         x_a = _network_input(opened, args.image, args.random)
         with watching(model, args.attention) as watch_a:
             steps_a = forward_steps(model, to_tensor(x_a, opened.input, device))
@@ -108,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
                     args.input_dtype,
                 )
                 model_b = other.model.to(device)
+                bind(model_b, inputs_of(opened))
             with watching(model_b, args.attention) as watch_b:
                 if args.edit:
                     a = model if comparing else None  # what a patch takes from
@@ -137,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         layers = sum(1 for k in arrays if k.startswith("attn/"))
         what += f", {layers} attention layers"
     print(f"wrote {args.out} ({len(steps_a)} steps of {opened.name}{what})")
-    if opened.warning:
-        print(f"net-inspector: {opened.warning}", file=sys.stderr)
+    for said in (opened.warning, opened.note):
+        if said:
+            print(f"net-inspector: {said}", file=sys.stderr)
     return 0

@@ -23,6 +23,14 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         "int32, float16, bfloat16, ... (default: inferred from the model)",
     )
     parser.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        metavar="NAME=SHAPE[:DTYPE]",
+        help="one input of a model with several, by the forward's argument name (a dict's key as "
+        "batch.image=1,1,28,28), e.g. --input mask=1,16:bool; repeat for each",
+    )
+    parser.add_argument(
         "--trust-checkpoint",
         action="store_true",
         help="allow checkpoints that need full unpickling (this can run code: trusted files only)",
@@ -85,9 +93,10 @@ def open_session_from_arguments(path: Path, trust_session: bool, consented=froze
 def open_from_arguments(args: argparse.Namespace, check: bool = True):
     """The model the options name, checked to run once on its input (unless ``check`` is
     False), so that a model whose forward fails is refused before anything shows it. Raises
-    ModelLoadError / ValueError with one sentence."""
-    from inspector.core.engine import check_runs
+    ModelLoadError / ValueError with one sentence. Where the inputs as first read do not run,
+    another reading that does is kept (``core.model.settle``)."""
     from inspector.core.files.loading import open_model
+    from inspector.core.model.settle import settle
 
     opened = open_model(
         args.model or "lenet",
@@ -95,12 +104,13 @@ def open_from_arguments(args: argparse.Namespace, check: bool = True):
         args.trust_checkpoint,
         args.input_shape,
         getattr(args, "input_dtype", None),
+        getattr(args, "input", None) or (),
     )
     if opened.note:  # what was done to the weights to fit, how a compiled model is inspected
         print(f"net-inspector: {opened.note}", file=sys.stderr)
     if check:
         device = args.device or "cpu"
-        check_runs(opened, opened.model.to(device), device)
+        opened, _names = settle(opened, opened.model.to(device), device)
     return opened
 
 

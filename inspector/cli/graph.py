@@ -36,18 +36,18 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     import torch
 
-    from inspector.core.engine import check_runs
     from inspector.core.graph.backward import record_backward
     from inspector.core.graph.export import TEXT_FORMATS
     from inspector.core.graph.losses import LossSpec
     from inspector.core.model.inputs import random_input, to_tensor
+    from inspector.core.model.settle import settle
 
     try:
         loss = LossSpec.parse(args.loss)
         opened = open_from_arguments(args, check=False)
         device = torch.device(args.device or "cpu")
         model = opened.model.to(device)
-        names = check_runs(opened, model, device)  # one sentence if the forward fails
+        opened, names = settle(opened, model, device)  # one sentence if the forward fails
         if not 0 <= args.output < len(names):
             listed = ", ".join(f"{i}: {name}" for i, name in enumerate(names))
             raise ValueError(
@@ -65,8 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     except Exception as exc:
         return refuse(exc, args.debug)
-    if opened.warning:
-        print(f"net-inspector: {opened.warning}", file=sys.stderr)
+    for said in (opened.warning, opened.note):
+        if said:
+            print(f"net-inspector: {said}", file=sys.stderr)
     if record.loss_note:  # NaN, infinite or exactly 0: say why
         print(f"net-inspector: {record.loss_note}", file=sys.stderr)
     try:

@@ -19,7 +19,7 @@ from torch import nn
 from inspector.core.edits.board import EditBoard
 from inspector.core.edits.ops import EditOps
 from inspector.core.files.checkpoints import apply_state_dict, check_fit
-from inspector.core.files.loading import OpenedModel, check_runs, open_model
+from inspector.core.files.loading import OpenedModel, open_model
 from inspector.core.files.session import SessionState
 from inspector.core.files.session_restore import Restored, prepare_restore
 from inspector.core.forward.compare import PinResult
@@ -43,6 +43,7 @@ from inspector.core.graph.collapse import lay_out, repeated_blocks
 from inspector.core.graph.losses import LossSpec
 from inspector.core.model.inputs import TENSOR, to_tensor
 from inspector.core.model.quantized import load_over, tensor_state
+from inspector.core.model.settle import check_runs, settle  # noqa: F401 - check_runs: for callers
 from inspector.core.runtime.devices import available_devices
 from inspector.core.runtime.schedule import KNOBS
 from inspector.core.training.setup import TrainConfig, reinitialise
@@ -213,7 +214,7 @@ class Engine(EditOps):
             opened = open_model(spec, weights, trust, input_shape, input_dtype)
         model = opened.model.to(self.device)
         if names is None:
-            names = self.check_runs(opened, model)
+            opened, names = settle(opened, model, self.device)
         self._adopt(opened)
         return ModelLoaded(
             token=token,
@@ -225,6 +226,7 @@ class Engine(EditOps):
             load_ms=(time.perf_counter() - started) * 1000,
             spec=spec,
             note=opened.note,
+            inputs=opened.inputs,
         )
 
     def restore(self, saved: SessionState, source: str = "the session", cancel=None) -> Restored:
@@ -237,10 +239,10 @@ class Engine(EditOps):
         vars(self).update(vars(fresh))
         return restored
 
-    def check_runs(self, opened: OpenedModel, model: nn.Module) -> tuple[str, ...]:
-        """The names of the tensors ``model`` returns for its input; ``ModelLoadError`` (one
-        sentence: what was fed, the complaint, how to choose) if the forward fails."""
-        return check_runs(opened, model, self.device)
+    def check_runs(self, opened: OpenedModel, model: nn.Module) -> tuple[OpenedModel, tuple]:
+        """``(opened, names)``: ``model`` run once on its inputs (``core.model.settle``: another
+        reading of them that runs, where the first fails); ``ModelLoadError`` (one sentence)."""
+        return settle(opened, model, self.device)
 
     def set_device(self, name: str) -> DeviceResult:
         """Move the model; on failure it stays where it was and the result says why."""

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from inspector.core.files.loading import ModelLoadError, open_model
+from inspector.core.files.loading import ModelLoadError, OpenedModel, open_model
 from inspector.core.forward.heatmaps import tensor_heatmap
 from inspector.core.forward.presentation import class_map, position_top_k, top_k
 from inspector.core.graph.losses import LossSpec, evaluate_loss
-from inspector.core.model.input_inference import explain_forward_failure, infer_input_spec
+from inspector.core.model.input_inference import infer_input_spec
 from inspector.core.model.inputs import (
     IMAGE,
     TENSOR,
@@ -24,6 +24,7 @@ from inspector.core.model.inputs import (
     validate_raw_input,
     with_overrides,
 )
+from inspector.core.model.settle import settle
 
 ZOO = Path(__file__).with_name("real_models.py")
 IDS = InputSpec((1, 4), TENSOR, dtype="int64", high=1000)
@@ -105,38 +106,56 @@ def test_a_model_that_says_nothing_asks_for_the_flags():
         infer_input_spec(torch.nn.ReLU())
 
 
-def test_a_wrong_size_vit_is_explained_in_one_sentence():
+def test_a_wrong_size_vit_is_explained_in_one_sentence_with_a_size_that_ran():
     pytest.importorskip("transformers")
     torch.manual_seed(0)
     opened = open_model(f"{ZOO}:vit", input_shape="1,3,64,64")
-    spec = opened.input
-    with pytest.raises(Exception) as info:
-        opened.model(torch.from_numpy(make_input(spec, np.zeros((32, 32), np.float32))))
-    text = explain_forward_failure(spec, info.value, "vit")
+    with pytest.raises(ModelLoadError) as info:
+        settle(opened)
+    text = str(info.value)
     assert text.startswith("vit rejected its input, a 1×3×64×64 float32 tensor, as given, with ")
     assert "doesn't match model (96*96)" in text
-    assert "try --input-shape 1,3,96,96" in text and "Input dialog" in text
+    assert "it runs with --input-shape 1,3,96,96: try that" in text and "Input dialog" in text
     assert text.count(". ") == 0 and text.endswith(".") and "\n" not in text
 
 
-def test_float_input_to_an_embedding_suggests_long_ids():
+def test_float_input_to_an_embedding_offers_long_ids_that_ran():
     model = torch.nn.Sequential(torch.nn.Embedding(10, 4))
-    spec = InputSpec((1, 6), TENSOR, source="given")
-    with pytest.raises(RuntimeError) as info:
-        model(torch.zeros(1, 6))
-    text = explain_forward_failure(spec, info.value)
-    assert "a 1×6 float32 tensor, as given" in text
-    assert "try --input-shape 1,6 --input-dtype long" in text
+    opened = OpenedModel(model, "ids", InputSpec((1, 6), TENSOR, source="given"))
+    with pytest.raises(ModelLoadError) as info:
+        settle(opened)
+    assert "a 1×6 float32 tensor, as given" in str(info.value)
+    assert "it runs with --input-shape 1,6 --input-dtype long" in str(info.value)
 
 
-def test_a_guess_that_fails_says_it_was_a_guess():
-    spec = infer_input_spec(torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3)))
-    text = explain_forward_failure(
-        spec, AssertionError("Wrong image width! Expected 128 but got 64!")
-    )
+class _WantsWidth(torch.nn.Module):
+    """Says which width it wants; with ``lying`` it fails at that width too."""
+
+    def __init__(self, lying: bool = False) -> None:
+        super().__init__()
+        self.conv, self.lying = torch.nn.Conv2d(3, 4, 3), lying
+
+    def forward(self, x):
+        if x.shape[-1] != 128 or self.lying:
+            raise AssertionError(f"Wrong image width! Expected 128 but got {x.shape[-1]}!")
+        return self.conv(x)
+
+
+def test_a_guess_that_fails_is_replaced_by_the_size_the_model_asks_for():
+    opened = OpenedModel(_WantsWidth(), "w", infer_input_spec(_WantsWidth()))
+    settled, names = settle(opened)
+    assert settled.input.shape == (1, 3, 128, 128) and names == ("output",)
+    assert "1×3×128×128" in settled.note
+
+
+def test_a_hint_that_does_not_run_is_not_offered():
+    model = _WantsWidth(lying=True)
+    with pytest.raises(ModelLoadError) as info:
+        settle(OpenedModel(model, "w", infer_input_spec(model)))
+    text = str(info.value)
     assert "a 1×3×64×64 float32 tensor, guessed from the first Conv2d" in text
     assert "AssertionError: Wrong image width! Expected 128 but got 64;" in text
-    assert "try --input-shape 1,3,128,128" in text
+    assert "128" not in text.split(";", 1)[1] and "choose the input with" in text
 
 
 @pytest.mark.parametrize(

@@ -9,10 +9,10 @@ import inspect
 import sys
 import traceback
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -25,17 +25,12 @@ from inspector.core.files.checkpoints import (
 )
 from inspector.core.files.program_checks import refuse_beyond_a_model
 from inspector.core.files.pt2_scan import exported_program_code, pt2_code_parts
-from inspector.core.forward.capture import named_outputs, set_training
-from inspector.core.model.input_inference import explain_forward_failure, infer_input_spec
-from inspector.core.model.inputs import (
-    LENET_INPUT,
-    InputSpec,
-    make_input,
-    parse_dtype,
-    parse_shape,
-    to_tensor,
-)
+from inspector.core.forward.capture import set_training
+from inspector.core.model.feed import ModelInputs, bind, parse_input_flag
+from inspector.core.model.input_inference import infer_input_spec
+from inspector.core.model.inputs import LENET_INPUT, InputSpec, parse_dtype, parse_shape
 from inspector.core.model.nets import LENET_WEIGHTS, Net, untrained_lenet
+from inspector.core.model.stated import example_inputs, stated_inputs
 from inspector.core.model.zoo import ResNet50, transformer_encoder
 
 BUILTIN = {
@@ -54,6 +49,7 @@ class OpenedModel:
     spec: str = "lenet"
     weights: str | None = None
     note: str | None = None  # how the model is inspected, e.g. through a compiled module's original
+    inputs: ModelInputs | None = None  # every input, named (``input``: the main one's spec)
 
 
 def open_model(
@@ -63,24 +59,27 @@ def open_model(
     input_shape: str | tuple[int, ...] | None = None,
     input_dtype: str | None = None,
     probe: bool | None = None,
+    inputs: Sequence[str] = (),
 ) -> OpenedModel:
     """Open ``spec`` (a built-in name, ``path.py:Name``, a TorchScript ``.pt`` or a ``.pt2``),
     load ``weights`` into it, and settle the input it takes: ``input_shape`` ("1,16") and
     ``input_dtype`` ("long", "float32", ... see ``parse_dtype``) where given, the rest from what
-    the model says (``input_inference.infer_input_spec``). A ``torch.compile``d model is inspected
-    through its original module, and ``note`` says so. ``probe``: whether to open and run it in
-    a child process first (``probe.needs_probe``: None, the model files that may crash the
-    interpreter; True, a ``.py`` too, for a session's or the remembered model)."""
+    the model says (``input_inference.infer_input_spec``); ``inputs`` ("mask=1,16:bool") set or
+    add the inputs of a model with several (``core.feed.stated``). A ``torch.compile``d model
+    is inspected through its original module, and ``note`` says so. ``probe``: whether to open
+    and run it in a child process first (``probe.needs_probe``: None, the model files that may
+    crash the interpreter; True, a ``.py`` too, for a session's or the remembered model)."""
     try:
         shape = parse_shape(input_shape) if isinstance(input_shape, str) else input_shape
         dtype = parse_dtype(input_dtype)
+        given = [parse_input_flag(text) for text in inputs or ()]
     except ValueError as exc:
         raise ModelLoadError(str(exc)) from exc
     key = spec.strip()
     if probe is not False and key.lower() not in BUILTIN:
-        _probe_first(key, weights, trust, input_shape, input_dtype, bool(probe))
+        _probe_first(key, weights, trust, input_shape, input_dtype, bool(probe), inputs)
     warning = None
-    example: tuple[int, ...] | None = None
+    example: tuple | None = None
     if key.lower() in BUILTIN:
         model, name, warning, example = _builtin(key.lower(), weights)
         weights_done = True
@@ -92,18 +91,32 @@ def open_model(
     if weights is not None and not weights_done:
         note = " ".join(filter(None, (note, load_weights(model, Path(weights), trust)))) or None
     set_training(model, False)
+    examples = None
+    if example and isinstance(example[0], torch.Tensor):  # a .pt2's example inputs
+        examples = example_inputs(model, example)
+        example = examples.main.spec.shape if examples is not None else None
+        dtype = dtype or (examples.main.spec.dtype if examples is not None else None)
     try:
         input_spec = infer_input_spec(
             model, shape or example, mnist=key.lower() == "lenet", dtype=dtype
         )
+        if examples is not None and shape is None:
+            input_spec = examples.main.spec
+        if examples is not None:
+            examples = examples.with_spec(examples.primary, input_spec)
+        model_inputs = stated_inputs(model, input_spec, given, examples)
+        bind(model, model_inputs)
     except ValueError as exc:
         raise ModelLoadError(f"{name}: {exc}") from exc
+    weights_name = None if weights is None else str(weights)
     return OpenedModel(
-        model, name, input_spec, warning, spec, None if weights is None else str(weights), note
+        model, name, model_inputs.main.spec, warning, spec, weights_name, note, model_inputs
     )
 
 
-def _probe_first(key: str, weights, trust: bool, shape, dtype, from_elsewhere: bool) -> None:
+def _probe_first(
+    key: str, weights, trust: bool, shape, dtype, from_elsewhere: bool, inputs=()
+) -> None:
     """Open and run it once in a child process first (``probe``) where it may crash the
     interpreter: TorchScript and ``.pt2`` (after the checks that refuse them unopened), a
     checkpoint opened with trust, a ``.py`` from a session or the remembered model."""
@@ -123,7 +136,7 @@ def _probe_first(key: str, weights, trust: bool, shape, dtype, from_elsewhere: b
         refuse_beyond_a_model(path)
     elif not trust:
         return  # refused unless it loads weights_only, which builds no model
-    probe(key, weights, trust, shape, dtype)
+    probe(key, weights, trust, shape, dtype, inputs=tuple(inputs or ()))
 
 
 def is_compiled(module: nn.Module) -> bool:
@@ -218,7 +231,7 @@ def python_spec(spec: str) -> tuple[str, str] | None:
     return (path_text, name) if sep and path_text.endswith(".py") else None
 
 
-def _from_file(spec: str, trust: bool) -> tuple[nn.Module, str, tuple[int, ...] | None]:
+def _from_file(spec: str, trust: bool) -> tuple[nn.Module, str, tuple | None]:
     python = python_spec(spec)
     if python is not None:
         path_text, attr = python
@@ -258,7 +271,7 @@ def _is_torchscript(path: Path) -> bool:
         )
 
 
-def _from_export(path: Path, trust: bool = False) -> tuple[nn.Module, str, tuple[int, ...] | None]:
+def _from_export(path: Path, trust: bool = False) -> tuple[nn.Module, str, tuple | None]:
     """A ``torch.export`` archive. Without ``trust`` it is checked before ``torch.export.load``
     (pickled parts, compiled code, symbolic shapes sympy would evaluate) and again before
     ``.module()`` (guards it would exec, calls to anything but operators). Whatever no model
@@ -273,9 +286,8 @@ def _from_export(path: Path, trust: bool = False) -> tuple[nn.Module, str, tuple
     refuse_beyond_a_model(path, program)
     if not trust:
         _refuse_code(path, exported_program_code(program))
-    args = program.example_inputs[0] if program.example_inputs else ()
-    shape = tuple(args[0].shape) if args and isinstance(args[0], torch.Tensor) else None
-    return program.module(), path.stem, shape
+    args = tuple(program.example_inputs[0]) if program.example_inputs else ()
+    return program.module(), path.stem, args or None
 
 
 def _refuse_code(path: Path, parts: list[str]) -> None:
@@ -362,24 +374,3 @@ def load_weights(model: nn.Module, path: Path, trust: bool = False) -> str:
     fitted = fit_weights(model, path, trust)
     apply_state_dict(model, fitted.state, fitted.source, same_dtypes=False)
     return fitted.note
-
-
-def check_runs(
-    opened: OpenedModel, model: nn.Module | None = None, device: torch.device | str = "cpu"
-) -> tuple[str, ...]:
-    """Run ``model`` (``opened.model`` by default) once on its input and return the names of
-    the tensors it returns. Raises ``ModelLoadError`` in one sentence when the forward raises
-    (any exception type: user code can raise anything) or returns no tensor, so that a model
-    that cannot run is refused before anything shows it."""
-    model = opened.model if model is None else model
-    spec = opened.input
-    try:
-        x = to_tensor(make_input(spec, np.zeros((32, 32), np.float32)), spec, device)
-        with torch.inference_mode():
-            output = model(x)
-    except Exception as exc:
-        raise ModelLoadError(explain_forward_failure(spec, exc, opened.name)) from exc
-    names = tuple(name for name, _ in named_outputs(output))
-    if not names:
-        raise ModelLoadError(f"{opened.name} returned no tensor")
-    return names

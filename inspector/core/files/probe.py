@@ -43,6 +43,7 @@ def probe(
     input_shape: str | tuple[int, ...] | None = None,
     input_dtype: str | None = None,
     timeout: float = PROBE_TIMEOUT_S,
+    inputs: tuple[str, ...] = (),
 ) -> None:
     """Open ``spec`` (as ``loading.open_model`` would) and run it once in a child process;
     ``ModelLoadError`` (one sentence) if that crashes, hangs or runs out of memory."""
@@ -52,6 +53,7 @@ def probe(
         "trust": bool(trust),
         "input_shape": list(input_shape) if isinstance(input_shape, tuple) else input_shape,
         "input_dtype": input_dtype,
+        "inputs": list(inputs),
         "memory": memory_limit(),
     }
     code = "from inspector.core.files.probe_child import main; main()"

@@ -22,7 +22,7 @@ def main() -> None:
     except (ImportError, ValueError, OSError):
         pass
     try:
-        from inspector.core.engine import check_runs
+        from inspector.core.feed.settle import settle
         from inspector.core.files.loading import open_model
 
         opened = open_model(
@@ -32,8 +32,9 @@ def main() -> None:
             tuple(shape) if isinstance(shape := request["input_shape"], list) else shape,
             request["input_dtype"],
             probe=False,
+            inputs=request.get("inputs", ()),
         )
-        check_runs(opened)
+        settle(opened)
     except MemoryError:
         os._exit(OUT_OF_MEMORY)
     except BaseException as exc:  # any failure: the parent opens it again and reports it

@@ -26,6 +26,9 @@ from inspector.core.model.inputs import (
 )
 
 _TELLING = (
+    "RNN",
+    "GRU",
+    "LSTM",
     "Conv1d",
     "Conv2d",
     "Conv3d",
@@ -104,31 +107,12 @@ def _token_spec(vocab: int | None, limit: int | None, source: str) -> InputSpec:
 
 
 def _from_hugging_face(model: nn.Module) -> InputSpec | None:
-    config = getattr(model, "config", None)
+    from inspector.core.model.hf_inputs import input_spec
+
     main = getattr(model, "main_input_name", None)
-    if config is None or not isinstance(main, str):
+    if getattr(model, "config", None) is None or not isinstance(main, str):
         return None
-    get = lambda *names: next(  # noqa: E731 - the first attribute the config has
-        (getattr(config, n) for n in names if getattr(config, n, None) is not None), None
-    )
-    if main == "pixel_values":
-        channels = _positive_int(get("num_channels")) or 3
-        size = _pair(get("image_size"))
-        source = "config.image_size" if size else "the usual 224×224 (the config names no size)"
-        height, width = size or (224, 224)
-        return InputSpec((1, channels, height, width), IMAGE, source=source)
-    if main == "input_ids":
-        vocab = _positive_int(get("vocab_size")) or _embedding_size(_first_embedding(model))
-        limit = _positive_int(get("max_position_embeddings", "n_positions", "n_ctx"))
-        return _token_spec(vocab, limit, "config.vocab_size")
-    if main == "input_values":  # raw audio (wav2vec2, HuBERT): one second at 16 kHz
-        return InputSpec((1, 16000), TENSOR, source="the usual one second at 16 kHz")
-    if main == "input_features":  # log-mel features (Whisper): the length it was built for
-        bins = _positive_int(get("num_mel_bins", "feature_size")) or 80
-        positions = _positive_int(get("max_source_positions"))
-        frames = 2 * positions if positions else 3000
-        return InputSpec((1, bins, frames), TENSOR, source="config.num_mel_bins")
-    return None
+    return input_spec(model, main)
 
 
 def _from_attributes(model: nn.Module) -> InputSpec | None:
@@ -172,6 +156,13 @@ def _from_first_layer(model: nn.Module) -> InputSpec | None:
         return None if features is None else InputSpec((1, features), TENSOR, source=source)
     if kind in ("Embedding", "EmbeddingBag"):
         return _token_spec(_embedding_size(first), None, source)
+    if kind in ("RNN", "GRU", "LSTM"):  # [batch, time, features] or [time, batch, features]
+        size = _positive_int(getattr(first, "input_size", None))
+        if size is None:
+            return None
+        first_batch = getattr(first, "batch_first", False) is True
+        shape = (1, SEQUENCE_LENGTH, size) if first_batch else (SEQUENCE_LENGTH, 1, size)
+        return InputSpec(shape, TENSOR, source=f"{source}'s input_size")
     if kind == "TransformerEncoderLayer":
         width = _weight_dim(getattr(first, "self_attn", None), "in_proj_weight", 1) or getattr(
             getattr(first, "self_attn", None), "embed_dim", None
@@ -190,6 +181,14 @@ def model_input_spec(model: nn.Module) -> InputSpec | None:
     then its first telling layer), or None when nothing says."""
     model = getattr(model, "_orig_mod", model)  # a torch.compile'd module: read the original
     return _from_hugging_face(model) or _from_attributes(model) or _from_first_layer(model)
+
+
+def parameter_dtype(model: nn.Module) -> str | None:
+    """The floating dtype of the model's first parameter (``float64`` after ``.double()``)."""
+    for tensor in model.parameters():
+        if tensor.dtype.is_floating_point:
+            return parse_dtype(tensor.dtype)
+    return None
 
 
 def infer_input_spec(
@@ -215,11 +214,17 @@ def infer_input_spec(
         shape, source = found.shape, found.source
     else:
         shape, source = tuple(int(d) for d in shape), "given"
-    dtype = dtype or (found.dtype if found is not None else "float32")
+    stated = parameter_dtype(getattr(model, "_orig_mod", model))
+    if dtype is None and found is not None and not found.is_integer and stated is not None:
+        dtype = stated  # a .double() model takes float64
+    dtype = dtype or (found.dtype if found is not None else None) or "float32"
     if is_integer_dtype(dtype):
         high = found.high if found is not None and found.is_integer else None
         high = high or _embedding_size(_first_embedding(getattr(model, "_orig_mod", model)))
-        return InputSpec(shape, TENSOR, dtype=dtype, high=high, source=source)
+        ends = {}
+        if found is not None and found.is_integer:  # a start or end token the model says
+            ends = {"first": found.first, "last": found.last}
+        return InputSpec(shape, TENSOR, dtype=dtype, high=high, source=source, **ends)
     if mnist and shape == (1, 1, 32, 32):
         return InputSpec(shape, MNIST, dtype=dtype, source=source)
     if len(shape) == 4 and shape[1] in (1, 3, 4):
@@ -258,9 +263,50 @@ def _how_chosen(source: str) -> str:
     return f"read from {source}"
 
 
-def explain_forward_failure(spec: InputSpec, exc: BaseException, name: str = "the model") -> str:
+def candidate_specs(
+    spec: InputSpec, message: str, model: nn.Module | None = None
+) -> list[InputSpec]:
+    """Other inputs a forward's complaint asks for, to be tried: the image size a ViT names,
+    token ids where an embedding got floats."""
+    from dataclasses import replace
+
+    found = []
+    suggested = _suggested_shape(spec, message)
+    if suggested is not None:
+        found.append(replace(spec, shape=suggested, source="the size the model asked for"))
+    if not spec.is_integer and re.search(r"indices|Long, Int|Embedding|index_select", message):
+        table = _first_embedding(model) if model is not None else None
+        found.append(InputSpec(spec.shape[:2], TENSOR, dtype="int64", high=_embedding_size(table),
+                               source="the dtype the model asked for"))  # fmt: skip
+    return found
+
+
+def missing_input_sentence(model: nn.Module, inputs, exc: BaseException) -> str:
+    """One sentence naming an input the forward needs that is not fed, and the flag that gives
+    it; "" when none is missing."""
+    from inspector.core.model.feed import required_parameters
+
+    required = required_parameters(model) or []
+    fed = {name.split(".", 1)[0] for name in inputs.names}
+    named = re.findall(r"required (?:positional|keyword-only) arguments?: (.+)$", str(exc))
+    missing = [n for n in required if n not in fed]
+    if named:
+        missing += [n for n in re.findall(r"'(\w+)'", named[0]) if n not in missing]
+    if not missing:
+        return ""
+    name = missing[0]
+    return (
+        f"Its input {name!r} could not be read from the model: give it with "
+        f"--input {name}=SHAPE[:DTYPE] (e.g. --input {name}=1,16:float32)."
+    )
+
+
+def explain_forward_failure(
+    spec: InputSpec, exc: BaseException, name: str = "the model", hint: str | None = None
+) -> str:
     """One sentence for a forward that rejected ``spec``'s input: what was fed (shape, dtype,
-    where that came from), the model's complaint, and how to choose another input."""
+    where that came from), the model's complaint, and how to choose another input (``hint``:
+    flags a forward has been seen to run with)."""
     lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
     complaint = lines[0] if lines else "(no message)"
     if len(complaint) > 200:
@@ -268,17 +314,11 @@ def explain_forward_failure(spec: InputSpec, exc: BaseException, name: str = "th
     complaint = complaint.rstrip(".!")
     source = f", {_how_chosen(spec.source)}" if spec.source else ""
     fed = "×".join(map(str, spec.shape))
-    message = str(exc)
-    hints = []
-    suggested = _suggested_shape(spec, message)
-    if suggested is not None:
-        hints.append(f"--input-shape {','.join(map(str, suggested))}")
-    elif not spec.is_integer and re.search(r"indices|Long, Int|Embedding|index_select", message):
-        hints.append(f"--input-shape {','.join(map(str, spec.shape[:2]))} --input-dtype long")
     how = (
-        f"try {hints[0]}, or set the input in the Input dialog"
-        if hints
-        else "choose the input with --input-shape and --input-dtype, or in the Input dialog"
+        f"it runs with {hint}: try that, or set the input in the Input dialog"
+        if hint
+        else "choose the input with --input-shape and --input-dtype (--input NAME=SHAPE[:DTYPE] "
+        "for each of several inputs), or in the Input dialog"
     )
     return (
         f"{name} rejected its input, a {fed} {spec.dtype} tensor{source}, with "

@@ -75,6 +75,9 @@ class InputSpec:
     dtype: str = "float32"  # a canonical name from ``parse_dtype``: "float32", "int64", ...
     high: int | None = None  # integer inputs: the exclusive upper bound of the ids (vocab size)
     source: str = ""  # where the shape came from: "config.image_size", "the first Conv2d", ...
+    fill: float | None = None  # every value this (an attention mask's ones), not random
+    first: int | None = None  # integer ids: the first one (a decoder's start token)
+    last: int | None = None  # integer ids: the last one (the end-of-sequence id mBART counts)
 
     @property
     def is_integer(self) -> bool:
@@ -159,11 +162,19 @@ def random_ids(spec: InputSpec, seed: int) -> np.ndarray:
     """Seeded random integers in ``[0, spec.id_bound)`` of the spec's shape and dtype."""
     generator = torch.Generator().manual_seed(seed)
     ids = torch.randint(0, spec.id_bound, spec.shape, generator=generator, dtype=torch.int64)
+    if ids.ndim and ids.shape[-1]:
+        if spec.last is not None:
+            ids[..., -1] = spec.last
+        if spec.first is not None:
+            ids[..., 0] = spec.first
     return ids.to(torch_dtype(spec.dtype)).numpy()
 
 
 def random_input(spec: InputSpec, seed: int) -> np.ndarray:
-    """A seeded random input: ids for integer specs, standard normal floats otherwise."""
+    """A seeded random input: ids for integer specs, standard normal floats otherwise (a fill
+    where the spec has one)."""
+    if spec.fill is not None:
+        return np.full(spec.shape, spec.fill).astype(_numpy_dtype(spec.dtype))
     if spec.is_integer:
         return random_ids(spec, seed)
     generator = torch.Generator().manual_seed(seed)
@@ -226,6 +237,8 @@ def make_input(
     ValueError rather than an index error deep in an embedding."""
     if raw is not None and tuple(np.shape(raw)) == spec.shape:
         return validate_raw_input(raw, spec)
+    if spec.fill is not None:
+        return np.full(spec.shape, spec.fill).astype(_numpy_dtype(spec.dtype))
     if spec.is_integer:
         return random_ids(spec, seed)
     if spec.kind == MNIST:

@@ -216,7 +216,7 @@ class Compute(TrainingCalls, QObject):
             )
             if prepare is not None:
                 prepare(opened.model)
-            return opened, engine.check_runs(opened, opened.model.to(engine.device)), started
+            return (*engine.check_runs(opened, opened.model.to(engine.device)), started)
 
         def adopt(engine: Engine, built: tuple[OpenedModel, tuple[str, ...], float]):
             opened, names, started = built  # it ran once already: no second forward

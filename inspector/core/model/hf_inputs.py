@@ -1,0 +1,214 @@
+"""What a Hugging Face model takes, read from its config and its forward's signature.
+
+``main_input_name`` names the main input; an encoder-decoder (``config.is_encoder_decoder``, a
+``VisionEncoderDecoderModel``) also needs the decoder's ids, starting with
+``decoder_start_token_id``; a dual-tower model (CLIP: a ``text_config`` and a ``vision_config``)
+takes ``input_ids`` and ``pixel_values``; masks are ones. Sizes come from the config and its
+sub-configs (``vision_config.image_size``, ``text_config.vocab_size``), never from the first
+``nn.Embedding`` when the config says (that may be a position table).
+"""
+
+from __future__ import annotations
+
+import re
+
+from torch import nn
+
+from inspector.core.model.feed import ModelInputs, NamedInput, forward_parameters
+from inspector.core.model.inputs import IMAGE, SEQUENCE_LENGTH, TENSOR, InputSpec
+
+DECODER_LENGTH = 8  # decoder ids fed to an encoder-decoder
+
+
+def _int(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def _pair(value) -> tuple[int, int] | None:
+    if _int(value):
+        return (value, value)
+    if isinstance(value, (tuple, list)) and len(value) >= 2 and all(_int(v) for v in value[-2:]):
+        return (value[-2], value[-1])
+    return None
+
+
+def _configs(model: nn.Module, *subs: str) -> list:
+    """The model's config, after its sub-configs named in ``subs`` that it has."""
+    config = getattr(model, "config", None)
+    found = [getattr(config, s, None) for s in subs]
+    return [c for c in found if c is not None and not isinstance(c, dict)] + [config]
+
+
+def _get(configs: list, *names: str):
+    """The first of ``names`` any config says, with where it was read."""
+    for config in configs:
+        for name in names:
+            value = getattr(config, name, None)
+            if value is not None:
+                prefix = "" if config is configs[-1] else f"{_sub_name(configs[-1], config)}."
+                return value, f"config.{prefix}{name}"
+    return None, ""
+
+
+def _sub_name(config, sub) -> str:
+    for name in ("text_config", "vision_config", "audio_config", "decoder", "encoder"):
+        if getattr(config, name, None) is sub:
+            return name
+    return "sub-config"
+
+
+def _vocab(model: nn.Module, *subs: str) -> tuple[int | None, str]:
+    vocab, source = _get(_configs(model, *subs), "vocab_size")
+    if _int(vocab):
+        return vocab, source
+    try:  # the token table the model names, not the first nn.Embedding found
+        table = model.get_input_embeddings()
+    except Exception:
+        table = None
+    size = _int(getattr(table, "num_embeddings", None))
+    return size, "the model's input embeddings" if size else ""
+
+
+def _token(value, bound: int | None) -> int | None:
+    if isinstance(value, (list, tuple)):
+        value = value[0] if value else None
+    if isinstance(value, int) and value >= 0 and (bound is None or value < bound):
+        return value
+    return None
+
+
+def input_spec(model: nn.Module, name: str, sibling: InputSpec | None = None) -> InputSpec | None:
+    """The spec of Hugging Face input ``name`` (``input_ids``, ``pixel_values``, ...), or None
+    for a name not known here."""
+    config = getattr(model, "config", None)
+    if config is None:
+        return None
+    if name == "pixel_values":
+        configs = _configs(model, "vision_config", "encoder")
+        size, source = _get(configs, "image_size")
+        channels, _ = _get(configs, "num_channels")
+        size = _pair(size)
+        if size is None:
+            source = "the usual 224×224 (the config names no size)"
+        return InputSpec((1, _int(channels) or 3, *(size or (224, 224))), IMAGE, source=source)
+    if name == "input_ids":
+        vocab, source = _vocab(model, "text_config")
+        limit, _ = _get(_configs(model, "text_config"), "max_position_embeddings", "n_positions",
+                        "n_ctx")  # fmt: skip
+        length = min(SEQUENCE_LENGTH, _int(limit) or SEQUENCE_LENGTH)
+        eos, _ = _get(_configs(model, "text_config"), "eos_token_id")
+        return InputSpec((1, length), TENSOR, dtype="int64", high=vocab,
+                         source=source or "config.vocab_size", last=_token(eos, vocab))  # fmt: skip
+    if name == "decoder_input_ids":
+        vocab, source = _vocab(model, "decoder", "text_config")
+        limit, _ = _get(_configs(model, "decoder", "text_config"), "max_target_positions",
+                        "max_position_embeddings", "n_positions")  # fmt: skip
+        start, _ = _get(_configs(model, "decoder"), "decoder_start_token_id", "bos_token_id",
+                        "pad_token_id")  # fmt: skip
+        generation = getattr(model, "generation_config", None)
+        start = _token(start, vocab)
+        if start is None:
+            start = _token(getattr(generation, "decoder_start_token_id", None), vocab)
+        # as long as the encoder's ids: a BART classifier reads the decoder at their <eos>
+        length = sibling.shape[-1] if sibling is not None and sibling.is_integer else DECODER_LENGTH
+        length = min(length, _int(limit) or length)
+        return InputSpec((1, length), TENSOR, dtype="int64", high=vocab,
+                         source=source or "config.vocab_size", first=start)  # fmt: skip
+    if name in ("attention_mask", "decoder_attention_mask", "token_type_ids"):
+        if sibling is None:
+            return None
+        fill = 0.0 if name == "token_type_ids" else 1.0
+        return InputSpec(sibling.shape, TENSOR, dtype="int64", high=2, fill=fill,
+                         source=f"{'zeros' if fill == 0 else 'ones'} like the ids")  # fmt: skip
+    if name == "pixel_mask":
+        if sibling is None or len(sibling.shape) != 4:
+            return None
+        shape = (sibling.shape[0], *sibling.shape[2:])
+        return InputSpec(shape, TENSOR, dtype="int64", high=2, fill=1.0, source="ones")
+    if name == "input_values":  # raw audio (wav2vec2, HuBERT): one second at 16 kHz
+        return InputSpec((1, 16000), TENSOR, source="the usual one second at 16 kHz")
+    if name == "input_features":
+        return _features(model)
+    return None
+
+
+def _features(model: nn.Module) -> InputSpec:
+    """Log-mel features: Whisper's ``[1, bins, frames]`` (frames: twice its positions), or
+    Speech2Text's ``[1, frames, features × channels]``."""
+    configs = _configs(model, "audio_config", "encoder")
+    per_channel, _ = _get(configs, "input_feat_per_channel")
+    if _int(per_channel):
+        channels, _ = _get(configs, "input_channels")
+        features = per_channel * (_int(channels) or 1)
+        return InputSpec((1, 64, features), TENSOR, source="config.input_feat_per_channel")
+    bins, _ = _get(configs, "num_mel_bins", "feature_size")
+    positions, _ = _get(configs, "max_source_positions")
+    frames = 2 * positions if _int(positions) else 3000
+    return InputSpec((1, _int(bins) or 80, frames), TENSOR, source="config.num_mel_bins")
+
+
+_SIBLINGS = {
+    "attention_mask": "input_ids",
+    "token_type_ids": "input_ids",
+    "decoder_input_ids": "input_ids",
+    "decoder_attention_mask": "decoder_input_ids",
+    "pixel_mask": "pixel_values",
+}
+
+
+def _encoder_decoder(model: nn.Module) -> bool:
+    config = getattr(model, "config", None)
+    halves = (getattr(config, "encoder", None), getattr(config, "decoder", None))
+    return bool(getattr(config, "is_encoder_decoder", False)) or None not in halves
+
+
+def hf_inputs(model: nn.Module, main_spec: InputSpec) -> ModelInputs | None:
+    """Every input a Hugging Face model needs by its conventions, ``main_spec`` for its
+    ``main_input_name``; None when it is not a Hugging Face model."""
+    main = getattr(model, "main_input_name", None)
+    params = forward_parameters(model)
+    if getattr(model, "config", None) is None or not isinstance(main, str) or params is None:
+        return None
+    names = [p.name for p in params]
+    wanted = [main]
+    if _encoder_decoder(model) and "decoder_input_ids" in names:
+        wanted.append("decoder_input_ids")
+    config = model.config
+    if main != "input_ids" and "input_ids" in names and hasattr(config, "text_config"):
+        wanted.append("input_ids")
+    if main != "pixel_values" and "pixel_values" in names and hasattr(config, "vision_config"):
+        wanted.append("pixel_values")
+    return _built(model, wanted, main, main_spec)
+
+
+def _built(model: nn.Module, wanted: list[str], main: str, main_spec: InputSpec) -> ModelInputs:
+    params = forward_parameters(model) or []
+    first = params[0].name if params else main
+    specs: dict[str, InputSpec] = {main: main_spec}
+    for name in wanted:
+        if name not in specs:
+            spec = input_spec(model, name, specs.get(_SIBLINGS.get(name, "")))
+            if spec is not None:
+                specs[name] = spec
+    inputs = tuple(NamedInput(n, s, positional=n == main == first) for n, s in specs.items())
+    return ModelInputs(inputs, main)
+
+
+def with_missing(model: nn.Module, inputs: ModelInputs, message: str) -> ModelInputs | None:
+    """``inputs`` with the forward's inputs that ``message`` names and are not fed yet (``You
+    have to specify either decoder_input_ids or decoder_inputs_embeds``), where they can be
+    built; None when there is none."""
+    params = forward_parameters(model)
+    if params is None or getattr(model, "config", None) is None:
+        return None
+    mentioned = set(re.findall(r"[A-Za-z_]+", message))
+    names = [p.name for p in params if p.name in mentioned and p.name not in inputs.names]
+    if "attention_mask" in [p.name for p in params] and "mask" in message.lower():
+        names.append("attention_mask")
+    wanted = [*inputs.names, *dict.fromkeys(names)]
+    added = _built(model, wanted, inputs.primary, inputs.main.spec)
+    if added.names == inputs.names:
+        return None
+    kept = {i.name: i for i in inputs.inputs}
+    merged = tuple(kept.get(i.name, i) for i in added.inputs)
+    return ModelInputs(merged, inputs.primary)
