@@ -53,8 +53,8 @@ def remembered_model():
     agreed to run its code and it has not changed since; otherwise ``opened`` is None and
     ``ask`` is ``(ref, risks)`` to ask about once the window is up (``offer_remembered_model``)
     — nothing of it runs before Yes. ``note`` says why it could not be reopened."""
+    from inspector.core.feed.settle import settle
     from inspector.core.files.loading import open_model
-    from inspector.core.model.settle import settle
     from inspector.gui.session import trust
     from inspector.gui.session.persistence import Persistence
 

@@ -77,13 +77,13 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from inspector.cli.edits import edited_steps
+    from inspector.core.feed.named import bind
+    from inspector.core.feed.settle import inputs_of, settle
     from inspector.core.files.io import atomic_write
     from inspector.core.files.loading import open_model
     from inspector.core.forward.attention import attention_arrays, watching
     from inspector.core.forward.export import activation_arrays, forward_steps
-    from inspector.core.model.feed import bind
     from inspector.core.model.inputs import to_tensor
-    from inspector.core.model.settle import inputs_of, settle
 
     try:
         opened = open_from_arguments(args, check=False)

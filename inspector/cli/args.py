@@ -94,9 +94,9 @@ def open_from_arguments(args: argparse.Namespace, check: bool = True):
     """The model the options name, checked to run once on its input (unless ``check`` is
     False), so that a model whose forward fails is refused before anything shows it. Raises
     ModelLoadError / ValueError with one sentence. Where the inputs as first read do not run,
-    another reading that does is kept (``core.model.settle``)."""
+    another reading that does is kept (``core.feed.settle``)."""
+    from inspector.core.feed.settle import settle
     from inspector.core.files.loading import open_model
-    from inspector.core.model.settle import settle
 
     opened = open_model(
         args.model or "lenet",

@@ -36,11 +36,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     import torch
 
+    from inspector.core.feed.settle import settle
     from inspector.core.graph.backward import record_backward
     from inspector.core.graph.export import TEXT_FORMATS
     from inspector.core.graph.losses import LossSpec
     from inspector.core.model.inputs import random_input, to_tensor
-    from inspector.core.model.settle import settle
 
     try:
         loss = LossSpec.parse(args.loss)

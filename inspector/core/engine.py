@@ -18,6 +18,7 @@ from torch import nn
 
 from inspector.core.edits.board import EditBoard
 from inspector.core.edits.ops import EditOps
+from inspector.core.feed.settle import check_runs, settle  # noqa: F401 - check_runs: for callers
 from inspector.core.files.checkpoints import apply_state_dict, check_fit
 from inspector.core.files.loading import OpenedModel, open_model
 from inspector.core.files.session import SessionState
@@ -43,7 +44,6 @@ from inspector.core.graph.collapse import lay_out, repeated_blocks
 from inspector.core.graph.losses import LossSpec
 from inspector.core.model.inputs import TENSOR, to_tensor
 from inspector.core.model.quantized import load_over, tensor_state
-from inspector.core.model.settle import check_runs, settle  # noqa: F401 - check_runs: for callers
 from inspector.core.runtime.devices import available_devices
 from inspector.core.runtime.schedule import KNOBS
 from inspector.core.training.setup import TrainConfig, reinitialise
@@ -240,8 +240,7 @@ class Engine(EditOps):
         return restored
 
     def check_runs(self, opened: OpenedModel, model: nn.Module) -> tuple[OpenedModel, tuple]:
-        """``(opened, names)``: ``model`` run once on its inputs (``core.model.settle``: another
-        reading of them that runs, where the first fails); ``ModelLoadError`` (one sentence)."""
+        """``(opened, names)``: ``model`` run once on its inputs (``core.feed.settle``)."""
         return settle(opened, model, self.device)
 
     def set_device(self, name: str) -> DeviceResult:

@@ -45,6 +45,10 @@ class ModelRef:
     trust: bool = kept(False, session=SETTING, check=check.flag())
     # A canonical name ("int64"); None: what the model says.
     input_dtype: str | None = kept(None, session=SETTING, check=check.dtype_name())
+    # Every input of a model with several, as --input texts ("mask=1,16:bool").
+    inputs: tuple[str, ...] = kept(
+        (), session=SETTING, key="model_inputs", check=check.input_flags()
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,6 +84,8 @@ class AppState:
     stroking: bool = transient(False)  # a stroke is being drawn (a button is down on the canvas)
     raw_input: np.ndarray | None = kept(None, session=MEMBER)  # a tensor fed as it is instead
     seed: int = transient(0)  # of the random input of models that do not take the drawing
+    # The seeds of the other inputs of a model with several, (name, seed) pairs (absent: 0).
+    input_seeds: tuple[tuple[str, int], ...] = kept((), session=SETTING, check=check.seeds())
     brush_radius: float = kept(
         DEFAULT_RADIUS, session=SETTING, settings="canvas/brush", check=check.positive(64.0)
     )

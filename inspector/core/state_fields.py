@@ -133,6 +133,37 @@ def shape() -> Check:
     )
 
 
+def seeds() -> Check:
+    """(input name, seed) pairs: the other inputs of a model with several, re-rolled."""
+
+    def ok(v: Any) -> bool:
+        return (
+            isinstance(v, (list, tuple))
+            and len(v) <= 64
+            and all(
+                isinstance(p, (list, tuple))
+                and len(p) == 2
+                and _text_ok(p[0])
+                and is_int(p[1])
+                and 0 <= p[1] < 2**63
+                for p in v
+            )
+        )
+
+    return Check("a list of [input name, seed] pairs", ok, lambda v: tuple(map(tuple, v)))
+
+
+def input_flags() -> Check:
+    """``--input`` texts (``mask=1,16:bool``) a model with several inputs is opened with."""
+
+    def ok(v: Any) -> bool:
+        return isinstance(v, (list, tuple)) and len(v) <= 64 and all(
+            _text_ok(t) and "=" in t for t in v
+        )
+
+    return Check("a list of NAME=SHAPE[:DTYPE] texts", ok, tuple)
+
+
 def dtype_name() -> Check:
     from inspector.core.model.inputs import _DTYPES
 

@@ -12,13 +12,13 @@ import pytest
 import torch
 
 from inspector.core.engine import Engine
+from inspector.core.feed.named import call_arguments, parse_input_flag
+from inspector.core.feed.settle import inputs_of, settle
 from inspector.core.files.loading import ModelLoadError, open_model
 from inspector.core.forward.capture import named_outputs
 from inspector.core.forward.results import ForwardRequest
 from inspector.core.graph.losses import LossSpec
-from inspector.core.model.feed import call_arguments, parse_input_flag
 from inspector.core.model.inputs import make_input
-from inspector.core.model.settle import inputs_of, settle
 
 MODELS = Path(__file__).with_name("several_inputs_models.py")
 BLANK = np.zeros((32, 32), np.float32)

@@ -63,7 +63,8 @@ def test_every_field_says_whether_it_is_kept():
 # A value other than the default for every setting a session keeps.
 CHANGED = {
     "brush_radius": 2.5,
-    "model": ModelRef("tiny_lm", "w.pt", (1, 16), True, "int64"),
+    "model": ModelRef("tiny_lm", "w.pt", (1, 16), True, "int64", ("x=1,16:int64", "mask=1,16")),
+    "input_seeds": (("mask", 3),),
     "active_device": "cuda:1",
     "selected_module": "blocks.0",
     "output_index": 2,
@@ -90,7 +91,8 @@ def test_a_session_keeps_every_setting_the_state_declares(tmp_path):
     saved = load_session(path)
     assert state_values(saved) == CHANGED  # a missing model file stays as typed
     # Reopened as it was, with the session's weights instead of its first weights file.
-    assert session_model(saved) == ModelRef("tiny_lm", None, (1, 16), True, "int64")
+    inputs = ("x=1,16:int64", "mask=1,16")
+    assert session_model(saved) == ModelRef("tiny_lm", None, (1, 16), True, "int64", inputs)
 
 
 def test_a_bad_input_dtype_is_refused_naming_it(tmp_path):

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from inspector.core.feed.settle import settle
 from inspector.core.files.loading import ModelLoadError, OpenedModel, open_model
 from inspector.core.forward.heatmaps import tensor_heatmap
 from inspector.core.forward.presentation import class_map, position_top_k, top_k
@@ -24,7 +25,6 @@ from inspector.core.model.inputs import (
     validate_raw_input,
     with_overrides,
 )
-from inspector.core.model.settle import settle
 
 ZOO = Path(__file__).with_name("real_models.py")
 IDS = InputSpec((1, 4), TENSOR, dtype="int64", high=1000)

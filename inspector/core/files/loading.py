@@ -16,6 +16,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from inspector.core.feed.named import ModelInputs, bind, parse_input_flag
+from inspector.core.feed.stated import example_inputs, stated_inputs
 from inspector.core.files.checkpoint_fit import fit_weights
 from inspector.core.files.checkpoints import (
     ModelLoadError,
@@ -26,11 +28,9 @@ from inspector.core.files.checkpoints import (
 from inspector.core.files.program_checks import refuse_beyond_a_model
 from inspector.core.files.pt2_scan import exported_program_code, pt2_code_parts
 from inspector.core.forward.capture import set_training
-from inspector.core.model.feed import ModelInputs, bind, parse_input_flag
 from inspector.core.model.input_inference import infer_input_spec
 from inspector.core.model.inputs import LENET_INPUT, InputSpec, parse_dtype, parse_shape
 from inspector.core.model.nets import LENET_WEIGHTS, Net, untrained_lenet
-from inspector.core.model.stated import example_inputs, stated_inputs
 from inspector.core.model.zoo import ResNet50, transformer_encoder
 
 BUILTIN = {

@@ -143,7 +143,7 @@ class ModelLoaded:
     load_ms: float
     spec: str = ""
     note: str | None = None  # how it is inspected (a torch.compile'd model: its original)
-    inputs: Any = None  # core.model.feed.ModelInputs of a model with several inputs, else None
+    inputs: Any = None  # core.feed.named.ModelInputs of a model with several inputs, else None
 
 
 @dataclass(frozen=True)

@@ -107,7 +107,7 @@ def _token_spec(vocab: int | None, limit: int | None, source: str) -> InputSpec:
 
 
 def _from_hugging_face(model: nn.Module) -> InputSpec | None:
-    from inspector.core.model.hf_inputs import input_spec
+    from inspector.core.feed.hf import input_spec
 
     main = getattr(model, "main_input_name", None)
     if getattr(model, "config", None) is None or not isinstance(main, str):
@@ -284,7 +284,7 @@ def candidate_specs(
 def missing_input_sentence(model: nn.Module, inputs, exc: BaseException) -> str:
     """One sentence naming an input the forward needs that is not fed, and the flag that gives
     it; "" when none is missing."""
-    from inspector.core.model.feed import required_parameters
+    from inspector.core.feed.named import required_parameters
 
     required = required_parameters(model) or []
     fed = {name.split(".", 1)[0] for name in inputs.names}

@@ -1,7 +1,7 @@
 """Running a newly opened model once on its inputs, and what to do when it refuses them.
 
 When the forward rejects a guessed input, other readings are tried, each with one forward: the
-inputs read from what consumes them (``core.model.probe``), the Hugging Face inputs the error
+inputs read from what consumes them (``core.feed.probe``), the Hugging Face inputs the error
 names, the size or dtype the message asks for, and a length or image side solved from a
 ``mat1 and mat2`` mismatch. The first that runs is kept, with a note saying so. An input the
 user gave is never replaced: the refusal names the flags that worked instead. A hint is only
@@ -19,9 +19,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from inspector.core.feed.named import ModelInputs, bind, call_model, single
 from inspector.core.files.checkpoints import ModelLoadError
 from inspector.core.forward.capture import named_outputs
-from inspector.core.model.feed import ModelInputs, bind, call_model, single
 from inspector.core.model.input_inference import (
     candidate_specs,
     explain_forward_failure,
@@ -109,8 +109,8 @@ def _candidates(
 ) -> Iterator[ModelInputs]:
     """Other readings of the inputs, each made after the previous one failed (``last()``: its
     exception), at most MAX_TRIES."""
-    from inspector.core.model.hf_inputs import with_missing
-    from inspector.core.model.probe import read_inputs
+    from inspector.core.feed.hf import with_missing
+    from inspector.core.feed.probe import read_inputs
 
     tried: set = {_key(inputs)}
 

@@ -205,6 +205,28 @@ def bound(model: nn.Module) -> ModelInputs | None:
     return None if feeder is None else feeder.inputs
 
 
+def reseed(model: nn.Module, seeds: dict[str, int]) -> ModelInputs | None:
+    """The model's other inputs drawn again from ``seeds`` (name → seed; a name not given goes
+    back to seed 0), for the following forwards; None for a model with one input."""
+    inputs = bound(model)
+    if inputs is None:
+        return None
+    for item in inputs.others:
+        inputs = inputs.rerolled(item.name, int(seeds.get(item.name, 0)))
+    bind(model, inputs)
+    return inputs
+
+
+def input_flags(inputs: ModelInputs) -> tuple[str, ...]:
+    """``--input`` texts that open the model with these inputs again (every input, for a
+    model with several; none for one plain input)."""
+    if inputs.plain:
+        return ()
+    return tuple(
+        f"{i.name}={','.join(map(str, i.spec.shape))}:{i.spec.dtype}" for i in inputs.inputs
+    )
+
+
 def call_model(model: nn.Module, inputs: ModelInputs, main: torch.Tensor) -> Any:
     """The model's output for ``main`` and the other inputs, with or without a hook."""
     if bound(model) is not None or inputs.plain:

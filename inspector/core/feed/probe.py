@@ -19,8 +19,8 @@ import torch
 from torch import nn
 from torch.utils._pytree import tree_flatten
 
+from inspector.core.feed.named import ModelInputs, NamedInput, call_arguments, forward_parameters
 from inspector.core.forward.capture import module_hooks, set_training
-from inspector.core.model.feed import ModelInputs, NamedInput, call_arguments, forward_parameters
 from inspector.core.model.inputs import IMAGE, SEQUENCE_LENGTH, TENSOR, InputSpec, make_input
 
 # Arguments that hold one value per sample (a timestep, a class label, a length).

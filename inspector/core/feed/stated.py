@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from inspector.core.model.feed import (
+from inspector.core.feed.named import (
     ModelInputs,
     NamedInput,
     forward_parameters,
@@ -51,7 +51,7 @@ def stated_inputs(
     """The model's inputs: a ``.pt2``'s examples, else the Hugging Face conventions, else
     ``main`` alone as the forward's first argument; then each ``given`` (name, shape, dtype)
     set or added."""
-    from inspector.core.model.hf_inputs import hf_inputs
+    from inspector.core.feed.hf import hf_inputs
 
     inputs = examples or hf_inputs(model, main)
     if inputs is None:

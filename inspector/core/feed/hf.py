@@ -14,7 +14,7 @@ import re
 
 from torch import nn
 
-from inspector.core.model.feed import ModelInputs, NamedInput, forward_parameters
+from inspector.core.feed.named import ModelInputs, NamedInput, forward_parameters
 from inspector.core.model.inputs import IMAGE, SEQUENCE_LENGTH, TENSOR, InputSpec
 
 DECODER_LENGTH = 8  # decoder ids fed to an encoder-decoder
