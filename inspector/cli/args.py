@@ -84,6 +84,7 @@ def open_session_from_arguments(path: Path, trust_session: bool, consented=froze
         target.input_shape,
         target.input_dtype,
         probe=True,  # from someone else: a file that crashes a process crashes a child
+        inputs=target.inputs,
     )
     if saved.weights:
         restore_weights(opened.model, saved, path.name)

@@ -157,8 +157,10 @@ def input_flags() -> Check:
     """``--input`` texts (``mask=1,16:bool``) a model with several inputs is opened with."""
 
     def ok(v: Any) -> bool:
-        return isinstance(v, (list, tuple)) and len(v) <= 64 and all(
-            _text_ok(t) and "=" in t for t in v
+        return (
+            isinstance(v, (list, tuple))
+            and len(v) <= 64
+            and all(_text_ok(t) and "=" in t for t in v)
         )
 
     return Check("a list of NAME=SHAPE[:DTYPE] texts", ok, tuple)

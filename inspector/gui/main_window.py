@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QTabWidget,
 )
 
+from inspector.core.feed.named import input_flags
 from inspector.core.files.loading import OpenedModel, bundled_lenet
 from inspector.core.forward.results import ForwardResult, ModelLoaded
 from inspector.core.forward.settings import Focus
@@ -47,6 +48,7 @@ from inspector.gui.graph.loss import LossPanel
 from inspector.gui.graph.panel import GraphPanel
 from inspector.gui.panels.activations import ActivationsPanel
 from inspector.gui.panels.canvas import CanvasPanel
+from inspector.gui.panels.other_inputs import OtherInputs
 from inspector.gui.panels.prediction import PredictionPanel
 from inspector.gui.panels.tree import ModuleTreeView, TreePanel
 from inspector.gui.panels.weights import WeightsPanel
@@ -81,7 +83,9 @@ class MainWindow(QMainWindow):
         self.state = AppState(
             device=device,
             active_device=device,
-            model=ModelRef(loaded.spec, loaded.weights, shape, False, dtype),
+            model=ModelRef(
+                loaded.spec, loaded.weights, shape, False, dtype, input_flags(loaded.inputs)
+            ),
         )
         self.last_error: str | None = None
         self.log_path: Path | None = None  # set by app.run once logging is set up
@@ -120,6 +124,7 @@ class MainWindow(QMainWindow):
         self._shared_room = False  # again on the first show, in proportion to the screen
 
         self.compute = Compute(loaded, device)
+        self.other_inputs = OtherInputs(self.state, self.compute, self.canvas_panel, loaded.inputs)
         shown = (self.tabs, self.graph, self.activations, self.weights)
         self.exporter = Exporter(self.compute, *shown, self)
         self.actions, self.menus, toolbar = build_actions(self)

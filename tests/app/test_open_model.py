@@ -130,7 +130,7 @@ def test_lenet_archives_open_and_predict(qtbot, window, zoo_files, kind):
         ("{nets}:Nope", None, None, "nets.py has no 'Nope'"),
         ("{nets}:NeedsDepth", None, None, "NeedsDepth() needs the argument 'depth'"),
         ("{nets}:RaisesInForward", None, (1, 8), "the forward of this model always fails"),
-        ("{nets}:WantsBigImages", None, None, "WantsBigImages rejected"),
+        ("{nets}:WantsBigImages", None, (1, 3, 64, 64), "runs with --input-shape 1,3,128,128"),
         ("{pickled_model}", None, None, "needs full unpickling"),
         ("lenet", "{wrong_keys}", None, "does not fit the model"),
     ],

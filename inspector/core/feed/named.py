@@ -205,10 +205,11 @@ def bound(model: nn.Module) -> ModelInputs | None:
     return None if feeder is None else feeder.inputs
 
 
-def reseed(model: nn.Module, seeds: dict[str, int]) -> ModelInputs | None:
+def reseed(model: nn.Module | None, seeds: dict[str, int]) -> ModelInputs | None:
     """The model's other inputs drawn again from ``seeds`` (name → seed; a name not given goes
-    back to seed 0), for the following forwards; None for a model with one input."""
-    inputs = bound(model)
+    back to seed 0), for the following forwards; None for a model with one input (or none
+    here: a remote engine's)."""
+    inputs = None if model is None else bound(model)
     if inputs is None:
         return None
     for item in inputs.others:
@@ -217,10 +218,10 @@ def reseed(model: nn.Module, seeds: dict[str, int]) -> ModelInputs | None:
     return inputs
 
 
-def input_flags(inputs: ModelInputs) -> tuple[str, ...]:
+def input_flags(inputs: ModelInputs | None) -> tuple[str, ...]:
     """``--input`` texts that open the model with these inputs again (every input, for a
     model with several; none for one plain input)."""
-    if inputs.plain:
+    if inputs is None or inputs.plain:
         return ()
     return tuple(
         f"{i.name}={','.join(map(str, i.spec.shape))}:{i.spec.dtype}" for i in inputs.inputs

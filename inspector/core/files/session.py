@@ -107,13 +107,15 @@ class ModelToOpen:
     trust: bool
     input_shape: tuple[int, ...] | None
     input_dtype: str | None = None
+    inputs: tuple[str, ...] = ()  # ``--input`` texts of a model with several
 
 
 def model_to_open(state: SessionState) -> ModelToOpen:
     """How to open ``state``'s model: without its original weights file when the session holds
     the weights (it always does when written by Net Inspector)."""
     weights = None if state.weights else state.model_weights
-    return ModelToOpen(state.model_spec, weights, state.trust, state.input_shape, state.input_dtype)
+    return ModelToOpen(state.model_spec, weights, state.trust, state.input_shape,
+                       state.input_dtype, tuple(state.model_inputs))  # fmt: skip
 
 
 def restore_weights(

@@ -64,7 +64,7 @@ def prepare_restore(
     ref = session_model(saved)
     if opened is None:
         opened = open_model(  # from someone else: tried in a child process first
-            ref.spec, ref.weights, ref.trust, ref.input_shape, ref.input_dtype, probe=True
+            ref.spec, ref.weights, ref.trust, ref.input_shape, ref.input_dtype, True, ref.inputs
         )
         if saved.weights:
             restore_weights(opened.model, saved, source)

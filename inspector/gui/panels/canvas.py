@@ -51,6 +51,7 @@ class InputEditor(QGroupBox):
         super().__init__("Input", parent)
         self.setObjectName("inputEditor")
         self.spec: InputSpec | None = None
+        self.lists_inputs = False  # it lists every input of a model with several (otherInputs)
         self.shape_label = QLabel("")
         self.shape_label.setObjectName("inputShapeLabel")
         self.shape_label.setWordWrap(True)
@@ -86,7 +87,7 @@ class InputEditor(QGroupBox):
 
     def set_spec(self, spec: InputSpec) -> None:
         self.spec = spec
-        self.setVisible(spec.kind == TENSOR)
+        self.setVisible(spec.kind == TENSOR or self.lists_inputs)
         dims = "×".join(map(str, spec.shape))
         if spec.is_integer:
             text = f"{dims} {spec.dtype}: ids in [0, {spec.id_bound})"
@@ -95,6 +96,7 @@ class InputEditor(QGroupBox):
         if spec.source:
             text += f" · shape {_how(spec.source)}"
         self.shape_label.setText(text)
+        self.shape_label.setVisible(spec.kind == TENSOR)  # an image's row is in otherInputs
         self.ids_row.setVisible(spec.is_integer)
         self._set_error("")
 

@@ -61,7 +61,7 @@ class ModelOpener(QObject):
             return
         self.token = self.compute.open_model(
             ref.spec, ref.weights, ref.trust, ref.input_shape, ref.input_dtype,
-            from_elsewhere=self._from_elsewhere,
+            from_elsewhere=self._from_elsewhere, inputs=ref.inputs,
         )  # fmt: skip
         self._busy(ref.spec)
 

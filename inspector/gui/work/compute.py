@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from torch import nn
 
 from inspector.core.engine import Engine
+from inspector.core.feed.named import reseed
 from inspector.core.files.loading import OpenedModel, open_model
 from inspector.core.files.session_restore import prepare_restore
 from inspector.core.forward.results import DeviceResult, ForwardRequest, ForwardResult
@@ -121,6 +122,12 @@ class Compute(TrainingCalls, QObject):
         """Input, output index, focused module, channel page for the following forwards."""
         self.runner.call(Job("configure", "Changing the forward settings", _configure(changes)))
 
+    def set_input_seeds(self, seeds) -> None:
+        """The other inputs of a model with several drawn from ``seeds`` ((name, seed) pairs)
+        for the following forwards (``core.feed.named.reseed``)."""
+        run = lambda engine, cancel: reseed(getattr(engine, "model", None), dict(seeds))  # noqa: E731
+        self.runner.call(Job("inputs", "Drawing the other inputs", run))
+
     def frame_shown(self) -> None:
         """Every visible panel shows the latest result: let the worker compute the next."""
         self.runner.frame_shown()
@@ -201,18 +208,19 @@ class Compute(TrainingCalls, QObject):
         input_dtype: str | None = None,
         prepare: Callable[[nn.Module], None] | None = None,
         from_elsewhere: bool = False,
+        inputs: tuple[str, ...] = (),
     ) -> int:
         """Open a model on the worker: built in a side thread that Cancel can leave behind,
         switched to only once it runs on its input. ``prepare(model)`` (e.g. putting a
         session's weights in) runs on the new model first; if it raises, the open fails and
         the previous model stays. ``from_elsewhere``: a session's or the remembered model,
         tried in a child process first even if it is a ``.py`` (``loading.open_model``'s
-        ``probe``)."""
+        ``probe``). ``inputs``: ``--input`` texts of a model with several."""
 
         def build(engine: Engine, cancel) -> tuple[OpenedModel, tuple[str, ...], float]:
             started = time.perf_counter()
             opened = open_model(
-                spec, weights, trust, input_shape, input_dtype, probe=from_elsewhere or None
+                spec, weights, trust, input_shape, input_dtype, from_elsewhere or None, inputs
             )
             if prepare is not None:
                 prepare(opened.model)

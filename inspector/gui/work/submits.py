@@ -10,12 +10,13 @@ from inspector.core.state import AppState
 
 class Submitter:
     """Hands the state's input to the worker whenever the drawing, the raw input or its seed
-    changes, and whenever asked (new weights, another output)."""
+    changes (or the seeds of a model's other inputs), and whenever asked (new weights, another
+    output)."""
 
     def __init__(self, state: AppState, compute) -> None:
         self.state, self.compute = state, compute
         self._held = self._wanted = False
-        for name in ("drawing", "raw_input", "seed"):
+        for name in ("drawing", "raw_input", "seed", "input_seeds"):
             state.on(name, lambda _value: self.submit())
 
     def submit(self) -> int:
