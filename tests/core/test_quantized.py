@@ -100,3 +100,11 @@ def test_the_graph_of_a_quantized_model_is_its_float_twins(name):
             assert torch.equal(twin.get_submodule(module).weight, quantized)
     params = {n.label.split(" [")[0] for n in record.graph.nodes if n.kind == "param"}
     assert params == {n for n, _ in twin.named_parameters()}
+
+
+def test_training_a_quantized_model_is_refused_in_one_sentence():
+    from inspector.core.training.setup import TrainConfig, TrainingRefused
+
+    engine = _engine("dynamic_quantized")
+    with pytest.raises(TrainingRefused, match=r"has no trainable parameters \(it is quantized"):
+        engine.train_chunk(TrainConfig(), None, max_batches=1)

@@ -16,6 +16,7 @@ from torch import nn
 from inspector.core.forward.capture import named_outputs, set_training
 from inspector.core.model.inputs import IMAGE, MNIST, InputSpec, torch_dtype
 from inspector.core.model.nets import RESOURCES
+from inspector.core.model.quantized import is_quantized
 from inspector.core.training import mnist
 from inspector.core.training.recipe import normalise
 
@@ -178,7 +179,13 @@ def mnist_refusal(
 
 
 def check_trainable(scores: Scores, adapt, name: str = "This model") -> None:
-    """``TrainingRefused`` unless the model gives 10 class scores per image of a batch."""
+    """``TrainingRefused`` unless the model gives 10 class scores per image of a batch, and
+    has parameters to train."""
+    if not any(p.requires_grad for p in scores.parameters()):
+        why = " (it is quantized: its weights are packed integers)" if is_quantized(scores) else ""
+        raise TrainingRefused(
+            f"{name} has no trainable parameters{why}: there is nothing to train."
+        )
     with torch.no_grad():
         out = scores(adapt(torch.zeros(2, 1, 32, 32)))
     if out.ndim != 2 or out.shape != (2, 10) or not out.dtype.is_floating_point:
