@@ -267,12 +267,6 @@ class CanvasPanel(QWidget):
         seed = self.state.seed + 1 if seed is None else seed
         self.state.update(seed=seed, raw_input=random_input(self.input_spec, seed))
 
-    def restore(self, drawing: np.ndarray, raw: np.ndarray | None) -> None:
-        """Put back a saved drawing and random input (a session being opened)."""
-        self.canvas.set_drawing(drawing)
-        if raw is not None and tuple(raw.shape) == self.input_spec.shape:
-            self.state.raw_input = np.array(raw, copy=True)
-
     def set_input_spec(self, spec: InputSpec) -> None:
         """What the current model takes: the canvas draws only for image inputs."""
         self._apply_spec(spec, seed=0)

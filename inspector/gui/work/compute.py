@@ -168,12 +168,6 @@ class Compute(TrainingCalls, QObject):
     def reset_weights(self) -> None:
         self._call("reset", "Resetting the weights", lambda e, c: e.reset(), self._updated)
 
-    def set_weights(self, state: dict) -> None:
-        """Replace every weight (a saved session's); refused unless it fits exactly."""
-        self._call(
-            "restore", "Restoring the weights", lambda e, c: e.load_weights(state), self._updated
-        )
-
     def request_weights(self) -> None:
         self._call("weights", "Reading the weights", lambda e, c: e.weights(), self.stateReady.emit)
 
