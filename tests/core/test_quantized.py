@@ -108,3 +108,14 @@ def test_training_a_quantized_model_is_refused_in_one_sentence():
     engine = _engine("dynamic_quantized")
     with pytest.raises(TrainingRefused, match=r"has no trainable parameters \(it is quantized"):
         engine.train_chunk(TrainConfig(), None, max_batches=1)
+
+
+def test_the_tree_counts_packed_weights_and_opens_on_the_first_quantized_layer():
+    from inspector.core.forward.summary import first_with_weights, summarize
+
+    model = _engine("dynamic_quantized").model
+    root = summarize(model)
+    expected = sum(m.weight().numel() + m.bias().numel() for m in (model.fc1, model.fc2))
+    assert root.parameters == expected == 784 * 32 + 32 + 32 * 10 + 10
+    assert [n.path for n in root.walk()] == ["", "fc1", "fc2"]  # no _packed_params rows
+    assert first_with_weights(root) == "fc1"

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from torch import nn
 
+from inspector.core.model.quantized import is_packing, packed_count
+
 
 @dataclass
 class ModuleNode:
@@ -35,14 +37,22 @@ def module_text(module: nn.Module) -> str:
 def summarize(model: nn.Module) -> ModuleNode:
     """The module tree with parameter counts (shared parameters counted once per module)."""
 
+    packed: dict[int, int] = {}  # a quantized module's weights, which parameters() misses
+
     def build(module: nn.Module, path: str, name: str, parent: ModuleNode | None) -> ModuleNode:
         count = sum(p.numel() for p in {id(p): p for p in module.parameters()}.values())
-        node = ModuleNode(path, name, module._get_name(), module_text(module), count, [], parent)
-        for row, (child_name, child) in enumerate(module.named_children()):
+        own = packed_count(module)
+        node = ModuleNode(path, name, module._get_name(), module_text(module), count + own, [],
+                          parent)  # fmt: skip
+        shown = [(n, c) for n, c in module.named_children() if not is_packing(c)]
+        for row, (child_name, child) in enumerate(shown):  # packed weights: in their module
             child_path = f"{path}.{child_name}" if path else child_name
             child_node = build(child, child_path, child_name, node)
             child_node.row = row
             node.children.append(child_node)
+            own += packed.pop(id(child_node))
+        node.parameters = count + own
+        packed[id(node)] = own
         return node
 
     return build(model, "", model._get_name(), None)

@@ -79,6 +79,15 @@ def _packed(module: nn.Module, name: str) -> torch.Tensor | None:
     return value if isinstance(value, torch.Tensor) else None
 
 
+def packed_count(module: nn.Module) -> int:
+    """How many values a quantized module's own packed weight and bias hold (0 for others)."""
+    weight = _packed(module, "weight")
+    if weight is None or not weight.is_quantized:
+        return 0
+    bias = _packed(module, "bias")
+    return weight.numel() + (0 if bias is None else bias.numel())
+
+
 def quantized_parameters(module: nn.Module, prefix: str = "") -> list[tuple[str, torch.Tensor]]:
     """The weights and biases of the quantized modules in ``module`` (itself included), named
     as parameters are (``fc.weight``), the weights dequantized."""
