@@ -381,3 +381,37 @@ def test_a_big_session_is_read_off_the_gui_thread(qtbot, window, tmp_path, monke
         archive.writestr("weights.safetensors", b"x" * 100)
     assert window.persistence.open_session(damaged)  # answered later, from the reader
     qtbot.waitUntil(lambda: "damaged.netinspector" in (window.last_error or ""), timeout=10_000)
+
+
+def test_a_session_is_restored_by_one_job_and_applied_in_one_step(qtbot, window, tmp_path):
+    """Model, weights, pin, Compare and the backward pass come back from one engine job; the
+    window takes it all in before Qt runs anything else (no half-restored frame)."""
+    from PySide6.QtCore import QTimer
+
+    from inspector.core.files.loading import bundled_lenet
+    from tests import hostile
+
+    weights = {k: v * 0.5 for k, v in bundled_lenet().model.state_dict().items()}
+    pinned = np.zeros((32, 32), np.float32)
+    pinned[4:28, 15:17] = 1.0
+    path = hostile.session(tmp_path / "s.netinspector", weights=weights, loss_kind="ce",
+                           target_class=2, backward_step=3, pins=["A"], pin_drawing=pinned,
+                           pin_weights=dict(bundled_lenet().model.state_dict()),
+                           comparing=True)  # fmt: skip
+    jobs, between = [], []
+    window.compute.runner.jobDone.connect(lambda job: jobs.append(job.kind))
+
+    def loaded(_loaded) -> None:
+        QTimer.singleShot(0, lambda: between.append("event loop ran"))
+
+    window.compute.modelLoaded.connect(loaded)
+    done = []
+    window.persistence.sessionRestored.connect(lambda _path: done.append(list(between)))
+    with qtbot.waitSignal(window.persistence.sessionRestored, timeout=30_000):
+        assert window.persistence.open_session(path, trusted=True)
+    assert done == [[]]  # restored before the event loop ran once after the model came in
+    assert jobs.count("open") == 1 and "backward" not in jobs and "pin" not in jobs
+    state = window.state
+    assert state.pin is not None and state.comparing and state.loss_kind == "ce"
+    assert window.graph.stepper.k == 3 and state.backward_step == 3
+    np.testing.assert_array_equal(state.pin.drawing, pinned)
