@@ -93,14 +93,15 @@ def test_the_list_switches_off_removes_and_clears(qtbot, window):
     listing = window.findChild(QWidget, "interventionList")
     assert listing.lines() == ["1. conv1 [ch 1] = 0", "3. max_pool2d × 2"]
     _wait_edited(qtbot, window)
-    ticks = listing.findChildren(QCheckBox, "interventionCheck")
-    ticks[0].setChecked(False)
-    ticks = listing.findChildren(QCheckBox, "interventionCheck")
-    ticks[1].setChecked(False)
+    for i in (0, 1):  # real clicks: each answer rebuilds the rows, the clicked one too
+        tick = listing.findChildren(QCheckBox, "interventionCheck")[i]
+        qtbot.mouseClick(tick, Qt.MouseButton.LeftButton, pos=QPoint(6, tick.height() // 2))
+        qtbot.waitUntil(lambda i=i: not window.state.interventions[i].enabled, timeout=5_000)
     assert [e.enabled for e in window.state.interventions] == [False, False]
     _wait_edited(qtbot, window, edited=False)  # all off: the clean forward alone
-    listing.findChildren(QToolButton, "removeInterventionButton")[0].click()
-    assert listing.lines() == ["3. max_pool2d × 2"]
+    remove = listing.findChildren(QToolButton, "removeInterventionButton")[0]
+    qtbot.mouseClick(remove, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: listing.lines() == ["3. max_pool2d × 2"], timeout=5_000)
     clear = window.findChild(QPushButton, "clearInterventionsButton")
     clear.click()
     assert window.state.interventions == () and listing.lines() == []

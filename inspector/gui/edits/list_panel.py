@@ -3,7 +3,7 @@ it off, a button to remove it; Clear; and the brush's settings while painting.""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
@@ -91,18 +91,22 @@ class InterventionList(QWidget):
             tick.setObjectName("interventionCheck")
             tick.setChecked(enabled)
             tick.setToolTip("Untick to run the network without this edit (it stays listed)")
-            tick.toggled.connect(lambda on, i=index: self.toggled.emit(i, on))
+            # Told after the click is handled: the answer rebuilds the rows, this one too.
+            tick.toggled.connect(lambda on, i=index: self._later(self.toggled, i, on))
             remove = QToolButton()
             remove.setObjectName("removeInterventionButton")
             remove.setText("✕")
             remove.setToolTip("Remove this intervention")
-            remove.clicked.connect(lambda _=False, i=index: self.removed.emit(i))
+            remove.clicked.connect(lambda _=False, i=index: self._later(self.removed, i))
             box.addWidget(tick, 1)
             box.addWidget(remove)
             item.setSizeHint(row.sizeHint())
             self.rows.setItemWidget(item, row)
         self.clear_button.setEnabled(bool(shown))
         self.hint.setVisible(not shown)
+
+    def _later(self, signal, *args) -> None:
+        QTimer.singleShot(0, self, lambda: signal.emit(*args))
 
     def lines(self) -> list[str]:
         """Each row's text, as shown."""
