@@ -90,9 +90,9 @@ class EditBoard:
     def clean(self, model, device, settings: ForwardSettings, request, cancel) -> ForwardResult:
         """The forward without edits, kept while input, settings and weights stay the same
         (painting on an activation changes none of them)."""
-        key = (request_key(request), settings, str(device), weight_versions(model))
+        plain = replace(settings, coloured=(0, 0))  # the comparison colours its own panes
+        key = (request_key(request), plain, str(device), weight_versions(model))
         if self._clean is None or self._clean[0] != key:
-            plain = replace(settings, coloured=(0, 0))  # the comparison colours its own panes
             self._clean = (key, run_forward(model, request, device, plain, cancel))
         return replace(self._clean[1], request_id=request.request_id)
 
