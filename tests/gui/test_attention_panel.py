@@ -72,10 +72,10 @@ def test_every_head_of_the_selected_layer_with_hover_and_click(panel, vit):
     assert panel.head_view.rows[0] == "cls" and len(panel.head_view.cols) == 37
     assert "head 1" in panel.head_title.text()
 
-    shared = panel.grid
-    panel.own_scale.setChecked(True)  # each head from 0 to its own largest weight
-    assert not np.array_equal(panel.grid.rgba, shared.rgba)
-    np.testing.assert_array_equal(panel.grid.values, shared.values)
+    own = panel.grid  # by default each head from 0 to its own largest weight
+    panel.own_scale.setChecked(False)  # all from 0 to the layer's largest
+    assert not np.array_equal(panel.grid.rgba, own.rgba)
+    np.testing.assert_array_equal(panel.grid.values, own.values)
 
     panel.select_module("vit.layers.1")
     assert panel.layer_module == "vit.layers.1.attention" and panel.layer_combo.count() == 1

@@ -66,9 +66,10 @@ class AttentionPanel(QWidget):
         self.own_scale = QCheckBox("Each head its own scale")
         self.own_scale.setObjectName("attentionOwnScaleCheck")
         self.own_scale.setToolTip(
-            "Colour each head from 0 to its own largest weight (off: the layer's largest), so "
-            "heads that spread their attention thinly show their pattern too"
+            "Colour each head from 0 to its own largest weight, so heads that spread their "
+            "attention thinly show their pattern too (off: all from 0 to the layer's largest)"
         )
+        self.own_scale.setChecked(True)  # a layer's one sharp head would leave the rest dark
         self.own_scale.toggled.connect(lambda _on: self.refresh())
         self.over_drawing = QCheckBox("Over the drawing")
         self.over_drawing.setObjectName("attentionOverDrawingCheck")
@@ -83,13 +84,13 @@ class AttentionPanel(QWidget):
         self.heads = AttentionImage()
         self.heads.setObjectName("attentionHeads")
         self.heads.note = NO_ATTENTION
-        self.head_view = AttentionImage(min_side=160)
+        self.head_view = AttentionImage(min_side=120)
         self.head_view.setObjectName("attentionHead")
         self.head_title = QLabel("")
         self.head_title.setObjectName("attentionHeadTitle")
-        self.patch_view = AttentionImage(min_side=100)
+        self.patch_view = AttentionImage(min_side=80)
         self.patch_view.setObjectName("attentionPatchMap")
-        self.rollout_view = AttentionImage(min_side=100)
+        self.rollout_view = AttentionImage(min_side=80)
         self.rollout_view.setObjectName("attentionRollout")
         self.patch_title, self.rollout_title = QLabel(""), QLabel("")
 
