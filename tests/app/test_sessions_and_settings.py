@@ -415,3 +415,23 @@ def test_a_session_is_restored_by_one_job_and_applied_in_one_step(qtbot, window,
     assert state.pin is not None and state.comparing and state.loss_kind == "ce"
     assert window.graph.stepper.k == 3 and state.backward_step == 3
     np.testing.assert_array_equal(state.pin.drawing, pinned)
+
+
+def test_partials_a_killed_save_left_go_at_the_next_start(qtbot, window, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from inspector.app import MainWindow
+    from inspector.gui.session.persistence import SAVE_FOLDER_KEY
+
+    with qtbot.waitSignal(window.persistence.sessionSaved, timeout=20_000):
+        window.persistence.save_session(tmp_path / "s.netinspector")
+    assert QSettings().value(SAVE_FOLDER_KEY) == str(tmp_path.resolve())
+    stale = tmp_path / ".s.netinspector.999999999.k2j4h1.partial"  # its writer was killed
+    stale.write_bytes(bytes(1 << 20))
+    live = tmp_path / f".s.netinspector.{os.getpid()}.x8f7s6.partial"  # still being written
+    live.write_bytes(b"")
+    window.close()
+    second = MainWindow()
+    qtbot.addWidget(second)
+    assert not stale.exists() and live.exists()
+    second.close()

@@ -67,7 +67,7 @@ def open_model(
     the model says (``input_inference.infer_input_spec``); ``inputs`` ("mask=1,16:bool") set or
     add the inputs of a model with several (``core.feed.stated``). A ``torch.compile``d model
     is inspected through its original module, and ``note`` says so. ``probe``: whether to open
-    and run it in a child process first (``probe.needs_probe``: None, the model files that may
+    and run it in a child process first (``_probe_first``: None, the model files that may
     crash the interpreter; True, a ``.py`` too, for a session's or the remembered model)."""
     try:
         shape = parse_shape(input_shape) if isinstance(input_shape, str) else input_shape

@@ -16,6 +16,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal, Slot
 from PySide6.QtWidgets import QFileDialog, QWidget
 
+from inspector.core.files.io import remove_stale_partials
 from inspector.core.files.loading import python_spec
 from inspector.core.files.session import (
     SessionError,
@@ -41,6 +42,7 @@ def _absolute_spec(spec: str) -> str:
     return str(Path(spec).resolve()) if Path(spec).exists() else spec
 
 
+SAVE_FOLDER_KEY = "session/folder"  # where the last session was saved
 # QSettings key -> (state field, its check): generated from the state's declarations.
 REMEMBERED = remembered(AppState)
 # What the engine's restore answers for (``core.files.session_restore.Restored``), and the
@@ -125,6 +127,7 @@ class Persistence(QObject):
             self.message.emit(f"Could not save {path.name}: {exc}", True)
             return
         LOG.info("saved session %s", path)
+        QSettings().setValue(SAVE_FOLDER_KEY, str(path.resolve().parent))
         self.message.emit(f"Saved the session to {path}.", False)
         self.sessionSaved.emit(str(path))
 
@@ -257,6 +260,9 @@ class Persistence(QObject):
 
     def restore_settings(self) -> None:
         s = QSettings()
+        folder = s.value(SAVE_FOLDER_KEY, "")
+        if isinstance(folder, str) and folder and Path(folder).is_dir():
+            remove_stale_partials(folder, every_name=True)  # what a killed save left there
         changes = {}
         forgotten: list[str] = []
         for key, (name, check) in REMEMBERED.items():
