@@ -116,7 +116,7 @@ def snapshot(args: argparse.Namespace) -> int:
             app.processEvents()
         if not window.state.connection:
             return say(refused[0] if refused else f"{args.connect} did not answer in time")
-        window.last_result = None  # the local model's: wait for the training's own
+        window.compute.last_result = None  # the local model's: wait for the training's own
         return shoot(app, window, args)
     finally:
         window.close()

@@ -31,9 +31,13 @@ def test_imports_are_frozen_and_garbage_is_collected_first(qtbot, monkeypatch):
         assert gc.get_freeze_count() > frozen
         assert gone() is None  # collected, not frozen
         assert all(o is not loaded[0] for o in gc.get_objects())  # frozen: not walked again
+        young = [[]]  # made after the freeze: a new freeze would take it in
         frozen = gc.get_freeze_count()
         collector.check()  # no new imports: no new freeze
-        assert gc.get_freeze_count() == frozen
+        assert any(o is young for o in gc.get_objects())
+        # Frozen objects still die by reference counting (another thread's, too): the count
+        # may shrink, but nothing joins it.
+        assert gc.get_freeze_count() <= frozen
     finally:
         collector.timer.stop()
         gc.unfreeze()
