@@ -205,3 +205,20 @@ def test_a_token_model_opened_with_a_dtype_uses_it(qtbot, window):
     assert window.last_result.input.dtype == np.int32
     assert window.last_result.input.shape == (1, 6)
     assert "1×6 int32" in window.canvas_panel.input_editor.shape_label.text()
+
+
+def test_a_session_keeps_the_input_dtype(qtbot, window, tmp_path):
+    """The dtype asked for when opening is a setting like any other: saved, and the model
+    opened with it again (it was lost while sessions copied their fields by hand)."""
+    open_zoo(qtbot, window, "BagOfWords", input_shape=(1, 6), input_dtype="int32")
+    assert window.state.model.input_dtype == "int32"
+    path = tmp_path / "tokens.netinspector"
+    with qtbot.waitSignal(window.persistence.sessionSaved, timeout=20_000):
+        window.persistence.save_session(path)
+    open_zoo(qtbot, window, "BagOfWords", input_shape=(1, 6))  # its own dtype: int64
+    assert window.last_result.input.dtype == np.int64
+    with qtbot.waitSignal(window.persistence.sessionRestored, timeout=30_000):
+        assert window.persistence.open_session(path, trusted=True)
+    settle(qtbot, window, 30_000)
+    assert window.state.model.input_dtype == "int32"
+    assert window.last_result.input.dtype == np.int32

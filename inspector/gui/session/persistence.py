@@ -210,6 +210,7 @@ class Persistence(QObject):
             return  # not the restore asked for last
         values = state_values(saved)
         self.state.update(**{k: v for k, v in values.items() if k not in _APPLIED_APART})
+        self.state.model = restored.model  # as it was opened: the request answered
         edits.set_drawing(self.state, saved.drawing)  # undoable, as any drawing put back
         if restored.raw_input is not None:  # it fits the model (the restore checked)
             self.state.raw_input = np.array(restored.raw_input, copy=True)
