@@ -141,3 +141,23 @@ def test_a_dict_without_weights_is_refused_naming_what_it_holds(tmp_path):
     with pytest.raises(ModelLoadError, match=r"log.pt: expected a state_dict of tensors \(it "
                        r"holds a dict of epoch, losses\)"):  # fmt: skip
         load_weights(_build("TiedLM", seed=1), path)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("saved", ["save_pretrained", "torch.save"])
+def test_a_model_with_a_heads_weights_open_in_its_base_model(tmp_path, saved):
+    original = _build("tiny_gpt2", seed=0)
+    if saved == "save_pretrained":  # the tied lm_head saved once: every key is transformer.*
+        original.save_pretrained(tmp_path / "gpt2")
+        path, said = tmp_path / "gpt2", "without the 'transformer.' prefix every key had"
+    else:  # every key, the head's lm_head.weight too
+        path = tmp_path / "lm.pt"
+        torch.save(original.state_dict(), path)
+        said = "its 'transformer'. prefix, and its head (lm_head.weight) left out"
+    torch.manual_seed(1)
+    base = type(original.transformer)(original.config).eval()
+    assert said in load_weights(base, path)
+    with torch.inference_mode():
+        hidden = base(IDS).last_hidden_state
+        expected = original.transformer(IDS).last_hidden_state
+    torch.testing.assert_close(hidden, expected, rtol=0, atol=0)

@@ -6,7 +6,7 @@
 - keys with the prefix of a wrapper the model no longer has: ``module.`` (DataParallel,
   DistributedDataParallel), ``_orig_mod.`` (torch.compile), or one every key shares (a
   Lightning module's ``model.``); or without the model's ``base_model_prefix`` (a transformers
-  base model's weights for a model with a head);
+  base model's weights for a model with a head), or with it and a head (the other way round);
 - tied weights saved once (``safetensors.torch.save_model``, ``save_pretrained``): a key the
   file lacks is taken from the one it shares its tensor with in the model (or that the model's
   ``_tied_weights_keys`` names).
@@ -151,6 +151,23 @@ def _with_base_prefix(model: nn.Module, own: dict, state: dict, notes: list[str]
     return state
 
 
+def _without_the_head(model: nn.Module, own: dict, state: dict, notes: list[str]) -> dict:
+    """A model with a head's weights for its base model (``save_pretrained`` of
+    ``GPT2LMHeadModel`` opened into ``GPT2Model``): the keys under the base model's prefix,
+    the head's left out, where those hold every key of the model."""
+    base = getattr(model, "base_model_prefix", "")
+    if not isinstance(base, str) or not base or _fits(own, state) == len(own):
+        return state
+    prefix = f"{base}."
+    body = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+    if not body or _fits(own, body) < len(own):
+        return state
+    head = [k for k in state if not k.startswith(prefix)]
+    shown = ", ".join(head[:3]) + (f" and {len(head) - 3} more" if len(head) > 3 else "")
+    notes.append(f"its {base!r}. prefix, and its head ({shown}) left out")
+    return body
+
+
 def _storage_key(tensor: torch.Tensor) -> tuple | None:
     if tensor.numel() == 0 or tensor.device.type == "meta":
         return None
@@ -209,6 +226,7 @@ def fit_weights(model: nn.Module, path: Path | str, trust: bool = False) -> Fitt
     state = read_weights(path, trust)
     own = tensor_state(model, keep_vars=True)
     state, stripped = fit_prefixes(own, state)
+    state = _without_the_head(model, own, state, stripped)
     state = _with_base_prefix(model, own, state, stripped)
     state, filled = fill_tied(model, own, state)
     parts = []
