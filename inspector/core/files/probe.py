@@ -79,10 +79,15 @@ def probe(
 
         LOG.warning("could not start a process to try %s first: %s", name, exc)
         return
-    if done.returncode < 0:
+    if done.returncode < 0 or done.returncode > 255:  # a signal; on Windows, an NTSTATUS
+        how = (
+            _signal_name(-done.returncode)
+            if done.returncode < 0
+            else f"exit status {done.returncode:#x}"
+        )
         raise ModelLoadError(
-            f"{name} is refused: it crashed the process that tried it "
-            f"({_signal_name(-done.returncode)}), so it was not opened here"
+            f"{name} is refused: it crashed the process that tried it ({how}), "
+            "so it was not opened here"
         )
     if done.returncode == OUT_OF_MEMORY:
         raise ModelLoadError(
