@@ -142,3 +142,15 @@ def test_grey_image_maps_nan_to_black_and_infinities_to_the_ends(qapp):
     for other in (np.asfortranarray(values), values.T.copy().T, values.astype(np.float64)):
         assert grey_image(other) == grey_image(values)
     assert QColor(grey_image(np.eye(2, dtype=bool)).pixel(0, 0)).red() == 255
+
+
+def test_the_open_dialog_says_opening_a_program_is_consent(qtbot):
+    from PySide6.QtWidgets import QLabel
+
+    from inspector.gui.session.open_dialog import OpenModelDialog
+
+    dialog = OpenModelDialog()
+    qtbot.addWidget(dialog)
+    note = dialog.findChild(QLabel, "openModelConsentNote").text()
+    for words in (".py", "TorchScript", ".pt2", "read and write files", "your consent"):
+        assert words in note, words
