@@ -204,3 +204,20 @@ def test_a_token_model_patches_a_position_and_sweeps_with_progress_and_cancel(qt
     assert not sweeper.running and "cancelled" in sweeper.dialog.title.text()
     qtbot.wait(300)
     assert sweeper.grid is None or np.isnan(sweeper.grid).all()
+
+
+def test_a_unit_of_a_vector_step_is_a_channel_too(qtbot, window):
+    """fc1's 120 values are a strip: a pixel is one unit, zeroed alone."""
+    _seven(window)
+    _wait_edited(qtbot, window, edited=False)
+    rows = [s.step for s in window.last_result.steps if s.kept]
+    row = next(i for i, s in enumerate(rows) if s.label == "fc1")
+    heatmap = window.last_result.steps[row].heatmap
+    target = window.intervener.target(row, 0, (0, 17 // heatmap.stride))
+    assert target.channel == 17 and not target.can_paint
+    window.intervener.add(target.edit("zero"))
+    c = _wait_edited(qtbot, window).comparison
+    assert c.steps[row].b[0, 17] == 0 and c.steps[row].a[0, 17] != 0
+    np.testing.assert_array_equal(
+        np.delete(c.steps[row].b, 17, 1), np.delete(c.steps[row].a, 17, 1)
+    )

@@ -57,6 +57,9 @@ def target_of(
         return Target(step, channel=tile + offset, at=(y, x))
     if len(step.shape) == 3 and heatmap.kind in ("image", "wrapped"):
         return Target(step, position=y if heatmap.kind == "image" else None)
+    if len(step.shape) == 2 and heatmap.kind == "strip":  # a vector: one of its units
+        index = y * heatmap.layout.width + x
+        return Target(step, channel=index) if index < step.shape[1] else Target(step)
     return Target(step)
 
 
