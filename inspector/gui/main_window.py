@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
 from inspector.core.feed.named import input_flags
 from inspector.core.files.loading import OpenedModel, bundled_lenet
 from inspector.core.forward.results import ForwardResult, ModelLoaded
-from inspector.core.forward.settings import Focus
 from inspector.core.forward.summary import first_with_weights, leaf_count, summarize
 from inspector.core.model.inputs import TENSOR
 from inspector.core.model.nets import LENET_WEIGHTS
@@ -96,8 +95,6 @@ class MainWindow(QMainWindow):
         self.canvas_panel = CanvasPanel(self.state, loaded.input)
         self.tree = ModuleTreeView()
         summary = summarize(loaded.model)
-        self.focus = Focus()  # whether the model is big: which steps forwards keep
-        self.focus.opened(leaf_count(summary))
         self.tree.set_root(summary)
         self.tree_panel = TreePanel(self.tree)
         self.activations = ActivationsPanel()
@@ -158,6 +155,7 @@ class MainWindow(QMainWindow):
             self,
         )
         self._wire()
+        self.submitter.model_opened(leaf_count(summary), None)  # big or not, before selecting
         self.restored_layout = restore_layout(self)  # the window's own, from last time
         self.persistence.restore_settings()
         self.state.selected_module = first_with_weights(summary)  # the weights show at once
@@ -170,7 +168,7 @@ class MainWindow(QMainWindow):
         state, compute = self.state, self.compute
         self.submitter = Submitter(state, compute)
         state.on("selected_module", self._on_module_selected)
-        state.on("output_index", self._on_output_index)
+        state.on("output_index", self.prediction.set_output_index)
         self.tree.moduleSelected.connect(lambda path: setattr(state, "selected_module", path))
         self.tree.clicked.connect(lambda _index: self.hint.layer_clicked())
         self.canvas_panel.input_editor.idsTyped.connect(lambda _ids: self.hint.input_changed())
@@ -181,7 +179,9 @@ class MainWindow(QMainWindow):
         self.graph.moduleSelected.connect(self.tree.select_path)
         self.graph.savedValueRequested.connect(compute.request_saved_value)
         self.graph.layoutRequested.connect(compute.lay_out)
-        self.activations.channelPageChanged.connect(self._on_channel_page)
+        self.activations.channelPageChanged.connect(
+            lambda page: self.submitter.configure(channel_page=page)
+        )
         self.activations.rowsInSight.connect(lambda rows: compute.configure(coloured=rows))
         self.backward = BackwardControl(state, compute, self.loss, self.graph, self.canvas_panel,
                                         lambda: self.open_busy.is_open, self)  # fmt: skip
@@ -229,11 +229,6 @@ class MainWindow(QMainWindow):
             return
         if self.tree.current_path() != path:
             self.tree.select_path(path)
-        self.compute.select_module(path)
-        # A big model shows the selected module's steps (a small one shows them all).
-        self.compute.configure(focus=self.focus.focus_for(path))
-        if self.focus.big:
-            self.submit_input()
         self.graph.link_module(path)
 
     def _random_pressed(self) -> None:
@@ -245,20 +240,10 @@ class MainWindow(QMainWindow):
         if self.state.selected_module is not None:
             self.compute.select_module(self.state.selected_module)
 
-    def _on_output_index(self, index: int) -> None:
-        self.prediction.set_output_index(index)
-        self.compute.configure(output_index=index)
-        self.submit_input()
-
     def _show_again(self, *_why) -> None:
         """The model moved, or its results now come with A: forward and parameters again."""
         self.submit_input()
         self.refresh_parameters()
-
-    @Slot(int)
-    def _on_channel_page(self, page: int) -> None:
-        self.compute.configure(channel_page=page)
-        self.submit_input()
 
     @property
     def last_result(self) -> ForwardResult | None:
@@ -273,11 +258,6 @@ class MainWindow(QMainWindow):
         self.prediction.show_result(result)
         self.frames.handed()
         self.loss.set_output_shape(result.output.shape)  # the loss's real target, its classes
-        selected = self.state.selected_module
-        focus = self.focus.after_result(result.total_steps, result.focus, selected)
-        if focus is not None:  # the result told whether the model is big
-            self.compute.configure(focus=focus)
-            self.submit_input()
         self.tree.tree_model.set_shapes(result.module_shapes)
         now = time.monotonic()
         if now - self._timing_shown_at > 0.25:  # a number changing 100×/s cannot be read
@@ -300,14 +280,8 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_model_loaded(self, loaded: ModelLoaded) -> None:
-        # More leaf modules than heatmaps shown: big for sure, so the first forward (whatever
-        # asks for it below: a token model's new ids, the selection) keeps the selected
-        # module's steps, not 48 steps that show_result would replace at once (a ResNet-50's
-        # 60 ms). Fewer leaves: its first result says.
         selected = first_with_weights(loaded.summary)
-        self.focus.opened(leaf_count(loaded.summary))
-        if self.focus.focus_for(selected):
-            self.compute.configure(focus=selected)
+        self.submitter.model_opened(leaf_count(loaded.summary), selected)
         with self.submitter.held():  # one forward for all of the changes below
             self.collector.refreeze_when_idle()  # the old model may be frozen
             self.setWindowTitle(f"Net Inspector — {loaded.name}")
