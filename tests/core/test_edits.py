@@ -303,3 +303,20 @@ def test_the_engine_sweeps_row_by_row_from_the_pin():
     assert engine.plan_sweep(b, chosen.index, token=11).pick == (5, 11)
     with pytest.raises(EditError, match="there is no token 97"):
         engine.plan_sweep(b, chosen.index, token=97)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_an_edit_and_a_patch_on_cuda_give_what_they_give_on_the_cpu(net):
+    cpu = Engine(OpenedModel(net, "Net", LENET_INPUT))
+    gpu = Engine(OpenedModel(untrained_lenet(seed=11).eval(), "Net", LENET_INPUT), "cuda:0")
+    edits = (Intervention(0, "conv1", "scale", channel=2, value=-3.0),
+             Intervention(2, "max_pool2d", "patch", channel=1))  # fmt: skip
+    a_request = ForwardRequest(1, np.zeros((32, 32), np.float32), None, 5)
+    results = []
+    for engine in (cpu, gpu):
+        engine.pin(a_request)
+        engine.set_edits(edits)
+        results.append(engine.forward(_request(2)))
+    assert results[1].device == "cuda:0" and results[1].edits == results[0].edits
+    np.testing.assert_allclose(results[1].output, results[0].output, rtol=1e-3, atol=1e-3)
