@@ -16,7 +16,7 @@ class FakeCompute(QObject):
         self.opened: list[tuple] = []
         self.cancelled = 0
 
-    def open_model(self, *args, from_elsewhere: bool = False) -> int:
+    def open_model(self, *args, from_elsewhere: bool = False, **_options) -> int:
         self.opened.append((*args, from_elsewhere))
         return len(self.opened)
 
