@@ -221,3 +221,35 @@ def test_a_unit_of_a_vector_step_is_a_channel_too(qtbot, window):
     np.testing.assert_array_equal(
         np.delete(c.steps[row].b, 17, 1), np.delete(c.steps[row].a, 17, 1)
     )
+
+
+def test_a_saved_session_brings_its_interventions_back_into_the_forward(qtbot, tmp_path):
+    from inspector.app import MainWindow
+    from tests.conftest import settle
+
+    first = MainWindow()
+    qtbot.addWidget(first)
+    first.show()
+    settle(qtbot, first)
+    _seven(first)
+    first.intervener.add(Intervention(0, "conv1", "zero", channel=3))
+    first.intervener.add(Intervention(7, "fc1", "scale", value=0.5, enabled=False))
+    _wait_edited(qtbot, first)
+    path = tmp_path / "edits.netinspector"
+    with qtbot.waitSignal(first.persistence.sessionSaved, timeout=20_000):
+        first.persistence.save_session(path)
+    output = first.last_result.output.copy()
+    first.close()
+
+    second = MainWindow()
+    qtbot.addWidget(second)
+    second.show()
+    settle(qtbot, second)
+    with qtbot.waitSignal(second.persistence.sessionRestored, timeout=30_000):
+        assert second.persistence.open_session(path)
+    result = _wait_edited(qtbot, second)
+    assert second.intervener.list.lines() == ["1. conv1 [ch 3] = 0", "8. fc1 × 0.5"]
+    assert [e.enabled for e in second.state.interventions] == [True, False]
+    assert result.edits == ("1. conv1 [ch 3] = 0",)
+    np.testing.assert_allclose(result.output, output, rtol=1e-6, atol=1e-6)
+    second.close()
