@@ -149,3 +149,15 @@ def test_a_complex_output_through_graph_and_activations(tmp_path, capfd):
     expected = float(np.mean(np.abs(spectrum.astype(np.complex128)) ** 2))  # MSE vs zeros
     assert graph["loss"]["value"] == pytest.approx(expected, rel=1e-4)
     assert [n["label"] for n in graph["nodes"]][:2] == ["MseLossBackward0", "AbsBackward0"]
+
+
+def test_a_forward_using_vmap_through_activations_and_graph(tmp_path):
+    argv = ["--model", f"{PATTERNS}:Vmapped", "--input-shape", "2,8"]
+    torch.manual_seed(0)
+    arrays = _activations(tmp_path, *argv)
+    assert list(arrays["steps"]) == ["1. fc"]  # what ran inside vmap stays inside it
+    model = _model("Vmapped")  # seed 0: the same weights
+    with torch.inference_mode():
+        expected = model.fc(torch.from_numpy(arrays["input"]) * 2 + 1).numpy()
+    np.testing.assert_allclose(arrays["1. fc"], expected, rtol=1e-6)
+    assert main(["graph", *argv, "--out", str(tmp_path / "graph.json")]) == 0

@@ -189,3 +189,14 @@ class ComplexOut(nn.Module):
 
     def forward(self, x):
         return torch.fft.fft(self.fc(x), dim=-1)
+
+
+class Vmapped(nn.Module):
+    """``torch.vmap`` inside the forward: its per-sample tensors must not escape. Input [2, 8]."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x):
+        return self.fc(torch.vmap(lambda row: row * 2 + 1)(x))

@@ -23,6 +23,7 @@ from torch._C import (
     _pop_torch_function_stack,
     _push_on_torch_function_stack,
 )
+from torch._C._functorch import maybe_current_level as _functorch_level
 from torch.overrides import TorchFunctionMode
 
 from inspector.core.forward.outputs import first_tensor as first_tensor
@@ -248,6 +249,8 @@ def capture_forward(
         """Called with torch functions off (in a hook, or inside the mode's handler): our own
         ``shape`` and ``detach`` are no steps of the model, and cost no dispatch. Returns the
         edited value, or None when ``edit`` left the step alone."""
+        if _functorch_level() is not None:  # inside torch.vmap: its tensors may not escape
+            return None
         step = Step(len(capture.steps), op, module, is_module, tuple(tensor.shape), part)
         capture.steps.append(step)
         edited = None if edit is None else edit(step, tensor)
