@@ -107,8 +107,6 @@ def open_from_arguments(args: argparse.Namespace, check: bool = True):
         getattr(args, "input_dtype", None),
         getattr(args, "input", None) or (),
     )
-    if opened.note:  # what was done to the weights to fit, how a compiled model is inspected
-        print(f"net-inspector: {opened.note}", file=sys.stderr)
     if check:
         device = args.device or "cpu"
         opened, _names = settle(opened, opened.model.to(device), device)
