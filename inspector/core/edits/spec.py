@@ -160,7 +160,7 @@ def parse_edit(spec: str, steps: list[Step]) -> Intervention:
     if kind == "clamp" and numbers[0] > numbers[1]:
         low, high = numbers
         raise EditError(f"--edit {spec!r}: clamp's LO {low:g} is above its HI {high:g}")
-    step = resolve_step(where, steps)
+    step = resolve_step(where.strip(), steps)
     value = None if not numbers else numbers[0] if len(numbers) == 1 else tuple(numbers)
     edit = Intervention(
         step.index, step.label, kind, None if channel is None else int(channel), None, value
