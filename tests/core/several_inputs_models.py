@@ -5,6 +5,9 @@ weights, no download). Opened by the tests as a user opens a file: ``several_inp
 
 from __future__ import annotations
 
+import math
+
+import torch
 import torch.nn.functional as F
 from torch import nn
 
@@ -182,3 +185,125 @@ def bert():
                         intermediate_size=64, max_position_embeddings=64, num_labels=3,
                         **TOKENS)  # fmt: skip
     return BertForSequenceClassification(config)
+
+
+def lxmert():
+    """Token ids and detected image regions: ``visual_feats`` and their boxes ``visual_pos``."""
+    from transformers import LxmertConfig, LxmertModel
+
+    config = LxmertConfig(vocab_size=97, hidden_size=32, num_attention_heads=2,
+                          intermediate_size=37, l_layers=1, x_layers=1, r_layers=1,
+                          visual_feat_dim=16, visual_pos_dim=4, max_position_embeddings=64,
+                          **TOKENS)  # fmt: skip
+    return LxmertModel(config)
+
+
+class Seq2Seq(nn.Module):
+    """``nn.Transformer``: a source and a target sequence."""
+
+    def __init__(self):
+        super().__init__()
+        self.t = nn.Transformer(
+            d_model=16,
+            nhead=2,
+            num_encoder_layers=1,
+            num_decoder_layers=1,
+            dim_feedforward=32,
+            batch_first=True,
+        )
+        self.head = nn.Linear(16, 5)
+
+    def forward(self, src, tgt):
+        return self.head(self.t(src, tgt))
+
+
+class IdsMask(nn.Module):
+    """Ids and a boolean padding mask (``masked_fill(~mask…)``)."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(50, 8)
+        self.head = nn.Linear(8, 2)
+
+    def forward(self, ids, mask):
+        h = self.emb(ids).masked_fill(~mask.unsqueeze(-1), 0.0)
+        return self.head(h.sum(1) / mask.sum(1, keepdim=True).clamp(min=1))
+
+
+class SinusoidalTime(nn.Module):
+    """A timestep through sinusoidal features (``t[:, None] * freqs``), then a Linear."""
+
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(3, 8, 3, padding=1)
+        self.t = nn.Linear(8, 8)
+
+    def forward(self, x, t):
+        freqs = torch.exp(-math.log(1000) * torch.arange(4) / 4)
+        e = t[:, None].float() * freqs[None]
+        e = torch.cat([e.sin(), e.cos()], -1)
+        return self.c(x) + self.t(e)[:, :, None, None]
+
+
+class MultiModal(nn.Module):
+    """An image and token ids, each through its own tower."""
+
+    def __init__(self):
+        super().__init__()
+        self.img = nn.Conv2d(3, 8, 3)
+        self.txt = nn.Embedding(30, 8)
+        self.head = nn.Linear(16, 3)
+
+    def forward(self, image, text):
+        return self.head(torch.cat([self.img(image).mean((2, 3)), self.txt(text).mean(1)], -1))
+
+
+class TwoKeys(nn.Module):
+    """A dict of two keys, a float vector and category ids."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(10, 4)
+        self.b = nn.Embedding(20, 4)
+
+    def forward(self, batch):
+        return self.a(batch["features"]) + self.b(batch["category"]).mean(1)
+
+
+class CondGAN(nn.Module):
+    """A conditional generator: noise and one class label per sample."""
+
+    def __init__(self):
+        super().__init__()
+        self.label = nn.Embedding(10, 10)
+        self.net = nn.Linear(74, 784)
+
+    def forward(self, z, labels):
+        return self.net(torch.cat([z, self.label(labels)], -1))
+
+
+class Siamese(nn.Module):
+    """Two images through one encoder; only the Linear after it says their size (28×28)."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc = nn.Sequential(nn.Conv2d(1, 4, 3), nn.Flatten(), nn.Linear(4 * 26 * 26, 8))
+
+    def forward(self, a, b):
+        return F.pairwise_distance(self.enc(a), self.enc(b))
+
+
+class Packed(nn.Module):
+    """A packed LSTM: its lengths are only read by ``pack_padded_sequence``."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.LSTM(5, 7, batch_first=True)
+        self.h = nn.Linear(7, 2)
+
+    def forward(self, x, lengths):
+        packed = nn.utils.rnn.pack_padded_sequence(
+            x, lengths.cpu(), batch_first=True, enforce_sorted=False
+        )
+        _, (h, _) = self.rnn(packed)
+        return self.h(h[-1])

@@ -53,6 +53,14 @@ PLAIN = {
     "double": {"x": ((1, 8), "float64")},
     "GRUNet": {"x": ((1, 16, 6), "float32")},
     "Conv1dNet": {"x": ((1, 100), "float32")},
+    "Seq2Seq": {"src": ((1, 16, 16), "float32"), "tgt": ((1, 16, 16), "float32")},
+    "IdsMask": {"ids": ((1, 16), "int64"), "mask": ((1, 16), "bool")},
+    "SinusoidalTime": {"x": ((1, 3, 64, 64), "float32"), "t": ((1,), "float32")},
+    "MultiModal": {"image": ((1, 3, 64, 64), "float32"), "text": ((1, 16), "int64")},
+    "TwoKeys": {"batch.features": ((1, 10), "float32"), "batch.category": ((1, 16), "int64")},
+    "CondGAN": {"z": ((1, 64), "float32"), "labels": ((1,), "int64")},
+    "Siamese": {"a": ((1, 1, 28, 28), "float32"), "b": ((1, 1, 28, 28), "float32")},
+    "Packed": {"x": ((1, 16, 5), "float32"), "lengths": ((1,), "int64")},
 }
 HUGGING_FACE = {
     "t5": {"input_ids": ((1, 16), "int64"), "decoder_input_ids": ((1, 16), "int64")},
@@ -65,6 +73,8 @@ HUGGING_FACE = {
     "speech_to_text": {"input_features": ((1, 64, 8), "float32"),
                        "decoder_input_ids": ((1, 8), "int64")},
     "bert": {"input_ids": ((1, 16), "int64")},
+    "lxmert": {"input_ids": ((1, 16), "int64"), "visual_feats": ((1, 8, 16), "float32"),
+               "visual_pos": ((1, 8, 4), "float32")},
 }  # fmt: skip
 
 

@@ -126,7 +126,15 @@ def input_spec(model: nn.Module, name: str, sibling: InputSpec | None = None) ->
         shape = (sibling.shape[0], *sibling.shape[2:])
         return InputSpec(shape, TENSOR, dtype="int64", high=2, fill=1.0, source="ones")
     if name == "input_values":  # raw audio (wav2vec2, HuBERT): one second at 16 kHz
-        return InputSpec((1, 16000), TENSOR, source="the usual one second at 16 kHz")
+        channels, _ = _get(_configs(model, "audio_config"), "audio_channels")
+        shape = (1, 16000) if not _int(channels) else (1, channels, 16000)  # EnCodec: channels
+        return InputSpec(shape, TENSOR, source="the usual one second at 16 kHz")
+    if name in ("visual_feats", "visual_pos"):  # LXMERT's detected regions and their boxes
+        width, source = _get([config], "visual_feat_dim" if name == "visual_feats" else
+                             "visual_pos_dim")  # fmt: skip
+        if not _int(width):
+            return None
+        return InputSpec((1, DECODER_LENGTH, width), TENSOR, source=source)
     if name == "input_features":
         return _features(model)
     return None
@@ -178,6 +186,9 @@ def hf_inputs(model: nn.Module, main_spec: InputSpec) -> ModelInputs | None:
         wanted.append("input_ids")
     if main != "pixel_values" and "pixel_values" in names and hasattr(config, "vision_config"):
         wanted.append("pixel_values")
+    audio = next((n for n in ("input_features", "input_values") if n in names), None)
+    if audio and main != audio and hasattr(config, "audio_config"):
+        wanted.append(audio)
     return _built(model, wanted, main, main_spec)
 
 

@@ -44,7 +44,7 @@ class NamedInput:
     def argument(self) -> str:
         return self.name.split(".", 1)[0]
 
-    def describe(self) -> str:
+    def describe(self, main: bool = True) -> str:
         """``mask: 1×16 float32, all ones``."""
         dims = "×".join(map(str, self.spec.shape))
         spec = self.spec
@@ -58,7 +58,7 @@ class NamedInput:
             what = f"random ids in [0, {spec.id_bound})"
             if spec.first is not None:
                 what += f", starting with {spec.first}"
-        elif spec.kind == IMAGE:
+        elif spec.kind == IMAGE and main:
             what = "the drawing"
         else:
             what = "random values"
@@ -108,10 +108,11 @@ class ModelInputs:
         """The values input ``name`` gets (the main input's come from the request instead)."""
         given = self.values.get(name)
         item = self.get(name)
-        return make_input(item.spec, _BLANK, given, item.seed)
+        spec = item.spec if name == self.primary else replace(item.spec, kind=TENSOR)
+        return make_input(spec, _BLANK, given, item.seed)  # the drawing feeds the main one
 
     def describe(self) -> str:
-        return "; ".join(i.describe() for i in self.inputs)
+        return "; ".join(i.describe(i.name == self.primary) for i in self.inputs)
 
 
 def single(spec: InputSpec, name: str = "x") -> ModelInputs:

@@ -35,6 +35,7 @@ _BOOLEAN = {"__invert__", "bitwise_not", "logical_not", "logical_and", "logical_
 _ELEMENTWISE = {"mul", "__mul__", "__rmul__", "add", "__add__", "__radd__", "sub", "__sub__",
                 "__rsub__", "div", "__truediv__", "__rtruediv__", "__and__", "__or__",
                 "logical_and", "logical_or"}  # fmt: skip
+_PASSING = {"_pack_padded_sequence", "pack_padded_sequence", "index_select", "dropout"}
 MAX_RUNS = 12
 
 
@@ -47,7 +48,11 @@ class _Need(Exception):
 
 
 class _Stuck(Exception):
-    """The probe met an op that does not say what it should be."""
+    """The probe of input ``name`` met an op that does not say what it should be."""
+
+    def __init__(self, name: str, op: str = "") -> None:
+        super().__init__(f"{name}: {op}" if op else name)
+        self.name = name
 
 
 def _is_mask(name: str) -> bool:
@@ -90,6 +95,8 @@ class _Probe(torch.Tensor):
         consumed = _functional_spec(name, args, probe)
         if consumed is not None:
             raise _need(probe, consumed)
+        if name in _PASSING and args and args[0] is probe:
+            return probe  # a packed sequence goes on to the RNN that reads it
         boolean = name in _BOOLEAN and _is_mask(probe._name)
         if known:
             like = max(known, key=lambda t: t.dim())
@@ -107,7 +114,7 @@ class _Probe(torch.Tensor):
             return probe  # probes only: the first one's shape goes on
         if len(probes) == 1 and _undoable(name, args, kwargs):
             return _Probe(probe._name, (*probe._ops, (name, args[1:], kwargs)))
-        raise _Stuck(f"{probe._name}: {name}")
+        raise _Stuck(probe._name, name)
 
 
 def _undoable(name: str, args: tuple, kwargs: dict) -> bool:
@@ -158,7 +165,7 @@ def _undo(ops: tuple, shape: tuple[int, ...]) -> tuple[int, ...] | None:
 def _need(probe: _Probe, spec: InputSpec) -> _Need:
     shape = _undo(probe._ops, spec.shape)
     if shape is None:
-        return _Stuck(f"{probe._name}: {probe._ops[-1][0]}")
+        return _Stuck(probe._name, probe._ops[-1][0])
     kind = spec.kind if shape == spec.shape else TENSOR
     if kind == TENSOR and len(shape) == 4 and shape[1] in (1, 3, 4) and not spec.is_integer:
         kind = IMAGE
@@ -258,6 +265,7 @@ def read_inputs(model: nn.Module, known: dict[str, InputSpec] | None = None) -> 
     known = dict(known or {})
     dicts: set[str] = set()
     order: list[str] = []
+    guessed: set[str] = set()
     for _ in range(MAX_RUNS):
         tensors = {n: torch.from_numpy(make_input(s, _BLANK)) for n, s in known.items()}
         tensors = {n: t.to(_dtype(known[n])) for n, t in tensors.items()}
@@ -279,12 +287,48 @@ def read_inputs(model: nn.Module, known: dict[str, InputSpec] | None = None) -> 
                 known[need.name] = need.spec
                 order.append(need.name)
             continue
-        except Exception:  # it ran past every probe: the inputs are read, if not their sizes
-            if any(p.name not in known and p.name not in dicts for p in required):
-                return None
-            return _as_inputs(required, known, order)
+        except Exception as exc:
+            unread = [p.name for p in required if p.name not in known and p.name not in dicts]
+            if isinstance(exc, _Stuck):  # only that one: the others may still be read
+                unread = [exc.name]
+            unread = [n for n in unread if n not in guessed]
+            if not unread:  # every input read, if not every size: settle may find it
+                return _as_inputs(required, known, order)
+            for name in unread:
+                first = name == required[0].name
+                spec = _first_layer_guess(model) if first else None
+                known[name] = spec or _guess(name, known)
+                guessed.add(name)
+            continue
         return _as_inputs(required, known, order)
     return None
+
+
+def _first_layer_guess(model: nn.Module) -> InputSpec | None:
+    """The first argument as its first telling layer says (the one-input reading)."""
+    from inspector.core.model.input_inference import model_input_spec
+
+    return model_input_spec(model)
+
+
+_LENGTHS = {"length", "lengths", "lens", "seq_len", "seq_lens", "seq_lengths", "lengths_"}
+
+
+def _guess(name: str, known: dict[str, InputSpec]) -> InputSpec:
+    """An input nothing said anything of: a sequence's lengths are the whole sequence (packed
+    RNNs); any other is shaped like the first float input read (a pair: siamese, contrastive),
+    else one number."""
+    if name.split(".")[-1].lower() in _LENGTHS:
+        sequence = next((s for s in known.values() if len(s.shape) >= 2), None)
+        length = SEQUENCE_LENGTH
+        if sequence is not None:
+            length = sequence.shape[1] if sequence.shape[0] == 1 else sequence.shape[0]
+        return InputSpec((1,), TENSOR, dtype="int64", high=length + 1, fill=float(length),
+                         source="the sequence's whole length")  # fmt: skip
+    like = next((s for s in known.values() if not s.is_integer and s.fill is None), None)
+    if like is not None:
+        return InputSpec(like.shape, like.kind, dtype=like.dtype, source="like the first input")
+    return InputSpec((1,), TENSOR, source="one number (nothing says more)")
 
 
 def _dtype(spec: InputSpec) -> torch.dtype:

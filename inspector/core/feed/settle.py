@@ -153,7 +153,7 @@ def _solved(model, inputs: ModelInputs, last, fresh) -> Iterator[ModelInputs]:
     side = spec.shape[-1]
     seen: dict[int, int] = {side: int(match.group(2))}
     for s in (side + 1, side + 2):
-        candidate = inputs.with_spec(inputs.primary, _sized(spec, s, spatial))
+        candidate = _resized(inputs, s, spatial)
         if not fresh(candidate):
             return
         yield candidate
@@ -167,10 +167,19 @@ def _solved(model, inputs: ModelInputs, last, fresh) -> Iterator[ModelInputs]:
         k = s - a
         value = fa + k * (fb - fa) + k * (k - 1) // 2 * second
         if value == wanted:
-            candidate = inputs.with_spec(inputs.primary, _sized(spec, s, spatial))
+            candidate = _resized(inputs, s, spatial)
             if fresh(candidate):
                 yield candidate
             return
+
+
+def _resized(inputs: ModelInputs, side: int, spatial: int) -> ModelInputs:
+    """The main input, and every input shaped like it (a siamese pair), at ``side``."""
+    main = inputs.main.spec
+    for item in inputs.inputs:
+        if item.spec.shape == main.shape and item.spec.dtype == main.dtype:
+            inputs = inputs.with_spec(item.name, _sized(item.spec, side, spatial))
+    return inputs
 
 
 def _sized(spec: InputSpec, side: int, spatial: int) -> InputSpec:

@@ -88,7 +88,7 @@ class OtherInputs(QWidget):
         seeds = self.seeds()
         for item in self.inputs.inputs:
             label, _button = self.rows[item.name]
-            text = item.describe()
+            text = item.describe(item.name == self.inputs.primary)
             if item.name == self.inputs.primary:
                 text += " (the input above)" if item.spec.kind == TENSOR else " (the canvas)"
             elif item.spec.fill is None:
