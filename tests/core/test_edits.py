@@ -320,3 +320,13 @@ def test_an_edit_and_a_patch_on_cuda_give_what_they_give_on_the_cpu(net):
         results.append(engine.forward(_request(2)))
     assert results[1].device == "cuda:0" and results[1].edits == results[0].edits
     np.testing.assert_allclose(results[1].output, results[0].output, rtol=1e-3, atol=1e-3)
+
+
+def test_edits_the_forward_cannot_make_leave_the_clean_forward_and_say_why(engine):
+    clean = engine.forward(_request(1))
+    engine.set_edits((Intervention(40, "conv9", "zero"), Intervention(0, "fc1", "zero")))
+    result = engine.forward(_request(2))
+    assert result.edits == () and result.comparison is None
+    np.testing.assert_array_equal(result.output, clean.output)
+    assert any("ran 12 steps): 41. conv9" in w for w in result.warnings)
+    assert any("ran other steps there): 1. fc1" in w for w in result.warnings)

@@ -77,7 +77,7 @@ class EditBoard:
     edits: tuple[Intervention, ...] = ()
     sweep: Any = None  # the activation-patching sweep in progress (core.edits.sweep.SweepPlan)
     _clean: tuple[Any, ForwardResult] | None = None
-    _sources: tuple[Any, dict[int, torch.Tensor]] | None = None
+    _sources: tuple[Any, Any, dict[int, torch.Tensor]] | None = None  # (pin, key, values)
 
     @property
     def active(self) -> bool:
@@ -103,13 +103,15 @@ class EditBoard:
         pin = pinboard.pin
         if pin is None:
             raise EditError("Patch from A needs A: pin a run first")
-        key = (id(pin), str(device), settings.input, weight_versions(model))
-        known = self._sources[1] if self._sources is not None and self._sources[0] == key else {}
+        key = (str(device), settings.input, weight_versions(model))
+        cached = self._sources
+        same = cached is not None and cached[0] is pin and cached[1] == key
+        known = cached[2] if same else {}
         if not steps <= known.keys():  # A runs again for every step patched so far, and the new
             x = to_tensor(network_input(pin.request, settings.input), settings.input, device)
             wanted = frozenset(known) | steps
-            self._sources = (key, patch_sources(model, x, wanted, pinboard.a_weights(model)))
-        return self._sources[1]
+            self._sources = (pin, key, patch_sources(model, x, wanted, pinboard.a_weights(model)))
+        return self._sources[2]
 
     def editor(self, model, device, settings, pinboard: Pinboard) -> Editor:
         patched = Editor(self.edits).patched_steps
@@ -132,6 +134,12 @@ class EditBoard:
         if editor.skipped:
             gone = ", ".join(e.key for e in editor.skipped)
             warnings.append(f"Edits not made (this forward ran other steps there): {gone}")
+        missed = [e for e in self.edits if e.enabled and e.step >= edited.total_steps]
+        if missed:
+            gone = ", ".join(e.key for e in missed)
+            warnings.append(f"Edits not made (the forward ran {edited.total_steps} steps): {gone}")
+        if not lines:  # nothing was edited: the clean forward, saying why
+            return replace(clean, warnings=(*clean.warnings, *warnings[len(edited.warnings) :]))
         return replace(
             edited,
             comparison=compare_forwards(clean, edited),
