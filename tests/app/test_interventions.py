@@ -193,6 +193,8 @@ def test_a_token_model_patches_a_position_and_sweeps_with_progress_and_cancel(qt
     qtbot.waitUntil(lambda: not sweeper.running, timeout=60_000)
     grid = sweeper.grid
     assert grid.shape == (2, 8) and np.isfinite(grid).all()
+    likeliest = int(np.argmax(window.last_result.comparison.output_a[0, -1]))  # clean B
+    assert sweeper.dialog.token.value() == -1 and sweeper.plan.pick == (7, likeliest)
     assert sweeper.dialog.progress.value() == 2 == sweeper.dialog.progress.maximum()
     chosen = (sweeper.plan.pick[-1] + 5) % 97  # another token's logit
     sweeper.dialog.token.setValue(chosen)

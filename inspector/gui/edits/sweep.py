@@ -42,6 +42,7 @@ class SweepDialog(QDialog):
         self.token = QSpinBox()
         self.token.setObjectName("sweepTokenSpin")
         self.token.setRange(-1, 2**31 - 1)
+        self.token.setValue(-1)
         self.token.setSpecialValueText("B's likeliest")
         self.token.setPrefix("logit of token ")
         self.token.setToolTip("The last position's logit watched: a token id, or B's likeliest")
