@@ -121,7 +121,8 @@ class MainWindow(QMainWindow):
         self._shared_room = False  # again on the first show, in proportion to the screen
 
         self.compute = Compute(loaded, device)
-        self.other_inputs = OtherInputs(self.state, self.compute, self.canvas_panel, loaded.inputs)
+        self.other_inputs = OtherInputs(self.state, self.compute, self.canvas_panel, loaded.inputs,
+                                        lambda: self.submit_input())  # fmt: skip
         shown = (self.tabs, self.graph, self.activations, self.weights)
         self.exporter = Exporter(self.compute, *shown, self)
         self.actions, self.menus, toolbar = build_actions(self)

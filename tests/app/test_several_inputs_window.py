@@ -25,7 +25,10 @@ def _open(qtbot, window, name: str) -> None:
     _settled(qtbot, window)
 
 
-def _settled(qtbot, window) -> None:
+def _settled(qtbot, window, after: int = -1) -> None:
+    """The latest result on screen (newer than request ``after``)."""
+    qtbot.waitUntil(lambda: window.last_result is not None
+                    and window.last_result.request_id > after, timeout=20_000)  # fmt: skip
     qtbot.waitUntil(
         lambda: (
             window.last_result is not None
@@ -66,9 +69,10 @@ def test_every_input_is_listed_the_drawing_feeds_the_image_and_reroll_draws_anew
     before = window.last_result.output.copy()
     np.testing.assert_allclose(before, _own_output(window, {}), rtol=1e-5, atol=1e-6)
 
+    shown = window.last_result.request_id
     window.findChild(QPushButton, "rerollInput_vec").click()
     assert window.state.input_seeds == (("vec", 1),)
-    _settled(qtbot, window)
+    _settled(qtbot, window, shown)  # a forward follows the re-roll
     assert "seed 1" in box.text()
     after = window.last_result.output
     assert not np.allclose(after, before)
@@ -79,9 +83,10 @@ def test_a_session_keeps_every_input(qtbot, window, tmp_path):
     from inspector.core.files.session import load_session
 
     _open(qtbot, window, "TwoBranch")
+    shown = window.last_result.request_id
     window.findChild(QPushButton, "rerollInput_vec").click()
     window.findChild(QPushButton, "rerollInput_vec").click()
-    _settled(qtbot, window)
+    _settled(qtbot, window, shown)
     path = tmp_path / "two.netinspector"
     with qtbot.waitSignal(window.persistence.sessionSaved, timeout=20_000):
         window.persistence.save_session(path)
@@ -89,8 +94,9 @@ def test_a_session_keeps_every_input(qtbot, window, tmp_path):
     assert saved.input_seeds == (("vec", 2),)
     expected = _own_output(window, {"vec": 2})
 
+    shown = window.last_result.request_id
     window.findChild(QPushButton, "rerollInput_vec").click()  # seed 3, then the session again
-    _settled(qtbot, window)
+    _settled(qtbot, window, shown)
     with qtbot.waitSignal(window.persistence.sessionRestored, timeout=30_000):
         window.persistence.apply_session(path, saved)
     _settled(qtbot, window)

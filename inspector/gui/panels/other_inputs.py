@@ -2,7 +2,7 @@
 the ids typed above) and the others with their shape and dtype, each re-rolled on its own.
 
 The seeds live in the app state (``input_seeds``, kept by sessions); the engine draws the other
-inputs from them (``core.feed.named.reseed``) before the next forward.
+inputs from them (``core.feed.named.reseed``), and a forward follows once it has.
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ from inspector.core.state import AppState
 class OtherInputs(QWidget):
     """One row per input; Re-roll beside each random one but the main (Random does that)."""
 
-    def __init__(self, state: AppState, compute, canvas_panel, inputs: ModelInputs | None):
+    def __init__(
+        self, state: AppState, compute, canvas_panel, inputs: ModelInputs | None, submit
+    ) -> None:
         super().__init__()
         self.setObjectName("otherInputs")
-        self.state, self.compute = state, compute
+        self.state, self.compute, self.submit = state, compute, submit
         self.inputs: ModelInputs | None = None
         self.rows: dict[str, tuple[QLabel, QPushButton | None]] = {}
         self.grid = QGridLayout(self)
@@ -33,8 +35,8 @@ class OtherInputs(QWidget):
 
     def _on_loaded(self, loaded) -> None:
         self.set_inputs(getattr(loaded, "inputs", None))
-        if self.several and self.state.input_seeds:
-            self.compute.set_input_seeds(self.state.input_seeds)  # a session's, or kept
+        if self.several and self.state.input_seeds:  # a session's, or kept
+            self.compute.set_input_seeds(self.state.input_seeds, self.submit)
 
     @property
     def several(self) -> bool:
@@ -80,8 +82,8 @@ class OtherInputs(QWidget):
         self.state.input_seeds = tuple(sorted(seeds.items()))
 
     def _on_seeds(self, seeds) -> None:
-        if self.several:
-            self.compute.set_input_seeds(seeds)
+        if self.several:  # the next forward once the engine has them
+            self.compute.set_input_seeds(seeds, self.submit)
             self._show_rows()
 
     def _show_rows(self) -> None:

@@ -122,11 +122,11 @@ class Compute(TrainingCalls, QObject):
         """Input, output index, focused module, channel page for the following forwards."""
         self.runner.call(Job("configure", "Changing the forward settings", _configure(changes)))
 
-    def set_input_seeds(self, seeds) -> None:
+    def set_input_seeds(self, seeds, done=None) -> None:
         """The other inputs of a model with several drawn from ``seeds`` ((name, seed) pairs)
-        for the following forwards (``core.feed.named.reseed``)."""
+        for the following forwards (``core.feed.named.reseed``); ``done()`` once they are."""
         run = lambda engine, cancel: reseed(getattr(engine, "model", None), dict(seeds))  # noqa: E731
-        self.runner.call(Job("inputs", "Drawing the other inputs", run))
+        self._call("inputs", "Drawing the other inputs", run, done and (lambda _inputs: done()))
 
     def frame_shown(self) -> None:
         """Every visible panel shows the latest result: let the worker compute the next."""
