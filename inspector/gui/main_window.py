@@ -204,7 +204,8 @@ class MainWindow(QMainWindow):
         for widget in self.comparer.widgets:
             self.toolbar.addWidget(widget)
         self.comparer.refresh.connect(self._show_again)
-        self.attention = AttentionControl(self)  # the Attention tab: wires itself
+        self.attention = AttentionControl(state, compute, self.tabs, self.frames, self.canvas_panel,
+                                          lambda: self.submit_input(), self)  # fmt: skip
         self.intervener = Intervener(self)  # interventions (core.edits): wires itself
         self.training = TrainingControl(
             state, compute, self.training_panel, self.canvas_panel.input_spec
@@ -216,7 +217,8 @@ class MainWindow(QMainWindow):
         self.persistence = Persistence(state, compute, self.opener, self.training, self.graph, self)
         self.persistence.refused.connect(lambda sentence: setattr(self, "last_error", sentence))
         for helper in (self.devices, self.opener, self.backward, self.canvas_panel,
-                       self.comparer, self.training, self.persistence, self.exporter):  # fmt: skip
+                       self.comparer, self.training, self.persistence, self.exporter,
+                       self.attention):  # fmt: skip
             helper.message.connect(self.show_message)
         self.connection = Connection(self)  # after the Training dock's: its refusal wins
 
