@@ -216,5 +216,5 @@ class Intervener(QObject):
         from inspector.gui.edits.sweep import Sweeper
 
         if self.sweeper is None:
-            self.sweeper = Sweeper(self.window)
+            self.sweeper = Sweeper(self.state, self.compute, self.window)
         self.sweeper.start(target.step)

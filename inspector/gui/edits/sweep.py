@@ -15,10 +15,12 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QVBoxLayout,
+    QWidget,
 )
 
 from inspector.core.forward.capture import Step
 from inspector.core.forward.colormap import colorize, nice_bound
+from inspector.core.state import AppState
 
 CELL = 22  # pixels per grid cell
 
@@ -70,13 +72,13 @@ class SweepDialog(QDialog):
 
 
 class Sweeper(QObject):
-    """Runs one sweep at a time: plan, then each row in turn, until done or cancelled."""
+    """Runs one sweep at a time: plan, then each row in turn, until done or cancelled. Sweeps
+    the state's input on the compute; its dialog belongs to ``dialog_parent``."""
 
-    def __init__(self, window) -> None:
-        super().__init__(window)
-        self.window = window
-        self.compute = window.compute
-        self.dialog = SweepDialog(window)
+    def __init__(self, state: AppState, compute, dialog_parent: QWidget | None = None) -> None:
+        super().__init__(dialog_parent)
+        self.state, self.compute = state, compute
+        self.dialog = SweepDialog(dialog_parent)
         self.dialog.cancel.clicked.connect(self.cancel)
         self.dialog.rejected.connect(self.cancel)
         self.dialog.again.clicked.connect(lambda: self.start(self.step))
@@ -89,7 +91,7 @@ class Sweeper(QObject):
 
     def start(self, step: Step) -> None:
         """Sweep ``step``'s kind, watching the dialog's token (B's likeliest: -1)."""
-        state = self.window.state
+        state = self.state
         request = self.compute.request(state.drawing, state.raw_input, state.seed)
         self.plan, self.grid, self.running, self.step = None, None, True, step
         token = self.dialog.token.value()
