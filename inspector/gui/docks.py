@@ -35,6 +35,13 @@ def build_docks(
     return docks
 
 
+def tab_beside(window: QMainWindow, dock: QDockWidget, beside: QDockWidget) -> None:
+    """``dock`` in a tab behind ``beside``, which stays in front."""
+    window.addDockWidget(window.dockWidgetArea(beside), dock)
+    window.tabifyDockWidget(beside, dock)
+    beside.raise_()
+
+
 def share_room(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
     """First sizes in proportion to the window: drawing is the main thing people do, so the
     canvas dock gets a generous share of width and height."""

@@ -39,6 +39,7 @@ from inspector.gui.docks import (
     save_layout,
     share_room,
     stacked,
+    tab_beside,
 )
 from inspector.gui.edits.controller import Intervener
 from inspector.gui.exports import Exporter
@@ -206,7 +207,9 @@ class MainWindow(QMainWindow):
         self.comparer.refresh.connect(self._show_again)
         self.attention = AttentionControl(state, compute, self.tabs, self.frames, self.canvas_panel,
                                           lambda: self.submit_input(), self)  # fmt: skip
-        self.intervener = Intervener(self)  # interventions (core.edits): wires itself
+        self.intervener = Intervener(state, compute, self.activations,
+                                     lambda: self.submit_input(), self)  # fmt: skip
+        tab_beside(self, self.intervener.dock, self.docks["weights"])
         self.training = TrainingControl(
             state, compute, self.training_panel, self.canvas_panel.input_spec
         )
@@ -218,7 +221,7 @@ class MainWindow(QMainWindow):
         self.persistence.refused.connect(lambda sentence: setattr(self, "last_error", sentence))
         for helper in (self.devices, self.opener, self.backward, self.canvas_panel,
                        self.comparer, self.training, self.persistence, self.exporter,
-                       self.attention):  # fmt: skip
+                       self.attention, self.intervener):  # fmt: skip
             helper.message.connect(self.show_message)
         self.connection = Connection(self)  # after the Training dock's: its refusal wins
 

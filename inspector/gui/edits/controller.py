@@ -4,38 +4,47 @@ the list dock, and keeping the worker's edits in step with ``AppState.interventi
 Everything an edit changes goes through the state: the menu and the brush write
 ``interventions``, the list shows it and writes it back, and each change is sent to the
 engine (``Compute.set_edits``) before the next forward, which then shows clean | edited |
-edited − clean. The window only creates this.
+edited − clean. The window creates this and places its dock.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
-from PySide6.QtCore import QObject, Qt, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDockWidget, QInputDialog, QMenu
+from PySide6.QtWidgets import QDockWidget, QInputDialog, QMenu, QWidget
 
 from inspector.core.edits.spec import Intervention
+from inspector.core.state import AppState
 from inspector.gui.edits.list_panel import InterventionList
 from inspector.gui.edits.targets import Target, dab, target_of
 
 
 class Intervener(QObject):
-    def __init__(self, window) -> None:
-        super().__init__(window)
-        self.window = window
-        self.state = window.state
-        self.compute = window.compute
-        self.panel = window.activations
+    """Takes the state, the compute, the ``activations`` panel whose menu and brush make the
+    edits, ``submit`` (send the input again) and the widget its dialogs belong to; the window
+    places ``dock``."""
+
+    message = Signal(str, bool)  # a sentence, whether it is a warning
+
+    def __init__(
+        self,
+        state: AppState,
+        compute,
+        activations,
+        submit: Callable[[], object],
+        dialog_parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(dialog_parent)
+        self.state, self.compute, self.panel = state, compute, activations
+        self._submit = submit
+        self._dialog_parent = dialog_parent
         self.list = InterventionList()
-        self.dock = QDockWidget("Interventions", window)
+        self.dock = QDockWidget("Interventions")
         self.dock.setObjectName("interventionListDock")
         self.dock.setWidget(self.list)
-        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
-        weights = window.findChild(QDockWidget, "weightsPanelDock")
-        if weights is not None:
-            window.tabifyDockWidget(weights, self.dock)
-            weights.raise_()
         self.painting: int | None = None  # the index of the paint edit being drawn
         self.menu: QMenu | None = None
         self.sweeper = None  # gui.edits.sweep.Sweeper, made on the first sweep
@@ -83,7 +92,7 @@ class Intervener(QObject):
     def _on_edits(self, edits: tuple[Intervention, ...]) -> None:
         self.list.show_edits(edits)
         self.compute.set_edits(tuple(edits))
-        self.window.submit_input()
+        self._submit()
 
     @Slot(object)
     def _on_model_loaded(self, _loaded) -> None:
@@ -178,9 +187,10 @@ class Intervener(QObject):
         self.paint_target = target
         self.panel.column.painting_row = self._row_of(target.step.index)
         self.list.set_painting(True)
-        self.window.show_message(
+        self.message.emit(
             f"Painting on {target.step.label} channel {target.channel}: drag in its tile to add "
-            f"{self.list.amount.value():g} per dab, the right button or Shift erases."
+            f"{self.list.amount.value():g} per dab, the right button or Shift erases.",
+            False,
         )
 
     def _row_of(self, step_index: int) -> int | None:
@@ -216,5 +226,5 @@ class Intervener(QObject):
         from inspector.gui.edits.sweep import Sweeper
 
         if self.sweeper is None:
-            self.sweeper = Sweeper(self.state, self.compute, self.window)
+            self.sweeper = Sweeper(self.state, self.compute, self._dialog_parent)
         self.sweeper.start(target.step)
