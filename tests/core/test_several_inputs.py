@@ -61,6 +61,7 @@ PLAIN = {
     "CondGAN": {"z": ((1, 64), "float32"), "labels": ((1,), "int64")},
     "Siamese": {"a": ((1, 1, 28, 28), "float32"), "b": ((1, 1, 28, 28), "float32")},
     "Packed": {"x": ((1, 16, 5), "float32"), "lengths": ((1,), "int64")},
+    "PooledCNN": {"x": ((1, 1, 28, 28), "float32")},
 }
 HUGGING_FACE = {
     "t5": {"input_ids": ((1, 16), "int64"), "decoder_input_ids": ((1, 16), "int64")},

@@ -29,7 +29,7 @@ from inspector.core.model.input_inference import (
 )
 from inspector.core.model.inputs import InputSpec, make_input, to_tensor
 
-MAX_TRIES = 8
+MAX_TRIES = 12
 _MATMUL = re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)")
 
 
@@ -142,8 +142,8 @@ def _candidates(
 
 def _solved(model, inputs: ModelInputs, last, fresh) -> Iterator[ModelInputs]:
     """The main input's length (or square side) that makes a flattened size fit the Linear
-    after it: the flattened size is found at three sizes, fitted as a quadratic in the side,
-    and solved."""
+    after it: the flattened size is found at three sizes ``step`` apart, fitted as a quadratic
+    in the side, and solved; steps of 1, then 2 and 4 (a pooling floors odd sizes away)."""
     spec = inputs.main.spec
     match = _MATMUL.search(str(last()))
     if match is None or spec.is_integer or len(spec.shape) not in (2, 3, 4):
@@ -152,25 +152,26 @@ def _solved(model, inputs: ModelInputs, last, fresh) -> Iterator[ModelInputs]:
     spatial = 1 if len(spec.shape) in (2, 3) else 2
     side = spec.shape[-1]
     seen: dict[int, int] = {side: int(match.group(2))}
-    for s in (side + 1, side + 2):
-        candidate = _resized(inputs, s, spatial)
-        if not fresh(candidate):
-            return
-        yield candidate
-        found = _MATMUL.search(str(last()))
-        if found is None:
-            return
-        seen[s] = int(found.group(2))
-    (a, fa), (_, fb), (_, fc) = sorted(seen.items())
-    second = fc - 2 * fb + fa  # f(s) = p s² + q s + r with unit steps
-    for s in range(2, 1025):
-        k = s - a
-        value = fa + k * (fb - fa) + k * (k - 1) // 2 * second
-        if value == wanted:
+    for step in (1, 2, 4):
+        for s in (side + step, side + 2 * step):
+            if s in seen:
+                continue
             candidate = _resized(inputs, s, spatial)
-            if fresh(candidate):
-                yield candidate
-            return
+            if not fresh(candidate):
+                return
+            yield candidate
+            found = _MATMUL.search(str(last()))
+            if found is None:
+                return  # it failed for another reason: nothing to fit
+            seen[s] = int(found.group(2))
+        fa, fb, fc = seen[side], seen[side + step], seen[side + 2 * step]
+        second = fc - 2 * fb + fa  # f(side + k step) = fa + k (fb - fa) + k (k-1)/2 second
+        for k in range(-(side - 2) // step, (1024 - side) // step + 1):
+            if fa + k * (fb - fa) + k * (k - 1) // 2 * second == wanted:
+                candidate = _resized(inputs, side + k * step, spatial)
+                if fresh(candidate):
+                    yield candidate
+                break
 
 
 def _resized(inputs: ModelInputs, side: int, spatial: int) -> ModelInputs:
