@@ -196,6 +196,11 @@ def test_a_token_model_patches_a_position_and_sweeps_with_progress_and_cancel(qt
     likeliest = int(np.argmax(window.last_result.comparison.output_a[0, -1]))  # clean B
     assert sweeper.dialog.token.value() == -1 and sweeper.plan.pick == (7, likeliest)
     assert sweeper.dialog.progress.value() == 2 == sweeper.dialog.progress.maximum()
+    assert sweeper.row_names == tuple(s.label for s in sweeper.plan.steps)
+    from inspector.gui.edits.sweep import CELL
+
+    shown = sweeper.dialog.grid_label.pixmap()  # the cells, room for step names and positions
+    assert shown.width() > 8 * CELL and shown.height() > 2 * CELL
     chosen = (sweeper.plan.pick[-1] + 5) % 97  # another token's logit
     sweeper.dialog.token.setValue(chosen)
     sweeper.dialog.again.click()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, Slot
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QFont, QFontMetrics, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -59,16 +59,38 @@ class SweepDialog(QDialog):
         layout.addLayout(choose)
         layout.addWidget(self.cancel)
 
-    def show_grid(self, grid: np.ndarray) -> None:
-        """Rows: steps; columns: positions; red up, blue down, on a scale centred on 0."""
+    def show_grid(self, grid: np.ndarray, rows: tuple[str, ...] = ()) -> None:
+        """Rows: steps (named on the left); columns: positions (numbered on top); red up, blue
+        down, on a scale centred on 0."""
         finite = np.abs(grid[np.isfinite(grid)])
         bound = nice_bound(float(finite.max())) if finite.size and finite.max() > 0 else 1.0
         rgba = np.ascontiguousarray(colorize(grid, (-bound, bound)))
         h, w = grid.shape
         image = QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
-        pixmap = QPixmap.fromImage(image).scaled(w * CELL, h * CELL)
-        self.grid_label.setPixmap(pixmap)
-        self.note.setText(f"colour scale ±{bound:g}; rows: steps, top first; columns: positions")
+        cells = QPixmap.fromImage(image).scaled(w * CELL, h * CELL)
+        self.grid_label.setPixmap(labelled(cells, rows, w, self.font()))
+        self.note.setText(f"colour scale ±{bound:g}; rows: steps; columns: positions")
+
+
+def labelled(cells: QPixmap, rows: tuple[str, ...], positions: int, font: QFont) -> QPixmap:
+    """``cells`` with each row's step named on its left and the positions numbered on top: a
+    grid without them cannot be read."""
+    metrics = QFontMetrics(font)
+    left = max((metrics.horizontalAdvance(r) for r in rows), default=0) + 6
+    top = metrics.height() + 2
+    out = QPixmap(left + cells.width(), top + cells.height())
+    out.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(out)
+    painter.setFont(font)
+    painter.drawPixmap(left, top, cells)
+    every = max(1, -(-metrics.horizontalAdvance("000") // CELL))  # numbers that do not touch
+    for p in range(0, positions, every):
+        painter.drawText(left + p * CELL, 0, CELL, top, Qt.AlignmentFlag.AlignCenter, str(p))
+    right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+    for i, name in enumerate(rows):
+        painter.drawText(0, top + i * CELL, left - 6, CELL, right, name)
+    painter.end()
+    return out
 
 
 class Sweeper(QObject):
@@ -112,15 +134,19 @@ class Sweeper(QObject):
         )
         self.dialog.progress.setRange(0, len(plan.steps))
         self.dialog.progress.setValue(0)
-        self.dialog.show_grid(self.grid)
+        self.dialog.show_grid(self.grid, self.row_names)
         self.compute.sweep_row(0)
+
+    @property
+    def row_names(self) -> tuple[str, ...]:
+        return tuple(s.label for s in self.plan.steps) if self.plan is not None else ()
 
     @Slot(object)
     def _on_row(self, row) -> None:
         if not self.running or self.grid is None:
             return
         self.grid[row.row] = row.changes
-        self.dialog.show_grid(self.grid)
+        self.dialog.show_grid(self.grid, self.row_names)
         self.dialog.progress.setValue(row.row + 1)
         if row.row + 1 < len(self.plan.steps):
             self.compute.sweep_row(row.row + 1)
