@@ -38,15 +38,17 @@ def test_the_window_follows_a_training(qtbot, window, training):
     assert not panel.train_button.isEnabled() and "its own script" in panel.train_button.toolTip()
     qtbot.waitUntil(lambda: panel.loss_raw.getData()[0] is not None
                     and len(panel.loss_raw.getData()[0]) > 5, timeout=20_000)  # fmt: skip
-    # The weights move as it trains.
+    # The weights and the drawing's forward follow the training by themselves.
     window.state.selected_module = "conv1"
     qtbot.waitUntil(lambda: window.weights.result is not None
                     and window.weights.result.module == "conv1", timeout=20_000)  # fmt: skip
     first = window.weights.result.parameters[0].values.copy()
-    time.sleep(0.5)
-    window.refresh_parameters()
+    forward = window.last_result.request_id
     qtbot.waitUntil(lambda: not np.array_equal(window.weights.result.parameters[0].values, first),
                     timeout=20_000)  # fmt: skip
+    qtbot.waitUntil(lambda: window.last_result.request_id > forward, timeout=20_000)
+    assert "epoch" not in panel.status_label.text(), "a script's loop has no epochs known here"
+    assert panel.status_label.text().startswith("step ")
     # Backward is recorded in the training process; stepping walks its graph here.
     window.run_backward()
     qtbot.waitUntil(lambda: window.graph.result is not None, timeout=30_000)

@@ -171,7 +171,7 @@ class RemoteEngine:
                   else np.zeros((3, len(self._names), 0), np.float32))  # fmt: skip
         step = self.client.step
         return TrainProgress(
-            epoch=1, epochs=1, step_in_epoch=step, steps_per_epoch=max(step, 1), step=step,
+            epoch=0, epochs=0, step_in_epoch=step, steps_per_epoch=0, step=step,  # its loop's own
             losses=losses,
             held_steps=np.asarray([s for s, _ in accuracy], np.int64),
             held=np.asarray([a for _, a in accuracy], np.float32),

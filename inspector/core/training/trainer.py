@@ -75,9 +75,11 @@ class TrainProgress:
         return float(self.losses[-n:].mean()) if len(self.losses) else None
 
     def status(self) -> str:
-        """``epoch 1 · step 420/469 · loss 0.081 · test 98.1%``"""
-        parts = [f"epoch {self.epoch}/{self.epochs}",
-                 f"step {self.step_in_epoch}/{self.steps_per_epoch}"]  # fmt: skip
+        """``epoch 1/2 · step 420/469 · loss 0.081 · test 98.1%``; ``step 420 · …`` for a
+        training whose epochs are not known here (a script's own loop: ``epochs`` 0)."""
+        parts = ([f"epoch {self.epoch}/{self.epochs}",
+                  f"step {self.step_in_epoch}/{self.steps_per_epoch}"] if self.epochs > 0
+                 else [f"step {self.step}"])  # fmt: skip
         loss = self.recent_loss()
         if loss is not None:
             parts.append(f"loss {loss:.3f}")

@@ -11,6 +11,7 @@ the status bar says so in one sentence.
 from __future__ import annotations
 
 import os
+import time
 
 from PySide6.QtCore import QObject, Qt, QTimer, Slot
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLineEdit
@@ -22,6 +23,7 @@ from inspector.core.model.inputs import TENSOR
 from inspector.gui.work.runner import Job
 
 POLL_MS = 500  # the Training dock's curves and gradient health, and the training's liveness
+FOLLOW_S = 1.0  # the activations and weights follow the training this often
 
 
 class Connection(QObject):
@@ -31,6 +33,7 @@ class Connection(QObject):
         self.remote: RemoteEngine | None = None
         self.ended: str | None = None
         self._asked = False  # a progress request is on its way
+        self._followed_step, self._followed_at = -1, 0.0
         self.timer = QTimer(self)
         self.timer.setInterval(POLL_MS)
         self.timer.timeout.connect(self._poll)
@@ -171,9 +174,20 @@ class Connection(QObject):
                                          warning=True)  # fmt: skip
             else:
                 self.window.training_panel.show_progress(result)
+                self._follow_training(result.step)
 
         what = "Reading the training's progress"
         self.compute.runner.call(Job("attach-progress", what, run, done, latest_only=True))
+
+    def _follow_training(self, step: int) -> None:
+        """The weights moved: the drawing's forward and the weights panel again, at most once
+        a FOLLOW_S (each is a request the training answers between two of its steps)."""
+        now = time.monotonic()
+        if step == self._followed_step or now - self._followed_at < FOLLOW_S:
+            return
+        self._followed_step, self._followed_at = step, now
+        self.window.submit_input()
+        self.window.refresh_parameters()
 
     def _on_ended(self, message: str) -> None:
         self.ended = message
