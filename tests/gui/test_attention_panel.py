@@ -99,6 +99,8 @@ def test_a_vit_shows_where_a_token_looks_and_the_rollout(panel, vit, qtbot):
     # a click on the patch map asks what that patch looks at
     panel._on_patch_click(2 * 16 + 3, 4 * 16 + 3)
     assert panel.query == 1 + 2 * 6 + 4 and "r2 c4" in panel.patch_title.text()
+    panel.select_module("vit.layers.0")  # one layer: its rollout is itself
+    assert panel.rollout_title.text() == "Rollout through layer 1"
 
 
 def test_compare_shows_a_b_and_b_minus_a_per_head(panel):

@@ -267,7 +267,8 @@ class AttentionPanel(QWidget):
         if rolled is not None:
             flow = rolled[grid.first :].reshape(grid.rows, grid.cols)
             self.rollout_view.set_rgba(view.overlay(self.result.input, flow))
-            self.rollout_title.setText(f"Rollout through layers 1–{len(same)}")
+            upto = "layer 1" if len(same) == 1 else f"layers 1–{len(same)}"
+            self.rollout_title.setText(f"Rollout through {upto}")
         block = np.ones(_block(self.result.input, grid), np.float32)
         full = np.kron(view.stretched(weights), block)
         self.patchMapChanged.emit(full)
