@@ -18,6 +18,7 @@ from inspector.core.files.loading import ModelLoadError, open_model
 from inspector.core.forward.capture import named_outputs
 from inspector.core.forward.results import ForwardRequest
 from inspector.core.graph.losses import LossSpec
+from inspector.core.model.input_inference import infer_input_spec
 from inspector.core.model.inputs import make_input
 
 MODELS = Path(__file__).with_name("several_inputs_models.py")
@@ -179,3 +180,17 @@ def test_an_exported_programs_example_inputs_are_kept(tmp_path):
     torch.export.save(program, str(ids))
     spec = settle(open_model(str(ids)))[0].input
     assert (spec.shape, spec.dtype) == ((1, 6), "int64") and spec.high <= 10
+
+
+def test_the_input_dtype_is_the_first_layers_not_an_extra_parameter_of_the_model():
+    class Net(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = torch.nn.Linear(4, 2)
+            self.extra = torch.nn.Parameter(torch.zeros(2, dtype=torch.bfloat16))
+
+        def forward(self, x):
+            return self.fc(x) + self.extra.float()
+
+    assert infer_input_spec(Net(), (1, 4)).dtype == "float32"
+    assert infer_input_spec(Net().double(), (1, 4)).dtype == "float64"

@@ -184,11 +184,18 @@ def model_input_spec(model: nn.Module) -> InputSpec | None:
 
 
 def parameter_dtype(model: nn.Module) -> str | None:
-    """The floating dtype of the model's first parameter (``float64`` after ``.double()``)."""
-    for tensor in model.parameters():
-        if tensor.dtype.is_floating_point:
-            return parse_dtype(tensor.dtype)
-    return None
+    """The floating dtype of the first layer's parameters (``float64`` after ``.double()``).
+    The model's own parameters come first in ``parameters()`` but are often an extra added to
+    the output (a bf16 bias, say): they count only when it has no layer with any."""
+    own = None
+    for module in model.modules():
+        for tensor in module.parameters(recurse=False):
+            if not tensor.dtype.is_floating_point:
+                continue
+            if module is not model:
+                return parse_dtype(tensor.dtype)
+            own = own or parse_dtype(tensor.dtype)
+    return own
 
 
 def infer_input_spec(
