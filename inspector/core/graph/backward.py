@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from inspector.core.forward.capture import (
+    Cancelled,
     capture_forward,
     check,
     module_hooks,
@@ -231,8 +232,16 @@ def record_backward(
 
                 handles.append(fn.register_prehook(pre))
                 handles.append(fn.register_hook(post))
+            refused = ""
             if run_backward:
-                loss.backward(retain_graph=True)
+                try:
+                    loss.backward(retain_graph=True)
+                except Cancelled:
+                    raise
+                except Exception as exc:  # a model may refuse one (Reformer, in eval mode)
+                    refused = refused_note(exc)
+                    order, grads = [], {}
+                    model.zero_grad(set_to_none=True)  # what a half-run backward left
         for h in handles:
             h.remove()
         handles = []
@@ -240,11 +249,15 @@ def record_backward(
             n: infos.of(p.grad) for n, p in model.named_parameters() if p.grad is not None
         }
         saliency = (
-            None if untouched is None else input_gradient(model, untouched, spec, output_index)
+            None
+            if untouched is None or refused
+            else input_gradient(model, untouched, spec, output_index)
         )
         value = float(loss.detach().float().cpu())
         zero = zero_parameters(model) if value == 0.0 else []
-        note = " ".join(filter(None, (twin_note, loss_note(value, out, spec, label, zero))))
+        note = " ".join(
+            filter(None, (twin_note, loss_note(value, out, spec, label, zero), refused))
+        )
         record = BackwardRecord(
             graph=graph,
             order=order,
@@ -262,6 +275,16 @@ def record_backward(
         for h in handles:
             h.remove()
         set_training(model, was_training)
+
+
+def refused_note(exc: BaseException) -> str:
+    """The graph's note when the model's own backward raised: the graph is kept, without
+    gradients."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return (
+        f"The model refused the backward pass ({type(exc).__name__}: {first}): the graph is "
+        "shown without gradients."
+    )
 
 
 def chosen_output(output: Any, index: int = 0) -> torch.Tensor:
