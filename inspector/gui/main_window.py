@@ -161,6 +161,7 @@ class MainWindow(QMainWindow):
         self.restored_layout = restore_layout(self)  # the window's own, from last time
         self.persistence.restore_settings()
         self.state.selected_module = first_with_weights(summary)  # the weights show at once
+        self._picked = (self.state.selected_module, summary)  # until a forward says it ran
         first = first_message(loaded)
         if first is not None:
             self.show_message(*first)
@@ -265,6 +266,11 @@ class MainWindow(QMainWindow):
         self.frames.handed()
         self.loss.set_output_shape(result.output.shape)  # the loss's real target, its classes
         self.tree.tree_model.set_shapes(result.module_shapes)
+        picked, summary = self._picked
+        if picked is not None and result.module_shapes:  # the first pick never ran: the next
+            self._picked = (None, None)
+            if picked == self.state.selected_module and picked not in result.module_shapes:
+                self.state.selected_module = first_with_weights(summary, result.module_shapes)
         now = time.monotonic()
         if now - self._timing_shown_at > 0.25:  # a number changing 100×/s cannot be read
             self._timing_shown_at = now
@@ -308,6 +314,7 @@ class MainWindow(QMainWindow):
                     target_class=0,  # a class every classifier has, until its first result
                 )
             self.state.selected_module = selected
+            self._picked = (selected, loaded.summary)
             self.submit_input()
         message = f"Opened {loaded.name} in {loaded.load_ms:.0f} ms; input {loaded.input.shape}."
         if loaded.note:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass, field
 
 from torch import nn
@@ -58,10 +59,12 @@ def summarize(model: nn.Module) -> ModuleNode:
     return build(model, "", model._get_name(), None)
 
 
-def first_with_weights(root: ModuleNode) -> str | None:
+def first_with_weights(root: ModuleNode, ran: Container[str] | None = None) -> str | None:
     """The first leaf module that has parameters (``conv1`` for the LeNet): what the weights
-    panel opens on."""
-    return next((n.path for n in root.walk() if not n.children and n.parameters > 0), None)
+    panel opens on; with ``ran`` (the modules a forward called), the first of those, so that
+    the activations are not empty (T5's ``shared`` embedding is called by other names)."""
+    leaves = (n.path for n in root.walk() if not n.children and n.parameters > 0)
+    return next((p for p in leaves if ran is None or p in ran), None)
 
 
 def leaf_count(root: ModuleNode) -> int:
