@@ -3,6 +3,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from inspector.core.training.mnist import read_idx
 
@@ -133,6 +134,7 @@ def test_train_refuses_each_bad_folder_in_one_sentence(kind, tmp_path, capsys):
     assert ". " not in err.rstrip("."), err
     assert not out.exists()
     assert grown_mib < 400  # the bomb is read no further than MNIST could be
+    assert not torch.are_deterministic_algorithms_enabled()  # the caller's setting is back
 
 
 def test_a_good_folder_still_loads(tmp_path):

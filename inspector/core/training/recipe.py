@@ -152,9 +152,22 @@ def train(
     out: Path = LENET_WEIGHTS,
     card: Path = LENET_CARD,
 ) -> dict:
-    """Train, evaluate on the 10,000 test images, write weights and card; return the card."""
-    torch.manual_seed(seed)
+    """Train, evaluate on the 10,000 test images, write weights and card; return the card.
+    Deterministic algorithms only while it trains: a caller's process (a notebook, the tests)
+    gets its own setting back, also when the data is refused."""
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
     torch.use_deterministic_algorithms(True)
+    try:
+        return _train(data, epochs, seed, batch_size, lr, out, card)
+    finally:
+        torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+
+
+def _train(
+    data: Path, epochs: int, seed: int, batch_size: int, lr: float, out: Path, card: Path
+) -> dict:
+    torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     train_x, train_y = mnist.load_split(data, "train")
     test_x, test_y = mnist.load_split(data, "test")
