@@ -220,11 +220,15 @@ class MainWindow(QMainWindow):
         self.loss.resetRequested.connect(self.training.reset_weights)
         self.persistence = Persistence(state, compute, self.opener, self.training, self.graph, self)
         self.persistence.refused.connect(lambda sentence: setattr(self, "last_error", sentence))
+        # After the Training dock's: its refusal wins.
+        self.connection = Connection(state, compute, self.opener, self.training_panel,
+                                     self.actions["disconnectAction"], self.windowTitle,
+                                     self.setWindowTitle, self)  # fmt: skip
+        self.connection.weightsMoved.connect(self._show_again)
         for helper in (self.devices, self.opener, self.backward, self.canvas_panel,
                        self.comparer, self.training, self.persistence, self.exporter,
-                       self.attention, self.intervener):  # fmt: skip
+                       self.attention, self.intervener, self.connection):  # fmt: skip
             helper.message.connect(self.show_message)
-        self.connection = Connection(self)  # after the Training dock's: its refusal wins
 
     # -- input → worker -------------------------------------------------------------------
     @Slot()

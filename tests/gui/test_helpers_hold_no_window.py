@@ -6,11 +6,6 @@ import ast
 from pathlib import Path
 
 GUI = Path(__file__).resolve().parents[2] / "inspector" / "gui"
-# Still handed the window; each leaves this list when it takes what it drives instead, and the
-# test fails if one no longer needs to be here.
-NOT_YET = {
-    "work/connection.py",
-}
 
 
 def _holds_window(tree: ast.AST) -> list[int]:
@@ -40,8 +35,7 @@ def test_no_gui_module_but_the_main_window_holds_the_window():
             lines = _holds_window(ast.parse(path.read_text(encoding="utf-8")))
             if lines:
                 holding[name] = lines
-    assert set(holding) - NOT_YET == set(), f"these now hold the window: {holding}"
-    assert NOT_YET - set(holding) == set(), "no longer holding it: take them off NOT_YET"
+    assert holding == {}, f"these hold the window (module: lines): {holding}"
 
 
 def test_the_check_sees_each_way_of_holding_it():

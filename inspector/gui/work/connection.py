@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 
-from PySide6.QtCore import QObject, Qt, QTimer, Slot
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLineEdit
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLineEdit, QWidget
 
 from inspector.core.attach.client import TrainingGone
 from inspector.core.attach.remote import RemoteEngine
 from inspector.core.attach.wire import TOKEN_ENV, parse_address
 from inspector.core.model.inputs import TENSOR
+from inspector.core.state import AppState
 from inspector.gui.work.runner import Job
 
 POLL_MS = 500  # the Training dock's curves and gradient health, and the training's liveness
@@ -27,9 +30,29 @@ FOLLOW_S = 1.0  # the activations and weights follow the training this often
 
 
 class Connection(QObject):
-    def __init__(self, window) -> None:
-        super().__init__(window)
-        self.window, self.compute, self.state = window, window.compute, window.state
+    """Takes the state, the compute, the ``opener`` whose progress dialog and Cancel a connect
+    uses, the Training dock's ``training_panel``, the ``disconnect_action`` it enables, the
+    window title's getter and setter and the widget its dialog belongs to."""
+
+    message = Signal(str, bool)  # a sentence, whether it is a warning
+    weightsMoved = Signal()  # the training moved them: forward and parameters again
+
+    def __init__(
+        self,
+        state: AppState,
+        compute,
+        opener,
+        training_panel,
+        disconnect_action: QAction,
+        title: Callable[[], str],
+        set_title: Callable[[str], None],
+        dialog_parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(dialog_parent)
+        self.state, self.compute, self.opener = state, compute, opener
+        self.training_panel, self.disconnect_action = training_panel, disconnect_action
+        self._title, self._set_title = title, set_title
+        self._dialog_parent = dialog_parent
         self.remote: RemoteEngine | None = None
         self.ended: str | None = None
         self._asked = False  # a progress request is on its way
@@ -44,7 +67,7 @@ class Connection(QObject):
     # -- connecting -------------------------------------------------------------------------------
     def choose(self) -> None:
         """Ask for HOST:PORT and the token (File > Connect…), then connect."""
-        dialog = QDialog(self.window)
+        dialog = QDialog(self._dialog_parent)
         dialog.setObjectName("connectDialog")
         dialog.setWindowTitle("Connect to a training")
         address = QLineEdit(self.state.connection or "127.0.0.1:5870")
@@ -71,13 +94,10 @@ class Connection(QObject):
         try:
             parse_address(address)
         except ValueError as exc:
-            self.window.show_message(str(exc), warning=True)
+            self.message.emit(str(exc), True)
             return None
-        window = self.window
-        if self.remote is None:
-            window._opening = self.state.model  # the local model stays the one remembered
-        window.open_busy.open(f"Connecting to {address}…", window.opener.cancel)
-        window.show_message(f"Connecting to {address}…")
+        self.opener.busy.open(f"Connecting to {address}…", self.opener.cancel)
+        self.message.emit(f"Connecting to {address}…", False)
 
         def build(engine, cancel) -> RemoteEngine:
             return RemoteEngine.connect(address, token)
@@ -92,7 +112,7 @@ class Connection(QObject):
     def disconnect(self) -> None:
         """Back to the model opened here; the training goes on as if nobody had looked."""
         if self.remote is None:
-            self.window.show_message("Not connected to a training.")
+            self.message.emit("Not connected to a training.", False)
             return
         local = self.compute.local_engine
 
@@ -105,7 +125,6 @@ class Connection(QObject):
             opened = local.opened
             return local, local.open(opened.spec, opened=opened)
 
-        self.window._opening = self.state.model
         self.compute.switch_engine("Disconnecting", build, adopt)
 
     # -- following what the window shows -----------------------------------------------------------
@@ -123,27 +142,26 @@ class Connection(QObject):
         example = remote.info.get("example")
         if loaded.input.kind == TENSOR and example is not None:
             self.state.raw_input = example  # the script's own example input
-        self.window.training_panel.show_progress(None)
+        self.training_panel.show_progress(None)
         self._follow()
         self._asked = False
         self.timer.start()
         self._poll()
 
     def _follow(self) -> None:
-        remote, actions = self.remote, self.window.actions
-        actions["disconnectAction"].setEnabled(remote is not None)
-        panel = self.window.training_panel
-        panel.reinit_button.setEnabled(remote is None)
+        remote = self.remote
+        self.disconnect_action.setEnabled(remote is not None)
+        self.training_panel.reinit_button.setEnabled(remote is None)
         self._keep_refusal()
-        title = self.window.windowTitle().split(" — connected")[0]
+        title = self._title().split(" — connected")[0]
         if remote is not None:
             title += f" — connected to {remote.where}"
-        self.window.setWindowTitle(title)
+        self._set_title(title)
 
     @Slot()
     def _keep_refusal(self, _result=None) -> None:
         if self.remote is not None:
-            self.window.training_panel.set_refusal(
+            self.training_panel.set_refusal(
                 f"This model trains in its own script ({self.remote.where}): the curves are "
                 "its probe.step scalars, and the window does not train it."
             )
@@ -170,10 +188,9 @@ class Connection(QObject):
             if isinstance(result, TrainingGone):
                 self._on_ended(str(result))
             elif isinstance(result, Exception):
-                self.window.show_message(f"Reading the training's progress failed: {result}",
-                                         warning=True)  # fmt: skip
+                self.message.emit(f"Reading the training's progress failed: {result}", True)
             else:
-                self.window.training_panel.show_progress(result)
+                self.training_panel.show_progress(result)
                 self._follow_training(result.step)
 
         what = "Reading the training's progress"
@@ -186,11 +203,10 @@ class Connection(QObject):
         if step == self._followed_step or now - self._followed_at < FOLLOW_S:
             return
         self._followed_step, self._followed_at = step, now
-        self.window.submit_input()
-        self.window.refresh_parameters()
+        self.weightsMoved.emit()
 
     def _on_ended(self, message: str) -> None:
         self.ended = message
         self.timer.stop()
-        self.window.show_message(message, warning=True)
-        self.window.training_panel.set_status(message)
+        self.message.emit(message, True)
+        self.training_panel.set_status(message)
