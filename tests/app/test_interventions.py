@@ -252,11 +252,17 @@ def test_a_saved_session_brings_its_interventions_back_into_the_forward(qtbot, t
     qtbot.addWidget(second)
     second.show()
     settle(qtbot, second)
+    from PySide6.QtWidgets import QTabBar
+
+    bar = next(b for b in second.findChildren(QTabBar)
+               if "Interventions" in [b.tabText(i) for i in range(b.count())])  # fmt: skip
+    bar.setCurrentIndex([bar.tabText(i) for i in range(bar.count())].index("Weights"))
     with qtbot.waitSignal(second.persistence.sessionRestored, timeout=30_000):
         assert second.persistence.open_session(path)
     result = _wait_edited(qtbot, second)
     assert second.intervener.list.lines() == ["1. conv1 [ch 3] = 0", "8. fc1 × 0.5"]
     assert [e.enabled for e in second.state.interventions] == [True, False]
+    assert bar.tabText(bar.currentIndex()) == "Interventions", "in front of the Weights"
     assert result.edits == ("1. conv1 [ch 3] = 0",)
     np.testing.assert_allclose(result.output, output, rtol=1e-6, atol=1e-6)
     second.close()

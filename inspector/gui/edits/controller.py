@@ -90,6 +90,8 @@ class Intervener(QObject):
             self.state.interventions = tuple(edits)
 
     def _on_edits(self, edits: tuple[Intervention, ...]) -> None:
+        if edits and not self.list.lines():  # a session's too: otherwise behind the weights
+            self.dock.raise_()
         self.list.show_edits(edits)
         self.compute.set_edits(tuple(edits))
         self._submit()
