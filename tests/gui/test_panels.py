@@ -242,6 +242,13 @@ def test_weights_title_cuts_long_dotted_names_in_the_middle_to_its_width(qtbot):
     title.resize(110, 80)  # a narrow dock: short paths whole, their shapes wrapped
     title.set_title("conv1", ["conv1.weight [6, 1, 5, 5]", "conv1.bias [6]"])
     assert title.text() == "<b>conv1</b>: conv1.weight [6, 1, 5, 5], conv1.bias [6]"
+    block = [f"ln_{i}.weight [32]" for i in range(12)]  # a block's dozen: three, the rest told
+    title.set_title("h.0", block)
+    assert (
+        title.text()
+        == f"<b>h.0</b>: {block[0]}, {block[1]}, {block[2]} and 9 more (hover to read them all)"
+    )
+    assert title.toolTip() == "h.0: " + ", ".join(block)
     title.set_plain("Select a module.")
     assert title.text() == "Select a module." and title.toolTip() == ""
 

@@ -16,6 +16,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QFont, QFontMetrics, QGuiApplication
 from PySide6.QtWidgets import QLabel, QMenu
 
+SHOWN_NAMES = 4  # a block's dozen parameters took the whole dock from its pictures
+
 
 class PathTitle(QLabel):
     def __init__(self, text: str = "", parent=None) -> None:
@@ -71,14 +73,18 @@ class PathTitle(QLabel):
         colon = ":" if names or (suffix and not suffix.startswith("<br>")) else ""
         fitted = _fit(module, QFontMetrics(bold), width - metrics.horizontalAdvance(colon))
         parts = [_kept(fitted != module, f"<b>{html.escape(fitted)}</b>{colon}")]
-        for i, name in enumerate(names):
-            comma = "," if i < len(names) - 1 else ""
+        more = len(names) - SHOWN_NAMES + 1 if len(names) > SHOWN_NAMES else 0
+        shown = names[: len(names) - more]
+        for i, name in enumerate(shown):
+            comma = "," if i < len(shown) - 1 else ""
             # Only the path is cut: "conv1.weight [6, 1, 5, 5]" wraps at its spaces.
             path, space, rest = name.partition(" ")
             tail = comma if not space else ""
             fitted = _fit(path, metrics, width - metrics.horizontalAdvance(tail))
             piece = _kept(fitted != path, html.escape(fitted) + tail)
             parts.append(piece + (f" {html.escape(rest)}{comma}" if space else ""))
+        if more:
+            parts.append(f"and {more} more (hover to read them all)")
         self.setText(" ".join(parts) + suffix)
 
 
