@@ -4,6 +4,7 @@ is one sentence here, and this process (the window, the drawing, unsaved trainin
 from __future__ import annotations
 
 import pytest
+import torch
 
 from inspector.core.files import probe as probe_module
 from inspector.core.files.checkpoints import ModelLoadError
@@ -51,3 +52,20 @@ def test_a_model_that_needs_more_memory_than_there_is_is_refused(tmp_path):
 def test_a_clean_program_is_tried_and_opens(tmp_path):
     path = hostile.ones_pt2(tmp_path / "ones.pt2")
     assert open_model(str(path), input_shape="2").input.shape == (2,)
+
+
+def test_a_file_that_ran_fine_is_not_tried_again_until_its_bytes_change(tmp_path, monkeypatch):
+    path = hostile.ones_pt2(tmp_path / "ones.pt2")
+    children = []
+    run = probe_module.subprocess.run
+    monkeypatch.setattr(
+        probe_module.subprocess, "run", lambda *a, **k: children.append(a) or run(*a, **k)
+    )
+    open_model(str(path), input_shape="2")
+    open_model(str(path), input_shape="2")  # the same bytes, the same request: no child
+    assert len(children) == 1
+    open_model(str(path), input_shape="3")  # another request
+    assert len(children) == 2
+    torch.export.save(torch.export.export(torch.nn.ReLU(), (torch.ones(2),)), str(path))
+    open_model(str(path), input_shape="2")  # other bytes under the same name
+    assert len(children) == 3

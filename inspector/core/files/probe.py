@@ -56,6 +56,9 @@ def probe(
         "inputs": list(inputs),
         "memory": memory_limit(),
     }
+    tried = _tried_key(spec, weights, request)
+    if tried is not None and tried in _RAN_FINE:
+        return
     code = "from inspector.core.files.probe_child import main; main()"
     paths = [_ROOT, os.environ.get("PYTHONPATH", "")]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
@@ -94,6 +97,29 @@ def probe(
             f"{name} is refused: opening and running it once needed more than "
             f"{request['memory'] / 2**30:.1f} GiB of memory"
         )
+    if done.returncode == 0 and tried is not None:
+        _RAN_FINE.add(tried)
+
+
+# Requests whose files, byte for byte, opened and ran in a child: the same again is not
+# tried again in this process (a child costs seconds: torch's import, then the model).
+_RAN_FINE: set[tuple] = set()
+
+
+def _tried_key(spec: str, weights, request: dict) -> tuple | None:
+    """The request with its files' digests, or None where the files do not say everything
+    that runs: a ``.py`` may import other files, which can change under the same digest."""
+    from inspector.core.files.consent import file_digest
+
+    path = Path(spec.strip())
+    if not path.is_file() or path.suffix == ".py":
+        return None
+    try:
+        digests = (file_digest(path), None if weights is None else file_digest(weights))
+    except OSError:
+        return None
+    asked = {k: v for k, v in request.items() if k != "memory"}
+    return json.dumps(asked, sort_keys=True), digests
 
 
 def _signal_name(number: int) -> str:
