@@ -115,6 +115,7 @@ def run(rounds: int = 3, port: int = 5990, models=("lenet", "resnet18")) -> dict
             "steps_per_s": rates,
             "slower_pct": {m: 100 * (1 - statistics.median(rates[m]) / base) for m in MODES[1:]},
             "frames_per_s": [r["frames"] / (seconds + 2) for r in runs["viewer"]],
+            "added_cpu_pct": {m: [r["added_cpu_pct"] for r in runs[m]] for m in MODES},
             "served": [r["served"] for r in runs["viewer"]],
         }
     return report
@@ -122,7 +123,9 @@ def run(rounds: int = 3, port: int = 5990, models=("lenet", "resnet18")) -> dict
 
 def format_report(report: dict) -> str:
     lines = [f"{report['rounds']} interleaved rounds (a fresh process per run, one torch thread; "
-             "median [min–max])"]  # fmt: skip
+             "median [min–max]). CPU added: the CPU time of the probe's threads and of the "
+             "requests it ran in the training thread, against the training's own: it does not "
+             "move with the machine's load as steps/s do"]  # fmt: skip
     for model, r in report["models"].items():
         lines.append(f"{model} ({r['source']}, {r['seconds']:g} s measured per run):")
         for mode in MODES:
@@ -134,6 +137,8 @@ def format_report(report: dict) -> str:
             if mode in TARGETS:
                 slower = r["slower_pct"][mode]
                 line += f"  {slower:+.1f} % slower (target ≤ {TARGETS[mode]:g} %)"
+            cpu = r["added_cpu_pct"][mode]
+            line += f"; CPU added {statistics.median(cpu):.2f} % [{min(cpu):.2f}–{max(cpu):.2f}]"
             lines.append(line)
         fps = r["frames_per_s"]
         lines.append(f"  the viewer got {min(fps):.1f}–{max(fps):.1f} forwards/s")

@@ -127,15 +127,26 @@ def main(argv: list[str]) -> int:
         if measured_from is None:
             if now - started >= WARM_S:
                 measured_from, steps = now, 0
+                cpu = (time.thread_time(), time.process_time())
+                served_before = probe.serving_s if probe is not None else 0.0
             continue
         steps += 1
         if now - measured_from >= seconds:
             break
     rate = steps / (time.perf_counter() - measured_from)
+    main_cpu = time.thread_time() - cpu[0]
+    all_cpu = time.process_time() - cpu[1]
     served = probe.served if probe is not None else 0
+    serving = (probe.serving_s - served_before) if probe is not None else 0.0
+    # CPU the probe added, against the training's own: its threads, and its requests'
+    # time in the training thread (one torch thread: the training computes on this one).
+    added = (all_cpu - main_cpu) + serving
+    own = max(main_cpu - serving, 1e-9)
     if probe is not None:
         probe.close()
-    print(json.dumps({"steps_per_s": rate, "served": served, "source": source}), flush=True)
+    result = {"steps_per_s": rate, "served": served, "source": source,
+              "added_cpu_pct": 100 * added / own}  # fmt: skip
+    print(json.dumps(result), flush=True)
     return 0
 
 

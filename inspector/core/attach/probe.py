@@ -19,6 +19,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import logging
+import sys
 import threading
 import time
 import traceback
@@ -42,7 +43,7 @@ REFUSED_LOG_S = 10.0  # one log line per refused address in this time
 class Probe:
     """Serves one model to viewers; ``step(**scalars)`` once per training step."""
 
-    def __init__(self, model, example_input=None, port: int | None = None,
+    def __init__(self, model: Any, example_input: Any = None, port: int | None = None,
                  host: str = "127.0.0.1", token: str | None = None) -> None:  # fmt: skip
         self.server = ModelServer(model, example_input)
         self.token, token_source = wire.resolve_token(token)
@@ -50,6 +51,7 @@ class Probe:
         self.host = host
         self.steps = 0
         self.served = 0  # requests that ran on the model
+        self.serving_s = 0.0  # the training thread's time spent on them
         self.closed = False
         self._scalars: deque[tuple[int, float, dict]] = deque(maxlen=SCALARS_KEPT)
         self._pending: deque[tuple[bytes, dict]] = deque()  # model requests, oldest first
@@ -91,8 +93,6 @@ class Probe:
             how += f" --token {self.token}"
         else:
             how += f" (token: {'yours' if token_source == 'given' else token_source})"
-        import sys
-
         print(f"net-inspector: {who} listens on {address}; connect with: {how}",
               file=sys.stderr, flush=True)  # fmt: skip
 
@@ -124,6 +124,7 @@ class Probe:
                 self._outbox.append([client, *frames])
                 self.served += 1
                 spent = time.perf_counter() - started
+                self.serving_s += spent
                 self._credit -= spent
                 self._last_step += spent  # serving is not training time
         self._last_step = time.perf_counter()
@@ -148,7 +149,9 @@ class Probe:
         try:
             while not self._stop.is_set():
                 waiting = self._pending or self._outbox
-                events = dict(poller.poll(2 if waiting else 100))
+                # Wake often only while someone waits: an idle probe costs nothing to speak of.
+                idle_ms = 100 if self._subscribers else 250
+                events = dict(poller.poll(2 if waiting else idle_ms))
                 if self._zap in events:
                     self._authenticate(self._zap.recv_multipart())
                 if self._router in events:
