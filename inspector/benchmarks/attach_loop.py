@@ -128,7 +128,7 @@ def main(argv: list[str]) -> int:
             if now - started >= WARM_S:
                 measured_from, steps = now, 0
                 cpu = (time.thread_time(), time.process_time())
-                served_before = probe.serving_s if probe is not None else 0.0
+                served_before = probe.serving_cpu_s if probe is not None else 0.0
             continue
         steps += 1
         if now - measured_from >= seconds:
@@ -137,7 +137,7 @@ def main(argv: list[str]) -> int:
     main_cpu = time.thread_time() - cpu[0]
     all_cpu = time.process_time() - cpu[1]
     served = probe.served if probe is not None else 0
-    serving = (probe.serving_s - served_before) if probe is not None else 0.0
+    serving = (probe.serving_cpu_s - served_before) if probe is not None else 0.0
     # CPU the probe added, against the training's own: its threads, and its requests'
     # time in the training thread (one torch thread: the training computes on this one).
     added = (all_cpu - main_cpu) + serving
@@ -145,7 +145,8 @@ def main(argv: list[str]) -> int:
     if probe is not None:
         probe.close()
     result = {"steps_per_s": rate, "served": served, "source": source,
-              "added_cpu_pct": 100 * added / own}  # fmt: skip
+              "added_cpu_pct": 100 * added / own,
+              "in_step_cpu_pct": 100 * serving / own}  # fmt: skip
     print(json.dumps(result), flush=True)
     return 0
 

@@ -62,6 +62,7 @@ class Connection(QObject):
         self.timer.timeout.connect(self._poll)
         self.compute.modelLoaded.connect(self._on_model_loaded)
         self.compute.forwardReady.connect(self._keep_refusal)
+        self.compute.runner.finished.connect(self._close)  # the window closed: let go
         self._follow()
 
     # -- connecting -------------------------------------------------------------------------------
@@ -204,6 +205,14 @@ class Connection(QObject):
             return
         self._followed_step, self._followed_at = step, now
         self.weightsMoved.emit()
+
+    @Slot()
+    def _close(self) -> None:
+        """The runner stopped (the window closes): nothing uses the connection any more."""
+        self.timer.stop()
+        engine = self.compute.runner.engine
+        if isinstance(engine, RemoteEngine):
+            engine.close()
 
     def _on_ended(self, message: str) -> None:
         self.ended = message
