@@ -28,6 +28,17 @@ class SmallNet(nn.Module):
         return self.fc(torch.flatten(x, 1))
 
 
+def _stopping(stop: Path, distributed: bool) -> bool:
+    """Whether to stop: every rank stops at the same step (one that left would make the
+    others' next all-reduce fail)."""
+    asked = torch.tensor([float(stop.exists())])
+    if distributed:
+        import torch.distributed as dist
+
+        dist.all_reduce(asked, op=dist.ReduceOp.MAX)
+    return bool(asked.item())
+
+
 def main() -> int:
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -45,7 +56,7 @@ def main() -> int:
     limit = int(os.environ.get("MAX_STEPS", "100000"))
     started = time.monotonic()
     step = 0
-    while step < limit and not stop.exists() and time.monotonic() - started < 150:
+    while step < limit and not _stopping(stop, distributed) and time.monotonic() - started < 150:
         x = torch.randn(8, 1, 16, 16)
         y = torch.randint(0, 10, (8,))
         loss = F.cross_entropy(trained(x), y)
