@@ -197,6 +197,8 @@ def test_a_token_model_patches_a_position_and_sweeps_with_progress_and_cancel(qt
     assert sweeper.dialog.token.value() == -1 and sweeper.plan.pick == (7, likeliest)
     assert sweeper.dialog.progress.value() == 2 == sweeper.dialog.progress.maximum()
     assert sweeper.row_names == tuple(s.label for s in sweeper.plan.steps)
+    position, token = sweeper.plan.pick
+    assert f"token {token}'s logit at position {position}" in sweeper.dialog.title.text()
     from inspector.gui.edits.sweep import CELL
 
     shown = sweeper.dialog.grid_label.pixmap()  # the cells, room for step names and positions

@@ -62,8 +62,11 @@ class SweepPlan:
 
     @property
     def title(self) -> str:
-        where = ", ".join(map(str, self.pick))
-        return f"change of logit [{where}] when one position of {_kind(self.steps[0])} is A's"
+        if len(self.pick) == 2:  # [position, token]: say which is which
+            logit = f"token {self.pick[1]}'s logit at position {self.pick[0]}"
+        else:
+            logit = f"logit [{', '.join(map(str, self.pick))}]"
+        return f"Change of {logit} when one position of {_kind(self.steps[0])} is A's"
 
 
 def _nothing(step: Step) -> bool:

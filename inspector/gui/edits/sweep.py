@@ -77,15 +77,16 @@ def labelled(cells: QPixmap, rows: tuple[str, ...], positions: int, font: QFont)
     grid without them cannot be read."""
     metrics = QFontMetrics(font)
     left = max((metrics.horizontalAdvance(r) for r in rows), default=0) + 6
-    top = metrics.height() + 2
+    top = metrics.height() + 6
     out = QPixmap(left + cells.width(), top + cells.height())
     out.fill(Qt.GlobalColor.transparent)
     painter = QPainter(out)
     painter.setFont(font)
     painter.drawPixmap(left, top, cells)
+    bottom = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom
     every = max(1, -(-metrics.horizontalAdvance("000") // CELL))  # numbers that do not touch
     for p in range(0, positions, every):
-        painter.drawText(left + p * CELL, 0, CELL, top, Qt.AlignmentFlag.AlignCenter, str(p))
+        painter.drawText(left + p * CELL, 0, CELL, top - 2, bottom, str(p))
     right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
     for i, name in enumerate(rows):
         painter.drawText(0, top + i * CELL, left - 6, CELL, right, name)
