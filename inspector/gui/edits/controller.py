@@ -40,7 +40,6 @@ class Intervener(QObject):
         super().__init__(dialog_parent)
         self.state, self.compute, self.panel = state, compute, activations
         self._submit = submit
-        self._dialog_parent = dialog_parent
         self.list = InterventionList()
         self.dock = QDockWidget("Interventions")
         self.dock.setObjectName("interventionListDock")
@@ -228,5 +227,5 @@ class Intervener(QObject):
         from inspector.gui.edits.sweep import Sweeper
 
         if self.sweeper is None:
-            self.sweeper = Sweeper(self.state, self.compute, self._dialog_parent)
+            self.sweeper = Sweeper(self.state, self.compute, self.parent())
         self.sweeper.start(target.step)

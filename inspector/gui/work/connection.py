@@ -52,7 +52,6 @@ class Connection(QObject):
         self.state, self.compute, self.opener = state, compute, opener
         self.training_panel, self.disconnect_action = training_panel, disconnect_action
         self._title, self._set_title = title, set_title
-        self._dialog_parent = dialog_parent
         self.remote: RemoteEngine | None = None
         self.ended: str | None = None
         self._asked = False  # a progress request is on its way
@@ -68,7 +67,7 @@ class Connection(QObject):
     # -- connecting -------------------------------------------------------------------------------
     def choose(self) -> None:
         """Ask for HOST:PORT and the token (File > Connect…), then connect."""
-        dialog = QDialog(self._dialog_parent)
+        dialog = QDialog(self.parent())
         dialog.setObjectName("connectDialog")
         dialog.setWindowTitle("Connect to a training")
         address = QLineEdit(self.state.connection or "127.0.0.1:5870")
