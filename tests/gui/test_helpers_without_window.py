@@ -23,6 +23,11 @@ from inspector.gui.work.connection import Connection
 from inspector.gui.work.frames import FrameTracker
 
 
+class FakeRunner(QObject):
+    finished = Signal()
+    engine = None
+
+
 class FakeCompute(QObject):
     forwardReady = Signal(object)
     modelLoaded = Signal(object)
@@ -32,6 +37,7 @@ class FakeCompute(QObject):
     def __init__(self) -> None:
         super().__init__()
         self.last_result = None
+        self.runner = FakeRunner()
         self.configured: list[dict] = []
         self.edits: list[tuple] = []
         self.switches: list[str] = []
