@@ -54,6 +54,7 @@ def test_the_window_follows_a_training(qtbot, window, training):
     qtbot.waitUntil(lambda: window.graph.result is not None, timeout=30_000)
     record = window.graph.result.record
     assert any(n.label.startswith("conv1.weight") for n in record.graph.nodes)
+    assert window.graph.shown is not None  # drawn as it came, not waiting for a layout
     qtbot.waitUntil(window.graph.step, timeout=10_000)  # once its scene is drawn
     assert window.graph.step() and window.graph.stepper.k >= 1
     # Disconnect: the LeNet is back, the training goes on to finish normally.

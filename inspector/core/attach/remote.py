@@ -87,8 +87,11 @@ class RemoteEngine:
     def backward(
         self, request: ForwardRequest, loss: LossSpec, zero_grad: bool = True, cancel=None
     ) -> BackwardResult:
-        return self.client.call("backward", cancel=cancel, request=request, loss=loss,
-                                zero_grad=zero_grad)  # fmt: skip
+        result = self.client.call("backward", cancel=cancel, request=request, loss=loss,
+                                  zero_grad=zero_grad)  # fmt: skip
+        # The view is of the recorded graph, the same object (the graph panel checks it by
+        # identity); the wire delivers two equal copies.
+        return replace(result, view=replace(result.view, source=result.record.graph))
 
     def parameters(self, path: str, request_id: int = 0) -> ParametersResult:
         return self.client.call("parameters", path=path, request_id=request_id)
