@@ -78,7 +78,10 @@ class AttentionPanel(QWidget):
         self.allow_head_edits = False  # set by whoever answers zeroHeadRequested
         self.panes_label = QLabel("")
         self.panes_label.setObjectName("attentionPanesLabel")
-        self.readout = QLabel("Hover a head to read query, key and weight.")
+        self.readout = QLabel(
+            "Each tile is a head, head 0 first in reading order: hover one to read query, key "
+            "and weight, click it to see it large."
+        )
         self.readout.setObjectName("attentionReadout")
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.heads = AttentionImage()
