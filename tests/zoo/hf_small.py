@@ -80,6 +80,13 @@ def _shrunk(values: dict, vocab: int) -> dict:
         elif key == "image_size" and isinstance(value, int):
             patch = values.get("patch_size")
             out[key] = min(value, 4 * patch if isinstance(patch, int) else 64)
+        elif key in ("rope_parameters", "rope_scaling") and isinstance(value, dict):
+            section = value.get("mrope_section")  # sums to half the head's width
+            if isinstance(section, list) and sum(section) > SIZES["head_dim"] // 2:
+                half, total = SIZES["head_dim"] // 2, sum(section)
+                small = [max(1, v * half // total) for v in section]
+                small[0] += half - sum(small)
+                out[key] = {**value, "mrope_section": small}
         elif isinstance(value, dict) and (key in NESTED or "model_type" in value):
             out[key] = _shrunk(value, vocab)
     return out

@@ -90,6 +90,10 @@ def input_spec(model: nn.Module, name: str, sibling: InputSpec | None = None) ->
         size = _pair(size)
         if size is None:
             source = "the usual 224×224 (the config names no size)"
+        frames, _ = _get(configs, "num_frames")
+        if _int(frames):  # a video model (VideoMAE, TimeSformer, ViViT): [1, frames, C, H, W]
+            shape = (1, frames, _int(channels) or 3, *(size or (224, 224)))
+            return InputSpec(shape, TENSOR, source=f"{source} and config.num_frames")
         return InputSpec((1, _int(channels) or 3, *(size or (224, 224))), IMAGE, source=source)
     if name == "input_ids":
         vocab, source = _vocab(model, "text_config")
