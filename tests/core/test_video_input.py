@@ -34,9 +34,10 @@ def test_a_video_model_opens_and_runs_as_its_own_forward(tmp_path):
     from inspector.core.model.inputs import make_input
 
     path = tmp_path / "video.py"
+    root = str(_root())
     path.write_text(
-        "import sys\nsys.path.insert(0, %r)\n"
-        "from tests.core.test_video_input import _videomae as model\n" % str(_root())
+        f"import sys\nsys.path.insert(0, {root!r})\n"
+        "from tests.core.test_video_input import _videomae as model\n"
     )
     opened, _ = settle(open_model(f"{path}:model", trust=True))
     assert opened.input.shape == (1, 4, 3, 32, 32)
