@@ -245,6 +245,9 @@ def test_a_model_that_cannot_learn_mnist_says_why_before_train_is_pressed(qtbot,
     with qtbot.waitSignal(window.compute.modelLoaded, timeout=20_000):
         window.open_model(ModelRef("transformer"))
     assert not train.isEnabled() and not step.isEnabled()  # from its input, before a forward
+    panel = window.training_panel
+    settings = (panel.optimizer_combo, panel.lr_spin, panel.epochs_spin, panel.data_button)
+    assert not any(w.isEnabled() for w in settings), "settings no training here will use"
     assert "Draw" not in window.hint.text.text() and "token ids" not in window.hint.text.text()
     assert "cannot be trained on MNIST: it takes a random" in status.text()
     assert train.toolTip() == status.text()
@@ -258,6 +261,7 @@ def test_a_model_that_cannot_learn_mnist_says_why_before_train_is_pressed(qtbot,
         window.open_model(ModelRef("lenet"))
     qtbot.waitUntil(train.isEnabled, timeout=10_000)
     assert step.isEnabled() and status.text() == "Not trained yet."
+    assert all(w.isEnabled() for w in settings)
 
 
 def test_mnist_refusal_names_the_input_or_the_output_that_does_not_fit():

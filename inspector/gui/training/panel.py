@@ -257,8 +257,11 @@ class TrainingPanel(QWidget):
         if why == self.refusal:
             return
         was, self.refusal = self.refusal, why
-        for button in (self.train_button, self.step_button):
-            button.setEnabled(why is None)
+        # The settings too: an LR that no training here will use is a control that does nothing.
+        for widget in (self.train_button, self.step_button, self.optimizer_combo, self.lr_spin,
+                       self.batch_spin, self.epochs_spin, self.augment_check, self.data_edit,
+                       self.data_button):  # fmt: skip
+            widget.setEnabled(why is None)
         self.train_button.setToolTip(why or TRAIN_TIP)
         if why is not None:
             self.set_status(why)
