@@ -12,6 +12,16 @@ SMALL = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, interme
 TEXT = dict(vocab_size=99, max_position_embeddings=64, pad_token_id=0, bos_token_id=1)
 TEXT_EOS = dict(**TEXT, eos_token_id=2)
 DEC = dict(decoder_start_token_id=0)
+# BART-family encoder-decoders: one layer each side
+SEQ2SEQ = dict(
+    d_model=32,
+    encoder_layers=1,
+    decoder_layers=1,
+    encoder_attention_heads=2,
+    decoder_attention_heads=2,
+    encoder_ffn_dim=64,
+    decoder_ffn_dim=64,
+)
 
 
 def _eval(model: torch.nn.Module) -> torch.nn.Module:
@@ -91,13 +101,7 @@ def bart():
 
     config = BartConfig(
         **TEXT_EOS,
-        d_model=32,
-        encoder_layers=1,
-        decoder_layers=1,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=64,
-        decoder_ffn_dim=64,
+        **SEQ2SEQ,
         **DEC,
     )
     return _eval(BartForConditionalGeneration(config))
@@ -108,13 +112,7 @@ def mbart():
 
     config = MBartConfig(
         **TEXT_EOS,
-        d_model=32,
-        encoder_layers=1,
-        decoder_layers=1,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=64,
-        decoder_ffn_dim=64,
+        **SEQ2SEQ,
     )
     return _eval(MBartForConditionalGeneration(config))
 
@@ -125,13 +123,7 @@ def whisper():
     config = WhisperConfig(
         vocab_size=99,
         num_mel_bins=16,
-        d_model=32,
-        encoder_layers=1,
-        decoder_layers=1,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=64,
-        decoder_ffn_dim=64,
+        **SEQ2SEQ,
         max_source_positions=32,
         max_target_positions=32,
         pad_token_id=0,

@@ -16,6 +16,9 @@ pytest.importorskip("transformers")
 NAMES = list(CASES) if os.environ.get("ZOO") == "all" else FAST
 
 
+# The zoo's models are other people's code (torch.ao's quantizers, transformers' configs): what
+# they warn about is theirs, and is not what this test checks.
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 @pytest.mark.parametrize("name", NAMES)
 def test_opens_with_no_flags(name, qapp):
     results = run_case(name)
