@@ -67,6 +67,8 @@ def test_zero_conv1_channel_3_from_the_menu_while_drawing_a_seven(qtbot, window)
     result = _wait_edited(qtbot, window)
     c = window.activations.comparison
     assert window.activations.column.pane_names == ("clean", "edited", "edited − clean")
+    bars = (window.activations.column.colorbar, window.activations.diff_bar)
+    assert [b.axis.labelText for b in bars] == ["clean, edited", "edited − clean"]
     net = bundled_lenet().model
     x = torch.from_numpy(make_input(LENET_INPUT, drawing))
     with torch.no_grad():
@@ -105,6 +107,8 @@ def test_the_list_switches_off_removes_and_clears(qtbot, window):
     clear = window.findChild(QPushButton, "clearInterventionsButton")
     clear.click()
     assert window.state.interventions == () and listing.lines() == []
+    _wait_edited(qtbot, window, edited=False)
+    assert not window.activations.column.colorbar.axis.label.isVisible(), "one bar: unnamed"
     assert not clear.isEnabled()
 
 

@@ -197,6 +197,16 @@ class ActivationsPanel(QWidget):
         self.detail_step: int | None = None  # the row whose channel is shown large
         self.column.rowClicked.connect(self.show_channel)
 
+    def _name_bars(self, shared: str, diff: str) -> None:
+        """Two unnamed bars side by side left a person guessing which scale is whose."""
+        if getattr(self, "_bar_names", None) == (shared, diff, self.column.colorbar):
+            return
+        self._bar_names = (shared, diff, self.column.colorbar)
+        for bar, text in ((self.column.colorbar, shared), (self.diff_bar, diff)):
+            bar.axis.setLabel(text)
+            bar.axis.showLabel(bool(text))  # no room kept for an empty one
+        self.diff_bar_view.setToolTip(f"{diff}: its own scale, centred on 0")
+
     def _show_comparison(self, result: ForwardResult) -> None:
         c = self.comparison = result.comparison
         steps = c.steps
@@ -207,6 +217,7 @@ class ActivationsPanel(QWidget):
             self._connected_bar = self.column.colorbar
             self._connected_bar.sigLevelsChanged.connect(self._on_user_levels)
         self.diff_bar_view.setVisible(True)
+        self._name_bars(f"{self.panes[0]}, {self.panes[1]}", self.panes[2])
         auto = self.auto_levels.isChecked()
         if auto:
             self.column.set_levels(c.levels)
@@ -252,6 +263,7 @@ class ActivationsPanel(QWidget):
         self.comparison = None
         self.detail_step = None
         self.diff_bar_view.setVisible(False)
+        self._name_bars("", "")
         self.detail_box.setVisible(False)
 
     @Slot(int)
