@@ -77,6 +77,7 @@ def _reference_inputs(model) -> dict:
         if name in params and isinstance(value, torch.Tensor):
             feed[name] = value
     main = getattr(model, "main_input_name", "input_ids")
+    main = main[0] if isinstance(main, (list, tuple)) else main  # OneFormer names two
     vocab = min(get("vocab_size", 99), 99)
     if main not in feed:
         if main == "pixel_values":

@@ -141,7 +141,36 @@ def input_spec(model: nn.Module, name: str, sibling: InputSpec | None = None) ->
         return InputSpec((1, DECODER_LENGTH, width), TENSOR, source=source)
     if name == "input_features":
         return _features(model)
+    if name.endswith("grid_thw") or name in ("hidden_states", "pixel_values"):
+        return _patches(model, name)
     return None
+
+
+def _grid_side(model: nn.Module) -> int | None:
+    """Frames, rows and columns of patches a flattened-patch vision tower (Qwen-VL's: the
+    patches and their ``grid_thw``) is fed: twice its ``spatial_merge_size``."""
+    names = [p.name for p in forward_parameters(model) or []]
+    merge, _ = _get(_configs(model, "vision_config"), "spatial_merge_size")
+    if not any(n.endswith("grid_thw") for n in names) or not _int(merge):
+        return None
+    return 2 * merge
+
+
+def _patches(model: nn.Module, name: str) -> InputSpec | None:
+    side = _grid_side(model)
+    if side is None:
+        return None
+    if name.endswith("grid_thw"):  # one image of side × side × side patches
+        return InputSpec((1, 3), TENSOR, dtype="int64", high=side + 1, fill=float(side),
+                         source="config.spatial_merge_size")  # fmt: skip
+    configs = _configs(model, "vision_config")
+    patch, _ = _get(configs, "patch_size")
+    frames, _ = _get(configs, "temporal_patch_size")
+    channels, _ = _get(configs, "in_channels", "num_channels")
+    if not (_int(patch) and _int(frames)):
+        return None
+    width = (_int(channels) or 3) * frames * patch * patch
+    return InputSpec((side**3, width), TENSOR, source="config.patch_size and temporal_patch_size")
 
 
 def _features(model: nn.Module) -> InputSpec:
@@ -168,6 +197,21 @@ _SIBLINGS = {
 }
 
 
+def main_input(model: nn.Module) -> str | None:
+    """The main input's name: ``main_input_name`` (the first of a list, OneFormer's), or the
+    forward's first required argument where that name is none of its arguments (a Qwen-VL
+    vision tower takes ``hidden_states`` and ``grid_thw``)."""
+    names = getattr(model, "main_input_name", None)
+    name = names[0] if isinstance(names, (list, tuple)) and names else names
+    params = forward_parameters(model)
+    if not isinstance(name, str) or params is None:
+        return None
+    if name not in [p.name for p in params]:
+        required = [p.name for p in params if p.default is p.empty]
+        name = required[0] if required else name
+    return name
+
+
 def _encoder_decoder(model: nn.Module) -> bool:
     config = getattr(model, "config", None)
     halves = (getattr(config, "encoder", None), getattr(config, "decoder", None))
@@ -177,12 +221,12 @@ def _encoder_decoder(model: nn.Module) -> bool:
 def hf_inputs(model: nn.Module, main_spec: InputSpec) -> ModelInputs | None:
     """Every input a Hugging Face model needs by its conventions, ``main_spec`` for its
     ``main_input_name``; None when it is not a Hugging Face model."""
-    main = getattr(model, "main_input_name", None)
+    main = main_input(model)
     params = forward_parameters(model)
-    if getattr(model, "config", None) is None or not isinstance(main, str) or params is None:
+    if getattr(model, "config", None) is None or main is None or params is None:
         return None
     names = [p.name for p in params]
-    wanted = [main]
+    wanted = [main, *(n for n in names if n.endswith("grid_thw") and _grid_side(model))]
     if _encoder_decoder(model) and "decoder_input_ids" in names:
         wanted.append("decoder_input_ids")
     config = model.config

@@ -107,10 +107,10 @@ def _token_spec(vocab: int | None, limit: int | None, source: str) -> InputSpec:
 
 
 def _from_hugging_face(model: nn.Module) -> InputSpec | None:
-    from inspector.core.feed.hf import input_spec
+    from inspector.core.feed.hf import input_spec, main_input
 
-    main = getattr(model, "main_input_name", None)
-    if getattr(model, "config", None) is None or not isinstance(main, str):
+    main = main_input(model)
+    if getattr(model, "config", None) is None or main is None:
         return None
     return input_spec(model, main)
 
