@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from inspector.core.feed.named import ModelInputs, bind, call_model, single
+from inspector.core.feed.named import ModelInputs, bind, call_model, required_parameters, single
 from inspector.core.files.checkpoints import ModelLoadError
 from inspector.core.forward.capture import named_outputs
 from inspector.core.model.input_inference import (
@@ -137,7 +137,19 @@ def _candidates(
                 break
             yield added
             inputs = added
+        bare = required_only(model, inputs)  # an optional image a text model may go without
+        if fresh(bare):
+            yield bare
     yield from _solved(model, inputs, last, fresh)
+
+
+def required_only(model: nn.Module, inputs: ModelInputs) -> ModelInputs | None:
+    """``inputs`` less the optional ones besides the main input (a multimodal language model's
+    ``pixel_values``); None when none is optional."""
+    required = set(required_parameters(model) or ())
+    kept = tuple(i for i in inputs.inputs
+                 if i.name == inputs.primary or i.name.partition(".")[0] in required)  # fmt: skip
+    return replace(inputs, inputs=kept) if len(kept) < len(inputs.inputs) else None
 
 
 def _solved(model, inputs: ModelInputs, last, fresh) -> Iterator[ModelInputs]:
