@@ -83,6 +83,8 @@ def input_spec(model: nn.Module, name: str, sibling: InputSpec | None = None) ->
     config = getattr(model, "config", None)
     if config is None:
         return None
+    if name in ("pixel_values", "spatial_shapes", "pixel_attention_mask") and _naflex_side(model):
+        return _naflex(model, name)
     if name == "pixel_values":
         configs = _configs(model, "vision_config", "encoder")
         size, source = _get(configs, "image_size")
@@ -144,6 +146,31 @@ def input_spec(model: nn.Module, name: str, sibling: InputSpec | None = None) ->
     if name.endswith("grid_thw") or name in ("hidden_states", "pixel_values"):
         return _patches(model, name)
     return None
+
+
+def _naflex_side(model: nn.Module) -> int | None:
+    """Patches per side of an image fed as a sequence of patches with its ``spatial_shapes``
+    (SigLIP 2's NaFlex): the square root of ``num_patches``."""
+    names = [p.name for p in forward_parameters(model) or []]
+    count, _ = _get(_configs(model, "vision_config"), "num_patches")
+    side = round(count**0.5) if _int(count) else 0
+    return side if "spatial_shapes" in names and side * side == count else None
+
+
+def _naflex(model: nn.Module, name: str) -> InputSpec | None:
+    side = _naflex_side(model)
+    if name == "spatial_shapes":  # rows and columns of patches
+        return InputSpec((1, 2), TENSOR, dtype="int64", high=side + 1, fill=float(side),
+                         source="config.num_patches")  # fmt: skip
+    if name == "pixel_attention_mask":
+        return InputSpec((1, side * side), TENSOR, dtype="int64", high=2, fill=1.0, source="ones")
+    configs = _configs(model, "vision_config")
+    patch, _ = _get(configs, "patch_size")
+    channels, _ = _get(configs, "num_channels")
+    if not _int(patch):
+        return None
+    width = (_int(channels) or 3) * patch * patch
+    return InputSpec((1, side * side, width), TENSOR, source="config.num_patches and patch_size")
 
 
 def _grid_side(model: nn.Module) -> int | None:
@@ -227,6 +254,8 @@ def hf_inputs(model: nn.Module, main_spec: InputSpec) -> ModelInputs | None:
         return None
     names = [p.name for p in params]
     wanted = [main, *(n for n in names if n.endswith("grid_thw") and _grid_side(model))]
+    if main == "pixel_values" and _naflex_side(model):
+        wanted += [n for n in ("spatial_shapes", "pixel_attention_mask") if n in names]
     if _encoder_decoder(model) and "decoder_input_ids" in names:
         wanted.append("decoder_input_ids")
     config = model.config
