@@ -143,6 +143,7 @@ def test_a_token_model_is_not_asked_for_a_digit_nor_trained_on_mnist(qtbot, wind
     train = window.training_panel.train_button
     qtbot.waitUntil(lambda: not train.isEnabled(), timeout=10_000)
     assert "it takes 16 random token ids" in train.toolTip()
+    assert not window.canvas_panel.brush_spin.isEnabled(), "no canvas, no brush"
     window.canvas_panel.random_button.click()  # Re-roll: the first step is done
     assert hint.done == {"draw"} and "✓" in hint.text.text()
     ids = window.canvas_panel.input_editor.ids_edit

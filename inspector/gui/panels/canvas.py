@@ -278,7 +278,7 @@ class CanvasPanel(QWidget):
         # Hidden, not only disabled: an idle 192-pixel canvas squeezed the tensor's editor and
         # the buttons, which then overlapped it (a plain-tensor model at 1600×1000).
         self.canvas_holder.setVisible(uses_canvas)
-        for button in (self.clear_button, self.load_button, self.undo_button):
+        for button in (self.clear_button, self.load_button, self.undo_button, self.brush_spin):
             button.setEnabled(uses_canvas)
         self.random_button.setText("Random" if uses_canvas else "Re-roll input")
         self.input_editor.set_spec(spec)
