@@ -89,6 +89,7 @@ def test_a_vit_shows_where_a_token_looks_and_the_rollout(panel, vit, qtbot):
     panel.select_module("vit.layers.1")
     panel.show_result(result)
     assert not panel.vision.isHidden() and panel.patches.rows == panel.patches.cols == 6
+    assert panel.mean_check.isEnabled() and panel.over_drawing.isEnabled()
     assert "cls" in panel.patch_title.text() and "layers 1–2" in panel.rollout_title.text()
     shown = maps[-1]
     assert shown.shape == (96, 96) and shown.min() == 0 and shown.max() == 1
@@ -128,6 +129,7 @@ def test_token_models_label_ids_and_have_no_patch_map(panel):
     ids = result.input[0]
     assert panel.head_view.cols[:2] == [f"0:{ids[0]}", f"1:{ids[1]}"]
     assert panel.vision.isHidden() and panel.patches is None
+    assert not panel.mean_check.isEnabled() and not panel.over_drawing.isEnabled()
 
 
 def test_a_model_without_attention_says_so(panel):

@@ -253,6 +253,8 @@ class AttentionPanel(QWidget):
     def _show_patches(self, index: int) -> None:
         grid, maps = self.patches, self.result.attention
         self.vision.setVisible(grid is not None)
+        for check in (self.mean_check, self.over_drawing):  # they set the patch map alone
+            check.setEnabled(grid is not None)
         if grid is None:
             self.patchMapChanged.emit(None)
             return
