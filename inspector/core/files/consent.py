@@ -23,12 +23,12 @@ risk. A file that does not exist gives none either (opening it fails).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from inspector.core.files.checkpoints import ModelLoadError, needs_unpickling
+from inspector.core.files.io import file_digest
 from inspector.core.files.pt2_scan import pt2_code_parts
 
 __all__ = ["Risk", "code_risks", "consent_for", "file_digest", "not_consented"]
@@ -54,15 +54,6 @@ class Risk:
     def key(self) -> tuple[str, str]:
         """What a consent set holds for this file."""
         return (str(self.path), self.digest)
-
-
-def file_digest(path: Path | str) -> str:
-    """The sha256 of the file at ``path``, in hex (read in 1 MiB blocks)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def code_risks(spec: str, weights: Path | str | None = None, trust: bool = False) -> list[Risk]:

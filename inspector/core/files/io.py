@@ -14,13 +14,20 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import hashlib
 import os
 import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["atomic_save_npy", "atomic_write", "atomic_write_bytes", "atomic_write_text"]
+__all__ = [
+    "atomic_save_npy",
+    "atomic_write",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "file_digest",
+]
 
 
 def atomic_write(path: Path | str, write: Callable[[Path], None]) -> Path:
@@ -160,3 +167,12 @@ def _fsync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def file_digest(path: Path | str) -> str:
+    """The sha256 of the file at ``path``, in hex (read in 1 MiB blocks)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

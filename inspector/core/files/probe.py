@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 from inspector.core.files.checkpoints import ModelLoadError
+from inspector.core.files.io import file_digest
 from inspector.core.runtime.budget import available_memory
 
 PROBE_TIMEOUT_S = 180.0  # importing torch alone takes seconds on a busy machine
@@ -109,8 +110,6 @@ _RAN_FINE: set[tuple] = set()
 def _tried_key(spec: str, weights, request: dict) -> tuple | None:
     """The request with its files' digests, or None where the files do not say everything
     that runs: a ``.py`` may import other files, which can change under the same digest."""
-    from inspector.core.files.consent import file_digest
-
     path = Path(spec.strip())
     if not path.is_file() or path.suffix == ".py":
         return None
