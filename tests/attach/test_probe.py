@@ -148,3 +148,16 @@ def test_a_viewer_leaves_the_training_as_it_was(capsys):
         assert torch.equal(torch.get_rng_state(), rng)
     finally:
         probe.close()
+
+
+def test_the_drawing_is_fed_on_the_scale_of_the_scripts_example():
+    """A 0..1 example (ToTensor) gets the ink as it is; one with negatives gets -1..1."""
+    from inspector.core.attach.describe import live_opened
+    from inspector.core.model.inputs import IMAGE
+
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.LazyLinear(10))
+    plain = live_opened(model, np.random.default_rng(0).random((1, 3, 32, 32), np.float32))
+    centred = live_opened(model, np.full((1, 3, 32, 32), -0.5, np.float32))
+    assert plain.input.kind == centred.input.kind == IMAGE
+    assert not plain.input.normalise and "-1..1" not in plain.input.describe()
+    assert centred.input.normalise

@@ -10,7 +10,7 @@ from torch import nn
 
 from inspector.core.files.loading import OpenedModel, unwrap_compiled
 from inspector.core.model.input_inference import infer_input_spec
-from inspector.core.model.inputs import TENSOR, InputSpec, parse_dtype
+from inspector.core.model.inputs import IMAGE, TENSOR, InputSpec, parse_dtype
 
 
 def model_device(model: nn.Module) -> torch.device:
@@ -47,7 +47,10 @@ def live_opened(
         spec = infer_input_spec(inspected, tuple(example.shape), dtype=dtype)
         if spec.kind != TENSOR and not np.issubdtype(example.dtype, np.floating):
             spec = InputSpec(spec.shape, TENSOR, dtype=spec.dtype, source="example_input")
-        spec = InputSpec(spec.shape, spec.kind, spec.normalise, spec.dtype, spec.high,
+        # The drawing on the script's own scale: ink 0..1 as it is for a 0..1 example (a
+        # ToTensor() pipeline; -1..1 made its 7 read as a 2), -1..1 for one with negatives.
+        normalise = spec.normalise and (spec.kind != IMAGE or bool(example.min() < 0))
+        spec = InputSpec(spec.shape, spec.kind, normalise, spec.dtype, spec.high,
                          "the script's example_input")  # fmt: skip
     else:
         try:
