@@ -225,6 +225,10 @@ class MainWindow(QMainWindow):
                                      self.actions["disconnectAction"], self.windowTitle,
                                      self.setWindowTitle, self)  # fmt: skip
         self.connection.weightsMoved.connect(self._show_again)
+        owned = (self.actions["pinAction"], self.actions["updateAction"],  # greyed, not refused
+                 self.actions["resetWeightsAction"], self.loss.update_button,
+                 self.loss.reset_button, self.loss.lr_spin)  # fmt: skip
+        self.connection.localChanged.connect(lambda on: [w.setEnabled(on) for w in owned])
         for helper in (self.devices, self.opener, self.backward, self.canvas_panel,
                        self.comparer, self.training, self.persistence, self.exporter,
                        self.attention, self.intervener, self.connection):  # fmt: skip

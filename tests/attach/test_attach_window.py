@@ -36,6 +36,9 @@ def test_the_window_follows_a_training(qtbot, window, training):
     # Train is off and says why; the curves come from the script's probe.step(loss=...).
     panel = window.training_panel
     assert not panel.train_button.isEnabled() and "its own script" in panel.train_button.toolTip()
+    owned = ("pinAction", "updateAction", "resetWeightsAction")  # the script's: greyed
+    assert not any(window.actions[name].isEnabled() for name in owned)
+    assert not window.loss.update_button.isEnabled()
     qtbot.waitUntil(lambda: panel.loss_raw.getData()[0] is not None
                     and len(panel.loss_raw.getData()[0]) > 5, timeout=20_000)  # fmt: skip
     # The weights and the drawing's forward follow the training by themselves.
@@ -64,6 +67,7 @@ def test_the_window_follows_a_training(qtbot, window, training):
                     timeout=20_000)  # fmt: skip
     assert "connected" not in window.windowTitle()
     assert panel.train_button.isEnabled()
+    assert all(window.actions[name].isEnabled() for name in owned)
     training.stop()
     assert training.wait() == 0
     assert "finished" in training.output()

@@ -36,6 +36,7 @@ class Connection(QObject):
 
     message = Signal(str, bool)  # a sentence, whether it is a warning
     weightsMoved = Signal()  # the training moved them: forward and parameters again
+    localChanged = Signal(bool)  # False while connected: what the script owns is greyed
 
     def __init__(
         self,
@@ -152,6 +153,7 @@ class Connection(QObject):
         remote = self.remote
         self.disconnect_action.setEnabled(remote is not None)
         self.training_panel.reinit_button.setEnabled(remote is None)
+        self.localChanged.emit(remote is None)
         self._keep_refusal()
         title = self._title().split(" — connected")[0]
         if remote is not None:
