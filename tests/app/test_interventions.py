@@ -272,3 +272,22 @@ def test_a_saved_session_brings_its_interventions_back_into_the_forward(qtbot, t
     assert result.edits == ("1. conv1 [ch 3] = 0",)
     np.testing.assert_allclose(result.output, output, rtol=1e-6, atol=1e-6)
     second.close()
+
+
+def test_an_output_drawn_as_a_picture_says_it_is_the_edited_one(qtbot, window):
+    from pathlib import Path
+
+    from inspector.core.state import ModelRef
+
+    zoo = Path(__file__).parents[1] / "zoo" / "patterns.py"
+    with qtbot.waitSignal(window.compute.modelLoaded, timeout=30_000):
+        window.open_model(ModelRef(f"{zoo}:AutoEncoder"))
+    _wait_edited(qtbot, window, edited=False)
+    label = window.findChild(QWidget, "predictionLabel")
+    assert label.text() == "output [1, 1, 28, 28]"
+    window.intervener.add(Intervention(2, "enc.2", "zero"))
+    _wait_edited(qtbot, window)
+    assert label.text() == "edited: output [1, 1, 28, 28]"
+    window.intervener.clear()
+    _wait_edited(qtbot, window, edited=False)
+    assert label.text() == "output [1, 1, 28, 28]"

@@ -31,6 +31,7 @@ from inspector.gui.panels.tree import format_shape
 from inspector.gui.work.frames import PaintTracked
 
 LABEL_TIP = "The most probable class and its softmax probability"
+EDITED = "edited: "
 BAR = "#4f8cc9"
 TOP = "#f0a030"
 FADED = "#4f8cc938"  # the bars of an empty canvas
@@ -153,6 +154,14 @@ class PredictionPanel(QWidget):
         return self.plot.shown_request_id
 
     def show_result(self, result: ForwardResult) -> None:
+        self._show_output(result)
+        text = self.label.text()
+        if result.edits and not self.comparing and not text.startswith(EDITED):
+            # Only the edited run is drawn here (bars get clean beside edited): say so.
+            self.label.setText(EDITED + text)
+            self.label.setToolTip("With the interventions on; untick them to see the clean one")
+
+    def _show_output(self, result: ForwardResult) -> None:
         if tuple(result.output_names) != self.output_names:
             # The model says what it returns with its first result (also a model opened from
             # the command line or a session): the picker lists them.
