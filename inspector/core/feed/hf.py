@@ -126,6 +126,10 @@ def input_spec(model: nn.Module, name: str, sibling: InputSpec | None = None) ->
         fill = 0.0 if name == "token_type_ids" else 1.0
         return InputSpec(sibling.shape, TENSOR, dtype="int64", high=2, fill=fill,
                          source=f"{'zeros' if fill == 0 else 'ones'} like the ids")  # fmt: skip
+    if name == "bbox":  # required as normalised floats (UDOP, Bros); LayoutLM's default zeros
+        if sibling is None or not sibling.is_integer:
+            return None
+        return InputSpec((*sibling.shape, 4), TENSOR, fill=0.0, source="an empty box per token")
     if name == "pixel_mask":
         if sibling is None or len(sibling.shape) != 4:
             return None
@@ -221,6 +225,7 @@ _SIBLINGS = {
     "decoder_input_ids": "input_ids",
     "decoder_attention_mask": "decoder_input_ids",
     "pixel_mask": "pixel_values",
+    "bbox": "input_ids",
 }
 
 
@@ -289,8 +294,8 @@ def with_missing(model: nn.Module, inputs: ModelInputs, message: str) -> ModelIn
     params = forward_parameters(model)
     if params is None or getattr(model, "config", None) is None:
         return None
-    mentioned = set(re.findall(r"[A-Za-z_]+", message))
-    names = [p.name for p in params if p.name in mentioned and p.name not in inputs.names]
+    mentioned = {w.lower() for w in re.findall(r"[A-Za-z_]+", message)}  # "Bbox is required"
+    names = [p.name for p in params if p.name.lower() in mentioned and p.name not in inputs.names]
     if "attention_mask" in [p.name for p in params] and "mask" in message.lower():
         names.append("attention_mask")
     wanted = [*inputs.names, *dict.fromkeys(names)]
