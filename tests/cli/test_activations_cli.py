@@ -7,10 +7,10 @@ import torch
 from safetensors.torch import save_file
 
 from inspector.cli import main
-from inspector.core.files.images import to_drawing
 from inspector.core.files.loading import bundled_lenet
 from inspector.core.graph.backward import record_backward, sgd_step
 from inspector.core.graph.losses import LossSpec
+from inspector.core.model.images import to_drawing
 from inspector.core.model.inputs import LENET_INPUT, make_input, random_input, to_tensor
 from tests.lenet_reference import NAMES, expected_steps, one_image, seven_image, write_png
 

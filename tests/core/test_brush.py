@@ -1,7 +1,7 @@
 import numpy as np
 
-from inspector.core.files.images import to_drawing
 from inspector.core.model.brush import paint_segment, stamp_alpha
+from inspector.core.model.images import to_drawing
 
 
 def test_stroke_is_continuous_and_reports_its_cells():

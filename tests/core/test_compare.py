@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from inspector.core.engine import Engine
-from inspector.core.files.images import to_drawing
 from inspector.core.files.loading import ModelLoadError, bundled_lenet
 from inspector.core.forward.compare import (
     change_colour,
@@ -20,6 +19,7 @@ from inspector.core.forward.compare import (
 from inspector.core.forward.export import activation_arrays, forward_steps
 from inspector.core.forward.pinboard import weights_copy
 from inspector.core.graph.losses import LossSpec
+from inspector.core.model.images import to_drawing
 from inspector.core.model.inputs import LENET_INPUT, make_input, to_tensor
 from tests.lenet_reference import NAMES, expected_steps, one_image, seven_image
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from inspector.core.forward.colormap import (
+from inspector.core.display.colormap import (
     LUT,
     NAN_RGBA,
     NEG_INF_RGBA,

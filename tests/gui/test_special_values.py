@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from PySide6.QtGui import QColor
 
+from inspector.core.display.colormap import NAN_RGBA, NEG_INF_RGBA, POS_INF_RGBA
 from inspector.core.engine import Engine
 from inspector.core.files.loading import bundled_lenet
-from inspector.core.forward.colormap import NAN_RGBA, NEG_INF_RGBA, POS_INF_RGBA
 from inspector.core.forward.results import ForwardRequest
 
 

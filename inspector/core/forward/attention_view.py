@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from inspector.core.display.colormap import colorize, nice_bound
 from inspector.core.forward.attention import AttentionMap
-from inspector.core.forward.colormap import colorize, nice_bound
 from inspector.core.forward.heatmaps import TileLayout, grid_for
 
 # Dark → purple → orange → pale yellow (after matplotlib's "inferno").

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from inspector.core.display.colormap import colorize, nice_bound
 from inspector.core.forward.capture import Step
-from inspector.core.forward.colormap import colorize, nice_bound
 from inspector.core.forward.heatmaps import (
     Heatmap,
     activation_heatmap,

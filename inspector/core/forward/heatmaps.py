@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from inspector.core.forward.colormap import colorize
+from inspector.core.display.colormap import colorize
 
 GAP = 1  # pixels of NaN between tiles (shown transparent)
 MAX_STRIP = 1024  # a longer vector wraps into rows of this many values

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from inspector.core.display.colormap import nice_bound
 from inspector.core.display.output_picture import output_picture
 from inspector.core.forward.capture import Step
-from inspector.core.forward.colormap import nice_bound
 from inspector.core.forward.heatmaps import (
     activation_heatmap,
     any_heatmap,

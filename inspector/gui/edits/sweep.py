@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from inspector.core.display.colormap import colorize, nice_bound
 from inspector.core.forward.capture import Step
-from inspector.core.forward.colormap import colorize, nice_bound
 from inspector.core.state import AppState
 
 CELL = 22  # pixels per grid cell

@@ -19,7 +19,7 @@ from PySide6.QtCore import QPointF, QRectF, QSignalBlocker, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QStaticText, QTextOption
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from inspector.core.forward.colormap import ANCHORS
+from inspector.core.display.colormap import ANCHORS
 from inspector.core.forward.heatmaps import Heatmap
 from inspector.core.graph.palette import PANEL_BACKGROUND
 from inspector.gui.work.frames import PaintTracked

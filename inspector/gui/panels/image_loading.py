@@ -15,7 +15,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QImageReader
 
-from inspector.core.files.images import to_drawing
+from inspector.core.model.images import to_drawing
 from inspector.core.model.preprocess import CANVAS_SIZE
 
 # Digits for a 32×32 canvas: a 16-megapixel photo still loads, anything bigger is refused.
