@@ -6,12 +6,15 @@ how long they take is this benchmark's figure, on the machine named beside it.""
 from __future__ import annotations
 
 import statistics
+import threading
 import time
 
 import torch
 from torch import nn
 
 from inspector.benchmarks.common import wait_for
+
+BACKWARD_RUNNING = threading.Event()  # set by the first slow node: a backward is under way
 
 
 class _SlowBackward(torch.autograd.Function):
@@ -21,6 +24,7 @@ class _SlowBackward(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad):
+        BACKWARD_RUNNING.set()
         time.sleep(0.02)
         return grad
 

@@ -1,41 +1,9 @@
 """Surviving abuse: unexpected exceptions, quitting mid-backward, the log file."""
 
-import threading
-import time
-
 import pytest
-import torch
-from torch import nn
 
+from inspector.benchmarks.manners import BACKWARD_RUNNING, SlowBackward
 from inspector.logs import install_excepthook, setup_logging
-
-BACKWARD_RUNNING = threading.Event()
-
-
-class SlowBackward(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        return x * 1.0
-
-    @staticmethod
-    def backward(ctx, grad):
-        BACKWARD_RUNNING.set()
-        time.sleep(0.02)
-        return grad
-
-
-class Slow(nn.Module):
-    """A backward of 300 nodes × 20 ms = 6 s, if nobody stops it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.fc = nn.Linear(4, 4)
-
-    def forward(self, x):
-        x = self.fc(x)
-        for _ in range(300):
-            x = SlowBackward.apply(x)
-        return x
 
 
 @pytest.fixture
@@ -45,7 +13,7 @@ def slow_window(qtbot):
     from inspector.core.model.inputs import InputSpec
     from inspector.gui.main_window import MainWindow
 
-    window = MainWindow(opened=OpenedModel(Slow(), "Slow", InputSpec((1, 4), "tensor")))
+    window = MainWindow(opened=OpenedModel(SlowBackward(), "Slow", InputSpec((1, 4), "tensor")))
     qtbot.addWidget(window)
     window.show()
     qtbot.waitUntil(lambda: window.last_result is not None, timeout=10_000)
